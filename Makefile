@@ -1,0 +1,61 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test lint format bench soak install system-deps migrate clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Servers the tests start for themselves, and the browser they drive. Installed
+# from Debian's packages when missing (CI and developer machines run as root).
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	(command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1) || missing="$$missing postgresql"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: install migrate
+	@$(PY) manage.py demo_setup --port $(PORT)
+	PORTAL_PORT=$(PORT) $(VENV)/bin/honcho --procfile Procfile start
+
+test: install system-deps
+	$(PY) manage.py makemigrations --check --dry-run --verbosity 0 || \
+	  (echo "A model change has no migration: run manage.py makemigrations." && exit 1)
+	$(VENV)/bin/ruff check .
+	PORTAL_ENVIRONMENT=test $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install system-deps
+	$(PY) benchmarks/run.py
+
+soak: install system-deps
+	PORTAL_ENVIRONMENT=test $(PY) -m pytest -m soak -p no:xdist tests/soak
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Files and their facets: storage, upload tickets, processing, downloads, the X-on files API."""

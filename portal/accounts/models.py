@@ -1,0 +1,157 @@
+"""Tenancy: the clinic (Account), the people who work in it (Staff) and its API keys.
+
+Everything a clinic owns hangs off an Account, and every query the portal makes
+on a caller's behalf is filtered by the caller's account.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager):
+    """Users sign in with their e-mail address; there is no separate user name."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person who can sign in: a clinic's staff member or the operator's admin."""
+
+    username = None
+    email = models.EmailField("e-mail address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Account(models.Model):
+    """A clinic: the tenant that owns patients, files, requests, keys and webhooks."""
+
+    class Plan(models.TextChoices):
+        TRIAL = "trial", "Trial"
+        FULL = "full", "Full"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    plan = models.CharField(max_length=10, choices=Plan.choices, default=Plan.FULL)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_trial(self) -> bool:
+        return self.plan == self.Plan.TRIAL
+
+
+class Staff(models.Model):
+    """A member of a clinic, with a role.
+
+    A file request may name staff who have never signed in (X-on's "shell"
+    staff): such a row has no ``user`` and is known by ``account_user_id``,
+    the integrating system's own id for that person.
+    """
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Account admin"
+        CLINICIAN = "clinician", "Clinician"
+        RECEPTIONIST = "receptionist", "Receptionist"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="staff")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships"
+    )
+    display_name = models.CharField(max_length=200, blank=True)
+    account_user_id = models.CharField(
+        max_length=100, blank=True, help_text="The integrating system's id for this person."
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.CLINICIAN)
+    is_shell = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = "staff"
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "user"],
+                condition=models.Q(user__isnull=False),
+                name="staff_one_membership_per_user_and_account",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "account_user_id"],
+                condition=~models.Q(account_user_id=""),
+                name="staff_unique_account_user_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or (self.user.email if self.user_id else str(self.id))
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+
+class ApiKey(models.Model):
+    """An account's credential for other systems.
+
+    Only a SHA-256 digest of the key is stored: the key has 256 random bits, so
+    a fast hash is safe (ASVS 5.0 6.5.2) and lookups stay cheap. The visible
+    ``prefix`` lets a person tell keys apart without seeing the secret.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, default="API key")
+    prefix = models.CharField(max_length=16, unique=True)
+    key_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        Staff, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

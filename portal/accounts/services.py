@@ -1,0 +1,116 @@
+"""State changes for accounts, staff and API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from portal.accounts import keys
+from portal.accounts.models import Account, ApiKey, Staff, User
+from portal.audit.services import Actor, audit_record
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    """A new key and its plaintext, which exists only in this value: show it once."""
+
+    api_key: ApiKey
+    plaintext: str
+
+
+def account_create(*, name: str, plan: str = Account.Plan.FULL) -> Account:
+    account = Account(name=name.strip(), plan=plan)
+    account.full_clean()
+    account.save()
+    return account
+
+
+@transaction.atomic
+def staff_create(
+    *,
+    account: Account,
+    email: str,
+    password: str | None,
+    display_name: str = "",
+    role: str = Staff.Role.CLINICIAN,
+) -> Staff:
+    """A staff member who can sign in. Re-uses the user when the e-mail is known."""
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=password)
+    elif password:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    staff = Staff(
+        account=account,
+        user=user,
+        display_name=display_name or email.split("@")[0],
+        role=role,
+    )
+    staff.full_clean()
+    staff.save()
+    return staff
+
+
+@transaction.atomic
+def api_key_create(
+    *, account: Account, name: str = "API key", created_by: Staff | None = None
+) -> IssuedApiKey:
+    generated = keys.generate_key()
+    api_key = ApiKey.objects.create(
+        account=account,
+        name=name or "API key",
+        prefix=generated.prefix,
+        key_digest=generated.digest,
+        created_by=created_by,
+    )
+    audit_record(
+        account=account,
+        actor=Actor.for_staff(created_by) if created_by else Actor.system(),
+        action="api_key.create",
+        target=api_key,
+    )
+    return IssuedApiKey(api_key=api_key, plaintext=generated.plaintext)
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, revoked_by: Staff | None = None) -> ApiKey:
+    """Revoke at once: the next request with this key is refused."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+        audit_record(
+            account=api_key.account,
+            actor=Actor.for_staff(revoked_by) if revoked_by else Actor.system(),
+            action="api_key.revoke",
+            target=api_key,
+        )
+    return api_key
+
+
+def api_key_authenticate(*, plaintext: str) -> ApiKey | None:
+    """The active key for this plaintext, or None. Records when it was last used.
+
+    ``last_used_at`` is written at most once a minute per key, so a busy
+    integration does not turn every read into a write.
+    """
+    prefix = keys.parse_prefix(plaintext)
+    if prefix is None:
+        return None
+    api_key = (
+        ApiKey.objects.select_related("account")
+        .filter(prefix=prefix, revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None or not keys.digests_match(plaintext, api_key.key_digest):
+        return None
+    now = timezone.now()
+    resolution = timedelta(seconds=settings.API_KEY_LAST_USED_RESOLUTION_SECONDS)
+    if api_key.last_used_at is None or now - api_key.last_used_at > resolution:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key

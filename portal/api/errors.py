@@ -1,0 +1,113 @@
+"""One error body across the portal's own API.
+
+Every error answers ``{"error": "<a sentence a person can act on>", "code":
+"<machine code>"}``, plus ``"fields": {"<field path>": ["<message>", ...]}``
+when input was invalid. X-on's documents show errors as ``{"error": "..."}``,
+which this shape keeps. A dialect with its own error shape (Cliniko's 422,
+Medable's faults) overrides ``get_exception_handler()`` on its views.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as ModelValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The upload is larger than allowed."
+    default_code = "payload_too_large"
+
+
+class Gone(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "This resource has expired and is no longer available."
+    default_code = "gone"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+def flatten_field_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """``{"files": [{"name": ["x"]}]}`` → ``{"files.0.name": ["x"]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_field_errors(value, path))
+    elif isinstance(detail, list) and detail and all(isinstance(d, str) for d in detail):
+        flat[prefix or "non_field_errors"] = [str(d) for d in detail]
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if value:
+                flat.update(
+                    flatten_field_errors(value, f"{prefix}.{index}" if prefix else str(index))
+                )
+    else:
+        flat[prefix or "non_field_errors"] = [str(detail)]
+    return flat
+
+
+def summarise(fields: dict[str, list[str]]) -> str:
+    parts = []
+    for path, messages in fields.items():
+        message = messages[0] if messages else "is invalid"
+        parts.append(message if path == "non_field_errors" else f"{path}: {message}")
+    return " ".join(parts) if parts else "The request is invalid."
+
+
+def error_body(message: str, code: str, fields: dict | None = None) -> dict:
+    body = {"error": message, "code": code}
+    if fields:
+        body["fields"] = fields
+    return body
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, ModelValidationError):
+        # A service's full_clean() found what the serializer could not: still the
+        # caller's input, so 400 with the same field messages.
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = flatten_field_errors(exc.detail)
+        response.data = error_body(summarise(fields), "invalid", fields)
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        message = (
+            str(detail)
+            if not isinstance(detail, (dict, list))
+            else summarise(flatten_field_errors(detail))
+        )
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        response.data = error_body(message, code)
+    return response
+
+
+def json_error(message: str, code: str, status_code: int) -> Response:
+    return Response(error_body(message, code), status=status_code)
+
+
+def json_error_view(status_code: int, message: str, code: str):
+    """A plain Django view answering an API-shaped error (for URL-level 404/500)."""
+
+    def view(request, exception=None):
+        return JsonResponse(error_body(message, code), status=status_code)
+
+    return view

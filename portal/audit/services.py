@@ -1,0 +1,77 @@
+"""Writing audit events. Call inside the transaction of the change being recorded,
+so the change and its record commit together or not at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from portal.audit.models import AuditEvent
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from portal.accounts.models import Account, ApiKey, Staff
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted: a staff member, an API key, a patient through a link, or the system."""
+
+    kind: str
+    id: str = ""
+    label: str = ""
+
+    @classmethod
+    def for_staff(cls, staff: Staff) -> Actor:
+        return cls(AuditEvent.ActorKind.STAFF, str(staff.pk), str(staff)[:200])
+
+    @classmethod
+    def for_api_key(cls, api_key: ApiKey) -> Actor:
+        return cls(AuditEvent.ActorKind.API_KEY, str(api_key.pk), f"key {api_key.prefix}")
+
+    @classmethod
+    def for_patient_link(cls, file_request_id: Any) -> Actor:
+        return cls(AuditEvent.ActorKind.PATIENT_LINK, str(file_request_id), "patient link")
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(AuditEvent.ActorKind.SYSTEM, "", "system")
+
+    @classmethod
+    def anonymous(cls) -> Actor:
+        return cls(AuditEvent.ActorKind.ANONYMOUS, "", "anonymous")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The caller's address as the web server saw it (a proxy sets REMOTE_ADDR via
+    its own trusted configuration; forwarded headers are not trusted here)."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *,
+    account: Account | None,
+    actor: Actor,
+    action: str,
+    target: Any = None,
+    target_type: str = "",
+    target_id: str = "",
+    request: HttpRequest | None = None,
+    detail: dict | None = None,
+) -> AuditEvent:
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+    return AuditEvent.objects.create(
+        account=account,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        ip_address=client_ip(request) if request is not None else None,
+        user_agent=(request.META.get("HTTP_USER_AGENT", "")[:300] if request else ""),
+        detail=detail or {},
+    )

@@ -1,0 +1,29 @@
+"""The portal's URLs. Each app owns its routes; this file only mounts them."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from portal.health import healthz
+from portal.patients.api import PatientDetailApi, PatientListCreateApi
+
+api_v1 = [
+    path("patients", PatientListCreateApi.as_view(), name="patient-list"),
+    path("patients/<str:patient_id>", PatientDetailApi.as_view(), name="patient-detail"),
+    path("", include("files.urls")),
+    path("", include("filerequests.urls")),
+    path("", include("attachments.urls")),
+    path("", include("portal.webhooks.urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api-auth/", include("rest_framework.urls")),
+]
+
+handler404 = "portal.views.not_found"
+handler500 = "portal.views.server_error"

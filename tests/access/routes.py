@@ -1,0 +1,28 @@
+"""The access rule of every API route, for the cross-account matrix.
+
+Each named route under ``/api/v1/`` must appear here: ``kwargs`` builds the URL
+for one of account A's objects from the ``world`` (see test_access_matrix),
+``methods`` lists what the route answers. A route missing from this table
+fails the matrix, so no route ships without a cross-account rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    methods: tuple[str, ...]
+    kwargs: Callable[[object], dict] = field(default=lambda world: {})
+    # A collection lists objects: another account must not find A's ids in it.
+    collection: bool = False
+
+
+ROUTES: dict[str, RouteRule] = {
+    "patient-list": RouteRule(methods=("GET", "POST"), collection=True),
+    "patient-detail": RouteRule(
+        methods=("GET", "PATCH"), kwargs=lambda world: {"patient_id": world.patient.id}
+    ),
+}

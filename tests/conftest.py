@@ -1,0 +1,106 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import uuid
+
+import boto3
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from portal.accounts.services import api_key_create
+from tests.factories import AccountFactory, PatientFactory, StaffFactory
+
+
+@pytest.fixture(autouse=True)
+def private_storage(tmp_path, settings):
+    """Every test gets its own empty file storage, so tests never share files."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "files.storage.PrivateFileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "files")},
+        },
+    }
+    return tmp_path / "files"
+
+
+@pytest.fixture
+def s3_bucket(settings):
+    """Switch this test to S3 on moto's server, in a fresh bucket, as production would."""
+    from portal.settings import storage_settings_for
+
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=settings.S3_ENDPOINT_URL,
+        region_name=settings.S3_REGION,
+        aws_access_key_id=settings.S3_ACCESS_KEY_ID,
+        aws_secret_access_key=settings.S3_SECRET_ACCESS_KEY,
+    )
+    s3.create_bucket(Bucket=bucket)
+    settings.S3_BUCKET = bucket
+    settings.STORAGES = {**settings.STORAGES, "default": storage_settings_for(bucket)}
+    return bucket
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def storage_mode(request):
+    """Run a test once on the embedded private storage and once on S3."""
+    if request.param == "s3":
+        request.getfixturevalue("s3_bucket")
+    return request.param
+
+
+@pytest.fixture
+def account(db):
+    return AccountFactory(name="Riverside Clinic")
+
+
+@pytest.fixture
+def other_account(db):
+    return AccountFactory(name="Hillside Clinic")
+
+
+@pytest.fixture
+def staff(account):
+    return StaffFactory(account=account)
+
+
+@pytest.fixture
+def patient(account):
+    return PatientFactory(account=account)
+
+
+def client_with_key(plaintext: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=plaintext)
+    return client
+
+
+@pytest.fixture
+def api_key(account):
+    return api_key_create(account=account, name="test key")
+
+
+@pytest.fixture
+def api(api_key):
+    """An API client authenticated with an API key of ``account``."""
+    return client_with_key(api_key.plaintext)
+
+
+@pytest.fixture
+def other_api(other_account):
+    """An API client authenticated with a key of another clinic."""
+    return client_with_key(api_key_create(account=other_account).plaintext)
+
+
+@pytest.fixture
+def anonymous_api():
+    return APIClient()
+
+
+@pytest.fixture
+def redis_broker_url():
+    return settings.CELERY_BROKER_URL

@@ -1,0 +1,93 @@
+"""API keys: the three ways of sending one, and what happens without a good one."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from rest_framework.test import APIClient
+
+from portal.accounts.models import ApiKey
+from portal.accounts.services import api_key_create, api_key_revoke
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("style", ["x-api-key", "bearer", "basic"])
+def test_each_documented_key_style_is_accepted(account, patient, style):
+    """GIVEN a key WHEN sent as Claros (X-API-Key), X-on (Bearer) or Cliniko (Basic, key as
+    user name) does THEN the caller sees its account's patients."""
+    key = api_key_create(account=account).plaintext
+    headers = {
+        "x-api-key": {"HTTP_X_API_KEY": key},
+        "bearer": {"HTTP_AUTHORIZATION": f"Bearer {key}"},
+        "basic": {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{key}:".encode()).decode()},
+    }[style]
+    response = APIClient().get("/api/v1/patients", **headers)
+    assert response.status_code == 200
+    assert [p["id"] for p in response.json()["results"]] == [str(patient.id)]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"HTTP_X_API_KEY": "cfp_abcdefgh_not-a-real-key"},
+        {"HTTP_X_API_KEY": "garbage"},
+        {"HTTP_AUTHORIZATION": "Bearer "},
+        {"HTTP_AUTHORIZATION": "Basic !!!notbase64"},
+    ],
+)
+def test_missing_or_bad_key_answers_401_json(headers):
+    response = APIClient().get("/api/v1/patients", **headers)
+    assert response.status_code == 401
+    body = response.json()
+    assert body["error"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_revoked_key_fails_at_once(account):
+    issued = api_key_create(account=account)
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=issued.plaintext)
+    assert client.get("/api/v1/patients").status_code == 200
+    api_key_revoke(api_key=issued.api_key)
+    response = client.get("/api/v1/patients")
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error"]
+
+
+def test_key_is_stored_hashed_and_last_use_recorded(account):
+    issued = api_key_create(account=account)
+    stored = ApiKey.objects.get(pk=issued.api_key.pk)
+    assert issued.plaintext not in (stored.key_digest, stored.prefix)
+    assert issued.plaintext.startswith(f"cfp_{stored.prefix}_")
+    assert stored.last_used_at is None
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.plaintext}")
+    client.get("/api/v1/patients")
+    stored.refresh_from_db()
+    assert stored.last_used_at is not None
+
+
+def test_staff_session_sees_its_own_account(client, staff, patient, other_account):
+    """GIVEN a signed-in staff member WHEN they use the browsable API THEN they see their
+    clinic's patients, and a user with no membership sees nothing."""
+    client.force_login(staff.user)
+    response = client.get("/api/v1/patients", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    assert [p["id"] for p in response.json()["results"]] == [str(patient.id)]
+
+
+def test_signed_in_user_without_membership_is_refused(client, django_user_model):
+    user = django_user_model.objects.create_user(email="nobody@example.com", password="x" * 12)
+    client.force_login(user)
+    assert client.get("/api/v1/patients", HTTP_ACCEPT="application/json").status_code in (401, 403)
+
+
+def test_staff_session_writes_need_csrf(staff):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(staff.user)
+    response = client.post("/api/v1/patients", {"date_of_birth": "1980-01-01"}, format="json")
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["error"]

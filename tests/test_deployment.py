@@ -1,0 +1,44 @@
+"""Production settings: refuse to start half-configured; `check --deploy` is clean."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def manage(*args, env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS"}}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True
+    )
+
+
+def test_production_refuses_to_start_without_secret_key_and_hosts(tmp_path):
+    result = manage(
+        "check",
+        env_overrides={"PORTAL_ENVIRONMENT": "production", "PORTAL_DATA_DIR": str(tmp_path)},
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_check_deploy_prints_no_warning(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env_overrides={
+            "PORTAL_ENVIRONMENT": "production",
+            "PORTAL_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "x7!" + "k2Jq9-Lm4zP0vR8sT1wY6uB3nC5eG" * 2,
+            "ALLOWED_HOSTS": "portal.example.org",
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
