@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from portal.accounts.services import api_key_create
 from tests.factories import AccountFactory, PatientFactory, StaffFactory
+from tests.support.browser import chromium, desktop_page, phone_page  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -220,6 +220,9 @@ def configure_this_process() -> None:
     os.environ["CELERY_BROKER_URL"] = f"{os.environ['TEST_REDIS_URL']}/{1 + index}"
     os.environ["PORTAL_ENVIRONMENT"] = "test"
     os.environ["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = "true"
+    # Playwright's sync API keeps an event loop in the test thread; Django would
+    # otherwise refuse ORM calls from that thread. Tests only.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     os.environ.pop("S3_BUCKET", None)
 
 

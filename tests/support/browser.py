@@ -1,0 +1,66 @@
+"""Headless Chromium through Playwright, on the system's /usr/bin/chromium (never a
+downloaded browser). Screenshots land in tests/artifacts/screenshots/ for people to look at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+TABLET = {"viewport": {"width": 820, "height": 1180}, "has_touch": True}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def new_context(chromium, shape: dict):
+    return chromium.new_context(**shape, locale="en-GB", timezone_id="Europe/London")
+
+
+@pytest.fixture
+def desktop_page(chromium):
+    context = new_context(chromium, DESKTOP)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone_page(chromium):
+    context = new_context(chromium, PHONE)
+    yield context.new_page()
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot as tests/artifacts/screenshots/<name>.png."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
