@@ -20,7 +20,10 @@ class Event(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="events")
     type = models.CharField(max_length=64, db_index=True)
+    # The exact JSON body delivered to receivers.
     payload = models.JSONField(default=dict)
+    # One-off receivers beside the account's endpoints (X-on's filesUpdateWebhookUrl).
+    extra_urls = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
