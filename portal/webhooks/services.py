@@ -613,13 +613,7 @@ def webhook_sweep(*, now: datetime | None = None) -> dict[str, int]:
     a countdown). Safe to run any number of times at once."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
-    event_ids = list(
-        Event.objects.filter(dispatched_at__isnull=True, created_at__lte=cutoff)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    for event_id in event_ids:
-        event_dispatch(event_id=event_id)
+    # Overdue deliveries first, so the ones the fan-out below creates are queued once.
     delivery_ids = list(
         Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=cutoff)
         .order_by("next_attempt_at")
@@ -627,4 +621,11 @@ def webhook_sweep(*, now: datetime | None = None) -> dict[str, int]:
     )
     for delivery_id in delivery_ids:
         delivery_enqueue(delivery_id=delivery_id)
+    event_ids = list(
+        Event.objects.filter(dispatched_at__isnull=True, created_at__lte=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for event_id in event_ids:
+        event_dispatch(event_id=event_id)
     return {"events": len(event_ids), "deliveries": len(delivery_ids)}
