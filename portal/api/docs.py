@@ -1,6 +1,7 @@
 """The interactive API docs (Swagger UI), served from our own static files."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from portal.middleware import upload_origins
@@ -10,6 +11,7 @@ class ApiDocsView(SpectacularSwaggerSplitView):
     """Swagger UI sets style attributes from its script, so this one page allows inline
     *styles*; scripts stay same-origin only, as everywhere else."""
 
+    @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         if "script" not in request.GET:
