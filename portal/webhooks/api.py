@@ -7,14 +7,14 @@ Account settings: API keys and staff admins only (``IsAccountAdmin``).
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.errors import Conflict
-from portal.api.pagination import PortalPagination
+from portal.api.pagination import PortalPagination, paginated_schema
 from portal.api.permissions import IsAccountAdmin
 from portal.api.serializers import StrictSerializer
 from portal.webhooks import selectors, services
@@ -107,6 +107,11 @@ class DeliveryOutputSerializer(serializers.Serializer):
     attempts = DeliveryAttemptOutputSerializer(many=True)
 
 
+class ConflictSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    code = serializers.CharField()
+
+
 class SigningSecretOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(allow_null=True)
 
@@ -141,6 +146,9 @@ def delivery_response(request, delivery, status_code=status.HTTP_200_OK):
     return Response(DeliveryOutputSerializer(delivery).data, status=status_code)
 
 
+# One component for both delivery lists (two inline serializers of one name clash).
+PAGINATED_DELIVERIES = paginated_schema(DeliveryOutputSerializer)
+
 DELIVERY_LIST_PARAMETERS = [
     OpenApiParameter("status", OpenApiTypes.STR, enum=[c for c, _ in Delivery.Status.choices]),
     OpenApiParameter("page", OpenApiTypes.INT),
@@ -152,7 +160,12 @@ class WebhookEndpointListCreateApi(APIView):
     permission_classes = [IsAccountAdmin]
 
     @extend_schema(
-        operation_id="webhooks_list", responses=WebhookEndpointOutputSerializer(many=True)
+        operation_id="webhooks_list",
+        parameters=[
+            OpenApiParameter("page", OpenApiTypes.INT),
+            OpenApiParameter("per_page", OpenApiTypes.INT),
+        ],
+        responses=paginated_schema(WebhookEndpointOutputSerializer),
     )
     def get(self, request):
         endpoints = selectors.webhook_endpoint_list(account=request.auth.account)
@@ -225,7 +238,7 @@ class WebhookEndpointDeliveriesApi(APIView):
     @extend_schema(
         operation_id="webhooks_deliveries_list",
         parameters=DELIVERY_LIST_PARAMETERS,
-        responses=DeliveryOutputSerializer(many=True),
+        responses=PAGINATED_DELIVERIES,
     )
     def get(self, request, endpoint_id):
         endpoint = get_endpoint_or_404(request, endpoint_id)
@@ -245,7 +258,7 @@ class WebhookDeliveryListApi(APIView):
     @extend_schema(
         operation_id="webhook_deliveries_list",
         parameters=DELIVERY_LIST_PARAMETERS,
-        responses=DeliveryOutputSerializer(many=True),
+        responses=PAGINATED_DELIVERIES,
     )
     def get(self, request):
         deliveries = selectors.webhook_delivery_list(
@@ -269,7 +282,13 @@ class WebhookDeliveryRedeliverApi(APIView):
     @extend_schema(
         operation_id="webhook_deliveries_redeliver",
         request=None,
-        responses={202: DeliveryOutputSerializer},
+        responses={
+            202: DeliveryOutputSerializer,
+            409: OpenApiResponse(
+                response=ConflictSerializer,
+                description="Still pending, or the endpoint is disabled.",
+            ),
+        },
     )
     def post(self, request, delivery_id):
         delivery = get_delivery_or_404(request, delivery_id)
