@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "files",
     "filerequests",
     "attachments",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -322,3 +323,13 @@ LOGGING = {
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
+
+# --- Staff dashboard (dashboard/) ----------------------------------------------
+
+MIDDLEWARE.append("django_htmx.middleware.HtmxMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("dashboard.context.dashboard")
+LOGOUT_REDIRECT_URL = "/login/"
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Clinic File Portal")
+# A password-checked sign-in waits this long for its authentication code.
+DASHBOARD_SIGN_IN_PENDING_SECONDS = 5 * 60
+DASHBOARD_PAGE_SIZE = 25
