@@ -98,4 +98,9 @@ def enrolment_context(device, form, *, during_sign_in: bool) -> dict:
 
 
 class LogoutView(auth_views.LogoutView):
-    template_name = "dashboard/auth/logged_out.html"
+    """Sign out (POST only) and back to the sign-in page (LOGOUT_REDIRECT_URL)."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, "You are signed out.")
+        return response
