@@ -26,6 +26,14 @@ def attach_staff(request) -> None:
         request.account = staff.account
 
 
+def password_form(user, data=None) -> PasswordChangeForm:
+    form = PasswordChangeForm(user, data)
+    form.fields["old_password"].widget.attrs.pop("autofocus", None)
+    form.fields["old_password"].label = "Current password"
+    form.fields["new_password2"].label = "Repeat the new password"
+    return form
+
+
 @staff_required
 def security(request):
     device = twofactor.confirmed_device(request.user)
@@ -35,7 +43,7 @@ def security(request):
         {
             "device": device,
             "required": twofactor.two_factor_required(request.user),
-            "password_form": PasswordChangeForm(request.user),
+            "password_form": password_form(request.user),
         },
     )
 
@@ -78,7 +86,7 @@ def two_factor_disable(request):
 @require_POST
 @staff_required
 def password_change(request):
-    form = PasswordChangeForm(request.user, request.POST)
+    form = password_form(request.user, request.POST)
     if form.is_valid():
         form.save()
         update_session_auth_hash(request, form.user)
