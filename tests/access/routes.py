@@ -25,4 +25,7 @@ ROUTES: dict[str, RouteRule] = {
     "patient-detail": RouteRule(
         methods=("GET", "PATCH"), kwargs=lambda world: {"patient_id": world.patient.id}
     ),
+    "file-list": RouteRule(methods=("POST",), collection=True),
+    "file-detail": RouteRule(methods=("GET",), kwargs=lambda world: {"file_id": world.file.id}),
+    "file-metadata": RouteRule(methods=("GET",), kwargs=lambda world: {"file_id": world.file.id}),
 }
