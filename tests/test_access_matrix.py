@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from files.services import file_create_from_stream
 from portal.accounts.models import Staff
 from portal.accounts.services import api_key_create, api_key_revoke
 from portal.audit.services import Actor
@@ -50,9 +51,19 @@ def world():
     )
     webhook_event = event_record(account=account_a, type=events.FILE_READY, data={})
     [webhook_delivery] = event_dispatch(event_id=webhook_event.id)
+    patient_a = PatientFactory(account=account_a)
     return SimpleNamespace(
         account=account_a,
-        patient=PatientFactory(account=account_a),
+        patient=patient_a,
+        file=file_create_from_stream(
+            account=account_a,
+            patient=patient_a,
+            purpose="photo",
+            original_name="a.png",
+            declared_type="image/png",
+            stream=[b"\x89PNG\r\n\x1a\n"],
+            uploaded_by=None,
+        ),
         webhook_endpoint=webhook_endpoint,
         webhook_delivery=webhook_delivery,
         other_account=account_b,
