@@ -79,9 +79,8 @@ def trial_usage(*, account: Account) -> TrialUsage | None:
         return None
     files = counted_files(account)
     measured = files.filter(size__isnull=False).aggregate(total=Sum("size"))["total"] or 0
-    unmeasured = sum(
-        stored_size(file) for file in files.filter(size__isnull=True).select_related("upload_ticket")
-    )
+    unmeasured_files = files.filter(size__isnull=True).select_related("upload_ticket")
+    unmeasured = sum(stored_size(file) for file in unmeasured_files)
     return TrialUsage(
         files=files.count(),
         bytes=measured + unmeasured,

@@ -128,7 +128,9 @@ def attachment_create_from_upload(
     )
     attachment.set_creator(actor)
     attachment.save()
-    audit_record(account=account, actor=actor, action="patient_attachment.create", target=attachment)
+    audit_record(
+        account=account, actor=actor, action="patient_attachment.create", target=attachment
+    )
     return attachment
 
 

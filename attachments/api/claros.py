@@ -128,5 +128,3 @@ class PatientPdfUploadApi(APIView):
             "patient_id": str(patient.pk),
         }
         return Response(PdfUploadOutputSerializer(body).data, status=status.HTTP_201_CREATED)
-
-

@@ -10,6 +10,7 @@ archived) asks for them. The content is downloaded through the API only.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -26,10 +27,20 @@ from attachments.api.errors import (
 )
 from attachments.api.pagination import PAGING_PARAMETERS, cliniko_page, cliniko_page_schema
 from attachments.models import PatientAttachment
+from files.api import AnyAcceptNegotiation
 from files.downloads import file_response
 from files.models import File
+from portal.api.errors import Conflict, Gone
 from portal.api.serializers import StrictSerializer
 from portal.patients.selectors import patient_get
+
+
+class FileNotReady(Conflict):
+    default_detail = "This file is still being processed; try again shortly."
+
+    def __init__(self):
+        super().__init__()
+        self.wait = settings.FILES_NOT_READY_RETRY_AFTER
 
 
 class ClinikoApiView(APIView):
@@ -122,9 +133,7 @@ def patient_or_404(request, patient_id):
 
 
 def attachment_or_404(request, attachment_id) -> PatientAttachment:
-    attachment = selectors.attachment_get(
-        account=request.auth.account, attachment_id=attachment_id
-    )
+    attachment = selectors.attachment_get(account=request.auth.account, attachment_id=attachment_id)
     if attachment is None:
         raise NotFound("No patient attachment with this id exists in your account.")
     return attachment
@@ -291,6 +300,8 @@ class AttachmentArchiveApi(ClinikoApiView):
 
 
 class AttachmentContentApi(ClinikoApiView):
+    content_negotiation_class = AnyAcceptNegotiation
+
     @extend_schema(
         operation_id="cliniko_patient_attachments_content",
         tags=["Cliniko patient attachments"],
@@ -302,4 +313,11 @@ class AttachmentContentApi(ClinikoApiView):
     def get(self, request, attachment_id):
         """The attachment's bytes, streamed through the API (there is no public URL)."""
         attachment = attachment_or_404(request, attachment_id)
-        return file_response(request, file=attachment.file)
+        file = attachment.file
+        if file.is_expired or file.purged_at is not None:
+            raise Gone("This file has expired and is no longer available.")
+        if file.state in (File.State.PENDING, File.State.PROCESSING):
+            raise FileNotReady()
+        if file.state == File.State.REJECTED:
+            raise Conflict(f"This file was refused: {file.rejection_reason}")
+        return file_response(request, file=file)

@@ -65,9 +65,7 @@ def cliniko_exception_handler(exc, context):
     return response
 
 
-CLINIKO_ERROR = inline_serializer(
-    name="ClinikoError", fields={"message": serializers.CharField()}
-)
+CLINIKO_ERROR = inline_serializer(name="ClinikoError", fields={"message": serializers.CharField()})
 CLINIKO_VALIDATION_ERROR = inline_serializer(
     name="ClinikoValidationError",
     fields={
@@ -85,7 +83,8 @@ def cliniko_error_responses(*, body: bool = False) -> dict:
         status.HTTP_403_FORBIDDEN: "Authenticated, but not allowed.",
         status.HTTP_404_NOT_FOUND: "No such object in your account.",
         status.HTTP_405_METHOD_NOT_ALLOWED: "Method not allowed.",
-        status.HTTP_409_CONFLICT: "The file is not ready to download.",
+        status.HTTP_409_CONFLICT: "The file is still being processed, or was refused.",
+        status.HTTP_410_GONE: "The file has expired.",
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "Unsupported media type.",
         status.HTTP_429_TOO_MANY_REQUESTS: "Too many requests.",
     }

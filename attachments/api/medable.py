@@ -25,11 +25,12 @@ from rest_framework.views import APIView
 from attachments import quota, selectors, services
 from attachments.api.errors import (
     MedableFault,
-    media_not_ready,
     medable_error_responses,
     medable_exception_handler,
+    media_not_ready,
 )
 from attachments.models import PatientPhoto
+from files.api import AnyAcceptNegotiation
 from files.downloads import file_response
 from files.models import Facet, File
 from portal.patients.selectors import patient_get
@@ -217,9 +218,7 @@ def property_json(photo: PatientPhoto) -> dict:
     thumbnail = facets.get(Facet.THUMBNAIL)
     body = facet_json(photo, "content", state, reason, file if file else None)
     body["filename"] = photo.filename
-    body["facets"] = [
-        facet_json(photo, "thumbnail", *thumbnail_state(photo, thumbnail), thumbnail)
-    ]
+    body["facets"] = [facet_json(photo, "thumbnail", *thumbnail_state(photo, thumbnail), thumbnail)]
     body["uploads"] = (
         [upload_entry(photo)] if photo.upload_ticket_id and photo.file_id is None else []
     )
@@ -374,6 +373,8 @@ class PatientPhotoRefreshApi(MedableApiView):
 
 
 class PatientPhotoFacetApi(MedableApiView):
+    content_negotiation_class = AnyAcceptNegotiation
+
     @extend_schema(
         operation_id="medable_patient_photo_facet",
         tags=["Medable photo property"],
@@ -402,4 +403,4 @@ class PatientPhotoFacetApi(MedableApiView):
                 path=path,
                 reason=reason,
             )
-        return file_response(request, file=file, facet=facet)
+        return file_response(request, file=file, facet_name=facet)

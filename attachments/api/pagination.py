@@ -45,7 +45,8 @@ def cliniko_page(request, queryset, *, resource: str, serialize) -> dict:
     if start + per_page < total:
         links["next"] = replace_query_param(url, "page", page + 1)
     if page > 1:
-        links["previous"] = replace_query_param(url, "page", min(page - 1, max(1, -(-total // per_page))))
+        last_page = max(1, -(-total // per_page))
+        links["previous"] = replace_query_param(url, "page", min(page - 1, last_page))
     return {resource: [serialize(item) for item in items], "total_entries": total, "links": links}
 
 
