@@ -21,6 +21,7 @@ from django.core.files.storage import default_storage
 from django.http import HttpResponse
 from django.http.multipartparser import (
     FILE,
+    RAW,
     ChunkIter,
     LazyStream,
     MultiPartParserError,
@@ -106,6 +107,8 @@ def receive_upload(request) -> HttpResponse:
     fields: dict[str, str] = {}
     try:
         for item_type, meta_data, part in Parser(stream, boundary.encode("ascii")):
+            if item_type == RAW:  # the preamble before the first boundary: not a field
+                continue
             name, filename = part_name(meta_data)
             if name.lower() == "file" or item_type == FILE:
                 return receive_file(fields, filename or "", part)
