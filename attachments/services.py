@@ -395,7 +395,7 @@ def photo_upload_collect(*, photo_id) -> bool:
     portal that a client posted, so ``photo_uploads_collect`` looks every few seconds.
     """
     photo = (
-        PatientPhoto.objects.select_for_update()
+        PatientPhoto.objects.select_for_update(of=("self",))
         .select_related("upload_ticket", "account")
         .filter(pk=photo_id)
         .first()

@@ -65,7 +65,7 @@ def test_whole_flow_upload_create_process_download(
     content_type, filename and size; processing is queued after commit; after processing the
     record is complete, the temp object is gone, an event is recorded and the content downloads
     through the API."""
-    post, answer = upload(api, patient, content=samples.pdf())
+    _, answer = upload(api, patient, content=samples.pdf())
     location = answer.xml("Location")
     assert "%2F" in location  # the key is escaped in the Location, as S3 does
     temp_key = answer.xml("Key")
