@@ -237,13 +237,26 @@ def spool_stream(stream, *, limit: int) -> tuple[tempfile.SpooledTemporaryFile, 
     return spool, size
 
 
+class KeepOpen:
+    """A file proxy that ignores ``close()``: Pillow closes what it opened from."""
+
+    def __init__(self, fp):
+        self._fp = fp
+
+    def __getattr__(self, name):
+        return getattr(self._fp, name)
+
+    def close(self) -> None:
+        pass
+
+
 def image_header_size(fp) -> tuple[int | None, int | None]:
     """Upright width and height read from the image header alone, or (None, None)."""
     from files.rendering import ImageRejected, _orientation_to_apply, open_image
 
     fp.seek(0)
     try:
-        image = open_image(fp)
+        image = open_image(KeepOpen(fp))
     except ImageRejected:
         return None, None
     finally:
@@ -271,6 +284,7 @@ def file_create_from_stream(
     description: str | None = "",
     expires_at: dt.datetime | None = None,
     max_size: int | None = None,
+    created_at: dt.datetime | None = None,
 ) -> File:
     """Stream an in-app upload to a temporary key and create its pending File.
 
@@ -307,6 +321,7 @@ def file_create_from_stream(
             height=height,
             temp_key=key,
             expires_at=expires_at,
+            created_at=created_at or timezone.now(),
         )
         file.set_actor(actor)
         file.save()

@@ -110,6 +110,8 @@ def receive_upload(request) -> HttpResponse:
             if item_type == RAW:  # the preamble before the first boundary: not a field
                 continue
             name, filename = part_name(meta_data)
+            if item_type == RAW or not name:
+                continue  # the preamble or epilogue around the parts
             if name.lower() == "file" or item_type == FILE:
                 return receive_file(fields, filename or "", part)
             value = part.read(MAX_FIELD_BYTES + 1)
