@@ -107,8 +107,6 @@ def receive_upload(request) -> HttpResponse:
     fields: dict[str, str] = {}
     try:
         for item_type, meta_data, part in Parser(stream, boundary.encode("ascii")):
-            if item_type == RAW:  # the preamble before the first boundary: not a field
-                continue
             name, filename = part_name(meta_data)
             if item_type == RAW or not name:
                 continue  # the preamble or epilogue around the parts
