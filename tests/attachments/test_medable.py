@@ -76,9 +76,7 @@ def test_every_upload_form_answers_the_pending_property(api, api_key, patient, v
     assert fields["Content-Type"] == "image/jpeg"
 
 
-def test_upload_is_collected_processed_and_served(
-    storage_mode, api, account, patient, process
-):
+def test_upload_is_collected_processed_and_served(storage_mode, api, account, patient, process):
     """GIVEN the property written WHEN the client posts the fields in order and the file last
     and does nothing more THEN the collector confirms it (state 1), processing makes it ready
     (state 2) with a ready thumbnail, and both facets download; before that they answer 202
@@ -92,9 +90,7 @@ def test_upload_is_collected_processed_and_served(
     assert photo_uploads_collect() == 0  # collected once only
     processing = api.get(f"/api/v1/patients/{patient.id}/photo").json()
     assert processing["state"] == 1 and processing["uploads"] == []
-    assert_fault(
-        api.get(f"/api/v1/patients/{patient.id}/photo/thumbnail"), 202, "kMediaNotReady"
-    )
+    assert_fault(api.get(f"/api/v1/patients/{patient.id}/photo/thumbnail"), 202, "kMediaNotReady")
 
     (file,) = process(account)
 
@@ -117,9 +113,7 @@ def test_extension_must_match_an_accepted_type(api, patient):
         body = assert_fault(put_photo(api, patient, name), 400)
         assert body["path"] == "content"
     assert_fault(
-        api.put(
-            f"/api/v1/patients/{patient.id}/photo", {"thumbnail": "a.jpg"}, format="json"
-        ),
+        api.put(f"/api/v1/patients/{patient.id}/photo", {"thumbnail": "a.jpg"}, format="json"),
         400,
     )
     assert_fault(put_photo(api, patient, {"source": "elsewhere", "filename": "a.jpg"}), 400)
@@ -193,9 +187,7 @@ def test_facet_reference_to_another_account_is_refused(
     foreign_patient = PatientFactory(account=other_account)
     ready_photo(other_api, other_account, foreign_patient, process)
     mine = PatientFactory(account=account)
-    body = assert_fault(
-        put_photo(api, mine, f"/patients/{foreign_patient.id}/photo/content"), 400
-    )
+    body = assert_fault(put_photo(api, mine, f"/patients/{foreign_patient.id}/photo/content"), 400)
     assert "does not exist in your account" in body["message"]
     assert not PatientPhoto.objects.filter(patient=mine).exists()
 

@@ -28,14 +28,20 @@ def trial(account):
 def stored_file(account, patient, size: int) -> File:
     """A file already in the account (its bytes counted as the pipeline measured them)."""
     return File.objects.create(
-        account=account, patient=patient, original_name="old.pdf", size=size, max_size=size,
+        account=account,
+        patient=patient,
+        original_name="old.pdf",
+        size=size,
+        max_size=size,
         state=File.State.READY,
     )
 
 
 def policy_size_range(post) -> list:
     policy = json.loads(base64.b64decode(post["fields"]["policy"]))
-    return next(c for c in policy["conditions"] if isinstance(c, list) and c[0] == "content-length-range")
+    return next(
+        c for c in policy["conditions"] if isinstance(c, list) and c[0] == "content-length-range"
+    )
 
 
 def test_ticket_size_range_is_what_is_left(storage_mode, api, trial, patient):

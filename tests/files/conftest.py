@@ -74,3 +74,21 @@ def process_committed(account, patient):
         return file_process(file_id=file.pk)
 
     return run
+
+
+@pytest.fixture
+def upload_committed(account, patient):
+    """For transaction=True tests: a committed pending file (its task goes to the broker)."""
+
+    def make(data: bytes) -> File:
+        return file_create_from_stream(
+            account=account,
+            patient=patient,
+            purpose="photo",
+            original_name="photo.jpg",
+            declared_type="image/jpeg",
+            stream=io.BytesIO(data),
+            uploaded_by=Actor.system(),
+        )
+
+    return make

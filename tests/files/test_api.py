@@ -108,7 +108,7 @@ def test_multipart_upload_is_the_same_door(storage_mode, api, patient, process):
 
 
 def test_upload_larger_than_the_limit_is_413(api, patient, settings):
-    """GIVEN a 1 KB limit WHEN a bigger file is posted (JSON or multipart) THEN 413 with a message."""
+    """GIVEN a 1 KB limit WHEN a bigger file is posted (JSON or multipart) THEN 413, a message."""
     settings.FILES_MAX_UPLOAD_BYTES = 1024
     data = samples.jpeg((200, 200))
     response = api.post(
@@ -314,7 +314,7 @@ def test_not_ready_answers_409_with_retry_after(api, patient):
 
 
 def test_rejected_file_answers_its_reason(api, patient, process):
-    """GIVEN a rejected file WHEN downloaded THEN 409 rejected with the reason; metadata shows it."""
+    """GIVEN a rejected file WHEN downloaded THEN 409 with the reason; metadata too."""
     body = xon_body(patient.id, ("page.jpg", "image/jpeg", b"<html><script>x</script></html>"))
     file = process(
         File.objects.get(pk=api.post("/api/v1/files", body, format="json").json()[0]["id"])
