@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from files.services import file_create_from_stream
 from portal.accounts.services import api_key_create, api_key_revoke
 from tests.access.routes import ROUTES
 from tests.factories import AccountFactory, PatientFactory, StaffFactory
@@ -42,6 +43,15 @@ def world():
         account=account_a,
         patient=patient_a,
         **attachment_objects(account_a, patient_a),
+        file=file_create_from_stream(
+            account=account_a,
+            patient=patient_a,
+            purpose="photo",
+            original_name="a.png",
+            declared_type="image/png",
+            stream=[b"\x89PNG\r\n\x1a\n"],
+            uploaded_by=None,
+        ),
         other_account=account_b,
         other_key=api_key_create(account=account_b).plaintext,
         other_staff=StaffFactory(account=account_b),

@@ -62,4 +62,7 @@ ROUTES: dict[str, RouteRule] = {
         methods=("GET",),
         kwargs=lambda world: {"patient_id": world.patient.id, "facet": "thumbnail"},
     ),
+    "file-list": RouteRule(methods=("POST",), collection=True),
+    "file-detail": RouteRule(methods=("GET",), kwargs=lambda world: {"file_id": world.file.id}),
+    "file-metadata": RouteRule(methods=("GET",), kwargs=lambda world: {"file_id": world.file.id}),
 }
