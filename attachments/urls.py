@@ -53,8 +53,8 @@ urlpatterns = [
         medable.PatientPhotoRefreshApi.as_view(),
         name="patient-photo-refresh",
     ),
-    re_path(
-        r"^patients/(?P<patient_id>[^/]+)/photo/(?P<facet>content|thumbnail)$",
+    path(
+        "patients/<str:patient_id>/photo/<str:facet>",
         medable.PatientPhotoFacetApi.as_view(),
         name="patient-photo-facet",
     ),

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -378,6 +378,9 @@ class PatientPhotoFacetApi(MedableApiView):
     @extend_schema(
         operation_id="medable_patient_photo_facet",
         tags=["Medable photo property"],
+        parameters=[
+            OpenApiParameter("facet", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(FACETS))
+        ],
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             **medable_error_responses(not_ready=True),
@@ -386,6 +389,12 @@ class PatientPhotoFacetApi(MedableApiView):
     def get(self, request, patient_id, facet):
         """Stream a ready facet; 202 ``kMediaNotReady`` while it is pending or processing."""
         photo = photo_or_404(patient_or_404(request, patient_id))
+        if facet not in FACETS:
+            raise MedableFault(
+                f"The photo has no facet named {facet!r}; it has content and thumbnail.",
+                status_code=status.HTTP_404_NOT_FOUND,
+                path=f"/patients/{patient_id}/photo/{facet}",
+            )
         path = property_path(photo, facet)
         file = photo.file
         thumbnail = file.facets.filter(name=Facet.THUMBNAIL).first() if file else None

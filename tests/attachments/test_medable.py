@@ -219,3 +219,9 @@ def test_bytes_posted_and_temp_object_removed(storage_mode, api, account, patien
     photo_uploads_collect()
     process(account)
     assert not default_storage.exists(key)
+
+
+def test_unknown_facet_is_404_fault(api, account, patient, process):
+    """GIVEN a photo WHEN a facet it does not have is read THEN a 404 fault."""
+    ready_photo(api, account, patient, process)
+    assert_fault(api.get(f"/api/v1/patients/{patient.id}/photo/original"), 404, "kNotFound")
