@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "files",
     "filerequests",
     "attachments",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -401,6 +402,16 @@ CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
     "task": "webhooks.sweep",
     "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
 }
+
+# --- Staff dashboard (dashboard/) ----------------------------------------------
+
+MIDDLEWARE.append("django_htmx.middleware.HtmxMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("dashboard.context.dashboard")
+LOGOUT_REDIRECT_URL = "/login/"
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Clinic File Portal")
+# A password-checked sign-in waits this long for its authentication code.
+DASHBOARD_SIGN_IN_PENDING_SECONDS = 5 * 60
+DASHBOARD_PAGE_SIZE = 25
 
 # --- Patient attachments (attachments app, issue 6) ------------------------------
 
