@@ -412,3 +412,28 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Clinic File Portal")
 # A password-checked sign-in waits this long for its authentication code.
 DASHBOARD_SIGN_IN_PENDING_SECONDS = 5 * 60
 DASHBOARD_PAGE_SIZE = 25
+
+# --- Patient attachments (attachments app, issue 6) ------------------------------
+
+# Free trial accounts keep at most this many files, of at most this many bytes in all
+# (Cliniko's trial: "10 files that must not total more than 1 MB"; 1 MB = 1 MiB here).
+ATTACHMENTS_TRIAL_MAX_FILES = env.int("ATTACHMENTS_TRIAL_MAX_FILES", default=10)
+ATTACHMENTS_TRIAL_MAX_BYTES = env.int("ATTACHMENTS_TRIAL_MAX_BYTES", default=1024 * 1024)
+# Claros's PDF upload answers 413 as soon as a file passes this size.
+ATTACHMENTS_CLAROS_MAX_PDF_BYTES = env.int(
+    "ATTACHMENTS_CLAROS_MAX_PDF_BYTES", default=50 * 1024 * 1024
+)
+# Medable's photo property: the largest photo, and how long its upload credentials last.
+ATTACHMENTS_PHOTO_MAX_BYTES = env.int("ATTACHMENTS_PHOTO_MAX_BYTES", default=20 * 1024 * 1024)
+ATTACHMENTS_PHOTO_UPLOAD_SECONDS = env.int("ATTACHMENTS_PHOTO_UPLOAD_SECONDS", default=15 * 60)
+# How often the worker looks for photo uploads that have arrived (S3 sends no
+# callback), and for how long after its credentials lapse an upload is looked for.
+ATTACHMENTS_PHOTO_COLLECT_SECONDS = env.float("ATTACHMENTS_PHOTO_COLLECT_SECONDS", default=2.0)
+ATTACHMENTS_PHOTO_COLLECT_GRACE_SECONDS = 10 * 60
+
+CELERY_BEAT_SCHEDULE["attachments-photo-uploads-collect"] = {
+    "task": "attachments.photo_uploads_collect",
+    "schedule": ATTACHMENTS_PHOTO_COLLECT_SECONDS,
+    # A tick that waits in the queue longer than the next is worth nothing.
+    "options": {"expires": ATTACHMENTS_PHOTO_COLLECT_SECONDS * 2},
+}

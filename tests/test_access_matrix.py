@@ -55,6 +55,7 @@ def world():
     return SimpleNamespace(
         account=account_a,
         patient=patient_a,
+        **attachment_objects(account_a, patient_a),
         file=file_create_from_stream(
             account=account_a,
             patient=patient_a,
@@ -72,6 +73,34 @@ def world():
         other_staff=StaffFactory(account=account_b, role=Staff.Role.ADMIN),
         revoked_key=api_key_create(account=account_a),
     )
+
+
+def attachment_objects(account, patient) -> dict:
+    """A's patient attachment and photo property, each with a ready file."""
+    from attachments.models import PatientAttachment, PatientPhoto
+    from files.models import File
+
+    def ready_file(name):
+        return File.objects.create(
+            account=account,
+            patient=patient,
+            original_name=name,
+            max_size=1,
+            size=1,
+            state=File.State.READY,
+        )
+
+    attachment = PatientAttachment.objects.create(
+        account=account, patient=patient, file=ready_file("a.pdf"), source="cliniko"
+    )
+    photo = PatientPhoto.objects.create(
+        account=account,
+        patient=patient,
+        file=ready_file("a.jpg"),
+        filename="a.jpg",
+        content_type="image/jpeg",
+    )
+    return {"attachment": attachment, "photo": photo}
 
 
 def callers(world):
@@ -98,7 +127,12 @@ def test_other_accounts_see_nothing(world, route_name):
                 assert response.status_code == 200, (caller_name, method, url)
                 assert str(world.patient.id) not in response.content.decode(), (caller_name, url)
             elif not rule.collection:
-                assert response.status_code == 404, (caller_name, method, url, response.status_code)
+                assert response.status_code == rule.foreign_status, (
+                    caller_name,
+                    method,
+                    url,
+                    response.status_code,
+                )
 
 
 @pytest.mark.parametrize("route_name", sorted(ROUTES))
