@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from portal.accounts.services import api_key_create, api_key_revoke
 from tests.access.routes import ROUTES
-from tests.factories import AccountFactory, PatientFactory, StaffFactory
+from tests.factories import AccountFactory, FileRequestFactory, PatientFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,9 +37,11 @@ def world():
     """Account A with one of everything; account B, its key and its staff."""
     account_a = AccountFactory(name="A Clinic")
     account_b = AccountFactory(name="B Clinic")
+    patient = PatientFactory(account=account_a)
     return SimpleNamespace(
         account=account_a,
-        patient=PatientFactory(account=account_a),
+        patient=patient,
+        file_request=FileRequestFactory(account=account_a, patient=patient),
         other_account=account_b,
         other_key=api_key_create(account=account_b).plaintext,
         other_staff=StaffFactory(account=account_b),

@@ -25,4 +25,14 @@ ROUTES: dict[str, RouteRule] = {
     "patient-detail": RouteRule(
         methods=("GET", "PATCH"), kwargs=lambda world: {"patient_id": world.patient.id}
     ),
+    "file-request-list": RouteRule(methods=("GET", "POST"), collection=True),
+    "file-request-detail": RouteRule(
+        methods=("GET",), kwargs=lambda world: {"file_request_id": world.file_request.id}
+    ),
+    "file-request-cancel": RouteRule(
+        methods=("POST",), kwargs=lambda world: {"file_request_id": world.file_request.id}
+    ),
+    "file-request-resend": RouteRule(
+        methods=("POST",), kwargs=lambda world: {"file_request_id": world.file_request.id}
+    ),
 }
