@@ -323,6 +323,41 @@ LOGGING = {
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
+# --- Files pipeline (files app, issue 3) ---------------------------------------
+
+# The largest single file any door accepts (413 above it).
+FILES_MAX_UPLOAD_BYTES = env.int("FILES_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+# The largest request body of an in-app upload (X-on's Base64 JSON carries several
+# files, each a third larger than its bytes).
+FILES_MAX_REQUEST_BYTES = env.int("FILES_MAX_REQUEST_BYTES", default=200 * 1024 * 1024)
+# How long an upload ticket (presigned POST) may be used.
+FILES_UPLOAD_TICKET_SECONDS = env.int("FILES_UPLOAD_TICKET_SECONDS", default=15 * 60)
+# After a ticket expires, how long its uploaded-but-never-confirmed object may wait
+# for the client's confirm call before the stale-ticket sweep removes it.
+FILES_STALE_TICKET_GRACE_SECONDS = env.int("FILES_STALE_TICKET_GRACE_SECONDS", default=24 * 3600)
+# A file still pending this long after upload is queued for processing again.
+FILES_REQUEUE_PENDING_AFTER_SECONDS = env.int(
+    "FILES_REQUEUE_PENDING_AFTER_SECONDS", default=15 * 60
+)
+# Days the bytes of an expired file are kept before the retention sweep removes them.
+FILES_RETENTION_DAYS = env.int("FILES_RETENTION_DAYS", default=30)
+# The thumbnail facet made for every image: aspect-fill to at least this box.
+FILES_THUMBNAIL_SIZE = (
+    env.int("FILES_THUMBNAIL_WIDTH", default=320),
+    env.int("FILES_THUMBNAIL_HEIGHT", default=320),
+)
+# The bucket name the embedded storage's POST endpoint answers with (S3's PostResponse).
+FILES_EMBEDDED_BUCKET = env.str("FILES_EMBEDDED_BUCKET", default="portal-files")
+# Seconds a client should wait before asking again for a file still being processed.
+FILES_NOT_READY_RETRY_AFTER = 5
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "files-retention-sweep": {"task": "files.retention_sweep", "schedule": 3600.0},
+        "files-stale-upload-sweep": {"task": "files.stale_upload_sweep", "schedule": 300.0},
+    }
+)
+
 # --- File requests (filerequests app) -------------------------------------------
 # Short links: how long a new link works unless the request asks otherwise (a
 # request may ask for no expiry with "shortLinkExpiresAt": null, as seed 004 allows).
