@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from filerequests import selectors, services
 from filerequests.models import FileRequest, Notification
 from filerequests.shortlinks import short_link_url
+from files.models import Facet
 from portal.api.errors import Conflict
 from portal.api.pagination import PortalPagination
 from portal.api.serializers import E164MobileField, StrictSerializer
@@ -85,25 +86,48 @@ class FileRequestCreateSerializer(StrictSerializer):
         return attrs
 
 
+class ThumbnailSerializer(serializers.Serializer):
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    url = serializers.CharField(help_text="Download it from the files API with your key.")
+
+
 class FileRequestFileSerializer(serializers.Serializer):
-    """A file sent in answer: seed 004's fields, plus its processing state and size."""
+    """A file sent in answer: seed 004's fields, then X-on's image size and the
+    portal's processing state and thumbnail."""
 
     id = serializers.UUIDField()
     createdAt = serializers.DateTimeField(source="created_at")
-    description = serializers.SerializerMethodField()
+    description = serializers.CharField(allow_null=True)
     expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
     mimeType = serializers.SerializerMethodField()
     originalName = serializers.CharField(source="original_name")
     size = serializers.IntegerField(allow_null=True)
-    imageWidth = serializers.IntegerField(source="width", allow_null=True, default=None)
-    imageHeight = serializers.IntegerField(source="height", allow_null=True, default=None)
+    imageWidth = serializers.IntegerField(source="width", allow_null=True)
+    imageHeight = serializers.IntegerField(source="height", allow_null=True)
     state = serializers.CharField()
-
-    def get_description(self, file) -> str | None:
-        return file.description or None
+    rejectionReason = serializers.SerializerMethodField()
+    thumbnail = serializers.SerializerMethodField()
 
     def get_mimeType(self, file) -> str | None:
-        return getattr(file, "detected_mime_type", "") or getattr(file, "mime_type", "") or None
+        return file.mime_type or file.declared_type or None
+
+    def get_rejectionReason(self, file) -> str | None:
+        return file.rejection_reason or None
+
+    @extend_schema_field(ThumbnailSerializer(allow_null=True))
+    def get_thumbnail(self, file) -> dict | None:
+        facet = next(
+            (f for f in file.facets.all() if f.name == Facet.THUMBNAIL and f.state == "ready"),
+            None,
+        )
+        if facet is None:
+            return None
+        return {
+            "width": facet.width,
+            "height": facet.height,
+            "url": f"/api/v1/files/{file.id}?imageSize={facet.width}x{facet.height}",
+        }
 
 
 class NotificationSerializer(serializers.Serializer):

@@ -14,9 +14,11 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
-from django.middleware.csrf import rotate_token
+from django.middleware.csrf import CsrfViewMiddleware, rotate_token
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.decorators import decorator_from_middleware
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from filerequests import services
@@ -27,8 +29,28 @@ from portal.audit.services import Actor, client_ip
 SESSION_KEY = "patient_file_request"
 
 
+class PatientCsrfMiddleware(CsrfViewMiddleware):
+    """Django's CSRF check, accepting ``Origin: null``.
+
+    Under ``Referrer-Policy: no-referrer`` browsers send ``Origin: null`` with every
+    POST, even same-origin ones, so Django's origin check would refuse the patient's
+    own forms. The token check still runs (cookie and form token must match), and
+    the CSRF and session cookies are ``SameSite=Lax``, so no other site's POST
+    carries them.
+    """
+
+    def _origin_verified(self, request):
+        if request.META.get("HTTP_ORIGIN") == "null":
+            return True
+        return super()._origin_verified(request)
+
+
+patient_csrf_protect = decorator_from_middleware(PatientCsrfMiddleware)
+
+
 def patient_page(view):
-    """Headers every patient page needs, whatever it answers."""
+    """What every patient page needs: the CSRF check above, and headers that keep
+    the link out of Referers, caches and search engines."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
@@ -38,7 +60,7 @@ def patient_page(view):
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
-    return wrapped
+    return csrf_exempt(patient_csrf_protect(wrapped))
 
 
 # --- Pages for links that cannot be used ---------------------------------------------

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from filerequests.models import FileRequest
+from files.models import File
 from portal.accounts.models import Account
 from portal.ids import parse_uuid
 
@@ -45,17 +46,14 @@ def file_request_list(
     return requests.order_by("-created_at", "-id")
 
 
-def file_request_files(*, file_request: FileRequest) -> list:
-    """The files the patient sent in answer, oldest first (none until the file
-    pipeline is merged)."""
-    try:
-        from files.models import File
-    except ImportError:  # pragma: no cover - before the pipeline lands
-        return []
-    if not hasattr(File, "file_request"):
-        return []
+def file_request_files(*, file_request: FileRequest) -> list[File]:
+    """The files the patient sent in answer, oldest first, with their facets.
+
+    For the API and the dashboard: each File has ``state`` (pending, processing,
+    ready, rejected) and ``facets`` (``thumbnail`` once ready).
+    """
     return list(
-        File.objects.filter(account_id=file_request.account_id, file_request=file_request).order_by(
-            "created_at"
-        )
+        File.objects.filter(account_id=file_request.account_id, file_request=file_request)
+        .prefetch_related("facets")
+        .order_by("created_at", "id")
     )
