@@ -96,16 +96,27 @@ def stream(key: str, start: int, length: int):
             yield chunk
 
 
-def file_response(request, *, file: File, image_size: tuple[int, int] | None = None):
+def file_response(
+    request,
+    *,
+    file: File,
+    image_size: tuple[int, int] | None = None,
+    facet_name: str | None = None,
+):
     """The bytes of ``file`` (or its aspect-fill rendition), streamed, audited.
 
     410 when expired, 409 with ``Retry-After`` while processing, 409 when rejected.
-    ``image_size`` is ignored for files that are not images.
+    ``image_size`` is ignored for files that are not images; ``facet_name`` serves a
+    stored facet (``thumbnail``) as it is.
     """
     refusal = file_state_response(file)
     if refusal is not None:
         return refusal
-    if image_size is not None and file.is_image:
+    if facet_name is not None:
+        facet = file.facets.filter(name=facet_name, state=Facet.State.READY).first()
+        if facet is None:
+            return error_response("This file has no such form.", "not_found", 404)
+    elif image_size is not None and file.is_image:
         facet = processing.facet_rendition_get_or_create(
             file=file, width=image_size[0], height=image_size[1]
         )

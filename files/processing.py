@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from files import rendering
 from files.models import Facet, File, patient_segment
-from files.services import CHUNK, human_size, sha256_of, storage_put
+from files.services import CHUNK, KeepOpen, human_size, sha256_of, storage_put
 from files.signals import file_processed
 from files.sniffing import IMAGE_TYPES, PDF, FileRejected, sniff
 from portal.webhooks import events
@@ -128,7 +128,7 @@ def clean(original, mime_type: str) -> Cleaned:
     """Images: upright, metadata (GPS, device) removed, re-encoded. PDFs: checked whole."""
     try:
         if mime_type in IMAGE_TYPES:
-            rendition = rendering.clean_original(original)
+            rendition = rendering.clean_original(KeepOpen(original))
             return Cleaned(
                 rendition.content, rendition.content_type, rendition.width, rendition.height
             )
@@ -197,7 +197,7 @@ def promote(file: File, cleaned: Cleaned, content) -> None:
     )
     if cleaned.width is not None:
         content.seek(0)
-        thumbnail = rendering.render_aspect_fill(content, *settings.FILES_THUMBNAIL_SIZE)
+        thumbnail = rendering.render_aspect_fill(KeepOpen(content), *settings.FILES_THUMBNAIL_SIZE)
         facet_store_rendition(file=file, name=Facet.THUMBNAIL, rendition=thumbnail)
     file.mime_type = cleaned.mime_type
     file.size = size

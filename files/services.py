@@ -237,13 +237,26 @@ def spool_stream(stream, *, limit: int) -> tuple[tempfile.SpooledTemporaryFile, 
     return spool, size
 
 
+class KeepOpen:
+    """A file proxy that ignores ``close()``: Pillow closes what it opened from."""
+
+    def __init__(self, fp):
+        self._fp = fp
+
+    def __getattr__(self, name):
+        return getattr(self._fp, name)
+
+    def close(self) -> None:
+        pass
+
+
 def image_header_size(fp) -> tuple[int | None, int | None]:
     """Upright width and height read from the image header alone, or (None, None)."""
     from files.rendering import ImageRejected, _orientation_to_apply, open_image
 
     fp.seek(0)
     try:
-        image = open_image(fp)
+        image = open_image(KeepOpen(fp))
     except ImageRejected:
         return None, None
     finally:

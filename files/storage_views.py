@@ -21,6 +21,7 @@ from django.core.files.storage import default_storage
 from django.http import HttpResponse
 from django.http.multipartparser import (
     FILE,
+    RAW,
     ChunkIter,
     LazyStream,
     MultiPartParserError,
@@ -107,6 +108,8 @@ def receive_upload(request) -> HttpResponse:
     try:
         for item_type, meta_data, part in Parser(stream, boundary.encode("ascii")):
             name, filename = part_name(meta_data)
+            if item_type == RAW or not name:
+                continue  # the preamble or epilogue around the parts
             if name.lower() == "file" or item_type == FILE:
                 return receive_file(fields, filename or "", part)
             value = part.read(MAX_FIELD_BYTES + 1)
