@@ -254,6 +254,7 @@ def upload_page(request):
         "clinic_name": file_request.account.name,
         "staff_name": file_request.staff_name,
         "prompt": file_request.prompt,
+        "auto_retries": settings.FILE_REQUEST_PAGE_AUTO_RETRIES,
         "title": "Send your photos",
     }
     return render(request, "filerequests/upload.html", context)

@@ -377,6 +377,8 @@ FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR = env.int(
 FILE_REQUEST_PATIENT_SESSION_SECONDS = env.int(
     "FILE_REQUEST_PATIENT_SESSION_SECONDS", default=60 * 60
 )
+# Times the patient page retries a failed photo by itself before offering "Try again".
+FILE_REQUEST_PAGE_AUTO_RETRIES = env.int("FILE_REQUEST_PAGE_AUTO_RETRIES", default=3)
 # SMS: filerequests.sms.ConsoleSmsBackend | FileSmsBackend | TwilioSmsBackend.
 SMS_BACKEND = env.str(
     "SMS_BACKEND",

@@ -237,3 +237,65 @@ def test_unknown_link_page(live_server, phone_page):
     assert response.status == 404
     assert phone_page.get_by_role("heading", level=1).inner_text() == "This link isn't working"
     screenshot(phone_page, "filerequest-unknown")
+
+
+def test_failed_photo_can_be_retried_with_the_keyboard_at_360px(
+    live_server, chromium, account, settings
+):
+    """GIVEN a patient past the check on a 360 px wide phone, whose connection drops
+    during the first photo's upload
+    WHEN the page shows the photo as not sent and the patient presses "Try again"
+    with the keyboard
+    THEN the photo is sent, the confirmation page shows, and the request holds the file."""
+    from tests.support.browser import new_context
+
+    settings.PORTAL_PUBLIC_BASE_URL = live_server.url
+    settings.FILE_REQUEST_PAGE_AUTO_RETRIES = 0
+    patient = PatientFactory(account=account, date_of_birth=datetime.date(1980, 6, 17))
+    file_request = FileRequestFactory(account=account, patient=patient)
+    context = new_context(
+        chromium,
+        {
+            "viewport": {"width": 360, "height": 740},
+            "is_mobile": True,
+            "has_touch": True,
+            "device_scale_factor": 2,
+        },
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/r/{file_request.short_link_id}")
+        fill_date_of_birth(page, "17", "6", "1980")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{live_server.url}/r/upload")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+        # The network drops the first upload, as a train going into a tunnel would.
+        page.route("**/storage/upload**", lambda route: route.abort("connectionreset"))
+        page.locator("#library-input").set_input_files(
+            [
+                {
+                    "name": "hand.jpg",
+                    "mimeType": "image/jpeg",
+                    "buffer": jpeg_bytes(800, 600, (1, 2, 3)),
+                }
+            ]
+        )
+        page.get_by_role("button", name="Send 1 photo").click()
+        retry = page.get_by_role("button", name="Try again")
+        retry.wait_for()
+        assert "Not sent" in page.locator(".photo__state").inner_text()
+        assert page.locator("#page-error").is_visible()
+        screenshot(page, "filerequest-upload-failed-360")
+
+        page.unroute("**/storage/upload**")
+        retry.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{live_server.url}/r/done")
+        screenshot(page, "filerequest-sent-360")
+    finally:
+        context.close()
+
+    file_request.refresh_from_db()
+    assert file_request.status == "answered"
+    assert file_request.files.count() == 1

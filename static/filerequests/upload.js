@@ -22,7 +22,7 @@
   var photos = [];
   var sequence = 0;
   var sending = false;
-  var AUTO_RETRIES = 3;
+  var AUTO_RETRIES = parseInt(root.dataset.autoRetries || "3", 10);
 
   function announce(text) {
     liveStatus.textContent = "";
