@@ -177,8 +177,9 @@ class FileListApi(APIView):
                     {"fileRequestId": ["No file request with this id exists in your account."]}
                 )
         patient, _staff = resolve_uploader(caller.account, data["userId"], file_request)
+        now = timezone.now()
         expires_at = (
-            timezone.now() + dt.timedelta(seconds=data["expiryInterval"])
+            now + dt.timedelta(seconds=data["expiryInterval"])
             if data.get("expiryInterval")
             else None
         )
@@ -199,6 +200,7 @@ class FileListApi(APIView):
                             file_request=file_request,
                             description=upload.get("description"),
                             expires_at=expires_at,
+                            created_at=now,
                         )
                     )
                 if file_request is not None:

@@ -284,6 +284,7 @@ def file_create_from_stream(
     description: str | None = "",
     expires_at: dt.datetime | None = None,
     max_size: int | None = None,
+    created_at: dt.datetime | None = None,
 ) -> File:
     """Stream an in-app upload to a temporary key and create its pending File.
 
@@ -320,6 +321,7 @@ def file_create_from_stream(
             height=height,
             temp_key=key,
             expires_at=expires_at,
+            created_at=created_at or timezone.now(),
         )
         file.set_actor(actor)
         file.save()

@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from files.services import file_create_from_stream
 from portal.accounts.services import api_key_create, api_key_revoke
 from tests.access.routes import ROUTES
 from tests.factories import AccountFactory, FileRequestFactory, PatientFactory, StaffFactory
@@ -37,11 +38,20 @@ def world():
     """Account A with one of everything; account B, its key and its staff."""
     account_a = AccountFactory(name="A Clinic")
     account_b = AccountFactory(name="B Clinic")
-    patient = PatientFactory(account=account_a)
+    patient_a = PatientFactory(account=account_a)
     return SimpleNamespace(
         account=account_a,
-        patient=patient,
-        file_request=FileRequestFactory(account=account_a, patient=patient),
+        patient=patient_a,
+        file=file_create_from_stream(
+            account=account_a,
+            patient=patient_a,
+            purpose="photo",
+            original_name="a.png",
+            declared_type="image/png",
+            stream=[b"\x89PNG\r\n\x1a\n"],
+            uploaded_by=None,
+        ),
+        file_request=FileRequestFactory(account=account_a, patient=patient_a),
         other_account=account_b,
         other_key=api_key_create(account=account_b).plaintext,
         other_staff=StaffFactory(account=account_b),

@@ -25,6 +25,9 @@ ROUTES: dict[str, RouteRule] = {
     "patient-detail": RouteRule(
         methods=("GET", "PATCH"), kwargs=lambda world: {"patient_id": world.patient.id}
     ),
+    "file-list": RouteRule(methods=("POST",), collection=True),
+    "file-detail": RouteRule(methods=("GET",), kwargs=lambda world: {"file_id": world.file.id}),
+    "file-metadata": RouteRule(methods=("GET",), kwargs=lambda world: {"file_id": world.file.id}),
     "file-request-list": RouteRule(methods=("GET", "POST"), collection=True),
     "file-request-detail": RouteRule(
         methods=("GET",), kwargs=lambda world: {"file_request_id": world.file_request.id}

@@ -55,3 +55,40 @@ def process(django_capture_on_commit_callbacks):
         return File.objects.get(pk=file.pk)
 
     return run
+
+
+@pytest.fixture
+def process_committed(account, patient):
+    """For transaction=True tests: upload and process with real commits (no worker)."""
+
+    def run(data: bytes) -> File:
+        file = file_create_from_stream(
+            account=account,
+            patient=patient,
+            purpose="photo",
+            original_name="photo.jpg",
+            declared_type="image/jpeg",
+            stream=io.BytesIO(data),
+            uploaded_by=Actor.system(),
+        )
+        return file_process(file_id=file.pk)
+
+    return run
+
+
+@pytest.fixture
+def upload_committed(account, patient):
+    """For transaction=True tests: a committed pending file (its task goes to the broker)."""
+
+    def make(data: bytes) -> File:
+        return file_create_from_stream(
+            account=account,
+            patient=patient,
+            purpose="photo",
+            original_name="photo.jpg",
+            declared_type="image/jpeg",
+            stream=io.BytesIO(data),
+            uploaded_by=Actor.system(),
+        )
+
+    return make

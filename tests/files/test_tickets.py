@@ -134,7 +134,7 @@ def test_location_of_another_account_finds_nothing(issue, client, other_account)
 
 
 def test_embedded_endpoint_refuses_a_forged_signature(issue, client):
-    """GIVEN a ticket WHEN its signature is altered THEN 403 SignatureDoesNotMatch, nothing stored."""
+    """GIVEN a ticket WHEN its signature is altered THEN 403 SignatureDoesNotMatch, no object."""
     post = issue().presigned_post()
     fields = {**post["fields"], "x-amz-signature": "0" * 64}
     response = post_embedded(client, post, samples.jpeg(), fields=fields)
