@@ -17,7 +17,7 @@ from filerequests.models import FileRequest, Notification
 from filerequests.shortlinks import short_link_url
 from files.models import Facet
 from portal.api.errors import Conflict
-from portal.api.pagination import PortalPagination
+from portal.api.pagination import PortalPagination, paginated_schema
 from portal.api.serializers import E164MobileField, StrictSerializer
 from portal.ids import parse_uuid
 from portal.patients.api import validate_date_of_birth
@@ -221,7 +221,7 @@ class FileRequestListCreateApi(APIView):
     @extend_schema(
         operation_id="file_requests_list",
         parameters=LIST_PARAMETERS,
-        responses=FileRequestOutputSerializer(many=True),
+        responses=paginated_schema(FileRequestOutputSerializer),
     )
     def get(self, request):
         statuses = [s.strip() for s in request.query_params.get("status", "").split(",") if s]

@@ -349,7 +349,40 @@ def file_request_expire_due(*, now=None) -> int:
     for file_request_id in due_ids:
         expired += file_request_expire_by_id(file_request_id=file_request_id, now=now)
     AddressThrottle.objects.filter(window_start__lt=now - timedelta(days=1)).delete()
+    file_request_publish_abandoned_batches(now=now)
     return expired
+
+
+def file_request_publish_abandoned_batches(*, now=None) -> int:
+    """Announce photos a patient confirmed but never pressed "Send" for (the phone died,
+    the tab closed): after ``FILE_REQUEST_ABANDONED_BATCH_SECONDS`` they are published
+    as one batch, so the clinic never misses a photo that arrived."""
+    from files.models import File
+
+    now = now or timezone.now()
+    quiet_since = now - timedelta(seconds=settings.FILE_REQUEST_ABANDONED_BATCH_SECONDS)
+    candidates = File.objects.filter(
+        file_request__isnull=False, created_at__gte=now - timedelta(days=30)
+    ).values_list("file_request_id", "id", "created_at")
+    latest: dict = {}
+    files_of: dict = {}
+    for file_request_id, file_id, created_at in candidates:
+        files_of.setdefault(file_request_id, set()).add(str(file_id))
+        latest[file_request_id] = max(latest.get(file_request_id, created_at), created_at)
+    announced = dict(
+        FileRequest.objects.filter(pk__in=list(files_of)).values_list("pk", "announced_file_ids")
+    )
+    published = 0
+    for file_request_id, file_ids in files_of.items():
+        if latest[file_request_id] > quiet_since or file_ids <= set(
+            announced.get(file_request_id) or []
+        ):
+            continue
+        file_request = FileRequest.objects.get(pk=file_request_id)
+        published += bool(
+            file_request_publish_files_update(file_request=file_request, actor=Actor.system())
+        )
+    return published
 
 
 # --- The patient's date-of-birth check --------------------------------------------

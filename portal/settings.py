@@ -388,6 +388,10 @@ FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR = env.int(
 FILE_REQUEST_PATIENT_SESSION_SECONDS = env.int(
     "FILE_REQUEST_PATIENT_SESSION_SECONDS", default=60 * 60
 )
+# Photos confirmed without the patient pressing "Send" are announced after this quiet time.
+FILE_REQUEST_ABANDONED_BATCH_SECONDS = env.int(
+    "FILE_REQUEST_ABANDONED_BATCH_SECONDS", default=30 * 60
+)
 # Times the patient page retries a failed photo by itself before offering "Try again".
 FILE_REQUEST_PAGE_AUTO_RETRIES = env.int("FILE_REQUEST_PAGE_AUTO_RETRIES", default=3)
 # SMS: filerequests.sms.ConsoleSmsBackend | FileSmsBackend | TwilioSmsBackend.

@@ -322,3 +322,69 @@ def test_session_ends_when_the_request_is_cancelled(client, file_request):
 
     assert response.status_code == 410
     assert "withdrawn" in response.content.decode()
+
+
+def photo_for(file_request, name="IMG_1.JPG"):
+    from files.services import file_create_from_stream
+
+    return file_create_from_stream(
+        account=file_request.account,
+        patient=file_request.patient,
+        purpose="photo",
+        original_name=name,
+        declared_type="image/jpeg",
+        stream=[b"\xff\xd8\xff\xe0 not processed in this test"],
+        uploaded_by=None,
+        file_request=file_request,
+    )
+
+
+@pytest.mark.django_db
+def test_one_files_update_event_per_batch(file_request, settings):
+    """GIVEN a request with filesUpdateWebhookUrl and two photos confirmed
+    WHEN the patient presses Send, presses it again, then sends a third photo
+    THEN two events are published: the first names both photos, the second only the
+    third, each in X-on's body and to the request's URL; the request is 'answered'."""
+    from filerequests.services import file_request_publish_files_update
+
+    FileRequest.objects.filter(pk=file_request.pk).update(
+        files_update_webhook_url="https://receiver.example/hook"
+    )
+    first, second = photo_for(file_request), photo_for(file_request, "IMG_2.JPG")
+
+    file_request_publish_files_update(file_request=file_request)
+    assert file_request_publish_files_update(file_request=file_request) is None
+    third = photo_for(file_request, "IMG_3.JPG")
+    file_request_publish_files_update(file_request=file_request)
+
+    events = list(Event.objects.filter(type="file-request.files.update").order_by("created_at"))
+    assert [sorted(e.payload["event"]["addedFileIds"]) for e in events] == [
+        sorted([str(first.id), str(second.id)]),
+        [str(third.id)],
+    ]
+    assert all(e.extra_urls == ["https://receiver.example/hook"] for e in events)
+    assert all(e.payload["event"]["id"] == str(e.id) for e in events)
+    file_request.refresh_from_db()
+    assert file_request.status == "answered"
+
+
+@pytest.mark.django_db
+def test_photos_left_without_send_are_announced_by_the_sweep(file_request, settings):
+    """GIVEN a photo confirmed 31 minutes ago whose patient never pressed Send, and a
+    photo of another request confirmed a minute ago
+    WHEN the periodic sweep runs
+    THEN the old one is announced (once), the recent one waits for its patient."""
+    settings.FILE_REQUEST_ABANDONED_BATCH_SECONDS = 30 * 60
+    old = photo_for(file_request)
+    type(old).objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(minutes=31)
+    )
+    recent_request = FileRequestFactory(account=file_request.account)
+    photo_for(recent_request)
+
+    file_request_expire_due()
+    file_request_expire_due()
+
+    (event,) = Event.objects.filter(type="file-request.files.update")
+    assert event.payload["event"]["addedFileIds"] == [str(old.id)]
+    assert event.payload["event"]["fileRequest"]["id"] == str(file_request.id)
