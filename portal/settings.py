@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "files",
     "filerequests",
     "attachments",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -419,3 +420,46 @@ CELERY_BEAT_SCHEDULE["file-requests-expire"] = {
     "schedule": 5 * 60.0,
 }
 # --- End of file requests -------------------------------------------------------
+
+# --- Webhooks (portal.webhooks) ---------------------------------------------------
+# Delay before each attempt of a delivery, in seconds: immediately, 5 s, 5 min, 30 min,
+# 2 h, 5 h, 10 h, 10 h (Standard Webhooks' example schedule, cut to span about a
+# day: the last attempt is ~27.6 h after the first). Each delay gets ±10 % jitter.
+WEBHOOK_RETRY_SCHEDULE_SECONDS = [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+# Multiplies every delay; tests run the whole schedule in moments with 0.
+WEBHOOK_RETRY_SCALE = env.float("WEBHOOK_RETRY_SCALE", default=1.0)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_READ_TIMEOUT_SECONDS = env.float("WEBHOOK_READ_TIMEOUT_SECONDS", default=15.0)
+# How long an attempt in flight holds its delivery; a worker that dies mid-attempt
+# releases it when this passes. Default: both timeouts plus a minute.
+WEBHOOK_ATTEMPT_LEASE_SECONDS = env.float(
+    "WEBHOOK_ATTEMPT_LEASE_SECONDS",
+    default=WEBHOOK_CONNECT_TIMEOUT_SECONDS + WEBHOOK_READ_TIMEOUT_SECONDS + 60,
+)
+# An endpoint is disabled after this many deliveries in a row failed for good (each
+# after its whole schedule), or at once when it answers 410 Gone.
+WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES = env.int(
+    "WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES", default=5
+)
+WEBHOOK_RESPONSE_EXCERPT_BYTES = 1024
+# Retry delays up to this long wait as Celery countdowns; longer ones (and anything
+# a lost worker dropped) are picked up by the sweep, well inside Redis's visibility
+# timeout so a countdown task is never handed out twice.
+WEBHOOK_MAX_COUNTDOWN_SECONDS = 10 * 60
+# The sweep: events not fanned out and deliveries overdue by this much are sent again.
+WEBHOOK_SWEEP_INTERVAL_SECONDS = env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=60.0)
+WEBHOOK_SWEEP_GRACE_SECONDS = env.float("WEBHOOK_SWEEP_GRACE_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
+    "task": "webhooks.sweep",
+    "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
+}
+
+# --- Staff dashboard (dashboard/) ----------------------------------------------
+
+MIDDLEWARE.append("django_htmx.middleware.HtmxMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("dashboard.context.dashboard")
+LOGOUT_REDIRECT_URL = "/login/"
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Clinic File Portal")
+# A password-checked sign-in waits this long for its authentication code.
+DASHBOARD_SIGN_IN_PENDING_SECONDS = 5 * 60
+DASHBOARD_PAGE_SIZE = 25

@@ -26,7 +26,10 @@ urlpatterns = [
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),
     path("r/", include("filerequests.patient_urls")),
+    path("", include("dashboard.urls")),
 ]
 
+handler400 = "portal.views.bad_request"
+handler403 = "portal.views.permission_denied"
 handler404 = "portal.views.not_found"
 handler500 = "portal.views.server_error"

@@ -14,7 +14,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from files.services import file_create_from_stream
+from portal.accounts.models import Staff
 from portal.accounts.services import api_key_create, api_key_revoke
+from portal.audit.services import Actor
+from portal.webhooks import events
+from portal.webhooks.services import event_dispatch, event_record, webhook_endpoint_create
 from tests.access.routes import ROUTES
 from tests.factories import AccountFactory, FileRequestFactory, PatientFactory, StaffFactory
 
@@ -39,6 +43,14 @@ def world():
     account_a = AccountFactory(name="A Clinic")
     account_b = AccountFactory(name="B Clinic")
     patient_a = PatientFactory(account=account_a)
+    webhook_endpoint = webhook_endpoint_create(
+        account=account_a,
+        actor=Actor.system(),
+        url="https://hooks.example.org/a",
+        events=[events.FILE_READY],
+    )
+    webhook_event = event_record(account=account_a, type=events.FILE_READY, data={})
+    [webhook_delivery] = event_dispatch(event_id=webhook_event.id)
     return SimpleNamespace(
         account=account_a,
         patient=patient_a,
@@ -52,9 +64,12 @@ def world():
             uploaded_by=None,
         ),
         file_request=FileRequestFactory(account=account_a, patient=patient_a),
+        webhook_endpoint=webhook_endpoint,
+        webhook_delivery=webhook_delivery,
         other_account=account_b,
         other_key=api_key_create(account=account_b).plaintext,
-        other_staff=StaffFactory(account=account_b),
+        # An admin: the strongest caller of another account still sees nothing of A's.
+        other_staff=StaffFactory(account=account_b, role=Staff.Role.ADMIN),
         revoked_key=api_key_create(account=account_a),
     )
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
@@ -20,6 +23,34 @@ from tests.support.browser import screenshot
 from tests.support.worker import celery_worker, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+class Receiver:
+    """A local HTTP server standing in for the integrator's filesUpdateWebhookUrl."""
+
+    def __init__(self):
+        self.deliveries: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.deliveries.append(
+                    {"headers": dict(self.headers.items()), "body": json.loads(body)}
+                )
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/x-on/files"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def jpeg_bytes(width: int, height: int, hue: tuple[int, int, int]) -> bytes:
@@ -50,8 +81,9 @@ def test_patient_sends_two_photos_with_notes_from_a_phone(
     takes one photo, picks another from the library, writes a note for each and sends
     THEN the confirmation page shows, and the API lists both files 'ready' with their
     notes and thumbnails, the request is 'answered', and one files.update event in
-    X-on's shape went to the request's webhook URL."""
+    X-on's shape was delivered to the request's webhook URL."""
     settings.PORTAL_PUBLIC_BASE_URL = live_server.url
+    receiver = Receiver()
     outbox = tmp_path / "sms.jsonl"
     settings.SMS_FILE_PATH = str(outbox)
     worker_env = {"PORTAL_PUBLIC_BASE_URL": live_server.url, "SMS_FILE_PATH": str(outbox)}
@@ -70,7 +102,7 @@ def test_patient_sends_two_photos_with_notes_from_a_phone(
                 "patientDateOfBirth": "1980-06-17",
                 "patientFirstName": "John",
                 "patientLastName": "Smith",
-                "filesUpdateWebhookUrl": "https://receiver.example/x-on/files",
+                "filesUpdateWebhookUrl": receiver.url,
             },
             format="json",
         ).json()
@@ -136,6 +168,8 @@ def test_patient_sends_two_photos_with_notes_from_a_phone(
             return body if ready else None
 
         body = wait_for(both_ready, timeout=90, message="files not ready with thumbnails")
+        (delivery,) = wait_for(lambda: receiver.deliveries, message="no files.update delivered")
+    receiver.close()
 
     assert body["status"] == "answered"
     first, second = body["files"]
@@ -153,7 +187,10 @@ def test_patient_sends_two_photos_with_notes_from_a_phone(
     assert Image.open(io.BytesIO(b"".join(thumbnail.streaming_content))).format == "JPEG"
 
     (event,) = Event.objects.filter(type="file-request.files.update")
-    assert event.extra_urls == ["https://receiver.example/x-on/files"]
+    assert event.extra_urls == [receiver.url]
+    assert delivery["body"] == event.payload
+    assert delivery["headers"]["webhook-id"] == str(event.id)
+    assert delivery["headers"]["webhook-signature"].startswith("v1,")
     payload = event.payload["event"]
     assert set(payload) == {
         "id",

@@ -38,4 +38,24 @@ ROUTES: dict[str, RouteRule] = {
     "file-request-resend": RouteRule(
         methods=("POST",), kwargs=lambda world: {"file_request_id": world.file_request.id}
     ),
+    "webhook-endpoint-list": RouteRule(methods=("GET", "POST"), collection=True),
+    "webhook-endpoint-detail": RouteRule(
+        methods=("GET", "PATCH", "DELETE"),
+        kwargs=lambda world: {"endpoint_id": world.webhook_endpoint.id},
+    ),
+    "webhook-endpoint-ping": RouteRule(
+        methods=("POST",), kwargs=lambda world: {"endpoint_id": world.webhook_endpoint.id}
+    ),
+    "webhook-endpoint-deliveries": RouteRule(
+        methods=("GET",), kwargs=lambda world: {"endpoint_id": world.webhook_endpoint.id}
+    ),
+    "webhook-delivery-list": RouteRule(methods=("GET",), collection=True),
+    "webhook-delivery-detail": RouteRule(
+        methods=("GET",), kwargs=lambda world: {"delivery_id": world.webhook_delivery.id}
+    ),
+    "webhook-delivery-redeliver": RouteRule(
+        methods=("POST",), kwargs=lambda world: {"delivery_id": world.webhook_delivery.id}
+    ),
+    # The caller's own account's singleton: B sees B's, never A's.
+    "webhook-signing-secret": RouteRule(methods=("GET",), collection=True),
 }
