@@ -7,6 +7,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -182,8 +183,27 @@ def notification_queue(*, file_request: FileRequest) -> Notification:
     from filerequests.tasks import notification_send_task
 
     notification = Notification.objects.create(file_request=file_request)
-    transaction.on_commit(lambda: notification_send_task.delay(str(notification.id)))
+    # robust: a broker that is down must not fail the committed request; the
+    # periodic sweep queues the message again (sending is idempotent).
+    transaction.on_commit(partial(notification_send_task.delay, str(notification.id)), robust=True)
     return notification
+
+
+def notification_requeue_stale(*, now=None) -> int:
+    """Queue again messages still 'queued' and never tried after ten minutes (the
+    broker was down at commit, or the task was lost)."""
+    from filerequests.tasks import notification_send_task
+
+    now = now or timezone.now()
+    stale = Notification.objects.filter(
+        status=Notification.Status.QUEUED,
+        attempts=0,
+        created_at__lt=now - timedelta(minutes=10),
+        created_at__gte=now - timedelta(days=1),
+    ).values_list("pk", flat=True)[:500]
+    for notification_id in stale:
+        notification_send_task.delay(str(notification_id))
+    return len(stale)
 
 
 def notification_send(*, notification_id, final_attempt: bool = True) -> Notification | None:
@@ -350,6 +370,7 @@ def file_request_expire_due(*, now=None) -> int:
         expired += file_request_expire_by_id(file_request_id=file_request_id, now=now)
     AddressThrottle.objects.filter(window_start__lt=now - timedelta(days=1)).delete()
     file_request_publish_abandoned_batches(now=now)
+    notification_requeue_stale(now=now)
     return expired
 
 

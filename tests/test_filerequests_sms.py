@@ -205,3 +205,21 @@ def test_staff_see_the_notification_status_in_the_api(api, file_request, fake_tw
 
     assert body["notification"]["status"] == "failed"
     assert "21211" in body["notification"]["error"]
+
+
+def test_messages_never_tried_are_queued_again_by_the_sweep(file_request):
+    """GIVEN a message queued eleven minutes ago and never tried (the broker was down),
+    and one queued a minute ago
+    WHEN the sweep looks for stale messages
+    THEN only the old one is queued again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from filerequests.services import notification_requeue_stale
+
+    old = notification_queue(file_request=file_request)
+    Notification.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(minutes=11))
+    notification_queue(file_request=file_request)
+
+    assert notification_requeue_stale() == 1
