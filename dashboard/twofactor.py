@@ -10,18 +10,12 @@ import qrcode.image.svg
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.accounts.models import Staff, User
+from portal.accounts.models import User
+from portal.accounts.twofactor import confirmed_device, two_factor_required
+
+__all__ = ["confirmed_device", "two_factor_required"]
 
 DEVICE_NAME = "Authenticator app"
-
-
-def two_factor_required(user: User) -> bool:
-    """Superusers and every account admin must sign in with a code."""
-    return bool(user.is_superuser or user.memberships.filter(role=Staff.Role.ADMIN).exists())
-
-
-def confirmed_device(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
 
 
 def enrolment_device(user: User) -> TOTPDevice:

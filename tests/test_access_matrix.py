@@ -21,6 +21,7 @@ from portal.webhooks import events
 from portal.webhooks.services import event_dispatch, event_record, webhook_endpoint_create
 from tests.access.routes import ROUTES
 from tests.factories import AccountFactory, FileRequestFactory, PatientFactory, StaffFactory
+from tests.support.sessions import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,7 @@ def callers(world):
     b_key = APIClient()
     b_key.credentials(HTTP_X_API_KEY=world.other_key)
     b_staff = APIClient()
-    b_staff.force_login(world.other_staff.user)
+    sign_in(b_staff, world.other_staff.user)
     return {"other account's key": b_key, "other account's staff": b_staff}
 
 

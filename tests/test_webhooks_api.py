@@ -15,6 +15,7 @@ from portal.webhooks.models import Delivery, WebhookEndpoint
 from portal.webhooks.services import delivery_attempt, event_dispatch, event_record
 from tests.factories import StaffFactory
 from tests.support.receiver import Answer
+from tests.support.sessions import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -183,7 +184,7 @@ def test_only_account_admins_manage_webhooks(account, webhook_receiver):
     clinician = APIClient()
     clinician.force_login(StaffFactory(account=account, role=Staff.Role.CLINICIAN).user)
     admin = APIClient()
-    admin.force_login(StaffFactory(account=account, role=Staff.Role.ADMIN).user)
+    sign_in(admin, StaffFactory(account=account, role=Staff.Role.ADMIN).user)
 
     assert clinician.get("/api/v1/webhooks").status_code == 403
     assert clinician.get("/api/v1/webhook-deliveries").status_code == 403
