@@ -312,8 +312,9 @@ def test_staff_session_can_create_for_its_own_account(account, staff):
     THEN it is created and the audit event names them."""
     from rest_framework.test import APIClient
 
-    client = APIClient()
-    client.force_login(staff.user)
+    from tests.support.sessions import sign_in
+
+    client = sign_in(APIClient(), staff.user)
     response = client.post("/api/v1/file-requests", seed_body(account), format="json")
 
     assert response.status_code == 200, response.content
