@@ -20,7 +20,7 @@ from portal.audit.services import Actor
 from portal.webhooks import events
 from portal.webhooks.services import event_dispatch, event_record, webhook_endpoint_create
 from tests.access.routes import ROUTES
-from tests.factories import AccountFactory, PatientFactory, StaffFactory
+from tests.factories import AccountFactory, FileRequestFactory, PatientFactory, StaffFactory
 from tests.support.sessions import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +43,7 @@ def world():
     """Account A with one of everything; account B, its key and its staff."""
     account_a = AccountFactory(name="A Clinic")
     account_b = AccountFactory(name="B Clinic")
+    patient_a = PatientFactory(account=account_a)
     webhook_endpoint = webhook_endpoint_create(
         account=account_a,
         actor=Actor.system(),
@@ -51,7 +52,6 @@ def world():
     )
     webhook_event = event_record(account=account_a, type=events.FILE_READY, data={})
     [webhook_delivery] = event_dispatch(event_id=webhook_event.id)
-    patient_a = PatientFactory(account=account_a)
     return SimpleNamespace(
         account=account_a,
         patient=patient_a,
@@ -65,6 +65,7 @@ def world():
             stream=[b"\x89PNG\r\n\x1a\n"],
             uploaded_by=None,
         ),
+        file_request=FileRequestFactory(account=account_a, patient=patient_a),
         webhook_endpoint=webhook_endpoint,
         webhook_delivery=webhook_delivery,
         other_account=account_b,

@@ -65,6 +65,16 @@ ROUTES: dict[str, RouteRule] = {
     "file-list": RouteRule(methods=("POST",), collection=True),
     "file-detail": RouteRule(methods=("GET",), kwargs=lambda world: {"file_id": world.file.id}),
     "file-metadata": RouteRule(methods=("GET",), kwargs=lambda world: {"file_id": world.file.id}),
+    "file-request-list": RouteRule(methods=("GET", "POST"), collection=True),
+    "file-request-detail": RouteRule(
+        methods=("GET",), kwargs=lambda world: {"file_request_id": world.file_request.id}
+    ),
+    "file-request-cancel": RouteRule(
+        methods=("POST",), kwargs=lambda world: {"file_request_id": world.file_request.id}
+    ),
+    "file-request-resend": RouteRule(
+        methods=("POST",), kwargs=lambda world: {"file_request_id": world.file_request.id}
+    ),
     "webhook-endpoint-list": RouteRule(methods=("GET", "POST"), collection=True),
     "webhook-endpoint-detail": RouteRule(
         methods=("GET", "PATCH", "DELETE"),
