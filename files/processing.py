@@ -195,6 +195,7 @@ def promote(file: File, cleaned: Cleaned, content) -> None:
         width=cleaned.width,
         height=cleaned.height,
     )
+    pause_for_fault_tests(file)
     if cleaned.width is not None:
         content.seek(0)
         thumbnail = rendering.render_aspect_fill(KeepOpen(content), *settings.FILES_THUMBNAIL_SIZE)
@@ -209,6 +210,14 @@ def promote(file: File, cleaned: Cleaned, content) -> None:
     file.processed_at = timezone.now()
     file.save()
     record_outcome(file)
+
+
+def pause_for_fault_tests(file: File) -> None:
+    """``FILES_PROCESSING_PAUSE_SECONDS`` (never in production): hold here, half-way
+    through storing, so a fault test can kill the worker with work half done."""
+    if settings.FILES_PROCESSING_PAUSE_SECONDS > 0:
+        logger.warning("file %s paused half-way through processing", file.pk)
+        time.sleep(settings.FILES_PROCESSING_PAUSE_SECONDS)
 
 
 def mark_rejected(file: File, reason: str) -> None:

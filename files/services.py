@@ -73,11 +73,16 @@ def storage_put(key: str, content: IO[bytes]) -> str:
 
 
 def file_enqueue_processing(*, file: File) -> None:
-    """Queue processing once the surrounding transaction commits (never before)."""
+    """Queue processing once the surrounding transaction commits (never before).
+
+    Robust: when the broker is unreachable the upload has still been stored and
+    committed, so the caller gets its answer; the stale-upload sweep queues the
+    pending file again once the broker is back.
+    """
     from files.tasks import file_process_task
 
     file_id = str(file.pk)
-    transaction.on_commit(lambda: file_process_task.delay(file_id))
+    transaction.on_commit(lambda: file_process_task.delay(file_id), robust=True)
 
 
 # --- Upload tickets -----------------------------------------------------------------

@@ -192,6 +192,12 @@ S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="") or None
 S3_REGION = env.str("S3_REGION", default="us-east-1")
 S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default="") or None
 S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default="") or None
+# A storage that stops answering must not hold a web request or a worker for
+# botocore's default minute: time out, let botocore retry a few times, then let the
+# caller decide (the processing task retries with back-off).
+S3_CONNECT_TIMEOUT_SECONDS = env.float("S3_CONNECT_TIMEOUT_SECONDS", default=5.0)
+S3_READ_TIMEOUT_SECONDS = env.float("S3_READ_TIMEOUT_SECONDS", default=30.0)
+S3_MAX_ATTEMPTS = env.int("S3_MAX_ATTEMPTS", default=4)
 
 FILES_ROOT = Path(env.str("PORTAL_FILES_ROOT", default=str(DATA_DIR / "files")))
 
@@ -203,6 +209,8 @@ def storage_settings_for(bucket: str) -> dict:
     ``override_settings(STORAGES=...)``, exactly as production configures it.
     """
     if bucket:
+        from botocore.config import Config
+
         return {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
@@ -216,6 +224,12 @@ def storage_settings_for(bucket: str) -> dict:
                 "querystring_auth": True,
                 "file_overwrite": False,
                 "object_parameters": {"ServerSideEncryption": "AES256"},
+                "client_config": Config(
+                    signature_version="s3v4",
+                    connect_timeout=S3_CONNECT_TIMEOUT_SECONDS,
+                    read_timeout=S3_READ_TIMEOUT_SECONDS,
+                    retries={"max_attempts": S3_MAX_ATTEMPTS, "mode": "standard"},
+                ),
             },
         }
     return {
@@ -257,7 +271,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Longer than the longest task's hard time limit, so a slow task is never
     # handed to a second worker while the first is still on it.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)
+    }
+    # How often a worker looks for messages a lost worker took and never acknowledged
+    # (kombu's default: a scan about every 100 s). Fault tests shorten both.
+    if restore_seconds := env.int("CELERY_UNACKED_RESTORE_SECONDS", default=0):
+        CELERY_BROKER_TRANSPORT_OPTIONS.update(
+            unacked_restore_interval=restore_seconds, unacked_restore_throttle=1
+        )
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -362,6 +384,14 @@ FILES_THUMBNAIL_SIZE = (
 FILES_EMBEDDED_BUCKET = env.str("FILES_EMBEDDED_BUCKET", default="portal-files")
 # Seconds a client should wait before asking again for a file still being processed.
 FILES_NOT_READY_RETRY_AFTER = 5
+# Test hook, ignored in production: processing holds each file this long half-way
+# through storing it (content stored, thumbnail not yet), and logs that it does, so
+# fault tests can kill a worker in the middle of processing.
+FILES_PROCESSING_PAUSE_SECONDS = (
+    0.0 if IS_PRODUCTION else env.float("FILES_PROCESSING_PAUSE_SECONDS", default=0.0)
+)
+# Seconds a client should wait before trying again while the database is unreachable.
+SERVICE_UNAVAILABLE_RETRY_AFTER = 5
 
 CELERY_BEAT_SCHEDULE.update(
     {

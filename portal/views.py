@@ -1,9 +1,21 @@
 """Error pages: JSON for the API, HTML for people."""
 
-from django.http import JsonResponse
+import logging
+import sys
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template import loader
 from django.views import defaults
 
 from portal.api.errors import error_body
+
+logger = logging.getLogger(__name__)
+
+# The database is unreachable (down, restarting, connections cut): a moment's
+# outage, not a fault in the request, so 503 with Retry-After instead of 500.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 
 
 def is_api_path(path: str) -> bool:
@@ -16,7 +28,37 @@ def not_found(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
+def service_unavailable(request):
+    """503 with Retry-After: the API's JSON error, the storage endpoint's S3-style XML,
+    a page for people. Renders nothing that needs the database."""
+    retry_after = str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
+    if is_api_path(request.path):
+        response = JsonResponse(
+            error_body(
+                "The service is briefly unavailable; please try again shortly.",
+                "service_unavailable",
+            ),
+            status=503,
+        )
+    elif request.path.startswith("/storage/"):
+        response = HttpResponse(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ServiceUnavailable</Code>'
+            "<Message>Please reduce your request rate.</Message></Error>",
+            status=503,
+            content_type="application/xml",
+        )
+    else:
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+    response["Retry-After"] = retry_after
+    return response
+
+
 def server_error(request):
+    # Django calls this view while it handles the exception, so it can tell an
+    # unreachable database (503, the client should retry) from a bug (500).
+    if isinstance(sys.exc_info()[1], UNAVAILABLE_ERRORS):
+        logger.warning("database unavailable: answering 503 for %s", request.path)
+        return service_unavailable(request)
     if is_api_path(request.path):
         return JsonResponse(
             error_body("Something went wrong on our side; please try again.", "server_error"),
