@@ -18,6 +18,19 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 
 
+def is_outage(exc: BaseException | None) -> bool:
+    """The database or the storage cannot be reached, or the storage answers 5xx."""
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        return True
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(exc, (ConnectionError, HTTPClientError)):
+        return True
+    if isinstance(exc, ClientError):
+        return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+    return False
+
+
 def is_api_path(path: str) -> bool:
     return path.startswith("/api/")
 
@@ -55,9 +68,10 @@ def service_unavailable(request):
 
 def server_error(request):
     # Django calls this view while it handles the exception, so it can tell an
-    # unreachable database (503, the client should retry) from a bug (500).
-    if isinstance(sys.exc_info()[1], UNAVAILABLE_ERRORS):
-        logger.warning("database unavailable: answering 503 for %s", request.path)
+    # unreachable database or storage (503, the client should retry) from a bug (500).
+    exc = sys.exc_info()[1]
+    if is_outage(exc):
+        logger.warning("%s: answering 503 for %s", type(exc).__name__, request.path)
         return service_unavailable(request)
     if is_api_path(request.path):
         return JsonResponse(

@@ -76,7 +76,10 @@ def cliniko_upload(session, base_url: str, *, patient_id, filename: str, data: b
     fields = [(n, key if n == "key" else v) for n, v in fields]
     return session.post(
         f"{base_url}/api/v1/patient_attachments",
-        json={"patient_id": str(patient_id), "upload_url": location_of(answer, post["url"], fields)},
+        json={
+            "patient_id": str(patient_id),
+            "upload_url": location_of(answer, post["url"], fields),
+        },
         timeout=TIMEOUT,
     )
 

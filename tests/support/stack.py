@@ -52,9 +52,7 @@ def portal_server(tmp_path: Path, *, workers: int = 2, threads: int = 4, extra_e
     storage (``worker_env``), until the block ends."""
     port = free_port()
     log_path = tmp_path / f"gunicorn-{port}.log"
-    env = worker_env(
-        {"PORTAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", **(extra_env or {})}
-    )
+    env = worker_env({"PORTAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", **(extra_env or {})})
     command = [
         sys.executable,
         "-m",
