@@ -96,3 +96,45 @@ ROUTES: dict[str, RouteRule] = {
     # The caller's own account's singleton: B sees B's, never A's.
     "webhook-signing-secret": RouteRule(methods=("GET",), collection=True),
 }
+
+
+# --- Everything else in the URLconf -------------------------------------------------------
+#
+# The walker (tests/test_route_walker.py) takes every URL pattern: ``api/v1/`` routes from
+# ROUTES above, the ``dashboard`` namespace from tests/dashboard/routes.py, the rest from
+# this table. ``admin/`` is left out: Django's admin has its own guard (staff users of the
+# operator, is_staff + its own login) and is not a clinic surface. Static files have no
+# URL pattern (WhiteNoise serves them as middleware) and hold no patient data.
+
+
+@dataclass(frozen=True)
+class OtherRule:
+    methods: tuple[str, ...]
+    # public: anyone may open it and it shows nothing of any account.
+    # patient: the patient page; the short link or the verified session decides.
+    # storage: the embedded storage's POST endpoint; only a signed policy decides.
+    kind: str
+    kwargs: Callable[[object], dict] = field(default=lambda world: {})
+
+
+OTHER_ROUTES: dict[str, OtherRule] = {
+    "healthz": OtherRule(methods=("GET",), kind="public"),
+    "schema": OtherRule(methods=("GET",), kind="public"),
+    "api-docs": OtherRule(methods=("GET",), kind="public"),
+    "rest_framework:login": OtherRule(methods=("GET", "POST"), kind="public"),
+    "rest_framework:logout": OtherRule(methods=("POST",), kind="public"),
+    "storage-upload": OtherRule(methods=("POST",), kind="storage"),
+    "storage-upload-key": OtherRule(
+        methods=("POST",), kind="storage", kwargs=lambda world: {"key": world.ticket.key_prefix}
+    ),
+    "filerequests-patient:short-link": OtherRule(
+        methods=("GET", "POST"),
+        kind="patient",
+        kwargs=lambda world: {"short_link_id": world.file_request.short_link_id},
+    ),
+    "filerequests-patient:upload": OtherRule(methods=("GET",), kind="patient"),
+    "filerequests-patient:upload-ticket": OtherRule(methods=("POST",), kind="patient"),
+    "filerequests-patient:upload-confirm": OtherRule(methods=("POST",), kind="patient"),
+    "filerequests-patient:upload-finish": OtherRule(methods=("POST",), kind="patient"),
+    "filerequests-patient:done": OtherRule(methods=("GET",), kind="patient"),
+}
