@@ -98,6 +98,9 @@ ACTIVE_MARKUP = re.compile(
 )
 
 
+PDF_STREAM = re.compile(rb"\bstream\r?\n.*?\bendstream\b", re.DOTALL)
+
+
 class FileRejected(Exception):
     """A file that will not be accepted; ``reason`` is shown to people."""
 
@@ -181,10 +184,21 @@ def scan_for_polyglot(fp, detected: str) -> str | None:
     if zipfile.is_zipfile(fp):
         return f"This {TYPE_LABELS[detected]} is also a ZIP archive, which is not accepted."
     fp.seek(0)
-    if detected == PDF and re.search(rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?)\b", fp.read()):
-        return (
-            "This PDF contains scripts, launch actions or embedded files, which are not accepted."
-        )
+    if detected == PDF:
+        data = fp.read()
+        fp.seek(0)
+        if re.search(rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?)\b", data):
+            return (
+                "This PDF contains scripts, launch actions or embedded files, "
+                "which are not accepted."
+            )
+        # Outside its (compressed, binary) streams a PDF is plain syntax: markup there,
+        # e.g. a page appended after %%EOF, makes the file a PDF and HTML at once.
+        if ACTIVE_MARKUP.search(PDF_STREAM.sub(b"", data)):
+            return (
+                "This PDF also contains web page code (HTML or script), "
+                "a trick used to attack browsers."
+            )
     fp.seek(0)
     return None
 

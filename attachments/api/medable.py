@@ -13,6 +13,7 @@ ready facet and answer 202 ``kMediaNotReady`` before then. Errors are faults.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from drf_spectacular.types import OpenApiTypes
@@ -78,8 +79,17 @@ def plain_filename(value, *, path: str = "content") -> str:
     if not isinstance(value, str) or not value.strip():
         raise bad_value("An upload value must name the file, e.g. 'photo.jpg'.", path=path)
     name = value.strip()
-    if "/" in name or "\\" in name or len(name) > 255:
-        raise bad_value(f"{name!r} is not a file name.", path=path)
+    if (
+        "/" in name
+        or "\\" in name
+        or len(name) > 255
+        or any(unicodedata.category(char) in {"Cc", "Cf", "Cs"} for char in name)
+    ):
+        raise bad_value(
+            "Not a file name: it must not hold path separators or control characters "
+            "and may be at most 255 characters.",
+            path=path,
+        )
     return name
 
 
