@@ -8,18 +8,26 @@ that signal is disconnected for the run (as Django's own test client does).
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.urls import resolve
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from portal.accounts.services import api_key_create
+from tests.access.routes import ROUTES
 from tests.factories import AccountFactory, PatientFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+# One xdist worker runs the whole module, so the examples can be counted for the report.
+pytestmark = pytest.mark.xdist_group("schema-fuzz")
+EXAMPLES: Counter = Counter()
 
 CHECKS = [
     checks.not_a_server_error,
@@ -54,4 +62,35 @@ def api_key_header(db):
 def test_every_operation_answers_within_its_schema(case, api_key_header):
     """GIVEN any operation of the API WHEN called with generated input and a valid key
     THEN it never answers 5xx and its answer matches the documented status, type and shape."""
+    EXAMPLES[f"{case.operation.method.upper()} {case.operation.path}"] += 1
     case.call_and_validate(headers=api_key_header, checks=CHECKS)
+
+
+def schema_operations() -> set[tuple[str, str]]:
+    """(method, URL name) of every operation in the schema, resolved through the URLconf."""
+    raw = schema.raw_schema["paths"]
+    operations = set()
+    for path, item in raw.items():
+        match = resolve(re.sub(r"\{[^}]+\}", "x", path))
+        for method in item:
+            if method in {"get", "post", "put", "patch", "delete"}:
+                operations.add((method.upper(), match.url_name))
+    return operations
+
+
+def test_the_schema_documents_every_api_route_and_method():
+    """GIVEN the access table of every API route (which the route walker keeps complete)
+    WHEN compared with the OpenAPI schema THEN each route and method is an operation there,
+    so the fuzzing above reaches every one, dialect routes included."""
+    documented = schema_operations()
+    expected = {(method, name) for name, rule in ROUTES.items() for method in rule.methods}
+    assert not expected - documented, f"not in the schema: {sorted(expected - documented)}"
+    assert not documented - expected, f"no access rule: {sorted(documented - expected)}"
+
+
+def test_zz_examples_were_run_for_every_operation():
+    """The figure for the report; runs after the fuzzing in this module (same worker)."""
+    operations = schema_operations()
+    if len(EXAMPLES) < len(operations):
+        pytest.skip("the fuzzing ran in other processes (xdist without --dist loadgroup)")
+    print(f"\nschemathesis: {len(EXAMPLES)} operations, {sum(EXAMPLES.values())} examples")

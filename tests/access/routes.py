@@ -94,7 +94,7 @@ ROUTES: dict[str, RouteRule] = {
         methods=("POST",), kwargs=lambda world: {"delivery_id": world.webhook_delivery.id}
     ),
     # The caller's own account's singleton: B sees B's, never A's.
-    "webhook-signing-secret": RouteRule(methods=("GET",), collection=True),
+    "webhook-signing-secret": RouteRule(methods=("GET", "POST"), collection=True),
 }
 
 
