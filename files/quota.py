@@ -84,8 +84,8 @@ def trial_usage(*, account: Account) -> TrialUsage | None:
     return TrialUsage(
         files=files.count(),
         bytes=measured + unmeasured,
-        max_files=settings.ATTACHMENTS_TRIAL_MAX_FILES,
-        max_bytes=settings.ATTACHMENTS_TRIAL_MAX_BYTES,
+        max_files=settings.FILES_TRIAL_MAX_FILES,
+        max_bytes=settings.FILES_TRIAL_MAX_BYTES,
     )
 
 
