@@ -19,8 +19,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from attachments import quota
 from attachments.models import PatientAttachment, PatientPhoto
+from files import quota
 from files.models import Facet, File, Purpose, UploadTicket
 from files.selectors import key_from_location, upload_ticket_for_location
 from files.services import (

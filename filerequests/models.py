@@ -91,6 +91,9 @@ class FileRequest(models.Model):
 
     @property
     def latest_notification(self) -> Notification | None:
+        prefetched = getattr(self, "prefetched_notifications", None)
+        if prefetched is not None:
+            return prefetched[0] if prefetched else None
         return self.notifications.order_by("-created_at").first()
 
 

@@ -9,8 +9,10 @@ session verified, so one patient can never confirm another request's upload.
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django.http import JsonResponse
 
+from files import quota
 from files import selectors as file_selectors
 from files import services as file_services
 from files.models import Purpose, UploadTicket
@@ -19,6 +21,8 @@ from portal.audit.services import Actor
 # Tickets one request may be issued in all: ten photos a batch, with room for retries.
 MAX_TICKETS_PER_REQUEST = 100
 NOTE_MAX_LENGTH = 500
+# A trial clinic out of file space: the patient can do nothing but tell the clinic.
+CLINIC_FULL_MESSAGE = "The clinic cannot receive more photos at the moment. Please call the clinic."
 
 
 def error(message: str, status: int) -> JsonResponse:
@@ -36,6 +40,12 @@ def ticket_for_patient(request, file_request, body: dict) -> JsonResponse:
             "Choose a smaller one, or take the photo again.",
             413,
         )
+    try:
+        limit = quota.upload_size_limit(account=file_request.account, largest=limit)
+    except quota.TrialQuotaExceeded:
+        return error(CLINIC_FULL_MESSAGE, 403)
+    if size > limit:
+        return error(CLINIC_FULL_MESSAGE, 403)
     issued = UploadTicket.objects.filter(file_request=file_request).count()
     if issued >= MAX_TICKETS_PER_REQUEST:
         return error("Too many uploads for this request. Please call the clinic.", 429)
@@ -69,12 +79,19 @@ def confirm_for_patient(request, file_request, body: dict) -> JsonResponse:
         return error("The note must be text.", 400)
     note = note.strip()[:NOTE_MAX_LENGTH]
     try:
-        file = file_services.upload_ticket_confirm(
-            ticket=ticket,
-            confirmed_by=Actor.for_patient_link(file_request.id),
-            description=note or None,
-            file_request=file_request,
-        )
+        with transaction.atomic():
+            quota.account_lock(file_request.account)
+            file = file_services.upload_ticket_confirm(
+                ticket=ticket,
+                confirmed_by=Actor.for_patient_link(file_request.id),
+                description=note or None,
+                file_request=file_request,
+            )
+            # Counted with the new file: two photos confirmed at once cannot both
+            # take the trial's last place (the account row is locked).
+            quota.trial_usage_assert_within(account=file_request.account)
     except file_services.UploadMissing as exc:
         return error(str(exc), 409)
+    except quota.TrialQuotaExceeded:
+        return error(CLINIC_FULL_MESSAGE, 403)
     return JsonResponse({"fileId": str(file.id), "state": file.state})

@@ -498,8 +498,8 @@ DASHBOARD_PAGE_SIZE = 25
 
 # Free trial accounts keep at most this many files, of at most this many bytes in all
 # (Cliniko's trial: "10 files that must not total more than 1 MB"; 1 MB = 1 MiB here).
-ATTACHMENTS_TRIAL_MAX_FILES = env.int("ATTACHMENTS_TRIAL_MAX_FILES", default=10)
-ATTACHMENTS_TRIAL_MAX_BYTES = env.int("ATTACHMENTS_TRIAL_MAX_BYTES", default=1024 * 1024)
+FILES_TRIAL_MAX_FILES = env.int("FILES_TRIAL_MAX_FILES", default=10)
+FILES_TRIAL_MAX_BYTES = env.int("FILES_TRIAL_MAX_BYTES", default=1024 * 1024)
 # Claros's PDF upload answers 413 as soon as a file passes this size.
 ATTACHMENTS_CLAROS_MAX_PDF_BYTES = env.int(
     "ATTACHMENTS_CLAROS_MAX_PDF_BYTES", default=50 * 1024 * 1024

@@ -20,8 +20,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attachments import quota, selectors, services
+from attachments import selectors, services
 from attachments.uploadhandlers import SizeLimitUploadHandler
+from files import quota
 from files.services import UploadTooLarge
 from portal.api.errors import PayloadTooLarge
 from portal.api.schema import ERROR_SCHEMA

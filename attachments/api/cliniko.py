@@ -19,7 +19,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attachments import quota, selectors, services
+from attachments import selectors, services
 from attachments.api.errors import (
     ClinikoValidationFailed,
     cliniko_error_responses,
@@ -27,6 +27,7 @@ from attachments.api.errors import (
 )
 from attachments.api.pagination import PAGING_PARAMETERS, cliniko_page, cliniko_page_schema
 from attachments.models import PatientAttachment
+from files import quota
 from files.api import AnyAcceptNegotiation
 from files.downloads import file_response
 from files.models import File

@@ -23,7 +23,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attachments import quota, selectors, services
+from attachments import selectors, services
 from attachments.api.errors import (
     MedableFault,
     medable_error_responses,
@@ -31,6 +31,7 @@ from attachments.api.errors import (
     media_not_ready,
 )
 from attachments.models import PatientPhoto
+from files import quota
 from files.api import AnyAcceptNegotiation
 from files.downloads import file_response
 from files.models import Facet, File

@@ -104,3 +104,66 @@ def test_claros_upload_respects_the_trial(api, trial, patient):
         stored_file(trial, patient, 1)
     too_many = upload_pdf(api, patient.id, samples.pdf())
     assert too_many.status_code == 400 and "10 files" in too_many.json()["error"]
+
+
+def xon_body(user_id, *files) -> dict:
+    return {
+        "userId": str(user_id),
+        "files": [
+            {
+                "name": name,
+                "type": "application/pdf",
+                "description": None,
+                "contents": base64.b64encode(data).decode(),
+            }
+            for name, data in files
+        ],
+    }
+
+
+def test_xon_files_door_keeps_the_trial_quota_before_storing_anything(
+    api, trial, patient, private_storage
+):
+    """GIVEN a trial account with 9 files WHEN X-on posts two files in one request
+    THEN 403 says the trial's file limit is reached, no File is created and no byte stored;
+    one file still fits, and the request that would pass 1 MB is refused the same way."""
+    for _ in range(9):
+        stored_file(trial, patient, 1000)
+    pdf = samples.pdf()
+    refused = api.post(
+        "/api/v1/files", xon_body(patient.id, ("a.pdf", pdf), ("b.pdf", pdf)), format="json"
+    )
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "trial_quota_exceeded"
+    assert "10 files" in refused.json()["error"]
+    assert File.objects.filter(account=trial).count() == 9
+    assert not any(private_storage.rglob("*.pdf"))
+
+    accepted = api.post("/api/v1/files", xon_body(patient.id, ("a.pdf", pdf)), format="json")
+    assert accepted.status_code == 201, accepted.content
+
+    File.objects.filter(account=trial, original_name="old.pdf").delete()
+    stored_file(trial, patient, MB - 100)
+    too_big = api.post("/api/v1/files", xon_body(patient.id, ("c.pdf", pdf)), format="json")
+    assert too_big.status_code == 403
+    assert "bytes" in too_big.json()["error"]
+
+
+def test_patient_page_tells_the_patient_to_call_when_the_trial_is_full(client, trial, patient):
+    """GIVEN a trial clinic already holding 10 files and a patient who passed the date check
+    WHEN the page asks for an upload ticket THEN 403 tells the patient to call the clinic."""
+    from tests.factories import FileRequestFactory
+
+    for _ in range(10):
+        stored_file(trial, patient, 1000)
+    file_request = FileRequestFactory(account=trial, patient=patient)
+    dob = patient.date_of_birth
+    client.post(
+        f"/r/{file_request.short_link_id}",
+        {"day": str(dob.day), "month": str(dob.month), "year": str(dob.year)},
+    )
+    response = client.post(
+        "/r/upload/ticket", json.dumps({"size": 5000}), content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert "call the clinic" in response.json()["error"]

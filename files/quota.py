@@ -84,8 +84,8 @@ def trial_usage(*, account: Account) -> TrialUsage | None:
     return TrialUsage(
         files=files.count(),
         bytes=measured + unmeasured,
-        max_files=settings.ATTACHMENTS_TRIAL_MAX_FILES,
-        max_bytes=settings.ATTACHMENTS_TRIAL_MAX_BYTES,
+        max_files=settings.FILES_TRIAL_MAX_FILES,
+        max_bytes=settings.FILES_TRIAL_MAX_BYTES,
     )
 
 
@@ -112,22 +112,49 @@ def upload_size_limit(*, account: Account, largest: int | None = None) -> int:
 def trial_quota_check(*, account: Account, adding_bytes: int) -> None:
     """Raise unless one more file of ``adding_bytes`` fits. Lock the account row first
     (``account_lock``) when the check guards a write."""
+    trial_quota_check_many(account=account, sizes=[adding_bytes])
+
+
+def trial_quota_check_many(*, account: Account, sizes: list[int]) -> None:
+    """Raise unless all these files fit together (one request may carry several)."""
     usage = trial_usage(account=account)
-    if usage is None:
+    if usage is None or not sizes:
         return
-    if usage.files_left == 0:
+    if usage.files_left < len(sizes):
         raise TrialQuotaExceeded(
-            f"The free trial's limit of {usage.max_files} files is reached. {usage.describe()}",
+            f"The free trial's limit of {usage.max_files} files is reached"
+            + (f" ({len(sizes)} sent, {usage.files_left} left)" if len(sizes) > 1 else "")
+            + f". {usage.describe()}",
             reason="files",
         )
+    adding_bytes = sum(sizes)
     if adding_bytes > usage.bytes_left:
+        what = (
+            f"This file of {adding_bytes:,} bytes does"
+            if len(sizes) == 1
+            else (f"These {len(sizes)} files of {adding_bytes:,} bytes do")
+        )
         raise TrialQuotaExceeded(
-            f"This file of {adding_bytes:,} bytes does not fit in the {usage.bytes_left:,} "
-            f"bytes left of the free trial's file space. {usage.describe()}",
+            f"{what} not fit in the {usage.bytes_left:,} bytes left of the free trial's "
+            f"file space. {usage.describe()}",
             reason="bytes",
         )
 
 
+def trial_usage_assert_within(*, account: Account) -> None:
+    """Raise when the account already holds more than the trial allows (checked after
+    adding a file whose size was only known once it was stored)."""
+    usage = trial_usage(account=account)
+    if usage is not None and (usage.files > usage.max_files or usage.bytes > usage.max_bytes):
+        raise TrialQuotaExceeded(
+            f"The upload takes the account past the free trial's file space. {usage.describe()}",
+            reason="bytes" if usage.bytes > usage.max_bytes else "files",
+        )
+
+
 def account_lock(account: Account) -> None:
-    """Serialise quota-checked writes of one account (inside a transaction)."""
-    Account.objects.select_for_update().filter(pk=account.pk).first()
+    """Serialise quota-checked writes of one trial account (inside a transaction).
+
+    Full accounts have no quota, so their uploads never wait on each other here."""
+    if account.is_trial:
+        Account.objects.select_for_update().filter(pk=account.pk).first()
