@@ -34,6 +34,7 @@ class PatientAttachment(CreatorFields):
     class Source(models.TextChoices):
         CLINIKO = "cliniko", "Presigned upload (Cliniko API)"
         CLAROS = "claros", "PDF upload (Claros API)"
+        DASHBOARD = "dashboard", "Upload in the staff dashboard"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(

@@ -119,12 +119,28 @@ def attachment_create_from_upload(
         )
     except UploadMissing as exc:
         raise AttachmentInputError("upload_url", f"is invalid: {exc}") from exc
-    attachment = PatientAttachment(
+    return attachment_record(
         account=account,
         patient=patient,
         file=file,
         source=PatientAttachment.Source.CLINIKO,
         description=description,
+        actor=actor,
+    )
+
+
+def attachment_record(
+    *,
+    account: Account,
+    patient: Patient,
+    file: File,
+    source: str,
+    description: str | None,
+    actor: Actor,
+) -> PatientAttachment:
+    """The row that puts ``file`` in the patient's record, with its audit event."""
+    attachment = PatientAttachment(
+        account=account, patient=patient, file=file, source=source, description=description
     )
     attachment.set_creator(actor)
     attachment.save()
@@ -132,6 +148,52 @@ def attachment_create_from_upload(
         account=account, actor=actor, action="patient_attachment.create", target=attachment
     )
     return attachment
+
+
+# --- The dashboard: presigned POST, confirmed by its ticket ------------------------------
+
+
+@transaction.atomic
+def attachment_create_from_ticket(
+    *,
+    account: Account,
+    patient: Patient,
+    ticket: UploadTicket,
+    actor: Actor,
+    description: str | None = None,
+) -> PatientAttachment:
+    """The dashboard's confirm: the attachment for what the browser posted with ``ticket``
+    (issued by ``attachment_upload_ticket_issue``). Confirming twice returns the same
+    attachment. Raises ``AttachmentInputError`` for a ticket of another patient or
+    purpose, or with nothing uploaded, and ``TrialQuotaExceeded``."""
+    if (
+        ticket.account_id != account.pk
+        or ticket.patient_id != patient.pk
+        or ticket.purpose != Purpose.DOCUMENT
+        or ticket.file_request_id is not None
+    ):
+        raise AttachmentInputError("ticketId", "This upload was not issued for this patient.")
+    if ticket.state == UploadTicket.State.CONFIRMED:
+        existing = PatientAttachment.objects.filter(file__upload_ticket=ticket).first()
+        if existing is not None:
+            return existing
+        raise AttachmentInputError("ticketId", "This upload has already been used.")
+    quota.account_lock(account)
+    try:
+        file = upload_ticket_confirm(ticket=ticket, confirmed_by=actor, description=description)
+    except UploadMissing as exc:
+        raise AttachmentInputError("ticketId", str(exc)) from exc
+    # Counted with the new file, under the account's lock: two uploads confirmed at
+    # once cannot both take the trial's last place.
+    quota.trial_usage_assert_within(account=account)
+    return attachment_record(
+        account=account,
+        patient=patient,
+        file=file,
+        source=PatientAttachment.Source.DASHBOARD,
+        description=description,
+        actor=actor,
+    )
 
 
 @transaction.atomic
@@ -176,13 +238,13 @@ def attachment_create_from_pdf(
             uploaded_by=actor,
             max_size=settings.ATTACHMENTS_CLAROS_MAX_PDF_BYTES,
         )
-        attachment = PatientAttachment(
-            account=account, patient=patient, file=file, source=PatientAttachment.Source.CLAROS
-        )
-        attachment.set_creator(actor)
-        attachment.save()
-        audit_record(
-            account=account, actor=actor, action="patient_attachment.create", target=attachment
+        attachment = attachment_record(
+            account=account,
+            patient=patient,
+            file=file,
+            source=PatientAttachment.Source.CLAROS,
+            description=None,
+            actor=actor,
         )
     return attachment
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dashboard import selectors
+
 APP_LAYOUT = "dashboard/layouts/app.html"
 PUBLIC_LAYOUT = "dashboard/layouts/public.html"
 
@@ -30,6 +32,9 @@ def dashboard(request):
     memberships = list(request.user.memberships.select_related("account").order_by("account__name"))
     return {
         "layout": APP_LAYOUT,
+        "webhook_alerts": (
+            selectors.webhook_alerts(account=staff.account) if staff.is_admin else []
+        ),
         "current_staff": staff,
         "current_account": staff.account,
         "memberships": memberships,

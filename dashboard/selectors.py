@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from dashboard.search import PatientQuery
+from filerequests import selectors as file_request_selectors
 from filerequests.models import FileRequest
 from portal.accounts.models import Account, ApiKey, Staff
 from portal.audit.models import AuditEvent
 from portal.ids import parse_uuid
 from portal.patients import selectors as patient_selectors
 from portal.patients.models import Patient
+from portal.webhooks import selectors as webhook_selectors
+from portal.webhooks.models import WebhookEndpoint
 
 
 def patient_search(*, account: Account, query: PatientQuery) -> QuerySet[Patient]:
@@ -27,14 +30,37 @@ def patient_search(*, account: Account, query: PatientQuery) -> QuerySet[Patient
 
 
 def patient_file_requests(*, account: Account, patient: Patient) -> QuerySet[FileRequest]:
-    return FileRequest.objects.filter(account=account, patient=patient).order_by("-created_at")
+    """The patient's requests, newest first, with their files and text messages."""
+    return file_request_selectors.file_request_list(account=account, patient_id=patient.id)
 
 
-def file_request_list(*, account: Account, status: str = "") -> QuerySet[FileRequest]:
-    file_requests = FileRequest.objects.filter(account=account).select_related("patient")
-    if status:
-        file_requests = file_requests.filter(status=status)
-    return file_requests.order_by("-created_at")
+def file_request_list(
+    *, account: Account, status: str = "", patient_text: str = ""
+) -> QuerySet[FileRequest]:
+    """The account's requests, newest first, by status and by words of the patient's name."""
+    file_requests = file_request_selectors.file_request_list(
+        account=account, statuses=[status] if status else None
+    )
+    for word in patient_text.split()[:4]:
+        file_requests = file_requests.filter(
+            Q(patient__first_name__icontains=word) | Q(patient__last_name__icontains=word)
+        )
+    return file_requests
+
+
+def file_request_status_counts(*, account: Account) -> dict[str, int]:
+    rows = (
+        FileRequest.objects.filter(account=account)
+        .order_by()
+        .values_list("status")
+        .annotate(count=Count("id"))
+    )
+    return dict(rows)
+
+
+def webhook_alerts(*, account: Account) -> list[WebhookEndpoint]:
+    """Endpoints an admin should hear about on every page (disabled or failing)."""
+    return list(webhook_selectors.webhook_endpoints_needing_attention(account=account)[:5])
 
 
 def api_key_list(*, account: Account) -> QuerySet[ApiKey]:

@@ -3,7 +3,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from dashboard.views import api_keys, audit, auth, file_requests, home, patients, security, staff
+from dashboard.views import (
+    api_keys,
+    attachments,
+    audit,
+    auth,
+    file_requests,
+    home,
+    patients,
+    security,
+    staff,
+    webhooks,
+)
 
 app_name = "dashboard"
 
@@ -64,15 +75,74 @@ patient_pages = [
     path("patients/<str:patient_id>/edit/", patients.patient_edit, name="patient-edit"),
     path(
         "patients/<str:patient_id>/attachments/",
-        patients.patient_attachments,
+        attachments.patient_attachments,
         name="patient-attachments",
+    ),
+    path(
+        "patients/<str:patient_id>/attachments/upload/ticket/",
+        attachments.attachment_upload_ticket,
+        name="patient-attachment-ticket",
+    ),
+    path(
+        "patients/<str:patient_id>/attachments/upload/confirm/",
+        attachments.attachment_upload_confirm,
+        name="patient-attachment-confirm",
+    ),
+    path(
+        "patients/<str:patient_id>/attachments/<str:attachment_id>/thumbnail/",
+        attachments.attachment_thumbnail,
+        name="patient-attachment-thumbnail",
+    ),
+    path(
+        "patients/<str:patient_id>/attachments/<str:attachment_id>/content/",
+        attachments.attachment_content,
+        name="patient-attachment-content",
+    ),
+    path(
+        "patients/<str:patient_id>/attachments/<str:attachment_id>/archive/",
+        attachments.attachment_archive_view,
+        name="patient-attachment-archive",
     ),
     path(
         "patients/<str:patient_id>/file-requests/",
         patients.patient_file_requests,
         name="patient-file-requests",
     ),
+]
+
+file_request_pages = [
     path("file-requests/", file_requests.file_request_list, name="file-request-list"),
+    path("file-requests/new/", file_requests.file_request_create, name="file-request-create"),
+    path(
+        "file-requests/<str:file_request_id>/",
+        file_requests.file_request_detail,
+        name="file-request-detail",
+    ),
+    path(
+        "file-requests/<str:file_request_id>/live/",
+        file_requests.file_request_live,
+        name="file-request-live",
+    ),
+    path(
+        "file-requests/<str:file_request_id>/resend/",
+        file_requests.file_request_resend,
+        name="file-request-resend",
+    ),
+    path(
+        "file-requests/<str:file_request_id>/cancel/",
+        file_requests.file_request_cancel,
+        name="file-request-cancel",
+    ),
+    path(
+        "file-requests/<str:file_request_id>/files/<str:file_id>/thumbnail/",
+        file_requests.file_request_file_thumbnail,
+        name="file-request-file-thumbnail",
+    ),
+    path(
+        "file-requests/<str:file_request_id>/files/<str:file_id>/content/",
+        file_requests.file_request_file_content,
+        name="file-request-file-content",
+    ),
 ]
 
 settings_pages = [
@@ -91,6 +161,27 @@ settings_pages = [
         name="settings-staff-remove",
     ),
     path("settings/audit/", audit.audit_log, name="settings-audit"),
+    path("settings/webhooks/", webhooks.webhook_list, name="settings-webhooks"),
+    path(
+        "settings/webhooks/<str:endpoint_id>/",
+        webhooks.webhook_detail,
+        name="settings-webhook-detail",
+    ),
+    path(
+        "settings/webhooks/<str:endpoint_id>/ping/",
+        webhooks.webhook_ping,
+        name="settings-webhook-ping",
+    ),
+    path(
+        "settings/webhooks/<str:endpoint_id>/delete/",
+        webhooks.webhook_delete,
+        name="settings-webhook-delete",
+    ),
+    path(
+        "settings/webhooks/<str:endpoint_id>/deliveries/<str:delivery_id>/redeliver/",
+        webhooks.webhook_redeliver,
+        name="settings-webhook-redeliver",
+    ),
 ]
 
 urlpatterns = [
@@ -99,5 +190,6 @@ urlpatterns = [
     *sign_in,
     *account,
     *patient_pages,
+    *file_request_pages,
     *settings_pages,
 ]

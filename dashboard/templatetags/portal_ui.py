@@ -53,3 +53,9 @@ def target_label(target_type: str) -> str:
     """'patients.patient' → 'Patient', 'accounts.apikey' → 'API key'."""
     model = str(target_type or "").rsplit(".", 1)[-1]
     return TARGET_LABELS.get(model, model.replace("_", " ").capitalize())
+
+
+@register.filter
+def get_item(mapping, key):
+    """``counts|get_item:"sent"``: a dictionary's value in a template."""
+    return (mapping or {}).get(key)

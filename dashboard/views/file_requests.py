@@ -1,29 +1,184 @@
-"""The File requests page: the account's requests by status. The create form,
-a request's live page, resend and cancel plug in here (issue 7, second half)."""
+"""File requests: the list with filters, asking a patient for photos, a request's page
+(photos appear as the patient sends them), resend the text message, cancel."""
 
 from __future__ import annotations
 
-from django.shortcuts import render
+import hashlib
 
-from dashboard import selectors
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from dashboard import selectors, serving
 from dashboard.access import staff_required
+from dashboard.forms.file_requests import FileRequestFilterForm, FileRequestForm
+from dashboard.lookups import (
+    get_file_request_or_404,
+    get_patient_or_404,
+    get_request_file_or_404,
+)
 from dashboard.pagination import paginate, query_without_page
+from filerequests import services
 from filerequests.models import FileRequest
+from filerequests.selectors import file_request_files
+from files.models import File
+from portal.audit.services import Actor
+
+# Seconds between looks for new photos while the page is live.
+POLL_SECONDS = 3
+UNFINISHED = (File.State.PENDING, File.State.PROCESSING)
 
 
 @staff_required
 def file_request_list(request):
-    status = request.GET.get("status", "")
-    if status not in FileRequest.Status.values:
-        status = ""
-    page = paginate(request, selectors.file_request_list(account=request.account, status=status))
+    filters = FileRequestFilterForm(request.GET or None)
+    status = patient_text = ""
+    if filters.is_valid():
+        status = filters.cleaned_data["status"]
+        patient_text = filters.cleaned_data["q"].strip()
+    page = paginate(
+        request,
+        selectors.file_request_list(
+            account=request.account, status=status, patient_text=patient_text
+        ),
+    )
     return render(
         request,
         "dashboard/file_requests/list.html",
         {
             "page": page,
             "status": status,
+            "q": patient_text,
             "statuses": FileRequest.Status.choices,
+            "counts": selectors.file_request_status_counts(account=request.account),
             "page_query": query_without_page(request),
         },
     )
+
+
+@staff_required
+def file_request_create(request):
+    patient_id = request.POST.get("patient") or request.GET.get("patient")
+    patient = get_patient_or_404(request, patient_id) if patient_id else None
+    form = FileRequestForm(request.POST or None, patient=patient)
+    if request.method == "POST" and form.is_valid():
+        staff = request.staff
+        try:
+            file_request = services.file_request_create(
+                account=request.account,
+                actor=Actor.for_staff(staff),
+                staff_id=staff.id,
+                staff_name=staff.display_name or str(staff),
+                **form.service_arguments(),
+            )
+        except services.FileRequestInputError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"The request is on its way to {file_request.patient.mobile.as_international}. "
+                "Photos appear here as they arrive.",
+            )
+            return redirect("dashboard:file-request-detail", file_request_id=file_request.id)
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "dashboard/file_requests/form.html",
+        {
+            "form": form,
+            "patient": patient,
+            "public_base_url": settings.PORTAL_PUBLIC_BASE_URL.rstrip("/"),
+        },
+        status=status,
+    )
+
+
+def live_context(file_request: FileRequest) -> dict:
+    files = file_request_files(file_request=file_request)
+    notifications = list(file_request.notifications.order_by("-created_at"))
+    waiting_for_patient = (
+        file_request.status in (FileRequest.Status.SENT, FileRequest.Status.OPENED)
+        and not file_request.link_has_expired()
+    )
+    sms_pending = bool(notifications) and notifications[0].status == "queued"
+    live = waiting_for_patient or sms_pending or any(f.state in UNFINISHED for f in files)
+    return {
+        "version": live_version(file_request, files, notifications),
+        "file_request": file_request,
+        "files": files,
+        "notifications": notifications,
+        "latest_notification": notifications[0] if notifications else None,
+        "live": live,
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+def live_version(file_request: FileRequest, files, notifications) -> str:
+    """A short fingerprint of what the live part shows; unchanged means nothing to redraw."""
+    parts = [file_request.status, str(file_request.updated_at.timestamp())]
+    parts += [f"{file.id}:{file.state}" for file in files]
+    parts += [f"{n.id}:{n.status}:{n.attempts}" for n in notifications]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+@staff_required
+def file_request_detail(request, file_request_id):
+    file_request = get_file_request_or_404(request, file_request_id)
+    return render(request, "dashboard/file_requests/detail.html", live_context(file_request))
+
+
+@staff_required
+def file_request_live(request, file_request_id):
+    """The request's status, text messages and photos, polled by the page while live.
+    The answer without ``hx-trigger`` (answered, expired, cancelled) stops the polling."""
+    file_request = get_file_request_or_404(request, file_request_id)
+    context = live_context(file_request)
+    if request.GET.get("v") == context["version"]:
+        return HttpResponse(status=204)  # htmx swaps nothing and keeps polling
+    return render(request, "dashboard/file_requests/_live.html", context)
+
+
+@require_POST
+@staff_required
+def file_request_resend(request, file_request_id):
+    file_request = get_file_request_or_404(request, file_request_id)
+    try:
+        services.file_request_resend(
+            file_request=file_request, actor=Actor.for_staff(request.staff)
+        )
+    except services.FileRequestStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "The text message is being sent again, with the same link.")
+    return redirect("dashboard:file-request-detail", file_request_id=file_request.id)
+
+
+@require_POST
+@staff_required
+def file_request_cancel(request, file_request_id):
+    file_request = get_file_request_or_404(request, file_request_id)
+    try:
+        services.file_request_cancel(
+            file_request=file_request, actor=Actor.for_staff(request.staff)
+        )
+    except services.FileRequestStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "The request is cancelled. Its link no longer works.")
+    return redirect("dashboard:file-request-detail", file_request_id=file_request.id)
+
+
+@staff_required
+def file_request_file_thumbnail(request, file_request_id, file_id):
+    file_request = get_file_request_or_404(request, file_request_id)
+    file = get_request_file_or_404(request, file_request, file_id)
+    return serving.staff_file_response(request, file=file, variant=serving.THUMBNAIL)
+
+
+@staff_required
+def file_request_file_content(request, file_request_id, file_id):
+    file_request = get_file_request_or_404(request, file_request_id)
+    file = get_request_file_or_404(request, file_request, file_id)
+    return serving.staff_file_response(request, file=file, variant=serving.CONTENT)

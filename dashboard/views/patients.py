@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 
 from dashboard import selectors
 from dashboard.access import staff_required
 from dashboard.forms.patients import PatientForm
+from dashboard.lookups import get_patient_or_404
 from dashboard.pagination import paginate, query_without_page
 from dashboard.search import parse_patient_query
+from dashboard.views.attachments import gallery_context
 from portal.audit.services import Actor
 from portal.patients import services
-from portal.patients.selectors import patient_get
-
-
-def get_patient_or_404(request, patient_id):
-    patient = patient_get(account=request.account, patient_id=patient_id)
-    if patient is None:
-        raise Http404("No such patient in this clinic.")
-    return patient
 
 
 @staff_required
@@ -54,7 +48,11 @@ def patient_detail(request, patient_id):
     return render(
         request,
         "dashboard/patients/detail.html",
-        {"patient": patient, "file_requests": file_requests[:10], "attachments": []},
+        {
+            **gallery_context(request, patient),
+            "file_requests": file_requests[:10],
+            "max_upload_bytes": settings.FILES_MAX_UPLOAD_BYTES,
+        },
     )
 
 
@@ -71,17 +69,6 @@ def patient_edit(request, patient_id):
     status = 400 if form.errors else 200
     return render(
         request, "dashboard/patients/form.html", {"form": form, "patient": patient}, status=status
-    )
-
-
-@staff_required
-def patient_attachments(request, patient_id):
-    """The Attachments section's body, for htmx to refresh. The gallery fills it."""
-    patient = get_patient_or_404(request, patient_id)
-    return render(
-        request,
-        "dashboard/patients/sections/attachments.html",
-        {"patient": patient, "attachments": []},
     )
 
 

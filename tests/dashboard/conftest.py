@@ -55,3 +55,6 @@ def admin_client(admin_staff):
 @pytest.fixture
 def clinician_client(clinician):
     return signed_in_client(clinician, verified=False)
+
+
+from tests.dashboard.browsing import clinic, open_page  # noqa: E402, F401

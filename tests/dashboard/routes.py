@@ -29,6 +29,26 @@ def patient(world):
     return {"patient_id": world.patient.id}
 
 
+def attachment(world):
+    return {"patient_id": world.patient.id, "attachment_id": world.attachment.id}
+
+
+def file_request(world):
+    return {"file_request_id": world.file_request.id}
+
+
+def request_file(world):
+    return {"file_request_id": world.file_request.id, "file_id": world.request_file.id}
+
+
+def endpoint(world):
+    return {"endpoint_id": world.endpoint.id}
+
+
+def delivery(world):
+    return {"endpoint_id": world.endpoint.id, "delivery_id": world.delivery.id}
+
+
 PAGES: dict[str, PageRule] = {
     # Sign-in: open to everyone.
     "login": PageRule(public=True),
@@ -55,7 +75,19 @@ PAGES: dict[str, PageRule] = {
     "patient-edit": PageRule(methods=("GET", "POST"), kwargs=patient),
     "patient-attachments": PageRule(kwargs=patient),
     "patient-file-requests": PageRule(kwargs=patient),
+    "patient-attachment-ticket": PageRule(methods=("POST",), kwargs=patient),
+    "patient-attachment-confirm": PageRule(methods=("POST",), kwargs=patient),
+    "patient-attachment-thumbnail": PageRule(kwargs=attachment),
+    "patient-attachment-content": PageRule(kwargs=attachment),
+    "patient-attachment-archive": PageRule(methods=("POST",), kwargs=attachment),
     "file-request-list": PageRule(),
+    "file-request-create": PageRule(methods=("GET", "POST")),
+    "file-request-detail": PageRule(kwargs=file_request),
+    "file-request-live": PageRule(kwargs=file_request),
+    "file-request-resend": PageRule(methods=("POST",), kwargs=file_request),
+    "file-request-cancel": PageRule(methods=("POST",), kwargs=file_request),
+    "file-request-file-thumbnail": PageRule(kwargs=request_file),
+    "file-request-file-content": PageRule(kwargs=request_file),
     # Account admins only.
     "settings": PageRule(admin=True),
     "settings-api-keys": PageRule(methods=("GET", "POST"), admin=True),
@@ -70,6 +102,11 @@ PAGES: dict[str, PageRule] = {
         methods=("POST",), admin=True, kwargs=lambda world: {"staff_id": world.staff.id}
     ),
     "settings-audit": PageRule(admin=True),
+    "settings-webhooks": PageRule(methods=("GET", "POST"), admin=True),
+    "settings-webhook-detail": PageRule(methods=("GET", "POST"), admin=True, kwargs=endpoint),
+    "settings-webhook-ping": PageRule(methods=("POST",), admin=True, kwargs=endpoint),
+    "settings-webhook-delete": PageRule(methods=("POST",), admin=True, kwargs=endpoint),
+    "settings-webhook-redeliver": PageRule(methods=("POST",), admin=True, kwargs=delivery),
 }
 
 

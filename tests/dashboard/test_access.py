@@ -14,9 +14,14 @@ from django.urls import get_resolver, reverse
 
 from portal.accounts.models import Staff
 from portal.accounts.services import api_key_create
+from portal.audit.models import AuditEvent
+from portal.audit.services import Actor
+from portal.webhooks.models import Delivery, Event, WebhookEndpoint
+from portal.webhooks.services import webhook_endpoint_create
 from tests.dashboard.conftest import signed_in_client
+from tests.dashboard.objects import attachment_with_file, stored_file
 from tests.dashboard.routes import PAGES, object_pages
-from tests.factories import AccountFactory, PatientFactory, StaffFactory
+from tests.factories import AccountFactory, FileRequestFactory, PatientFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +32,30 @@ def world():
     account_a = AccountFactory(name="A Clinic")
     account_b = AccountFactory(name="B Clinic")
     admin_a = StaffFactory(account=account_a, role=Staff.Role.ADMIN)
+    patient = PatientFactory(account=account_a)
+    file_request = FileRequestFactory(account=account_a, patient=patient)
+    endpoint = webhook_endpoint_create(
+        account=account_a,
+        actor=Actor.system(),
+        url="https://a.example/hooks",
+        events=["file.ready"],
+    )
+    event = Event.objects.create(account=account_a, type="file.ready", payload={})
     return SimpleNamespace(
         account=account_a,
         admin=admin_a,
-        patient=PatientFactory(account=account_a),
+        patient=patient,
+        attachment=attachment_with_file(account=account_a, patient=patient),
+        file_request=file_request,
+        request_file=stored_file(account=account_a, patient=patient, file_request=file_request),
+        endpoint=endpoint,
+        delivery=Delivery.objects.create(
+            account=account_a,
+            event=event,
+            endpoint=endpoint,
+            url=endpoint.url,
+            status=Delivery.Status.FAILED,
+        ),
         api_key=api_key_create(account=account_a, name="A's key").api_key,
         staff=StaffFactory(account=account_a, role=Staff.Role.ADMIN),
         other_admin=StaffFactory(account=account_b, role=Staff.Role.ADMIN),
@@ -66,7 +91,18 @@ def test_other_accounts_staff_get_404_for_every_object_page(world, page_name):
     world.patient.refresh_from_db()
     world.api_key.refresh_from_db()
     world.staff.refresh_from_db()
+    world.attachment.refresh_from_db()
+    world.file_request.refresh_from_db()
+    world.delivery.refresh_from_db()
     assert world.api_key.is_active
+    assert world.attachment.archived_at is None
+    assert world.file_request.status == "sent"
+    assert world.file_request.notifications.count() == 0
+    assert world.delivery.status == Delivery.Status.FAILED
+    assert WebhookEndpoint.objects.filter(pk=world.endpoint.pk).exists()
+    assert not AuditEvent.objects.filter(
+        account=world.account, action__in=["file.download", "upload_ticket.issue"]
+    ).exists()
     assert world.staff.role == Staff.Role.ADMIN and world.staff.user_id is not None
 
 

@@ -1,0 +1,94 @@
+"""Screenshots of the dashboard's file pages at desktop and tablet width, with real data:
+the patient's gallery and viewer, the file request form, list and live page, the webhook
+settings and the failing-endpoint banner (tests/artifacts/screenshots/dashboard-*)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.dashboard.browsing import SHAPES, sign_in_with_code
+from tests.dashboard.showcase import answered_request, gallery_for, webhooks_for
+from tests.support.browser import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def console_errors(page) -> list[str]:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    return errors
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_screenshots_of_the_file_pages(live_server, open_page, clinic, shape):
+    """GIVEN a clinic with attachments in every state, an answered file request and
+    webhook endpoints (one failing)
+    WHEN an admin opens each page at this width, and the viewer on a photo
+    THEN each renders without script errors or CSP violations, thumbnails load, and
+    each screenshot is saved for review."""
+    account, admin = clinic["account"], clinic["admin"]
+    amelia, priya = clinic["patients"][0], clinic["patients"][2]
+    gallery_for(account=account, patient=amelia)
+    file_request = answered_request(account=account, staff=admin, patient=priya)
+    _healthy, failing = webhooks_for(account=account, staff=admin)
+    page = open_page(SHAPES[shape])
+    errors = console_errors(page)
+    base = live_server.url
+    sign_in_with_code(page, base, clinic)
+    expect(page.get_by_test_id("webhook-banner")).to_be_visible()
+
+    page.goto(f"{base}/patients/{amelia.id}/")
+    thumbnails = page.locator(".gallery img.tile-image")
+    expect(thumbnails).to_have_count(3)
+    for index in range(3):
+        thumbnails.nth(index).scroll_into_view_if_needed()
+        expect(thumbnails.nth(index)).to_have_js_property("complete", True)
+        assert thumbnails.nth(index).evaluate("img => img.naturalWidth") > 0
+    assert thumbnails.first.get_attribute("loading") == "lazy"
+    expect(page.locator(".tile-rejected")).to_contain_text("Rejected")
+    screenshot(page, f"dashboard-patient-gallery-{shape}")
+
+    page.locator(".tile", has_text="wound-day-3.jpg").locator(".tile-open").click()
+    viewer = page.locator("dialog#viewer")
+    expect(viewer).to_be_visible()
+    expect(viewer.locator("[data-viewer-image]")).to_have_js_property("complete", True)
+    screenshot(page, f"dashboard-viewer-{shape}", full_page=False)
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+
+    pages = {
+        "file-request-new": "/file-requests/new/",
+        "file-request-new-for-patient": f"/file-requests/new/?patient={amelia.id}",
+        "file-requests-list": "/file-requests/",
+        "file-request-answered": f"/file-requests/{file_request.id}/",
+        "webhooks": "/settings/webhooks/",
+        "webhook-failing": f"/settings/webhooks/{failing.id}/",
+    }
+    for name, path in pages.items():
+        response = page.goto(f"{base}{path}")
+        assert response.status == 200, (name, response.status)
+        if name == "webhook-failing":
+            page.locator(".delivery summary").first.click()
+        screenshot(page, f"dashboard-{name}-{shape}")
+
+    page.goto(f"{base}/file-requests/new/")
+    page.click("main form button[type=submit]")
+    expect(page.locator(".field-error").first).to_be_visible()
+    screenshot(page, f"dashboard-file-request-errors-{shape}")
+
+    page.goto(f"{base}/settings/webhooks/")
+    page.fill("input[name=url]", "https://lab.riverside.example/portal-events")
+    page.get_by_label("A file is ready").check()
+    page.click("main form.stack button[type=submit]")
+    expect(page.get_by_test_id("webhook-secret")).to_be_visible()
+    screenshot(page, f"dashboard-webhook-created-{shape}")
+    assert not errors, errors
