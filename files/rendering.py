@@ -20,6 +20,7 @@ Outputs carry no metadata: no EXIF (GPS, device, time), no XMP, no comments, no 
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -273,11 +274,20 @@ def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
     """Convert to sRGB, so the profile can be dropped without shifting the colours."""
     if not icc_profile or image.mode not in ("RGB", "RGBA"):
         return image
+    transform = _srgb_transform(icc_profile, image.mode)
+    if transform is None:
+        return image  # a broken or mismatched profile: keep the pixels as they are
+    return transform.apply(image)
+
+
+@functools.lru_cache(maxsize=32)
+def _srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """Built once per distinct profile: phones embed the same few profiles in every photo."""
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-        return ImageCms.profileToProfile(image, source, _SRGB_PROFILE, outputMode=image.mode)
+        return ImageCms.buildTransform(source, _SRGB_PROFILE, mode, mode)
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-        return image  # a broken or mismatched profile: keep the pixels as they are
+        return None
 
 
 def _has_visible_transparency(image: Image.Image) -> bool:
