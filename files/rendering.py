@@ -106,6 +106,16 @@ def open_image(fp: IO[bytes]) -> Image.Image:
     return image
 
 
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """Width and height as the image is shown (EXIF orientation applied), from the header only.
+
+    This is what `imageWidth`/`imageHeight` report: a portrait phone photo stored as 4032x3024
+    with orientation 6 is 3024x4032.
+    """
+    width, height = image.size
+    return (height, width) if _orientation_to_apply(image) in (5, 6, 7, 8) else (width, height)
+
+
 def parse_image_size(value: str) -> tuple[int, int]:
     """'200x140' -> (200, 140). ValueError, with a message for the client, for anything else."""
     match = _SIZE_PATTERN.fullmatch(value or "")
@@ -285,7 +295,10 @@ def _srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform
     """Built once per distinct profile: phones embed the same few profiles in every photo."""
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-        return ImageCms.buildTransform(source, _SRGB_PROFILE, mode, mode)
+        # NOCACHE: lcms's one-pixel cache is not safe when threads share a transform.
+        return ImageCms.buildTransform(
+            source, _SRGB_PROFILE, mode, mode, flags=ImageCms.Flags.NOCACHE
+        )
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return None
 
