@@ -482,11 +482,173 @@ def bench_serving() -> dict:
     return {"status": "not yet measured", "why": "needs the files download API (issue 3)"}
 
 
-def bench_ingest() -> dict:
-    """Peak RSS of the web process over idle during a 200 MB multipart upload and a 20 MB
-    Base64 JSON upload. Goals: multipart <= 64 MB over idle whatever the size; Base64 <= 3x the
-    payload. Needs the upload endpoints (issue 3)."""
-    return {"status": "not yet measured", "why": "needs the upload endpoints (issue 3)"}
+class MultipartBody:
+    """A multipart body of `size` bytes of file, produced as it is read, with a known length.
+    (From the files-pipeline helper's first benchmark.)"""
+
+    def __init__(self, fields: dict[str, str], size: int, boundary: str = "BenchBoundary"):
+        head = "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
+            for key, value in fields.items()
+        )
+        head += (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="files"; filename="big.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        )
+        self.head, self.tail = head.encode(), f"\r\n--{boundary}--\r\n".encode()
+        self.size = size
+        self.block = os.urandom(1024 * 1024)
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        self.length = len(self.head) + size + len(self.tail)
+        self.parts = iter(self._generate())
+        self.buffer = b""
+
+    def _generate(self):
+        yield self.head
+        sent = 0
+        while sent < self.size:
+            chunk = self.block[: min(len(self.block), self.size - sent)]
+            sent += len(chunk)
+            yield chunk
+        yield self.tail
+
+    def __len__(self):
+        return self.length
+
+    def read(self, n=-1):
+        while n < 0 or len(self.buffer) < n:
+            try:
+                self.buffer += next(self.parts)
+            except StopIteration:
+                break
+        if n < 0:
+            n = len(self.buffer)
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+
+def _process_kib(pid: int, field_name: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def bench_ingest(multipart_mb: int = 200, base64_mb: int = 20) -> dict:
+    """Peak RSS of the one gunicorn worker (embedded shape: SQLite, filesystem storage) during
+    a 200 MB multipart upload and a 20 MB file sent as Base64 JSON to `POST /api/v1/files`.
+    Goals: multipart <= 64 MB over idle whatever the size; Base64 <= 3x the payload."""
+    import base64
+    import shutil
+    import socket
+    import tempfile
+
+    import requests
+
+    workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+    env = {
+        **os.environ,
+        "PORTAL_DATA_DIR": str(workdir),
+        "PORTAL_ENVIRONMENT": "development",
+        "DEBUG": "false",
+        "FILES_MAX_UPLOAD_BYTES": str(300 * 1024 * 1024),
+        "FILES_MAX_REQUEST_BYTES": str(400 * 1024 * 1024),
+        "FILE_UPLOAD_TEMP_DIR": str(workdir),
+    }
+    for name in ("DATABASE_URL", "S3_BUCKET", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"):
+        env.pop(name, None)
+    python = sys.executable
+    gunicorn = [python, "-m", "gunicorn", "portal.wsgi", "-w", "1", "--timeout", "300"]
+    server = None
+    try:
+        subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=REPO_DIR, env=env, check=True)
+        setup = (
+            "from tests.factories import AccountFactory, PatientFactory;"
+            "from portal.accounts.services import api_key_create;"
+            "a = AccountFactory(); p = PatientFactory(account=a);"
+            "print(api_key_create(account=a).plaintext, p.id)"
+        )
+        key, patient_id = subprocess.run(
+            [python, "manage.py", "shell", "-c", setup],
+            cwd=REPO_DIR,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()[-2:]
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = subprocess.Popen(
+            [*gunicorn, "-b", f"127.0.0.1:{port}"],
+            cwd=REPO_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{base_url}/healthz", timeout=10)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        worker = int(children[0])
+        measurements = {}
+
+        def measure_request(label: str, payload_bytes: int, **request) -> None:
+            idle_kib = _process_kib(worker, "VmRSS")
+            Path(f"/proc/{worker}/clear_refs").write_text("5")  # reset the worker's VmHWM
+            started = time.perf_counter()
+            response = requests.post(
+                f"{base_url}/api/v1/files",
+                headers={"X-API-Key": key, **request.pop("headers", {})},
+                timeout=600,
+                **request,
+            )
+            measurements[label] = {
+                "status": response.status_code,
+                "seconds": time.perf_counter() - started,
+                "idle_mib": idle_kib / 1024,
+                "peak_mib": _process_kib(worker, "VmHWM") / 1024,
+                "payload_mib": payload_bytes / 1024 / 1024,
+                "answer": "" if response.ok else response.text[:200],
+            }
+
+        body = MultipartBody({"userId": patient_id}, multipart_mb * 1024 * 1024)
+        measure_request(
+            "multipart",
+            multipart_mb * 1024 * 1024,
+            data=body,
+            headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
+        )
+        contents = base64.b64encode(os.urandom(base64_mb * 1024 * 1024)).decode()
+        document = json.dumps(
+            {
+                "files": [{"name": "big.pdf", "type": "application/pdf", "contents": contents}],
+                "userId": patient_id,
+            }
+        ).encode()
+        del contents
+        measure_request(
+            "base64",
+            base64_mb * 1024 * 1024,
+            data=document,
+            headers={"Content-Type": "application/json"},
+        )
+        return {"status": "measured", "measurements": measurements}
+    except Exception as error:  # report why, never a number we did not measure
+        return {"status": "not measured", "why": f"{type(error).__name__}: {error}"}
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def bench_processing() -> dict:
@@ -497,7 +659,6 @@ def bench_processing() -> dict:
 
 PIPELINE_BENCHMARKS = {
     "Serving: cached thumbnail via the API vs bare view (goal >= 70%)": bench_serving,
-    "Ingest: peak memory, 200 MB multipart / 20 MB Base64 (goals <= 64 MB / <= 3x)": bench_ingest,
     "Processing: photos/s per worker, 1 vs 2 workers": bench_processing,
 }
 
@@ -662,7 +823,49 @@ def evaluate_goals(results: dict) -> list[Goal]:
     return [goal for goal in goals if goal is not None]
 
 
-def render_report(results: dict, repeats: int, started: float, load_start: str) -> str:
+def _ingest_section(ingest: dict) -> list[str]:
+    lines = [
+        "",
+        "## Ingest: peak memory of the web process",
+        "",
+        "One sync gunicorn worker, embedded shape (SQLite, filesystem storage), `POST "
+        "/api/v1/files` with an API key. Idle = the worker's RSS just before the request; peak = "
+        "its VmHWM, reset just before the request. Random bytes declared as a PDF.",
+        "",
+    ]
+    if ingest.get("status") != "measured":
+        return [*lines, f"Not measured: {ingest.get('why', 'unknown')}"]
+    lines += [
+        "| upload | HTTP | time s | idle MiB | peak MiB | over idle MiB | goal | met |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    goals = {
+        "multipart": ("200 MB multipart", "<= 64 MB over idle", lambda over, payload: over <= 64),
+        "base64": (
+            "20 MB file as Base64 JSON",
+            "<= 3x the payload over idle",
+            lambda over, payload: over <= 3 * payload,
+        ),
+    }
+    for key, (label, goal, check) in goals.items():
+        found = ingest["measurements"].get(key)
+        if not found:
+            continue
+        over = found["peak_mib"] - found["idle_mib"]
+        met = check(over, found["payload_mib"]) and 200 <= found["status"] < 300
+        lines.append(
+            f"| {label} | {found['status']} | {found['seconds']:.1f} | {found['idle_mib']:.0f} | "
+            f"{found['peak_mib']:.0f} | {over:.0f} | {goal} | {_verdict(met)} |"
+        )
+    for key, found in ingest["measurements"].items():
+        if found.get("answer"):
+            lines.append(f"\n`{key}` was answered HTTP {found['status']}: `{found['answer']}`")
+    return lines
+
+
+def render_report(
+    results: dict, repeats: int, started: float, load_start: str, ingest: dict
+) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -756,6 +959,7 @@ def render_report(results: dict, repeats: int, started: float, load_start: str) 
             f"| {goal.text} | {_verdict(goal.met_wall)} | {_verdict(goal.met_cpu)} "
             f"| {goal.detail} |"
         )
+    lines += _ingest_section(ingest)
     lines += [
         "",
         "## Not yet measured (need the rest of the file pipeline)",
@@ -797,7 +1001,9 @@ def run_all(repeats: int, output: Path) -> None:
     for (name, fixture), cell_samples in samples.items():
         results.setdefault(name, {})[fixture] = summarise(cell_samples)
         print(f"  {name:<10} {fixture:<8} {_cell(results[name][fixture])}")
-    output.write_text(render_report(results, repeats, started, load_start))
+    print("Ingest memory (gunicorn, 200 MB multipart, 20 MB Base64)...", flush=True)
+    ingest = bench_ingest()
+    output.write_text(render_report(results, repeats, started, load_start, ingest))
     output.with_suffix(".json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(f"Wrote {output}")
 

@@ -1,0 +1,239 @@
+"""Files, their facets, and the upload tickets that let clients post bytes straight to storage.
+
+Every door into the portal ends in a ``File`` in ``pending`` state whose bytes sit
+at a temporary key; the processing task turns it into ``ready`` (with facets) or
+``rejected`` (with a reason a person can read). Storage keys carry the account
+and the patient, and temporary keys live under their own prefix, so a key alone
+says whose bytes they are and whether they have been checked.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from portal.audit.services import Actor
+
+
+class Purpose(models.TextChoices):
+    """What a file is for; it decides which types are allowed."""
+
+    PHOTO = "photo", "Photo"
+    DOCUMENT = "document", "Document"
+
+
+def patient_segment(patient_id) -> str:
+    return str(patient_id) if patient_id else "none"
+
+
+def temp_prefix(*, account_id, patient_id, token) -> str:
+    """Where unchecked bytes wait: ``accounts/<a>/patients/<p>/temp/<token>/``."""
+    return f"accounts/{account_id}/patients/{patient_segment(patient_id)}/temp/{token}/"
+
+
+def permanent_prefix(*, account_id, patient_id, file_id) -> str:
+    """Where checked bytes live: ``accounts/<a>/patients/<p>/files/<file>/``."""
+    return f"accounts/{account_id}/patients/{patient_segment(patient_id)}/files/{file_id}/"
+
+
+class ActorFields(models.Model):
+    """Who did something, copied from an audit ``Actor`` (staff, API key, patient link)."""
+
+    actor_kind = models.CharField(max_length=20, blank=True)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def set_actor(self, actor: Actor | None) -> None:
+        actor = actor or Actor.system()
+        self.actor_kind, self.actor_id, self.actor_label = actor.kind, actor.id, actor.label
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.actor_kind, self.actor_id, self.actor_label)
+
+
+class UploadTicket(ActorFields):
+    """Permission to post one file straight to storage under a temporary key prefix.
+
+    With S3 the ticket is a presigned POST; with the embedded storage the portal's
+    own ``/storage/upload`` endpoint checks the same policy. Either way the
+    processing step checks again (moto, and any fake S3, does not enforce policies).
+    """
+
+    class State(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        UPLOADED = "uploaded", "Uploaded"
+        CONFIRMED = "confirmed", "Confirmed"
+        ABANDONED = "abandoned", "Abandoned"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="upload_tickets"
+    )
+    patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="upload_tickets",
+    )
+    file_request = models.ForeignKey(
+        "filerequests.FileRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="upload_tickets",
+    )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    key_prefix = models.CharField(max_length=300, unique=True)
+    filename = models.CharField(
+        max_length=255, blank=True, help_text="Fixed last key segment; blank means ${filename}."
+    )
+    content_type = models.CharField(max_length=100, blank=True)
+    max_size = models.PositiveBigIntegerField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.ISSUED)
+    uploaded_key = models.CharField(max_length=1100, blank=True)
+    uploaded_size = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Upload ticket {str(self.id)[:8]}"
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+    @property
+    def key_template(self) -> str:
+        return self.key_prefix + (self.filename or "${filename}")
+
+    def presigned_post(self) -> dict:
+        """``{"url", "fields"}``: post ``fields`` in order, then the file as ``file``, last."""
+        from files.tickets import presigned_post_for
+
+        return presigned_post_for(self)
+
+
+class File(ActorFields):
+    """One stored upload. ``actor_*`` is who uploaded it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        REJECTED = "rejected", "Rejected"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="files")
+    patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="files",
+    )
+    file_request = models.ForeignKey(
+        "filerequests.FileRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="files",
+    )
+    upload_ticket = models.OneToOneField(
+        UploadTicket, on_delete=models.SET_NULL, null=True, blank=True, related_name="file"
+    )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.DOCUMENT)
+    original_name = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True, null=True)
+    declared_type = models.CharField(max_length=255, blank=True)
+    mime_type = models.CharField(max_length=100, blank=True, help_text="Detected from the bytes.")
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    rejection_reason = models.TextField(blank=True)
+    max_size = models.PositiveBigIntegerField(help_text="The largest upload this file may be.")
+    temp_key = models.CharField(max_length=1100, blank=True)
+    processing_attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    purged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the retention sweep removed the bytes."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["account", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"File {str(self.id)[:8]}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and timezone.now() >= self.expires_at
+
+    @property
+    def is_ready(self) -> bool:
+        return self.state == self.State.READY
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime_type.startswith("image/") and self.width is not None
+
+    @property
+    def permanent_prefix(self) -> str:
+        return permanent_prefix(
+            account_id=self.account_id, patient_id=self.patient_id, file_id=self.id
+        )
+
+
+class Facet(models.Model):
+    """A stored form of a file: ``content`` (the original, cleaned), ``thumbnail``,
+    or a rendition asked for with ``imageSize`` (named ``rendition:<w>x<h>``)."""
+
+    CONTENT = "content"
+    THUMBNAIL = "thumbnail"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="facets")
+    name = models.CharField(max_length=64)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    storage_key = models.CharField(max_length=1100, blank=True)
+    mime_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["file", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["file", "name"], name="facet_one_per_name_and_file")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} of {self.file}"
+
+    @staticmethod
+    def rendition_name(width: int, height: int) -> str:
+        return f"rendition:{width}x{height}"

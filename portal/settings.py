@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "phonenumber_field",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "files",
     "filerequests",
     "attachments",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -298,9 +300,19 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Operations are tagged by resource (patients, files, …), not by "v1".
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Swagger UI's files come from our own static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.schema.add_error_responses",
+    ],
 }
 
 # --- Portal -------------------------------------------------------------------
@@ -322,3 +334,81 @@ LOGGING = {
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
+
+# --- Files pipeline (files app, issue 3) ---------------------------------------
+
+# The largest single file any door accepts (413 above it).
+FILES_MAX_UPLOAD_BYTES = env.int("FILES_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+# The largest request body of an in-app upload (X-on's Base64 JSON carries several
+# files, each a third larger than its bytes).
+FILES_MAX_REQUEST_BYTES = env.int("FILES_MAX_REQUEST_BYTES", default=200 * 1024 * 1024)
+# How long an upload ticket (presigned POST) may be used.
+FILES_UPLOAD_TICKET_SECONDS = env.int("FILES_UPLOAD_TICKET_SECONDS", default=15 * 60)
+# After a ticket expires, how long its uploaded-but-never-confirmed object may wait
+# for the client's confirm call before the stale-ticket sweep removes it.
+FILES_STALE_TICKET_GRACE_SECONDS = env.int("FILES_STALE_TICKET_GRACE_SECONDS", default=24 * 3600)
+# A file still pending this long after upload is queued for processing again.
+FILES_REQUEUE_PENDING_AFTER_SECONDS = env.int(
+    "FILES_REQUEUE_PENDING_AFTER_SECONDS", default=15 * 60
+)
+# Days the bytes of an expired file are kept before the retention sweep removes them.
+FILES_RETENTION_DAYS = env.int("FILES_RETENTION_DAYS", default=30)
+# The thumbnail facet made for every image: aspect-fill to at least this box.
+FILES_THUMBNAIL_SIZE = (
+    env.int("FILES_THUMBNAIL_WIDTH", default=320),
+    env.int("FILES_THUMBNAIL_HEIGHT", default=320),
+)
+# The bucket name the embedded storage's POST endpoint answers with (S3's PostResponse).
+FILES_EMBEDDED_BUCKET = env.str("FILES_EMBEDDED_BUCKET", default="portal-files")
+# Seconds a client should wait before asking again for a file still being processed.
+FILES_NOT_READY_RETRY_AFTER = 5
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "files-retention-sweep": {"task": "files.retention_sweep", "schedule": 3600.0},
+        "files-stale-upload-sweep": {"task": "files.stale_upload_sweep", "schedule": 300.0},
+    }
+)
+
+# --- Webhooks (portal.webhooks) ---------------------------------------------------
+# Delay before each attempt of a delivery, in seconds: immediately, 5 s, 5 min, 30 min,
+# 2 h, 5 h, 10 h, 10 h (Standard Webhooks' example schedule, cut to span about a
+# day: the last attempt is ~27.6 h after the first). Each delay gets ±10 % jitter.
+WEBHOOK_RETRY_SCHEDULE_SECONDS = [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+# Multiplies every delay; tests run the whole schedule in moments with 0.
+WEBHOOK_RETRY_SCALE = env.float("WEBHOOK_RETRY_SCALE", default=1.0)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_READ_TIMEOUT_SECONDS = env.float("WEBHOOK_READ_TIMEOUT_SECONDS", default=15.0)
+# How long an attempt in flight holds its delivery; a worker that dies mid-attempt
+# releases it when this passes. Default: both timeouts plus a minute.
+WEBHOOK_ATTEMPT_LEASE_SECONDS = env.float(
+    "WEBHOOK_ATTEMPT_LEASE_SECONDS",
+    default=WEBHOOK_CONNECT_TIMEOUT_SECONDS + WEBHOOK_READ_TIMEOUT_SECONDS + 60,
+)
+# An endpoint is disabled after this many deliveries in a row failed for good (each
+# after its whole schedule), or at once when it answers 410 Gone.
+WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES = env.int(
+    "WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES", default=5
+)
+WEBHOOK_RESPONSE_EXCERPT_BYTES = 1024
+# Retry delays up to this long wait as Celery countdowns; longer ones (and anything
+# a lost worker dropped) are picked up by the sweep, well inside Redis's visibility
+# timeout so a countdown task is never handed out twice.
+WEBHOOK_MAX_COUNTDOWN_SECONDS = 10 * 60
+# The sweep: events not fanned out and deliveries overdue by this much are sent again.
+WEBHOOK_SWEEP_INTERVAL_SECONDS = env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=60.0)
+WEBHOOK_SWEEP_GRACE_SECONDS = env.float("WEBHOOK_SWEEP_GRACE_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
+    "task": "webhooks.sweep",
+    "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
+}
+
+# --- Staff dashboard (dashboard/) ----------------------------------------------
+
+MIDDLEWARE.append("django_htmx.middleware.HtmxMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("dashboard.context.dashboard")
+LOGOUT_REDIRECT_URL = "/login/"
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Clinic File Portal")
+# A password-checked sign-in waits this long for its authentication code.
+DASHBOARD_SIGN_IN_PENDING_SECONDS = 5 * 60
+DASHBOARD_PAGE_SIZE = 25

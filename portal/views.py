@@ -23,3 +23,17 @@ def server_error(request):
             status=500,
         )
     return defaults.server_error(request)
+
+
+def bad_request(request, exception=None):
+    if is_api_path(request.path):
+        return JsonResponse(error_body("The request was malformed.", "bad_request"), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if is_api_path(request.path):
+        return JsonResponse(
+            error_body("You do not have permission to do this.", "permission_denied"), status=403
+        )
+    return defaults.permission_denied(request, exception)

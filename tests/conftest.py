@@ -105,3 +105,13 @@ def anonymous_api():
 @pytest.fixture
 def redis_broker_url():
     return settings.CELERY_BROKER_URL
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A real HTTP server on loopback recording webhook deliveries (tests/support/receiver.py)."""
+    from tests.support.receiver import WebhookReceiver
+
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()

@@ -13,9 +13,15 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from files.services import file_create_from_stream
+from portal.accounts.models import Staff
 from portal.accounts.services import api_key_create, api_key_revoke
+from portal.audit.services import Actor
+from portal.webhooks import events
+from portal.webhooks.services import event_dispatch, event_record, webhook_endpoint_create
 from tests.access.routes import ROUTES
 from tests.factories import AccountFactory, PatientFactory, StaffFactory
+from tests.support.sessions import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -37,12 +43,33 @@ def world():
     """Account A with one of everything; account B, its key and its staff."""
     account_a = AccountFactory(name="A Clinic")
     account_b = AccountFactory(name="B Clinic")
+    webhook_endpoint = webhook_endpoint_create(
+        account=account_a,
+        actor=Actor.system(),
+        url="https://hooks.example.org/a",
+        events=[events.FILE_READY],
+    )
+    webhook_event = event_record(account=account_a, type=events.FILE_READY, data={})
+    [webhook_delivery] = event_dispatch(event_id=webhook_event.id)
+    patient_a = PatientFactory(account=account_a)
     return SimpleNamespace(
         account=account_a,
-        patient=PatientFactory(account=account_a),
+        patient=patient_a,
+        file=file_create_from_stream(
+            account=account_a,
+            patient=patient_a,
+            purpose="photo",
+            original_name="a.png",
+            declared_type="image/png",
+            stream=[b"\x89PNG\r\n\x1a\n"],
+            uploaded_by=None,
+        ),
+        webhook_endpoint=webhook_endpoint,
+        webhook_delivery=webhook_delivery,
         other_account=account_b,
         other_key=api_key_create(account=account_b).plaintext,
-        other_staff=StaffFactory(account=account_b),
+        # An admin: the strongest caller of another account still sees nothing of A's.
+        other_staff=StaffFactory(account=account_b, role=Staff.Role.ADMIN),
         revoked_key=api_key_create(account=account_a),
     )
 
@@ -51,7 +78,7 @@ def callers(world):
     b_key = APIClient()
     b_key.credentials(HTTP_X_API_KEY=world.other_key)
     b_staff = APIClient()
-    b_staff.force_login(world.other_staff.user)
+    sign_in(b_staff, world.other_staff.user)
     return {"other account's key": b_key, "other account's staff": b_staff}
 
 

@@ -91,3 +91,27 @@ def test_staff_session_writes_need_csrf(staff):
     response = client.post("/api/v1/patients", {"date_of_birth": "1980-01-01"}, format="json")
     assert response.status_code == 403
     assert "CSRF" in response.json()["error"]
+
+
+def test_session_without_its_second_factor_cannot_use_the_api(staff, patient):
+    """GIVEN a staff member who set up an authenticator app WHEN their session signed in with
+    the password only THEN the API refuses it, and accepts it once verified with a code."""
+    from tests.support.sessions import sign_in, verify_session
+
+    client = sign_in(APIClient(), staff.user, verified=False)
+    verify_session(APIClient(), staff.user)  # gives the user a confirmed device
+    response = client.get("/api/v1/patients", HTTP_ACCEPT="application/json")
+    assert response.status_code == 401
+    assert "authentication code" in response.json()["error"]
+    verify_session(client, staff.user)
+    assert client.get("/api/v1/patients", HTTP_ACCEPT="application/json").status_code == 200
+
+
+def test_admin_session_must_be_verified_even_without_a_device(account):
+    from portal.accounts.models import Staff
+    from tests.factories import StaffFactory
+    from tests.support.sessions import sign_in
+
+    admin = StaffFactory(account=account, role=Staff.Role.ADMIN)
+    client = sign_in(APIClient(), admin.user, verified=False)
+    assert client.get("/api/v1/patients", HTTP_ACCEPT="application/json").status_code == 401

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from portal.accounts import keys
@@ -114,3 +116,111 @@ def api_key_authenticate(*, plaintext: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
     return api_key
+
+
+# --- Staff membership, as account admins manage it from the dashboard ----------
+
+
+class StaffChangeError(Exception):
+    """A membership change that would leave the clinic in a bad state; says why."""
+
+
+@dataclass(frozen=True)
+class InvitedStaff:
+    staff: Staff
+    # A new user's first password, shown once; None when they set their own
+    # through the e-mailed link, or already had an account.
+    temporary_password: str | None
+    existing_user: bool
+
+
+@transaction.atomic
+def staff_invite(
+    *,
+    account: Account,
+    email: str,
+    display_name: str,
+    role: str,
+    invited_by: Staff,
+    with_temporary_password: bool,
+) -> InvitedStaff:
+    """Add a person to the clinic. A new user gets a temporary password or none
+    (they set one through a link); an existing user's password is never touched."""
+    email = User.objects.normalize_email(email.strip())
+    existing_user = User.objects.filter(email__iexact=email).exists()
+    if Staff.objects.filter(account=account, user__email__iexact=email).exists():
+        raise StaffChangeError(f"{email} is already a member of {account.name}.")
+    temporary_password = None
+    if with_temporary_password and not existing_user:
+        temporary_password = secrets.token_urlsafe(12)
+    staff = staff_create(
+        account=account,
+        email=email,
+        password=temporary_password,
+        display_name=display_name,
+        role=role,
+    )
+    audit_record(
+        account=account,
+        actor=Actor.for_staff(invited_by),
+        action="staff.create",
+        target=staff,
+        detail={"role": role},
+    )
+    return InvitedStaff(
+        staff=staff, temporary_password=temporary_password, existing_user=existing_user
+    )
+
+
+def _other_admins(staff: Staff) -> list[Staff]:
+    """The clinic's other admins, locked, so two admins cannot demote each other at once."""
+    return list(
+        Staff.objects.select_for_update()
+        .filter(account_id=staff.account_id, role=Staff.Role.ADMIN, user__isnull=False)
+        .exclude(pk=staff.pk)
+    )
+
+
+@transaction.atomic
+def staff_role_change(*, staff: Staff, role: str, changed_by: Staff) -> Staff:
+    if role not in Staff.Role.values:
+        raise StaffChangeError("Choose one of the roles offered.")
+    if staff.role == role:
+        return staff
+    if staff.is_admin and not _other_admins(staff):
+        raise StaffChangeError("A clinic needs at least one account admin.")
+    previous = staff.role
+    staff.role = role
+    staff.save(update_fields=["role"])
+    audit_record(
+        account=staff.account,
+        actor=Actor.for_staff(changed_by),
+        action="staff.role_change",
+        target=staff,
+        detail={"from": previous, "to": role},
+    )
+    return staff
+
+
+@transaction.atomic
+def staff_remove(*, staff: Staff, removed_by: Staff) -> None:
+    """End a membership at once. Staff named on file requests stay as a name
+    (the membership row loses its user), so the record keeps who asked."""
+    if staff.pk == removed_by.pk:
+        raise StaffChangeError("You cannot remove yourself; ask another account admin.")
+    if staff.is_admin and not _other_admins(staff):
+        raise StaffChangeError("A clinic needs at least one account admin.")
+    audit_record(
+        account=staff.account,
+        actor=Actor.for_staff(removed_by),
+        action="staff.remove",
+        target=staff,
+        detail={"role": staff.role},
+    )
+    try:
+        with transaction.atomic():
+            staff.delete()
+    except ProtectedError:
+        staff.user = None
+        staff.role = Staff.Role.CLINICIAN
+        staff.save(update_fields=["user", "role"])

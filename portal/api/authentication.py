@@ -9,6 +9,7 @@ import binascii
 from rest_framework import authentication, exceptions
 
 from portal.accounts.services import api_key_authenticate
+from portal.accounts.twofactor import session_two_factor_satisfied
 from portal.api.caller import Caller
 
 INVALID_KEY_MESSAGE = "The API key is invalid or has been revoked."
@@ -61,6 +62,11 @@ class StaffSessionAuthentication(authentication.SessionAuthentication):
         if result is None:
             return None
         user, _ = result
+        if not session_two_factor_satisfied(request._request.user):
+            raise exceptions.AuthenticationFailed(
+                "This session has not been verified with an authentication code; "
+                "sign in again with your code, or use an API key."
+            )
         staff = staff_for_session(request._request, user)
         if staff is None:
             return None

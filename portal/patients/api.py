@@ -10,7 +10,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.pagination import PortalPagination
+from portal.api.pagination import PortalPagination, paginated_schema
 from portal.api.serializers import E164MobileField, StrictSerializer
 from portal.patients import selectors, services
 from portal.patients.phone import MobileNumberError, parse_e164_mobile
@@ -65,7 +65,7 @@ class PatientListCreateApi(APIView):
             OpenApiParameter("page", OpenApiTypes.INT),
             OpenApiParameter("per_page", OpenApiTypes.INT),
         ],
-        responses=PatientOutputSerializer(many=True),
+        responses=paginated_schema(PatientOutputSerializer),
     )
     def get(self, request):
         mobile = None

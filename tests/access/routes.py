@@ -25,4 +25,27 @@ ROUTES: dict[str, RouteRule] = {
     "patient-detail": RouteRule(
         methods=("GET", "PATCH"), kwargs=lambda world: {"patient_id": world.patient.id}
     ),
+    "file-list": RouteRule(methods=("POST",), collection=True),
+    "file-detail": RouteRule(methods=("GET",), kwargs=lambda world: {"file_id": world.file.id}),
+    "file-metadata": RouteRule(methods=("GET",), kwargs=lambda world: {"file_id": world.file.id}),
+    "webhook-endpoint-list": RouteRule(methods=("GET", "POST"), collection=True),
+    "webhook-endpoint-detail": RouteRule(
+        methods=("GET", "PATCH", "DELETE"),
+        kwargs=lambda world: {"endpoint_id": world.webhook_endpoint.id},
+    ),
+    "webhook-endpoint-ping": RouteRule(
+        methods=("POST",), kwargs=lambda world: {"endpoint_id": world.webhook_endpoint.id}
+    ),
+    "webhook-endpoint-deliveries": RouteRule(
+        methods=("GET",), kwargs=lambda world: {"endpoint_id": world.webhook_endpoint.id}
+    ),
+    "webhook-delivery-list": RouteRule(methods=("GET",), collection=True),
+    "webhook-delivery-detail": RouteRule(
+        methods=("GET",), kwargs=lambda world: {"delivery_id": world.webhook_delivery.id}
+    ),
+    "webhook-delivery-redeliver": RouteRule(
+        methods=("POST",), kwargs=lambda world: {"delivery_id": world.webhook_delivery.id}
+    ),
+    # The caller's own account's singleton: B sees B's, never A's.
+    "webhook-signing-secret": RouteRule(methods=("GET",), collection=True),
 }

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class DashboardConfig(AppConfig):
+    name = "dashboard"
+    verbose_name = "Staff dashboard"
+
+    def ready(self):
+        from dashboard.admin_site import secure_admin_site
+
+        secure_admin_site()

@@ -1,0 +1,65 @@
+from django import forms
+
+from portal.accounts.models import Staff
+from portal.audit.models import AuditEvent
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        label="Key name",
+        help_text="Say which system uses it, e.g. “Practice management sync”.",
+        error_messages={"required": "Give the key a name, so you can tell keys apart."},
+    )
+
+
+class StaffInviteForm(forms.Form):
+    HOW_LINK = "link"
+    HOW_PASSWORD = "password"
+
+    email = forms.EmailField(
+        label="E-mail address",
+        error_messages={"required": "Enter their e-mail address."},
+    )
+    display_name = forms.CharField(
+        max_length=200, label="Name", help_text="As colleagues and patients see it."
+    )
+    role = forms.ChoiceField(choices=Staff.Role.choices, initial=Staff.Role.CLINICIAN)
+    how = forms.ChoiceField(
+        label="How they sign in first",
+        widget=forms.RadioSelect,
+        initial=HOW_LINK,
+        choices=[
+            (HOW_LINK, "E-mail them a link to choose a password"),
+            (HOW_PASSWORD, "Give them a temporary password (shown once)"),
+        ],
+    )
+
+
+class StaffRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Staff.Role.choices)
+
+
+class AuditFilterForm(forms.Form):
+    actor_kind = forms.ChoiceField(
+        label="Who", required=False, choices=[("", "Anyone"), *AuditEvent.ActorKind.choices]
+    )
+    action = forms.ChoiceField(label="Action", required=False)
+    occurred_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    occurred_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    target_id = forms.CharField(label="Target id", required=False, max_length=64)
+
+    def __init__(self, *args, actions: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "Any action"), *((a, a) for a in actions)]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("occurred_from"), cleaned.get("occurred_to")
+        if start and end and start > end:
+            self.add_error("occurred_to", "The end date is before the start date.")
+        return cleaned

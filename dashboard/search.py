@@ -1,0 +1,62 @@
+"""The patient search box: one field that understands a name, a mobile or a date of birth."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from django.conf import settings
+from phonenumber_field.phonenumber import PhoneNumber
+
+DATE_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y-%m-%d", "%d %b %Y", "%d %B %Y")
+PHONE_CHARACTERS = re.compile(r"^\+?[\d\s().-]{7,}$")
+
+
+@dataclass(frozen=True)
+class PatientQuery:
+    name: str = ""
+    mobile: PhoneNumber | None = None
+    date_of_birth: datetime.date | None = None
+    # Digits that look like a phone number but are not a valid one.
+    unparsable_phone: bool = False
+
+    @property
+    def kind(self) -> str:
+        if self.mobile is not None or self.unparsable_phone:
+            return "mobile"
+        if self.date_of_birth is not None:
+            return "date of birth"
+        return "name" if self.name else ""
+
+
+def parse_date(text: str) -> datetime.date | None:
+    for date_format in DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, date_format).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_mobile(text: str) -> PhoneNumber | None:
+    """A national number ("07911 123456") is read in the portal's default region."""
+    try:
+        number = PhoneNumber.from_string(text, region=settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if number.is_valid() else None
+
+
+def parse_patient_query(raw: str) -> PatientQuery:
+    text = " ".join((raw or "").split())
+    if not text:
+        return PatientQuery()
+    date_of_birth = parse_date(text)
+    if date_of_birth is not None:
+        return PatientQuery(date_of_birth=date_of_birth)
+    if PHONE_CHARACTERS.match(text):
+        mobile = parse_mobile(text)
+        return PatientQuery(mobile=mobile, unparsable_phone=mobile is None)
+    return PatientQuery(name=text)

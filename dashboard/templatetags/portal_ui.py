@@ -1,0 +1,55 @@
+"""Small presentation helpers for dashboard templates."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+register = template.Library()
+
+TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sir", "dame"}
+
+
+@register.filter
+def initials(name: str) -> str:
+    """'Dr Ada Lovelace' → 'AL'; titles are skipped, at most two letters."""
+    words = [word for word in str(name or "").replace(".", " ").split() if word]
+    named = [word for word in words if word.lower() not in TITLES] or words
+    letters = [word[0] for word in named if word[0].isalpha()]
+    if len(letters) > 2:
+        letters = [letters[0], letters[-1]]
+    return "".join(letters).upper() or "?"
+
+
+@register.filter
+def age(date_of_birth: datetime.date | None) -> int | None:
+    if not date_of_birth:
+        return None
+    today = timezone.localdate()
+    years = today.year - date_of_birth.year
+    if (today.month, today.day) < (date_of_birth.month, date_of_birth.day):
+        years -= 1
+    return years
+
+
+@register.filter
+def ago(moment: datetime.datetime | None) -> str:
+    """'just now' for under a minute, else '3 hours ago'."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < datetime.timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment).split(',')[0]} ago"
+
+
+TARGET_LABELS = {"apikey": "API key", "filerequest": "File request"}
+
+
+@register.filter
+def target_label(target_type: str) -> str:
+    """'patients.patient' → 'Patient', 'accounts.apikey' → 'API key'."""
+    model = str(target_type or "").rsplit(".", 1)[-1]
+    return TARGET_LABELS.get(model, model.replace("_", " ").capitalize())

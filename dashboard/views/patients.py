@@ -1,0 +1,97 @@
+"""Patients: search and list, add, the patient's page, edit."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from dashboard import selectors
+from dashboard.access import staff_required
+from dashboard.forms.patients import PatientForm
+from dashboard.pagination import paginate, query_without_page
+from dashboard.search import parse_patient_query
+from portal.audit.services import Actor
+from portal.patients import services
+from portal.patients.selectors import patient_get
+
+
+def get_patient_or_404(request, patient_id):
+    patient = patient_get(account=request.account, patient_id=patient_id)
+    if patient is None:
+        raise Http404("No such patient in this clinic.")
+    return patient
+
+
+@staff_required
+def patient_list(request):
+    text = request.GET.get("q", "").strip()
+    query = parse_patient_query(text)
+    page = paginate(request, selectors.patient_search(account=request.account, query=query))
+    context = {"q": text, "query": query, "page": page, "page_query": query_without_page(request)}
+    if request.htmx and request.htmx.target == "patient-results":
+        return render(request, "dashboard/patients/_results.html", context)
+    return render(request, "dashboard/patients/list.html", context)
+
+
+@staff_required
+def patient_create(request):
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = services.patient_create(
+            account=request.account, actor=Actor.for_staff(request.staff), **form.cleaned_data
+        )
+        messages.success(request, f"{patient} has been added.")
+        return redirect("dashboard:patient-detail", patient_id=patient.id)
+    status = 400 if form.errors else 200
+    return render(request, "dashboard/patients/form.html", {"form": form}, status=status)
+
+
+@staff_required
+def patient_detail(request, patient_id):
+    patient = get_patient_or_404(request, patient_id)
+    file_requests = selectors.patient_file_requests(account=request.account, patient=patient)
+    return render(
+        request,
+        "dashboard/patients/detail.html",
+        {"patient": patient, "file_requests": file_requests[:10], "attachments": []},
+    )
+
+
+@staff_required
+def patient_edit(request, patient_id):
+    patient = get_patient_or_404(request, patient_id)
+    form = PatientForm(request.POST or None, initial=PatientForm.initial_for(patient))
+    if request.method == "POST" and form.is_valid():
+        services.patient_update(
+            patient=patient, actor=Actor.for_staff(request.staff), **form.cleaned_data
+        )
+        messages.success(request, "The patient's details have been saved.")
+        return redirect("dashboard:patient-detail", patient_id=patient.id)
+    status = 400 if form.errors else 200
+    return render(
+        request, "dashboard/patients/form.html", {"form": form, "patient": patient}, status=status
+    )
+
+
+@staff_required
+def patient_attachments(request, patient_id):
+    """The Attachments section's body, for htmx to refresh. The gallery fills it."""
+    patient = get_patient_or_404(request, patient_id)
+    return render(
+        request,
+        "dashboard/patients/sections/attachments.html",
+        {"patient": patient, "attachments": []},
+    )
+
+
+@staff_required
+def patient_file_requests(request, patient_id):
+    """The File requests section's body, for htmx to refresh."""
+    patient = get_patient_or_404(request, patient_id)
+    file_requests = selectors.patient_file_requests(account=request.account, patient=patient)
+    return render(
+        request,
+        "dashboard/patients/sections/file_requests.html",
+        {"patient": patient, "file_requests": file_requests[:10]},
+    )

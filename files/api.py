@@ -1,0 +1,312 @@
+"""X-on's files API (seed 001): ``POST /api/v1/files``, ``GET /api/v1/files/{id}`` and a
+JSON metadata view beside it. camelCase, as the document writes it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from filerequests.models import FileRequest
+from files import rendering, selectors, services
+from files.downloads import file_response, file_state_response
+from files.models import File, Purpose
+from portal.accounts.models import Staff
+from portal.api.errors import PayloadTooLarge
+from portal.api.serializers import StrictSerializer
+from portal.ids import parse_uuid
+from portal.patients.models import Patient
+from portal.webhooks import events
+from portal.webhooks.services import event_record
+
+BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+MAX_EXPIRY_SECONDS = 10 * 365 * 24 * 3600
+BASE64_CHUNK = 4 * 64 * 1024
+
+
+class XonFileInput(StrictSerializer):
+    name = serializers.CharField(max_length=1000)
+    description = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=5000
+    )
+    type = serializers.CharField(max_length=255)
+    contents = serializers.CharField(trim_whitespace=False, allow_blank=True)
+
+    def validate_contents(self, value: str) -> str:
+        compact = re.sub(r"\s+", "", value)
+        if len(compact) % 4 or not BASE64.fullmatch(compact):
+            raise serializers.ValidationError("contents is not valid Base64.")
+        decoded_size = len(compact) // 4 * 3 - (len(compact) - len(compact.rstrip("=")))
+        if decoded_size > settings.FILES_MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(services.UploadTooLarge(settings.FILES_MAX_UPLOAD_BYTES).args[0])
+        return compact
+
+
+class XonUploadInput(StrictSerializer):
+    files = serializers.ListField(
+        child=XonFileInput(), min_length=1, max_length=settings.DATA_UPLOAD_MAX_NUMBER_FILES
+    )
+    expiryInterval = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_EXPIRY_SECONDS
+    )
+    fileRequestId = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    userId = serializers.CharField()
+
+
+class XonFileOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    createdAt = serializers.DateTimeField(source="created_at")
+    description = serializers.CharField(allow_null=True)
+    expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
+    fileRequestId = serializers.UUIDField(source="file_request_id", allow_null=True)
+    imageHeight = serializers.IntegerField(source="height", allow_null=True)
+    imageWidth = serializers.IntegerField(source="width", allow_null=True)
+    mimeType = serializers.SerializerMethodField()
+    originalName = serializers.CharField(source="original_name")
+    size = serializers.IntegerField(allow_null=True)
+
+    def get_mimeType(self, file: File) -> str:
+        # Until processing has looked at the bytes, the declared type is all there is.
+        return file.mime_type or file.declared_type
+
+
+class FacetOutput(serializers.Serializer):
+    name = serializers.CharField()
+    state = serializers.CharField()
+    mimeType = serializers.CharField(source="mime_type")
+    size = serializers.IntegerField(allow_null=True)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+
+
+class FileMetadataOutput(XonFileOutput):
+    state = serializers.CharField()
+    rejectionReason = serializers.CharField(source="rejection_reason")
+    sha256 = serializers.CharField()
+    patientId = serializers.UUIDField(source="patient_id", allow_null=True)
+    purpose = serializers.CharField()
+    processedAt = serializers.DateTimeField(source="processed_at", allow_null=True)
+    facets = FacetOutput(many=True)
+
+
+class AnyAcceptNegotiation(DefaultContentNegotiation):
+    """A download is bytes whatever ``Accept`` says; errors fall back to JSON, not 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except Exception:
+            return renderers[0], renderers[0].media_type
+
+
+def base64_chunks(contents: str):
+    for start in range(0, len(contents), BASE64_CHUNK):
+        try:
+            yield base64.b64decode(contents[start : start + BASE64_CHUNK], validate=True)
+        except binascii.Error:
+            raise ValidationError({"files": ["contents is not valid Base64."]}) from None
+
+
+def resolve_uploader(account, user_id: str, file_request: FileRequest | None):
+    """(patient, staff) named by ``userId`` in the account; 400 when it names no one."""
+    parsed = parse_uuid(user_id)
+    patient = Patient.objects.filter(account=account, pk=parsed).first() if parsed else None
+    staff = None
+    if patient is None:
+        staff = (
+            Staff.objects.filter(account=account, pk=parsed).first() if parsed else None
+        ) or Staff.objects.filter(account=account, account_user_id=user_id).first()
+    if patient is None and staff is None:
+        raise ValidationError(
+            {"userId": ["No patient or staff member with this id exists in your account."]}
+        )
+    if file_request is not None and (patient is None or patient.pk != file_request.patient_id):
+        raise ValidationError(
+            {"userId": ["With a fileRequestId, userId must be that file request's patient."]}
+        )
+    return patient, staff
+
+
+class FileListApi(APIView):
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        operation_id="files_upload",
+        request=XonUploadInput,
+        responses={201: XonFileOutput(many=True), 413: OpenApiResponse(description="Too large")},
+        description=(
+            "Upload one or more files as Base64 in JSON (seed 001), or as multipart "
+            "form data with one or more `files` parts and the same other fields."
+        ),
+    )
+    def post(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.FILES_MAX_REQUEST_BYTES:
+            limit = services.human_size(settings.FILES_MAX_REQUEST_BYTES)
+            raise PayloadTooLarge(
+                f"The request is larger than the {limit} allowed. Send fewer or smaller files."
+            )
+        caller = request.auth
+        uploads, data = self.uploads_from(request)
+        file_request = None
+        if data.get("fileRequestId"):
+            parsed = parse_uuid(data["fileRequestId"])
+            file_request = (
+                FileRequest.objects.filter(account=caller.account, pk=parsed).first()
+                if parsed
+                else None
+            )
+            if file_request is None:
+                raise ValidationError(
+                    {"fileRequestId": ["No file request with this id exists in your account."]}
+                )
+        patient, _staff = resolve_uploader(caller.account, data["userId"], file_request)
+        now = timezone.now()
+        expires_at = (
+            now + dt.timedelta(seconds=data["expiryInterval"])
+            if data.get("expiryInterval")
+            else None
+        )
+        purpose = Purpose.PHOTO if file_request is not None else Purpose.DOCUMENT
+        created = []
+        try:
+            with transaction.atomic():
+                for upload in uploads:
+                    created.append(
+                        services.file_create_from_stream(
+                            account=caller.account,
+                            patient=patient,
+                            purpose=purpose,
+                            original_name=upload["name"],
+                            declared_type=upload["type"],
+                            stream=upload["stream"],
+                            uploaded_by=caller,
+                            file_request=file_request,
+                            description=upload.get("description"),
+                            expires_at=expires_at,
+                            created_at=now,
+                        )
+                    )
+                if file_request is not None:
+                    event_record(
+                        account=caller.account,
+                        type=events.FILE_REQUEST_FILES_UPDATE,
+                        data={
+                            "fileRequestId": str(file_request.pk),
+                            "fileIds": [str(file.pk) for file in created],
+                        },
+                    )
+        except services.UploadTooLarge as too_large:
+            raise PayloadTooLarge(str(too_large)) from None
+        return Response(XonFileOutput(created, many=True).data, status=status.HTTP_201_CREATED)
+
+    def uploads_from(self, request) -> tuple[list[dict], dict]:
+        if request.content_type.startswith("multipart/"):
+            return self.multipart_uploads(request)
+        serializer = XonUploadInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        uploads = [
+            {
+                "name": item["name"],
+                "type": item["type"],
+                "description": item.get("description"),
+                "stream": base64_chunks(item["contents"]),
+            }
+            for item in data["files"]
+        ]
+        return uploads, data
+
+    def multipart_uploads(self, request) -> tuple[list[dict], dict]:
+        parts = request.FILES.getlist("files")
+        if not parts:
+            raise ValidationError({"files": ["Attach one or more files as `files` parts."]})
+        descriptions = request.data.getlist("description")
+        fields = MultipartFieldsInput(
+            data={
+                name: request.data.get(name)
+                for name in ("userId", "fileRequestId", "expiryInterval")
+                if request.data.get(name) not in (None, "")
+            }
+        )
+        fields.is_valid(raise_exception=True)
+        uploads = [
+            {
+                "name": part.name,
+                "type": part.content_type or "",
+                "description": descriptions[index] if index < len(descriptions) else None,
+                "stream": part,
+            }
+            for index, part in enumerate(parts)
+        ]
+        return uploads, fields.validated_data
+
+
+class MultipartFieldsInput(serializers.Serializer):
+    expiryInterval = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_EXPIRY_SECONDS
+    )
+    fileRequestId = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    userId = serializers.CharField()
+
+
+def get_file_or_404(request, file_id) -> File:
+    file = selectors.file_get(account=request.auth.account, file_id=file_id)
+    if file is None:
+        raise NotFound("No file with this id exists in your account.")
+    return file
+
+
+class FileDetailApi(APIView):
+    content_negotiation_class = AnyAcceptNegotiation
+
+    @extend_schema(
+        operation_id="files_download",
+        parameters=[
+            OpenApiParameter(
+                "imageSize",
+                OpenApiTypes.STR,
+                description="WxH, e.g. 200x140: aspect-fill, never larger than the original.",
+            )
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            206: OpenApiResponse(description="Partial content (Range)"),
+            409: OpenApiResponse(description="Not ready yet (Retry-After) or rejected"),
+            410: OpenApiResponse(description="Expired"),
+        },
+    )
+    def get(self, request, file_id):
+        file = get_file_or_404(request, file_id)
+        image_size = None
+        if "imageSize" in request.query_params:
+            try:
+                image_size = rendering.parse_image_size(request.query_params["imageSize"])
+            except ValueError as exc:
+                raise ValidationError({"imageSize": [str(exc)]}) from None
+        return file_response(request, file=file, image_size=image_size)
+
+
+class FileMetadataApi(APIView):
+    @extend_schema(operation_id="files_metadata", responses=FileMetadataOutput)
+    def get(self, request, file_id):
+        file = get_file_or_404(request, file_id)
+        if file.is_expired or file.purged_at is not None:
+            return file_state_response(file)
+        return Response(FileMetadataOutput(file).data)

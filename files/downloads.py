@@ -1,0 +1,182 @@
+"""Serving a file's bytes: through the portal only, audited, with headers that keep the
+bytes inert in a browser. Attachment routes of every dialect reuse ``file_response``."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+
+from files import processing
+from files.models import Facet, File
+from files.names import safe_filename
+from portal.api.errors import error_body
+from portal.audit.services import audit_record
+
+CHUNK = 256 * 1024
+RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+EXTENSIONS_FOR_TYPE = {
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/png": (".png",),
+    "image/webp": (".webp",),
+    "application/pdf": (".pdf",),
+}
+
+
+def content_disposition(name: str, mime_type: str) -> str:
+    """``attachment`` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987).
+
+    The fallback keeps only printable ASCII minus quotes and backslashes, so no
+    name can break out of the header or the quoted string.
+    """
+    name = safe_filename(name, default="file")
+    extensions = EXTENSIONS_FOR_TYPE.get(mime_type)
+    if extensions and not name.lower().endswith(extensions):
+        # e.g. a HEIC photo served as its cleaned JPEG, or a name without extension
+        stem = name.rsplit(".", 1)[0] if "." in name else name
+        name = f"{stem}{extensions[0]}"
+    ascii_name = "".join(c for c in name if 32 <= ord(c) < 127 and c not in '"\\') or "file"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def error_response(message: str, code: str, status: int, **headers) -> JsonResponse:
+    response = JsonResponse(error_body(message, code), status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def file_state_response(file: File) -> JsonResponse | None:
+    """The answer for a file that cannot be served (expired, not ready, rejected), or None."""
+    if file.is_expired or file.purged_at is not None:
+        return error_response("This file has expired and is no longer available.", "gone", 410)
+    if file.state in (File.State.PENDING, File.State.PROCESSING):
+        return error_response(
+            "This file is still being processed; try again shortly.",
+            "not_ready",
+            409,
+            Retry_After=str(settings.FILES_NOT_READY_RETRY_AFTER),
+        )
+    if file.state == File.State.REJECTED:
+        return error_response(f"This file was rejected: {file.rejection_reason}", "rejected", 409)
+    return None
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """(start, end inclusive) for one satisfiable range; None to send it all; "bad" for 416."""
+    match = RANGE.fullmatch(header.strip())
+    if not match or (not match[1] and not match[2]):
+        return None  # several ranges or an unknown unit: the whole file is a valid answer
+    if not match[1]:
+        length = int(match[2])
+        if length == 0:
+            return "bad"
+        return max(0, size - length), size - 1
+    start = int(match[1])
+    end = int(match[2]) if match[2] else size - 1
+    if start >= size or end < start:
+        return "bad"
+    return start, min(end, size - 1)
+
+
+def stream(key: str, start: int, length: int):
+    with default_storage.open(key, "rb") as stored:
+        if start:
+            stored.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = stored.read(min(CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+
+
+def file_response(
+    request,
+    *,
+    file: File,
+    image_size: tuple[int, int] | None = None,
+    facet_name: str | None = None,
+):
+    """The bytes of ``file`` (or its aspect-fill rendition), streamed, audited.
+
+    410 when expired, 409 with ``Retry-After`` while processing, 409 when rejected.
+    ``image_size`` is ignored for files that are not images; ``facet_name`` serves a
+    stored facet (``thumbnail``) as it is.
+    """
+    refusal = file_state_response(file)
+    if refusal is not None:
+        return refusal
+    if facet_name is not None:
+        facet = file.facets.filter(name=facet_name, state=Facet.State.READY).first()
+        if facet is None:
+            return error_response("This file has no such form.", "not_found", 404)
+    elif image_size is not None and file.is_image:
+        facet = processing.facet_rendition_get_or_create(
+            file=file, width=image_size[0], height=image_size[1]
+        )
+    else:
+        facet = file.facets.get(name=Facet.CONTENT, state=Facet.State.READY)
+
+    etag = f'"{facet.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "Content-Disposition": content_disposition(file.original_name, facet.mime_type),
+        "Accept-Ranges": "bytes",
+    }
+    requested_range = None
+    if_range = request.headers.get("If-Range")
+    if request.headers.get("Range") and (if_range is None or if_range == etag):
+        requested_range = parse_range(request.headers["Range"], facet.size)
+
+    with transaction.atomic():
+        audit_record(
+            account=file.account,
+            actor=actor_of(request),
+            action="file.download",
+            target=file,
+            request=request,
+            detail={"facet": facet.name, "range": requested_range is not None},
+        )
+
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponse(status=304)
+    elif requested_range == "bad":
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{facet.size}"
+    elif requested_range is not None:
+        start, end = requested_range
+        response = StreamingHttpResponse(
+            stream(facet.storage_key, start, end - start + 1),
+            status=206,
+            content_type=facet.mime_type,
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{facet.size}"
+        response["Content-Length"] = str(end - start + 1)
+    else:
+        response = StreamingHttpResponse(
+            stream(facet.storage_key, 0, facet.size), content_type=facet.mime_type
+        )
+        response["Content-Length"] = str(facet.size)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def actor_of(request):
+    from portal.api.caller import Caller
+    from portal.audit.services import Actor
+
+    caller = getattr(request, "auth", None)
+    if isinstance(caller, Caller):
+        return caller.actor
+    actor = getattr(request, "portal_actor", None)
+    return actor if actor is not None else Actor.anonymous()

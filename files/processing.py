@@ -1,0 +1,308 @@
+"""Processing: turn a pending File into ``ready`` (with facets) or ``rejected`` (with a reason).
+
+``verify → sniff → clean → measure → render thumbnail → promote → mark``; each step a
+function. Safe to run twice and on two workers at once: the work happens inside a
+transaction that holds the File's row lock, and a finished file is skipped. A
+storage or network fault raises (the task retries with back-off) and rolls the
+step back; a bad file is rejected with a reason. Neither loses the record. The
+temporary object is deleted only after the new state has committed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from files import rendering
+from files.models import Facet, File, patient_segment
+from files.services import CHUNK, KeepOpen, human_size, sha256_of, storage_put
+from files.signals import file_processed
+from files.sniffing import IMAGE_TYPES, PDF, FileRejected, sniff
+from portal.webhooks import events
+from portal.webhooks.services import event_record
+
+logger = logging.getLogger(__name__)
+
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", PDF: "pdf"}
+FINAL_STATES = (File.State.READY, File.State.REJECTED)
+
+
+@dataclass
+class Cleaned:
+    content: bytes | None  # None: store the verified original bytes as they are
+    mime_type: str
+    width: int | None
+    height: int | None
+
+
+def file_process(*, file_id) -> File | None:
+    """Process one file. Returns it in its final state (or None if it no longer exists)."""
+    with transaction.atomic():
+        file = File.objects.select_for_update().filter(pk=file_id).first()
+        if file is None or file.state in FINAL_STATES:
+            return file
+        file.state = File.State.PROCESSING
+        file.processing_attempts += 1
+        file.save(update_fields=["state", "processing_attempts"])
+
+    started = time.monotonic()
+    with transaction.atomic():
+        # The row lock makes a second worker wait here, then find the file finished.
+        file = File.objects.select_for_update().get(pk=file_id)
+        if file.state in FINAL_STATES:
+            return file
+        temp_key = file.temp_key
+        try:
+            # A savepoint: a rejection half-way leaves no facet rows behind.
+            with (
+                transaction.atomic(),
+                tempfile.SpooledTemporaryFile(
+                    max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR
+                ) as original,
+            ):
+                verify(file, original)
+                mime_type = sniff(
+                    original,
+                    purpose=file.purpose,
+                    original_name=file.original_name,
+                    declared_type=file.declared_type,
+                )
+                cleaned = clean(original, mime_type)
+                content = io.BytesIO(cleaned.content) if cleaned.content is not None else original
+                content.seek(0)
+                promote(file, cleaned, content)
+        except (FileRejected, rendering.ImageRejected) as rejection:
+            permanent_objects_remove(file)
+            file = File.objects.get(pk=file_id)
+            mark_rejected(file, rejection.reason)
+        transaction.on_commit(lambda: temp_object_remove(file_id=file.pk, key=temp_key))
+    logger.info(
+        "file %s processed: %s in %.0f ms", file.pk, file.state, (time.monotonic() - started) * 1000
+    )
+    return file
+
+
+def verify(file: File, original) -> None:
+    """The object is where this account's ticket (or in-app upload) put it, and small enough.
+
+    Copies it into ``original`` (a local spool) so later steps never re-read storage.
+    """
+    key = file.temp_key
+    expected = f"accounts/{file.account_id}/patients/{patient_segment(file.patient_id)}/temp/"
+    ticket = file.upload_ticket
+    if (
+        not key
+        or ".." in key.split("/")
+        or not key.startswith(expected)
+        or (
+            ticket is not None
+            and (ticket.account_id != file.account_id or not key.startswith(ticket.key_prefix))
+        )
+    ):
+        raise FileRejected("The upload is not where its upload ticket allowed.")
+    if not default_storage.exists(key):
+        raise FileRejected("The uploaded file was not found; send it again.")
+    size = 0
+    with default_storage.open(key, "rb") as stored:
+        while chunk := stored.read(CHUNK):
+            size += len(chunk)
+            if size > file.max_size:
+                raise FileRejected(
+                    f"The file is larger than the {human_size(file.max_size)} allowed."
+                )
+            original.write(chunk)
+    if size == 0:
+        raise FileRejected("The file is empty.")
+    original.seek(0)
+
+
+def clean(original, mime_type: str) -> Cleaned:
+    """Images: upright, metadata (GPS, device) removed, re-encoded. PDFs: checked whole."""
+    try:
+        if mime_type in IMAGE_TYPES:
+            rendition = rendering.clean_original(KeepOpen(original))
+            return Cleaned(
+                rendition.content, rendition.content_type, rendition.width, rendition.height
+            )
+        check_pdf(original)
+        return Cleaned(None, PDF, None, None)
+    except (FileRejected, rendering.ImageRejected):
+        raise
+    except Exception:
+        # A decoder failing in a way nobody foresaw is still a bad file, not a stuck one.
+        logger.warning("decoder failed on a %s", mime_type, exc_info=True)
+        raise FileRejected("The file is damaged and cannot be read.") from None
+
+
+def permanent_objects_remove(file: File) -> None:
+    """Best effort: objects a rejected file's half-done processing wrote."""
+    try:
+        _, names = default_storage.listdir(file.permanent_prefix)
+        for name in names:
+            default_storage.delete(file.permanent_prefix + name)
+    except FileNotFoundError:
+        pass
+
+
+def check_pdf(original) -> None:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    original.seek(0, io.SEEK_END)
+    end = original.tell()
+    original.seek(max(0, end - 1024))
+    if b"%%EOF" not in original.read():
+        raise FileRejected("The PDF is incomplete (truncated); send the whole file again.")
+    original.seek(0)
+    try:
+        reader = PdfReader(original, strict=False)
+        if reader.is_encrypted:
+            raise FileRejected("The PDF is password-protected; send it without a password.")
+        if len(reader.pages) < 1:
+            raise FileRejected("The PDF has no pages.")
+    except FileRejected:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise FileRejected("The PDF is damaged and cannot be read.") from None
+    finally:
+        original.seek(0)
+
+
+def promote(file: File, cleaned: Cleaned, content) -> None:
+    """Store the content and thumbnail facets at permanent keys and mark the file ready."""
+    prefix = file.permanent_prefix
+    sha256 = sha256_of(content)
+    content.seek(0, io.SEEK_END)
+    size = content.tell()
+    content.seek(0)
+    content_key = f"{prefix}content.{EXTENSIONS.get(cleaned.mime_type, 'bin')}"
+    storage_put(content_key, content)
+    facet_store(
+        file=file,
+        name=Facet.CONTENT,
+        key=content_key,
+        mime_type=cleaned.mime_type,
+        size=size,
+        sha256=sha256,
+        width=cleaned.width,
+        height=cleaned.height,
+    )
+    if cleaned.width is not None:
+        content.seek(0)
+        thumbnail = rendering.render_aspect_fill(KeepOpen(content), *settings.FILES_THUMBNAIL_SIZE)
+        facet_store_rendition(file=file, name=Facet.THUMBNAIL, rendition=thumbnail)
+    file.mime_type = cleaned.mime_type
+    file.size = size
+    file.sha256 = sha256
+    file.width = cleaned.width
+    file.height = cleaned.height
+    file.state = File.State.READY
+    file.rejection_reason = ""
+    file.processed_at = timezone.now()
+    file.save()
+    record_outcome(file)
+
+
+def mark_rejected(file: File, reason: str) -> None:
+    file.state = File.State.REJECTED
+    file.rejection_reason = reason
+    file.processed_at = timezone.now()
+    file.save(update_fields=["state", "rejection_reason", "processed_at"])
+    logger.info("file %s rejected", file.pk)
+    record_outcome(file)
+
+
+def record_outcome(file: File) -> None:
+    data = {
+        "fileId": str(file.pk),
+        "state": file.state,
+        "patientId": str(file.patient_id) if file.patient_id else None,
+        "fileRequestId": str(file.file_request_id) if file.file_request_id else None,
+    }
+    if file.state == File.State.REJECTED:
+        data["reason"] = file.rejection_reason
+    event_record(
+        account=file.account,
+        type=events.FILE_READY if file.state == File.State.READY else events.FILE_REJECTED,
+        data=data,
+    )
+    file_processed.send(sender=File, file=file)
+
+
+def facet_store(*, file: File, name: str, key: str, **fields) -> Facet:
+    facet, _ = Facet.objects.update_or_create(
+        file=file,
+        name=name,
+        defaults={"storage_key": key, "state": Facet.State.READY, **fields},
+    )
+    return facet
+
+
+def facet_store_rendition(*, file: File, name: str, rendition: rendering.Rendition) -> Facet:
+    extension = EXTENSIONS.get(rendition.content_type, "bin")
+    slug = name.replace("rendition:", "")
+    key = f"{file.permanent_prefix}{slug}.{extension}"
+    content = io.BytesIO(rendition.content)
+    sha256 = sha256_of(content)
+    storage_put(key, content)
+    return facet_store(
+        file=file,
+        name=name,
+        key=key,
+        mime_type=rendition.content_type,
+        size=len(rendition.content),
+        sha256=sha256,
+        width=rendition.width,
+        height=rendition.height,
+    )
+
+
+def temp_object_remove(*, file_id, key: str) -> None:
+    """Delete the temporary object of a finished file, then forget its key.
+
+    Runs after commit. If storage fails here, ``temp_key`` stays set and the
+    stale-upload sweep tries again, so the temp object never outlives processing.
+    """
+    if not key:
+        return
+    try:
+        if default_storage.exists(key):
+            default_storage.delete(key)
+    except Exception:
+        logger.warning("could not delete the temporary object of file %s", file_id, exc_info=True)
+        return
+    File.objects.filter(pk=file_id, temp_key=key, state__in=FINAL_STATES).update(temp_key="")
+
+
+def facet_rendition_get_or_create(*, file: File, width: int, height: int) -> Facet:
+    """The aspect-fill rendition of a ready image for ``imageSize=WxH``, made once.
+
+    Named by its output size, so requests that come out the same share a facet. Made
+    under the File's row lock: many requests at one moment wait for the first, then
+    find its facet.
+    """
+    out_w, out_h = rendering.aspect_fill_size(file.width, file.height, width, height)
+    content_facet = file.facets.get(name=Facet.CONTENT, state=Facet.State.READY)
+    if (out_w, out_h) == (file.width, file.height):
+        return content_facet
+    name = Facet.rendition_name(out_w, out_h)
+    existing = file.facets.filter(name=name, state=Facet.State.READY).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        File.objects.select_for_update().filter(pk=file.pk).first()
+        existing = file.facets.filter(name=name, state=Facet.State.READY).first()
+        if existing is not None:
+            return existing
+        with default_storage.open(content_facet.storage_key, "rb") as stored:
+            source = io.BytesIO(stored.read())
+        rendition = rendering.render_aspect_fill(source, width, height)
+        return facet_store_rendition(file=file, name=name, rendition=rendition)

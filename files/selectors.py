@@ -1,0 +1,71 @@
+"""Reads of files and upload tickets, always within one account."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit
+
+from django.db.models import QuerySet
+
+from files.models import Facet, File, UploadTicket
+from portal.accounts.models import Account
+from portal.ids import parse_uuid
+
+TEMP_KEY = re.compile(
+    r"accounts/(?P<account>[0-9a-f-]{36})/patients/(?P<patient>[0-9a-f-]{36}|none)"
+    r"/temp/(?P<token>[0-9a-f-]{36})/(?P<name>[^/]+)$"
+)
+
+
+def file_get(*, account: Account, file_id) -> File | None:
+    """The account's file with this id, or None (foreign and malformed ids alike)."""
+    parsed = parse_uuid(file_id)
+    if parsed is None:
+        return None
+    return File.objects.filter(account=account, pk=parsed).select_related("account").first()
+
+
+def file_list(*, account: Account, patient=None, file_request=None) -> QuerySet[File]:
+    files = File.objects.filter(account=account)
+    if patient is not None:
+        files = files.filter(patient=patient)
+    if file_request is not None:
+        files = files.filter(file_request=file_request)
+    return files.order_by("-created_at")
+
+
+def facet_get(*, file: File, name: str) -> Facet | None:
+    return file.facets.filter(name=name, state=Facet.State.READY).first()
+
+
+def upload_ticket_get(*, account: Account, ticket_id) -> UploadTicket | None:
+    parsed = parse_uuid(ticket_id)
+    if parsed is None:
+        return None
+    return UploadTicket.objects.filter(account=account, pk=parsed).first()
+
+
+def upload_ticket_for_key(*, key: str, account: Account | None = None) -> UploadTicket | None:
+    """The ticket whose temporary prefix holds ``key`` (scoped to ``account`` when given)."""
+    match = TEMP_KEY.search(key or "")
+    if not match or ".." in key:
+        return None
+    tickets = UploadTicket.objects.filter(pk=match["token"], account_id=match["account"])
+    if account is not None:
+        tickets = tickets.filter(account=account)
+    ticket = tickets.select_related("account", "patient").first()
+    if ticket is None or not key.endswith(match[0]) or not match[0].startswith(ticket.key_prefix):
+        return None
+    return ticket
+
+
+def key_from_location(location: str) -> str:
+    """The storage key in an S3 ``Location`` URL (any host style, key URL-encoded)."""
+    path = unquote(urlsplit(location or "").path)
+    start = path.find("accounts/")
+    return path[start:] if start >= 0 else ""
+
+
+def upload_ticket_for_location(*, account: Account, location: str) -> UploadTicket | None:
+    """The account's ticket for an uploaded object's ``Location`` (Cliniko's ``upload_url``)."""
+    return upload_ticket_for_key(key=key_from_location(location), account=account)

@@ -1,0 +1,345 @@
+"""State changes of files and upload tickets: every door in ends in ``File(pending)`` at a
+temporary key plus a processing task queued after commit (see ``files.processing``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import tempfile
+import uuid
+from collections.abc import Iterable
+from typing import IO, Any
+from urllib.parse import unquote
+
+from django.conf import settings
+from django.core.files import File as DjangoFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from files.models import File, Purpose, UploadTicket, temp_prefix
+from files.names import safe_filename
+from portal.accounts.models import Account, ApiKey, Staff
+from portal.audit.services import Actor, audit_record
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 256 * 1024
+
+
+class UploadTooLarge(Exception):
+    """The bytes passed the size limit; the view answers 413 with this message."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__(
+            f"The file is larger than the {human_size(limit)} allowed. Send a smaller file."
+        )
+
+
+class UploadMissing(Exception):
+    """A ticket was confirmed, but nothing was uploaded where it allowed."""
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.0f} MB"
+    return f"{max(1, size // 1024)} KB"
+
+
+def as_actor(who: Any) -> Actor:
+    """An audit Actor from whatever the caller has: Actor, Caller, Staff or ApiKey."""
+    if who is None:
+        return Actor.system()
+    if isinstance(who, Actor):
+        return who
+    if isinstance(who, Staff):
+        return Actor.for_staff(who)
+    if isinstance(who, ApiKey):
+        return Actor.for_api_key(who)
+    return who.actor  # a portal.api.caller.Caller
+
+
+def storage_put(key: str, content: IO[bytes]) -> str:
+    """Write ``content`` at exactly ``key``, replacing what was there (as S3 does)."""
+    if default_storage.exists(key):
+        default_storage.delete(key)
+    saved = default_storage.save(key, DjangoFile(content, name=key))
+    if saved != key:  # another writer got there first between exists() and save()
+        default_storage.delete(saved)
+        raise OSError(f"storage key taken while writing: {key}")
+    return saved
+
+
+def file_enqueue_processing(*, file: File) -> None:
+    """Queue processing once the surrounding transaction commits (never before)."""
+    from files.tasks import file_process_task
+
+    file_id = str(file.pk)
+    transaction.on_commit(lambda: file_process_task.delay(file_id))
+
+
+# --- Upload tickets -----------------------------------------------------------------
+
+
+@transaction.atomic
+def upload_ticket_issue(
+    *,
+    account: Account,
+    patient,
+    purpose: str,
+    issued_by: Any,
+    file_request=None,
+    max_size: int | None = None,
+    filename: str | None = None,
+    content_type: str = "",
+    expires_in: int | None = None,
+) -> UploadTicket:
+    """A presigned-POST ticket for one file under a fresh temporary key prefix.
+
+    ``max_size`` is capped by ``FILES_MAX_UPLOAD_BYTES``. ``filename`` fixes the key's
+    last segment; without it the client's own name fills ``${filename}``.
+    """
+    if purpose not in Purpose.values:
+        raise ValueError(f"Unknown purpose {purpose!r}")
+    limit = settings.FILES_MAX_UPLOAD_BYTES
+    ticket = UploadTicket(
+        account=account,
+        patient=patient,
+        file_request=file_request,
+        purpose=purpose,
+        filename=safe_filename(filename) if filename else "",
+        content_type=content_type or "",
+        max_size=min(max_size or limit, limit),
+        expires_at=timezone.now()
+        + dt.timedelta(seconds=expires_in or settings.FILES_UPLOAD_TICKET_SECONDS),
+    )
+    ticket.key_prefix = temp_prefix(
+        account_id=account.pk, patient_id=patient.pk if patient else None, token=ticket.pk
+    )
+    actor = as_actor(issued_by)
+    ticket.set_actor(actor)
+    ticket.save()
+    audit_record(account=account, actor=actor, action="upload_ticket.issue", target=ticket)
+    return ticket
+
+
+def upload_ticket_mark_uploaded(*, ticket: UploadTicket, key: str, size: int) -> None:
+    """Note what the embedded endpoint stored (S3 tells us nothing until confirm)."""
+    UploadTicket.objects.filter(pk=ticket.pk, state=UploadTicket.State.ISSUED).update(
+        state=UploadTicket.State.UPLOADED, uploaded_key=key, uploaded_size=size
+    )
+
+
+def uploaded_keys(ticket: UploadTicket) -> list[str]:
+    """Objects stored under the ticket's prefix (one, unless a client posted twice)."""
+    try:
+        _, names = default_storage.listdir(ticket.key_prefix)
+    except FileNotFoundError:
+        return []
+    return [ticket.key_prefix + name for name in names]
+
+
+@transaction.atomic
+def upload_ticket_confirm(
+    *,
+    ticket: UploadTicket,
+    confirmed_by: Any,
+    original_name: str | None = None,
+    description: str | None = "",
+    expires_at: dt.datetime | None = None,
+    file_request=None,
+    key: str | None = None,
+) -> File:
+    """Create the pending File for what was posted under ``ticket``; queue its processing.
+
+    Idempotent: confirming a confirmed ticket returns its file. ``key`` (from the
+    S3 ``Location``) picks the object when the client posted more than one.
+    Raises ``UploadMissing`` when nothing is there.
+    """
+    ticket = UploadTicket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.state == UploadTicket.State.CONFIRMED:
+        return File.objects.get(upload_ticket=ticket)
+    if ticket.state == UploadTicket.State.ABANDONED:
+        raise UploadMissing(
+            "This upload has expired; ask for a new upload and send the file again."
+        )
+    if key is not None and not key.startswith(ticket.key_prefix):
+        raise UploadMissing("The upload location does not belong to this upload ticket.")
+    candidates = [key] if key else ([ticket.uploaded_key] if ticket.uploaded_key else [])
+    candidates = [k for k in candidates if default_storage.exists(k)] or (
+        [] if key else uploaded_keys(ticket)
+    )
+    if not candidates:
+        raise UploadMissing("No file has been uploaded for this upload ticket yet.")
+    chosen = sorted(candidates)[-1]
+    name = original_name or unquote(chosen.rsplit("/", 1)[-1])
+    actor = as_actor(confirmed_by)
+    file = File(
+        account=ticket.account,
+        patient=ticket.patient,
+        file_request=file_request or ticket.file_request,
+        upload_ticket=ticket,
+        purpose=ticket.purpose,
+        original_name=safe_filename(name),
+        description=description,
+        declared_type=ticket.content_type,
+        max_size=ticket.max_size,
+        size=default_storage.size(chosen),
+        temp_key=chosen,
+        expires_at=expires_at,
+    )
+    file.set_actor(actor)
+    file.save()
+    ticket.state = UploadTicket.State.CONFIRMED
+    ticket.uploaded_key = chosen
+    ticket.confirmed_at = timezone.now()
+    ticket.save(update_fields=["state", "uploaded_key", "confirmed_at"])
+    audit_record(
+        account=ticket.account,
+        actor=actor,
+        action="file.upload",
+        target=file,
+        detail={"door": "upload_ticket", "ticket": str(ticket.pk)},
+    )
+    file_enqueue_processing(file=file)
+    return file
+
+
+# --- Uploads through the app ------------------------------------------------------------
+
+
+def iter_chunks(stream: IO[bytes] | Iterable[bytes]) -> Iterable[bytes]:
+    if hasattr(stream, "read"):
+        while chunk := stream.read(CHUNK):
+            yield chunk
+    else:
+        yield from stream
+
+
+def spool_stream(stream, *, limit: int) -> tuple[tempfile.SpooledTemporaryFile, int]:
+    """Copy ``stream`` into a spooled temporary file, refusing it past ``limit`` bytes."""
+    spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (handed to the caller, who closes it)
+        max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR
+    )
+    size = 0
+    try:
+        for chunk in iter_chunks(stream):
+            size += len(chunk)
+            if size > limit:
+                raise UploadTooLarge(limit)
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, size
+
+
+class KeepOpen:
+    """A file proxy that ignores ``close()``: Pillow closes what it opened from."""
+
+    def __init__(self, fp):
+        self._fp = fp
+
+    def __getattr__(self, name):
+        return getattr(self._fp, name)
+
+    def close(self) -> None:
+        pass
+
+
+def image_header_size(fp) -> tuple[int | None, int | None]:
+    """Upright width and height read from the image header alone, or (None, None)."""
+    from files.rendering import ImageRejected, _orientation_to_apply, open_image
+
+    fp.seek(0)
+    try:
+        image = open_image(KeepOpen(fp))
+    except ImageRejected:
+        return None, None
+    finally:
+        fp.seek(0)
+    try:
+        width, height = image.size
+        if _orientation_to_apply(image) in (5, 6, 7, 8):
+            width, height = height, width
+        return width, height
+    finally:
+        image.close()
+        fp.seek(0)
+
+
+def file_create_from_stream(
+    *,
+    account: Account,
+    patient,
+    purpose: str,
+    original_name: str,
+    declared_type: str,
+    stream: IO[bytes] | Iterable[bytes],
+    uploaded_by: Any,
+    file_request=None,
+    description: str | None = "",
+    expires_at: dt.datetime | None = None,
+    max_size: int | None = None,
+    created_at: dt.datetime | None = None,
+) -> File:
+    """Stream an in-app upload to a temporary key and create its pending File.
+
+    Width and height come from the image header at once (X-on answers them); the
+    processing task checks everything else. Raises ``UploadTooLarge`` past the limit.
+    """
+    limit = min(max_size or settings.FILES_MAX_UPLOAD_BYTES, settings.FILES_MAX_UPLOAD_BYTES)
+    spool, size = spool_stream(stream, limit=limit)
+    with spool:
+        width, height = image_header_size(spool)
+        name = safe_filename(original_name)
+        key = (
+            temp_prefix(
+                account_id=account.pk,
+                patient_id=patient.pk if patient else None,
+                token=uuid.uuid4(),
+            )
+            + name
+        )
+        storage_put(key, spool)
+    actor = as_actor(uploaded_by)
+    with transaction.atomic():
+        file = File(
+            account=account,
+            patient=patient,
+            file_request=file_request,
+            purpose=purpose,
+            original_name=name,
+            description=description,
+            declared_type=(declared_type or "")[:255],
+            max_size=limit,
+            size=size,
+            width=width,
+            height=height,
+            temp_key=key,
+            expires_at=expires_at,
+            created_at=created_at or timezone.now(),
+        )
+        file.set_actor(actor)
+        file.save()
+        audit_record(
+            account=account,
+            actor=actor,
+            action="file.upload",
+            target=file,
+            detail={"door": "app", "size": size},
+        )
+        file_enqueue_processing(file=file)
+    return file
+
+
+def sha256_of(fp) -> str:
+    digest = hashlib.sha256()
+    fp.seek(0)
+    while chunk := fp.read(CHUNK):
+        digest.update(chunk)
+    fp.seek(0)
+    return digest.hexdigest()

@@ -1,0 +1,10 @@
+"""The embedded storage's S3-style POST endpoint (mounted at /storage/ by portal/urls.py)."""
+
+from django.urls import path
+
+from files.storage_views import storage_upload
+
+urlpatterns = [
+    path("upload", storage_upload, name="storage-upload"),
+    path("upload/<path:key>", storage_upload, name="storage-upload-key"),
+]

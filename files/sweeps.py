@@ -1,0 +1,94 @@
+"""Periodic clean-up (Celery beat): nothing is left behind in storage, and nothing is lost.
+
+* ``retention_sweep``: an expired file answers 410 at once, but its bytes stay
+  ``FILES_RETENTION_DAYS`` longer; then its facets' objects are removed and the row
+  is kept (``purged_at``) for the record.
+* ``stale_upload_sweep``: tickets never confirmed well after they expired lose their
+  objects; finished files whose temporary object could not be deleted are retried;
+  files stuck in ``pending``/``processing`` (a lost message) are queued again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from files.models import Facet, File, UploadTicket
+from files.processing import FINAL_STATES, temp_object_remove
+from files.services import file_enqueue_processing, uploaded_keys
+from portal.audit.services import Actor, audit_record
+
+logger = logging.getLogger(__name__)
+
+
+def retention_sweep(*, now: dt.datetime | None = None) -> int:
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.FILES_RETENTION_DAYS)
+    purged = 0
+    for file in File.objects.filter(expires_at__lte=cutoff, purged_at__isnull=True):
+        with transaction.atomic():
+            file = File.objects.select_for_update().get(pk=file.pk)
+            if file.purged_at is not None:
+                continue
+            for facet in file.facets.all():
+                if facet.storage_key and default_storage.exists(facet.storage_key):
+                    default_storage.delete(facet.storage_key)
+            if file.temp_key and default_storage.exists(file.temp_key):
+                default_storage.delete(file.temp_key)
+            file.facets.update(state=Facet.State.FAILED, storage_key="")
+            file.purged_at = now
+            file.temp_key = ""
+            file.save(update_fields=["purged_at", "temp_key"])
+            audit_record(
+                account=file.account, actor=Actor.system(), action="file.purge", target=file
+            )
+            purged += 1
+    if purged:
+        logger.info("retention sweep removed the bytes of %d expired files", purged)
+    return purged
+
+
+def stale_upload_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    now = now or timezone.now()
+    counts = {"abandoned": 0, "temp_removed": 0, "requeued": 0}
+    grace = dt.timedelta(seconds=settings.FILES_STALE_TICKET_GRACE_SECONDS)
+    stale_tickets = UploadTicket.objects.filter(
+        expires_at__lte=now - grace,
+        state__in=[UploadTicket.State.ISSUED, UploadTicket.State.UPLOADED],
+    )
+    for ticket in stale_tickets:
+        with transaction.atomic():
+            ticket = UploadTicket.objects.select_for_update().get(pk=ticket.pk)
+            if ticket.state not in (UploadTicket.State.ISSUED, UploadTicket.State.UPLOADED):
+                continue
+            keys = uploaded_keys(ticket)
+            for key in keys:
+                default_storage.delete(key)
+            ticket.state = UploadTicket.State.ABANDONED
+            ticket.save(update_fields=["state"])
+            audit_record(
+                account=ticket.account,
+                actor=Actor.system(),
+                action="upload_ticket.abandon",
+                target=ticket,
+                detail={"objects_removed": len(keys)},
+            )
+            counts["abandoned"] += 1
+
+    for file in File.objects.filter(state__in=FINAL_STATES).exclude(temp_key=""):
+        temp_object_remove(file_id=file.pk, key=file.temp_key)
+        counts["temp_removed"] += 1
+
+    stuck_before = now - dt.timedelta(seconds=settings.FILES_REQUEUE_PENDING_AFTER_SECONDS)
+    for file in File.objects.filter(
+        state__in=[File.State.PENDING, File.State.PROCESSING], created_at__lte=stuck_before
+    ):
+        with transaction.atomic():
+            file_enqueue_processing(file=file)
+        counts["requeued"] += 1
+    return counts

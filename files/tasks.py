@@ -1,0 +1,43 @@
+"""Celery tasks of the files app: thin wrappers that take primary keys and call services."""
+
+from __future__ import annotations
+
+from botocore.exceptions import BotoCoreError, ClientError
+from celery import shared_task
+from django.db import OperationalError
+
+# Faults of the storage, the network or the database: worth another try, later.
+TRANSIENT_FAULTS = (OSError, BotoCoreError, ClientError, OperationalError)
+
+
+@shared_task(
+    name="files.process",
+    acks_late=True,
+    autoretry_for=TRANSIENT_FAULTS,
+    retry_backoff=5,
+    retry_backoff_max=10 * 60,
+    retry_jitter=True,
+    max_retries=8,
+    # Sized for a 12-megapixel photo or a large PDF on a slow worker.
+    soft_time_limit=4 * 60,
+    time_limit=5 * 60,
+    ignore_result=True,
+)
+def file_process_task(file_id: str) -> None:
+    from files.processing import file_process
+
+    file_process(file_id=file_id)
+
+
+@shared_task(name="files.retention_sweep", acks_late=True, ignore_result=True)
+def retention_sweep_task() -> None:
+    from files.sweeps import retention_sweep
+
+    retention_sweep()
+
+
+@shared_task(name="files.stale_upload_sweep", acks_late=True, ignore_result=True)
+def stale_upload_sweep_task() -> None:
+    from files.sweeps import stale_upload_sweep
+
+    stale_upload_sweep()

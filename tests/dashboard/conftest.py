@@ -1,0 +1,57 @@
+"""Fixtures for the dashboard: signed-in staff of each role, with a verified code where needed."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal.accounts.models import Staff
+from tests.factories import StaffFactory
+
+PASSWORD = "correct horse battery"
+
+
+def current_code(device: TOTPDevice) -> str:
+    """The code an authenticator app would show now, computed from the device's key."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def confirmed_device_for(user) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="Test phone", confirmed=True)
+
+
+def signed_in_client(staff: Staff, *, verified: bool = True) -> Client:
+    """A client whose session is signed in as ``staff``, verified with a code when asked."""
+    client = Client()
+    client.force_login(staff.user)
+    if verified:
+        device = TOTPDevice.objects.filter(user=staff.user, confirmed=True).first()
+        device = device or confirmed_device_for(staff.user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
+@pytest.fixture
+def admin_staff(account):
+    return StaffFactory(account=account, role=Staff.Role.ADMIN, display_name="Dr Ada Admin")
+
+
+@pytest.fixture
+def clinician(account):
+    return StaffFactory(account=account, role=Staff.Role.CLINICIAN, display_name="Dr Cal Clinician")
+
+
+@pytest.fixture
+def admin_client(admin_staff):
+    return signed_in_client(admin_staff)
+
+
+@pytest.fixture
+def clinician_client(clinician):
+    return signed_in_client(clinician, verified=False)

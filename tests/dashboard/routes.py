@@ -1,0 +1,82 @@
+"""The access rule of every dashboard page, for the cross-account matrix.
+
+Every named route in the ``dashboard`` namespace must appear here, so no page
+ships without a rule: ``kwargs`` builds the URL for one of account A's objects
+from the ``world`` (see test_access); ``methods`` lists what the page answers;
+``public`` pages are the sign-in steps anyone may open; ``admin`` pages are the
+account admins' settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+def no_kwargs(world) -> dict:
+    return {}
+
+
+@dataclass(frozen=True)
+class PageRule:
+    methods: tuple[str, ...] = ("GET",)
+    kwargs: Callable[[object], dict] = field(default=no_kwargs)
+    public: bool = False
+    admin: bool = False
+
+
+def patient(world):
+    return {"patient_id": world.patient.id}
+
+
+PAGES: dict[str, PageRule] = {
+    # Sign-in: open to everyone.
+    "login": PageRule(public=True),
+    "login-verify": PageRule(public=True),
+    "login-enrol": PageRule(public=True),
+    "logout": PageRule(methods=("POST",), public=True),
+    "password-reset": PageRule(public=True),
+    "password-reset-done": PageRule(public=True),
+    "password-reset-confirm": PageRule(
+        public=True, kwargs=lambda world: {"uidb64": "MQ", "token": "set-password"}
+    ),
+    "password-reset-complete": PageRule(public=True),
+    "favicon": PageRule(public=True),
+    # Any member of the account.
+    "home": PageRule(),
+    "security": PageRule(),
+    "security-password": PageRule(methods=("POST",)),
+    "two-factor-enrol": PageRule(),
+    "two-factor-disable": PageRule(methods=("POST",)),
+    "account-switch": PageRule(methods=("POST",)),
+    "patient-list": PageRule(),
+    "patient-create": PageRule(methods=("GET", "POST")),
+    "patient-detail": PageRule(kwargs=patient),
+    "patient-edit": PageRule(methods=("GET", "POST"), kwargs=patient),
+    "patient-attachments": PageRule(kwargs=patient),
+    "patient-file-requests": PageRule(kwargs=patient),
+    "file-request-list": PageRule(),
+    # Account admins only.
+    "settings": PageRule(admin=True),
+    "settings-api-keys": PageRule(methods=("GET", "POST"), admin=True),
+    "settings-api-key-revoke": PageRule(
+        methods=("POST",), admin=True, kwargs=lambda world: {"api_key_id": world.api_key.id}
+    ),
+    "settings-staff": PageRule(methods=("GET", "POST"), admin=True),
+    "settings-staff-role": PageRule(
+        methods=("POST",), admin=True, kwargs=lambda world: {"staff_id": world.staff.id}
+    ),
+    "settings-staff-remove": PageRule(
+        methods=("POST",), admin=True, kwargs=lambda world: {"staff_id": world.staff.id}
+    ),
+    "settings-audit": PageRule(admin=True),
+}
+
+
+def object_pages() -> dict[str, PageRule]:
+    """Pages about one of account A's objects: another account must get 404."""
+    return {
+        name: rule
+        for name, rule in PAGES.items()
+        if not rule.public and rule.kwargs is not no_kwargs
+    }

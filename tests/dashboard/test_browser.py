@@ -1,0 +1,243 @@
+"""The dashboard in headless Chromium: TOTP sign-in, live patient search, revoking a key,
+and a screenshot of every page at desktop and tablet width (tests/artifacts/screenshots/)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from portal.accounts.models import Staff
+from portal.accounts.services import api_key_create, staff_create
+from portal.audit.services import Actor
+from portal.patients.services import patient_create
+from tests.dashboard.conftest import PASSWORD, confirmed_device_for, current_code
+from tests.factories import AccountFactory, PatientFactory
+from tests.support.browser import DESKTOP, TABLET, new_context, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHAPES = {"desktop": DESKTOP, "tablet": TABLET}
+
+
+@pytest.fixture
+def clinic():
+    """A clinic with an admin who uses an authenticator app, and a few patients."""
+    account = AccountFactory(name="Riverside Family Practice")
+    admin = staff_create(
+        account=account,
+        email="ada.admin@riverside.example",
+        password=PASSWORD,
+        display_name="Dr Ada Lovelace",
+        role=Staff.Role.ADMIN,
+    )
+    device = confirmed_device_for(admin.user)
+    people = [
+        ("Amelia", "Jones", "+447911123401", datetime.date(1984, 3, 12)),
+        ("Oliver", "Jones", "+447911123402", datetime.date(2012, 9, 30)),
+        ("Priya", "Shah", "+447911123403", datetime.date(1991, 11, 5)),
+        ("Tomasz", "Nowak", "+447911123404", datetime.date(1967, 1, 22)),
+        ("Grace", "O'Brien", "+447911123405", datetime.date(1958, 7, 3)),
+        ("Samuel", "Okafor", "+447911123406", datetime.date(1979, 4, 18)),
+    ]
+    actor = Actor.for_staff(admin)
+    patients = [
+        patient_create(
+            account=account,
+            actor=actor,
+            first_name=first,
+            last_name=last,
+            mobile=mobile,
+            date_of_birth=born,
+        )
+        for first, last, mobile, born in people
+    ]
+    staff_create(
+        account=account,
+        email="ben.clinician@riverside.example",
+        password=PASSWORD,
+        display_name="Dr Ben Carter",
+        role=Staff.Role.CLINICIAN,
+    )
+    staff_create(
+        account=account,
+        email="front.desk@riverside.example",
+        password=PASSWORD,
+        display_name="Chloe Reception",
+        role=Staff.Role.RECEPTIONIST,
+    )
+    # Another clinic's look-alike patient, never to be seen here.
+    PatientFactory(account=AccountFactory(name="Elsewhere"), first_name="Amelia", last_name="Jones")
+    return {"account": account, "admin": admin, "device": device, "patients": patients}
+
+
+@pytest.fixture
+def open_page(chromium):
+    """Pages in fresh browser contexts of a given shape, closed after the test."""
+    contexts = []
+
+    def open_at(shape: dict):
+        context = new_context(chromium, shape)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_at
+    for context in contexts:
+        context.close()
+
+
+def sign_in_with_code(page, base_url: str, clinic, shot: str | None = None) -> None:
+    page.goto(f"{base_url}/login/")
+    if shot:
+        screenshot(page, f"dashboard-login-{shot}")
+    page.fill("input[name=username]", clinic["admin"].user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/login/verify/")
+    if shot:
+        screenshot(page, f"dashboard-verify-{shot}")
+    page.fill("input[name=token]", current_code(clinic["device"]))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/patients/")
+
+
+def test_admin_signs_in_with_totp_and_revoking_a_key_stops_it_at_once(
+    live_server, desktop_page, clinic
+):
+    """GIVEN an account admin with an authenticator app and a key in use by another system
+    WHEN they sign in with password and code, and revoke the key in Settings
+    THEN the next API call with that key is refused (401)."""
+    page = desktop_page
+    issued = api_key_create(account=clinic["account"], name="Practice management sync")
+    api_url = f"{live_server.url}/api/v1/patients"
+    assert requests.get(api_url, headers={"X-API-Key": issued.plaintext}).status_code == 200
+
+    sign_in_with_code(page, live_server.url, clinic)
+    assert page.locator(".brand-clinic").inner_text() == "Riverside Family Practice"
+
+    page.click("nav.main-nav >> text=Settings")
+    page.wait_for_url(f"{live_server.url}/settings/api-keys/")
+    row = page.locator(f"[data-testid=api-key-{issued.api_key.prefix}]")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.locator("button", has_text="Revoke").click()
+    page.wait_for_selector(".message-success")
+    assert "Revoked" in row.inner_text()
+
+    response = requests.get(api_url, headers={"X-API-Key": issued.plaintext})
+    assert response.status_code == 401
+
+
+def test_patients_search_updates_as_you_type(live_server, desktop_page, clinic):
+    """GIVEN a clinic's patients
+    WHEN staff type a name, then a date of birth, then a national mobile number
+    THEN the list narrows to the matching patients, without a page reload."""
+    page = desktop_page
+    sign_in_with_code(page, live_server.url, clinic)
+    page.evaluate("() => { window.__sameDocument = true; }")
+
+    rows = page.locator("#patient-results tbody tr")
+    expect(rows).to_have_count(6)
+
+    page.fill("#patient-search", "jones")
+    expect(rows).to_have_count(2)
+    assert "Amelia" in rows.nth(0).inner_text()
+    assert page.url.endswith("/patients/?q=jones")
+    screenshot(page, "dashboard-patients-search-desktop")
+
+    page.fill("#patient-search", "05/11/1991")
+    expect(rows).to_have_count(1)
+    assert "Priya" in rows.nth(0).inner_text()
+
+    page.fill("#patient-search", "07911 123404")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Tomasz")
+    assert page.evaluate("() => window.__sameDocument") is True
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_screenshots_of_every_page(live_server, open_page, clinic, shape):
+    """GIVEN a clinic with data WHEN an admin opens each dashboard page at this width
+    THEN each renders (no server error) and its screenshot is saved for review."""
+    page = open_page(SHAPES[shape])
+    base = live_server.url
+    patient = clinic["patients"][0]
+    errors: list[str] = []
+    # Script errors and CSP violations; the 404 and 400 pages below are meant.
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+
+    sign_in_with_code(page, base, clinic, shot=shape)
+    pages = {
+        "patients": "/patients/",
+        "patient": f"/patients/{patient.id}/",
+        "patient-edit": f"/patients/{patient.id}/edit/",
+        "patient-new": "/patients/new/",
+        "file-requests": "/file-requests/",
+        "staff": "/settings/staff/",
+        "audit": "/settings/audit/",
+        "security": "/security/",
+        "not-found": "/patients/00000000-0000-0000-0000-000000000000/",
+    }
+    for name, path in pages.items():
+        response = page.goto(f"{base}{path}")
+        assert response.status < 500, (name, response.status)
+        screenshot(page, f"dashboard-{name}-{shape}")
+
+    page.goto(f"{base}/settings/api-keys/")
+    page.fill("input[name=name]", "Lab results import")
+    page.click("main form.inline-form button[type=submit]")
+    page.wait_for_selector("[data-testid=issued-key]")
+    screenshot(page, f"dashboard-api-keys-{shape}")
+
+    page.goto(f"{base}/patients/new/")
+    page.fill("input[name=date_of_birth]", "2999-01-01")
+    page.fill("input[name=mobile]", "+442071234567")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector(".field-error")
+    screenshot(page, f"dashboard-patient-form-errors-{shape}")
+
+    page.goto(f"{base}/security/two-factor/")
+    screenshot(page, f"dashboard-two-factor-{shape}")
+    assert not errors, errors
+
+
+def test_forbidden_and_enrolment_pages(live_server, open_page, clinic):
+    """GIVEN a receptionist, and an admin who has not set up two-factor sign-in
+    WHEN the receptionist opens Settings and the admin signs in
+    THEN the portal's 403 page, and the enrolment page with a QR code, are shown."""
+    page = open_page(DESKTOP)
+    base = live_server.url
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", "front.desk@riverside.example")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/patients/")
+    assert page.locator("nav.main-nav >> text=Settings").count() == 0
+    response = page.goto(f"{base}/settings/api-keys/")
+    assert response.status == 403
+    screenshot(page, "dashboard-forbidden-desktop")
+
+    staff_create(
+        account=clinic["account"],
+        email="new.admin@riverside.example",
+        password=PASSWORD,
+        display_name="Dr New Admin",
+        role=Staff.Role.ADMIN,
+    )
+    page = open_page(TABLET)
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", "new.admin@riverside.example")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/login/enrol/")
+    assert page.locator("img.qr-code").evaluate("img => img.naturalWidth > 0")
+    screenshot(page, "dashboard-enrol-tablet")
