@@ -45,6 +45,12 @@ MAX_REQUESTED_SIDE = 4096
 # libjpeg's reduced decode is a block average; a real filter must do the last factor of two.
 DRAFT_FACTOR = 2
 
+# Let `resize` first box-reduce by an integer factor while at least this much is left for
+# LANCZOS (libvips does the same: block shrink, then lanczos3 for the last factor of ~2).
+# At 1.5 a 1/4-scale decode of a portrait phone photo (1008x756 -> 267x200) is halved cheaply
+# first; measured: resize 8.7 ms -> 4.3 ms, most of the gap between the renderer and the floor.
+REDUCING_GAP = 1.5
+
 JPEG_CONTENT_TYPE = "image/jpeg"
 PNG_CONTENT_TYPE = "image/png"
 
@@ -171,7 +177,9 @@ def render_aspect_fill(fp: IO[bytes], req_w: int, req_h: int, *, quality: int = 
         decoded_size = pixels.size
         pixels = _to_render_mode(pixels)
         if pixels.size != stored_target:
-            pixels = pixels.resize(stored_target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            pixels = pixels.resize(
+                stored_target, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP
+            )
         pixels = _to_srgb(pixels, image.info.get("icc_profile"))
         if orientation in _TRANSPOSE_FOR_ORIENTATION:
             pixels = pixels.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
