@@ -9,6 +9,13 @@ from django.utils import timezone
 
 
 class FileRequest(models.Model):
+    """A clinician's request for photos, answered by the patient through a short link.
+
+    The short link id is the credential (≥128 random bits, see
+    ``shortlinks.short_link_id_new``); the patient's date of birth is only a
+    second check, counted by ``failed_attempts`` and closed by ``locked_until``.
+    """
+
     class Type(models.TextChoices):
         PHOTO = "photo", "Photo"
 
@@ -18,6 +25,9 @@ class FileRequest(models.Model):
         ANSWERED = "answered", "Answered"
         EXPIRED = "expired", "Expired"
         CANCELLED = "cancelled", "Cancelled"
+
+    # Statuses in which the patient may still open the link and send photos.
+    OPEN_STATUSES = (Status.SENT, Status.OPENED, Status.ANSWERED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(
@@ -34,12 +44,112 @@ class FileRequest(models.Model):
     type = models.CharField(max_length=20, choices=Type.choices, default=Type.PHOTO)
     short_link_id = models.CharField(max_length=64, unique=True)
     short_link_expires_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SENT)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.SENT, db_index=True
+    )
+    files_update_webhook_url = models.URLField(max_length=2000, blank=True)
+    created_by_label = models.CharField(
+        max_length=200, blank=True, help_text="Who created it: a staff member or an API key."
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+
+    # The date-of-birth check: wrong answers since the last success or lockout,
+    # how many lockouts so far (each one longer), and until when the link is shut.
+    failed_attempts = models.PositiveIntegerField(default=0)
+    lockout_count = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    # Files already announced in a ``file-request.files.update`` event.
+    announced_file_ids = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["account", "-created_at"]),
+            models.Index(fields=["status", "short_link_expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"File request {str(self.id)[:8]}"
+
+    def link_has_expired(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.short_link_expires_at is not None and self.short_link_expires_at <= now
+
+    def is_locked(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.locked_until is not None and self.locked_until > now
+
+    def accepts_answers(self, now=None) -> bool:
+        """Whether the patient may still open the link and send photos."""
+        return self.status in self.OPEN_STATUSES and not self.link_has_expired(now)
+
+    @property
+    def latest_notification(self) -> Notification | None:
+        prefetched = getattr(self, "prefetched_notifications", None)
+        if prefetched is not None:
+            return prefetched[0] if prefetched else None
+        return self.notifications.order_by("-created_at").first()
+
+
+class Notification(models.Model):
+    """One text message telling the patient about a request (the first, or a resend).
+
+    The message body is never stored: it carries the short link, which is the
+    credential. ``status`` is what staff see: queued, sent or failed.
+    """
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file_request = models.ForeignKey(
+        FileRequest, on_delete=models.CASCADE, related_name="notifications"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    backend = models.CharField(max_length=100, blank=True)
+    provider_message_id = models.CharField(max_length=100, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"File request {str(self.id)[:8]}"
+        return f"{self.get_channel_display()} {self.status} for {self.file_request_id}"
+
+
+class AddressThrottle(models.Model):
+    """Failed date-of-birth checks from one client address in one time window.
+
+    The per-link counter on FileRequest is the brute-force control; this one
+    stops one address from spraying guesses across many links.
+    """
+
+    address = models.GenericIPAddressField()
+    window_start = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address", "window_start"], name="address_throttle_one_row_per_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} from {self.window_start:%Y-%m-%d %H:%M}: {self.failures}"

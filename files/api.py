@@ -14,23 +14,22 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from filerequests.models import FileRequest
-from files import rendering, selectors, services
+from filerequests.services import file_request_publish_files_update
+from files import quota, rendering, selectors, services
 from files.downloads import file_response, file_state_response
 from files.models import File, Purpose
 from portal.accounts.models import Staff
-from portal.api.errors import PayloadTooLarge
+from portal.api.errors import Conflict, PayloadTooLarge
 from portal.api.serializers import StrictSerializer
 from portal.ids import parse_uuid
 from portal.patients.models import Patient
-from portal.webhooks import events
-from portal.webhooks.services import event_record
 
 BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 MAX_EXPIRY_SECONDS = 10 * 365 * 24 * 3600
@@ -112,6 +111,11 @@ class AnyAcceptNegotiation(DefaultContentNegotiation):
             return renderers[0], renderers[0].media_type
 
 
+def base64_decoded_size(contents: str) -> int:
+    """The size the Base64 text decodes to, known before any byte is decoded or stored."""
+    return len(contents) * 3 // 4 - contents[-2:].count("=")
+
+
 def base64_chunks(contents: str):
     for start in range(0, len(contents), BASE64_CHUNK):
         try:
@@ -176,6 +180,8 @@ class FileListApi(APIView):
                 raise ValidationError(
                     {"fileRequestId": ["No file request with this id exists in your account."]}
                 )
+            if file_request.status == FileRequest.Status.CANCELLED:
+                raise Conflict("This file request was cancelled; it accepts no more files.")
         patient, _staff = resolve_uploader(caller.account, data["userId"], file_request)
         now = timezone.now()
         expires_at = (
@@ -187,6 +193,11 @@ class FileListApi(APIView):
         created = []
         try:
             with transaction.atomic():
+                # A trial account's quota is checked before any byte is stored.
+                quota.account_lock(caller.account)
+                quota.trial_quota_check_many(
+                    account=caller.account, sizes=[upload["size"] for upload in uploads]
+                )
                 for upload in uploads:
                     created.append(
                         services.file_create_from_stream(
@@ -204,16 +215,16 @@ class FileListApi(APIView):
                         )
                     )
                 if file_request is not None:
-                    event_record(
-                        account=caller.account,
-                        type=events.FILE_REQUEST_FILES_UPDATE,
-                        data={
-                            "fileRequestId": str(file_request.pk),
-                            "fileIds": [str(file.pk) for file in created],
-                        },
+                    # One file-request.files.update per batch, in X-on's body, to the
+                    # account's endpoints and the request's filesUpdateWebhookUrl; the
+                    # request becomes answered. The same service the patient page uses.
+                    file_request_publish_files_update(
+                        file_request=file_request, actor=caller.actor, request=request
                     )
         except services.UploadTooLarge as too_large:
             raise PayloadTooLarge(str(too_large)) from None
+        except quota.TrialQuotaExceeded as exceeded:
+            raise PermissionDenied(exceeded.message, code="trial_quota_exceeded") from None
         return Response(XonFileOutput(created, many=True).data, status=status.HTTP_201_CREATED)
 
     def uploads_from(self, request) -> tuple[list[dict], dict]:
@@ -228,6 +239,7 @@ class FileListApi(APIView):
                 "type": item["type"],
                 "description": item.get("description"),
                 "stream": base64_chunks(item["contents"]),
+                "size": base64_decoded_size(item["contents"]),
             }
             for item in data["files"]
         ]
@@ -252,6 +264,7 @@ class FileListApi(APIView):
                 "type": part.content_type or "",
                 "description": descriptions[index] if index < len(descriptions) else None,
                 "stream": part,
+                "size": part.size,
             }
             for index, part in enumerate(parts)
         ]

@@ -20,9 +20,11 @@ Outputs carry no metadata: no EXIF (GPS, device, time), no XMP, no comments, no 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import re
+import warnings
 from dataclasses import dataclass
 from typing import IO
 
@@ -34,9 +36,21 @@ pillow_heif.register_heif_opener()
 # Pillow's own format ids. MPO (multi-picture JPEG from cameras) is opened by the JPEG plugin.
 ALLOWED_IMAGE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "HEIF")
 
-# 64 megapixels: well above any phone camera (48 MP sensors write 12 or 48 MP), below Pillow's
-# DecompressionBombWarning band (89.5 MP), so that whole band is refused here as an error.
+# 64 megapixels: well above any phone camera (48 MP sensors write 12 or 48 MP). Pillow's own
+# bomb check uses the same limit, and its warning band (above the limit, below twice it) is
+# raised as an error around every open and decode (`_bomb_warnings_are_errors`), so an
+# oversized header fails inside Image.open itself, before any decoder runs.
 MAX_IMAGE_PIXELS = 64_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+
+@contextlib.contextmanager
+def _bomb_warnings_are_errors():
+    """Pillow's DecompressionBombWarning as an exception, for one open or decode."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
+
 
 # Largest side a client may ask for in `imageSize=WxH`.
 MAX_REQUESTED_SIDE = 4096
@@ -94,12 +108,13 @@ def open_image(fp: IO[bytes]) -> Image.Image:
     if not _is_seekable(fp):
         fp = io.BytesIO(fp.read())
     try:
-        image = Image.open(fp, formats=ALLOWED_IMAGE_FORMATS)
+        with _bomb_warnings_are_errors():
+            image = Image.open(fp, formats=ALLOWED_IMAGE_FORMATS)
     except UnidentifiedImageError:
         raise ImageRejected(
             "The file is not an image in a format we accept (JPEG, PNG, WebP or HEIC)."
         ) from None
-    except Image.DecompressionBombError:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(_too_many_pixels_reason()) from None
     except (OSError, SyntaxError, ValueError, EOFError):
         raise ImageRejected("The image is damaged: its header cannot be read.") from None
@@ -263,8 +278,9 @@ def _orientation_to_apply(image: Image.Image) -> int:
 
 def _load(image: Image.Image) -> Image.Image:
     try:
-        image.load()
-    except Image.DecompressionBombError:
+        with _bomb_warnings_are_errors():
+            image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(_too_many_pixels_reason()) from None
     except (OSError, SyntaxError, ValueError, EOFError, RuntimeError):
         raise ImageRejected("The image is damaged: its pixels cannot be decoded.") from None

@@ -370,6 +370,57 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
+# --- File requests (filerequests app) -------------------------------------------
+# Short links: how long a new link works unless the request asks otherwise (a
+# request may ask for no expiry with "shortLinkExpiresAt": null, as seed 004 allows).
+FILE_REQUEST_SHORT_LINK_TTL_SECONDS = env.int(
+    "FILE_REQUEST_SHORT_LINK_TTL_SECONDS", default=7 * 24 * 60 * 60
+)
+# Date-of-birth check: wrong answers before the link locks, and the first lock's
+# length; each further lockout doubles it, up to the maximum.
+FILE_REQUEST_DOB_MAX_ATTEMPTS = env.int("FILE_REQUEST_DOB_MAX_ATTEMPTS", default=5)
+FILE_REQUEST_LOCKOUT_SECONDS = env.int("FILE_REQUEST_LOCKOUT_SECONDS", default=30 * 60)
+FILE_REQUEST_LOCKOUT_MAX_SECONDS = env.int("FILE_REQUEST_LOCKOUT_MAX_SECONDS", default=24 * 60 * 60)
+# Failed checks one client address may make across all links in an hour.
+FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR = env.int(
+    "FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR", default=20
+)
+# How long a verified patient session may keep sending photos.
+FILE_REQUEST_PATIENT_SESSION_SECONDS = env.int(
+    "FILE_REQUEST_PATIENT_SESSION_SECONDS", default=60 * 60
+)
+# Photos confirmed without the patient pressing "Send" are announced after this quiet time.
+FILE_REQUEST_ABANDONED_BATCH_SECONDS = env.int(
+    "FILE_REQUEST_ABANDONED_BATCH_SECONDS", default=30 * 60
+)
+# Times the patient page retries a failed photo by itself before offering "Try again".
+FILE_REQUEST_PAGE_AUTO_RETRIES = env.int("FILE_REQUEST_PAGE_AUTO_RETRIES", default=3)
+# SMS: filerequests.sms.ConsoleSmsBackend | FileSmsBackend | TwilioSmsBackend.
+SMS_BACKEND = env.str(
+    "SMS_BACKEND",
+    default=(
+        "filerequests.sms.TwilioSmsBackend"
+        if IS_PRODUCTION
+        else "filerequests.sms.FileSmsBackend"
+        if ENVIRONMENT == "test"
+        else "filerequests.sms.ConsoleSmsBackend"
+    ),
+)
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(DATA_DIR / "sms" / "outbox.jsonl"))
+SMS_SENDER_NAME = env.str("SMS_SENDER_NAME", default="")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+# Only for tests and sandboxes: where the Twilio client sends its requests.
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
+SMS_SEND_MAX_RETRIES = env.int("SMS_SEND_MAX_RETRIES", default=5)
+CELERY_BEAT_SCHEDULE["file-requests-expire"] = {
+    "task": "filerequests.expire_due",
+    "schedule": 5 * 60.0,
+}
+# --- End of file requests -------------------------------------------------------
+
 # --- Webhooks (portal.webhooks) ---------------------------------------------------
 # Delay before each attempt of a delivery, in seconds: immediately, 5 s, 5 min, 30 min,
 # 2 h, 5 h, 10 h, 10 h (Standard Webhooks' example schedule, cut to span about a
@@ -412,3 +463,28 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Clinic File Portal")
 # A password-checked sign-in waits this long for its authentication code.
 DASHBOARD_SIGN_IN_PENDING_SECONDS = 5 * 60
 DASHBOARD_PAGE_SIZE = 25
+
+# --- Patient attachments (attachments app, issue 6) ------------------------------
+
+# Free trial accounts keep at most this many files, of at most this many bytes in all
+# (Cliniko's trial: "10 files that must not total more than 1 MB"; 1 MB = 1 MiB here).
+ATTACHMENTS_TRIAL_MAX_FILES = env.int("ATTACHMENTS_TRIAL_MAX_FILES", default=10)
+ATTACHMENTS_TRIAL_MAX_BYTES = env.int("ATTACHMENTS_TRIAL_MAX_BYTES", default=1024 * 1024)
+# Claros's PDF upload answers 413 as soon as a file passes this size.
+ATTACHMENTS_CLAROS_MAX_PDF_BYTES = env.int(
+    "ATTACHMENTS_CLAROS_MAX_PDF_BYTES", default=50 * 1024 * 1024
+)
+# Medable's photo property: the largest photo, and how long its upload credentials last.
+ATTACHMENTS_PHOTO_MAX_BYTES = env.int("ATTACHMENTS_PHOTO_MAX_BYTES", default=20 * 1024 * 1024)
+ATTACHMENTS_PHOTO_UPLOAD_SECONDS = env.int("ATTACHMENTS_PHOTO_UPLOAD_SECONDS", default=15 * 60)
+# How often the worker looks for photo uploads that have arrived (S3 sends no
+# callback), and for how long after its credentials lapse an upload is looked for.
+ATTACHMENTS_PHOTO_COLLECT_SECONDS = env.float("ATTACHMENTS_PHOTO_COLLECT_SECONDS", default=2.0)
+ATTACHMENTS_PHOTO_COLLECT_GRACE_SECONDS = 10 * 60
+
+CELERY_BEAT_SCHEDULE["attachments-photo-uploads-collect"] = {
+    "task": "attachments.photo_uploads_collect",
+    "schedule": ATTACHMENTS_PHOTO_COLLECT_SECONDS,
+    # A tick that waits in the queue longer than the next is worth nothing.
+    "options": {"expires": ATTACHMENTS_PHOTO_COLLECT_SECONDS * 2},
+}

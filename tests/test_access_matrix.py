@@ -20,7 +20,7 @@ from portal.audit.services import Actor
 from portal.webhooks import events
 from portal.webhooks.services import event_dispatch, event_record, webhook_endpoint_create
 from tests.access.routes import ROUTES
-from tests.factories import AccountFactory, PatientFactory, StaffFactory
+from tests.factories import AccountFactory, FileRequestFactory, PatientFactory, StaffFactory
 from tests.support.sessions import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +43,7 @@ def world():
     """Account A with one of everything; account B, its key and its staff."""
     account_a = AccountFactory(name="A Clinic")
     account_b = AccountFactory(name="B Clinic")
+    patient_a = PatientFactory(account=account_a)
     webhook_endpoint = webhook_endpoint_create(
         account=account_a,
         actor=Actor.system(),
@@ -51,10 +52,10 @@ def world():
     )
     webhook_event = event_record(account=account_a, type=events.FILE_READY, data={})
     [webhook_delivery] = event_dispatch(event_id=webhook_event.id)
-    patient_a = PatientFactory(account=account_a)
     return SimpleNamespace(
         account=account_a,
         patient=patient_a,
+        **attachment_objects(account_a, patient_a),
         file=file_create_from_stream(
             account=account_a,
             patient=patient_a,
@@ -64,6 +65,7 @@ def world():
             stream=[b"\x89PNG\r\n\x1a\n"],
             uploaded_by=None,
         ),
+        file_request=FileRequestFactory(account=account_a, patient=patient_a),
         webhook_endpoint=webhook_endpoint,
         webhook_delivery=webhook_delivery,
         other_account=account_b,
@@ -72,6 +74,34 @@ def world():
         other_staff=StaffFactory(account=account_b, role=Staff.Role.ADMIN),
         revoked_key=api_key_create(account=account_a),
     )
+
+
+def attachment_objects(account, patient) -> dict:
+    """A's patient attachment and photo property, each with a ready file."""
+    from attachments.models import PatientAttachment, PatientPhoto
+    from files.models import File
+
+    def ready_file(name):
+        return File.objects.create(
+            account=account,
+            patient=patient,
+            original_name=name,
+            max_size=1,
+            size=1,
+            state=File.State.READY,
+        )
+
+    attachment = PatientAttachment.objects.create(
+        account=account, patient=patient, file=ready_file("a.pdf"), source="cliniko"
+    )
+    photo = PatientPhoto.objects.create(
+        account=account,
+        patient=patient,
+        file=ready_file("a.jpg"),
+        filename="a.jpg",
+        content_type="image/jpeg",
+    )
+    return {"attachment": attachment, "photo": photo}
 
 
 def callers(world):
@@ -98,7 +128,12 @@ def test_other_accounts_see_nothing(world, route_name):
                 assert response.status_code == 200, (caller_name, method, url)
                 assert str(world.patient.id) not in response.content.decode(), (caller_name, url)
             elif not rule.collection:
-                assert response.status_code == 404, (caller_name, method, url, response.status_code)
+                assert response.status_code == rule.foreign_status, (
+                    caller_name,
+                    method,
+                    url,
+                    response.status_code,
+                )
 
 
 @pytest.mark.parametrize("route_name", sorted(ROUTES))

@@ -662,3 +662,20 @@ def test_pillow_heif_is_registered():
     Image.init()
     assert "HEIF" in Image.OPEN
     assert Image.registered_extensions()[".heic"] == "HEIF"
+
+
+def test_pillow_bomb_warning_band_is_an_error_not_a_warning():
+    """
+    GIVEN a PNG header in Pillow's DecompressionBombWarning band (above our limit, below twice it)
+    WHEN it is opened with every warning recorded
+    THEN it is refused inside Image.open and no DecompressionBombWarning escapes
+    """
+    import warnings
+
+    from PIL import Image
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ImageRejected, match=r"too large"):
+            open_image(io.BytesIO(png_with_header_size(9_000, 9_000)))
+    assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]

@@ -18,6 +18,9 @@ class RouteRule:
     kwargs: Callable[[object], dict] = field(default=lambda world: {})
     # A collection lists objects: another account must not find A's ids in it.
     collection: bool = False
+    # What another account gets for A's object: 404, unless a seed documents otherwise
+    # (Claros answers 403 for another account's patient).
+    foreign_status: int = 404
 
 
 ROUTES: dict[str, RouteRule] = {
@@ -25,9 +28,53 @@ ROUTES: dict[str, RouteRule] = {
     "patient-detail": RouteRule(
         methods=("GET", "PATCH"), kwargs=lambda world: {"patient_id": world.patient.id}
     ),
+    # Patient attachments: Cliniko
+    "patient-attachment-presigned-post": RouteRule(
+        methods=("GET",), kwargs=lambda world: {"patient_id": world.patient.id}
+    ),
+    "patient-attachment-patient-list": RouteRule(
+        methods=("GET",), kwargs=lambda world: {"patient_id": world.patient.id}
+    ),
+    "patient-attachment-list": RouteRule(methods=("GET", "POST"), collection=True),
+    "patient-attachment-detail": RouteRule(
+        methods=("GET", "DELETE"), kwargs=lambda world: {"attachment_id": world.attachment.id}
+    ),
+    "patient-attachment-archive": RouteRule(
+        methods=("POST",), kwargs=lambda world: {"attachment_id": world.attachment.id}
+    ),
+    "patient-attachment-content": RouteRule(
+        methods=("GET",), kwargs=lambda world: {"attachment_id": world.attachment.id}
+    ),
+    # Claros: seed 002 documents 403 for a patient of another account.
+    "patient-pdf-upload": RouteRule(
+        methods=("POST",),
+        kwargs=lambda world: {"patient_id": world.patient.id},
+        foreign_status=403,
+    ),
+    # Medable photo property
+    "patient-photo": RouteRule(
+        methods=("GET", "PUT"), kwargs=lambda world: {"patient_id": world.patient.id}
+    ),
+    "patient-photo-refresh": RouteRule(
+        methods=("PUT",), kwargs=lambda world: {"patient_id": world.patient.id}
+    ),
+    "patient-photo-facet": RouteRule(
+        methods=("GET",),
+        kwargs=lambda world: {"patient_id": world.patient.id, "facet": "thumbnail"},
+    ),
     "file-list": RouteRule(methods=("POST",), collection=True),
     "file-detail": RouteRule(methods=("GET",), kwargs=lambda world: {"file_id": world.file.id}),
     "file-metadata": RouteRule(methods=("GET",), kwargs=lambda world: {"file_id": world.file.id}),
+    "file-request-list": RouteRule(methods=("GET", "POST"), collection=True),
+    "file-request-detail": RouteRule(
+        methods=("GET",), kwargs=lambda world: {"file_request_id": world.file_request.id}
+    ),
+    "file-request-cancel": RouteRule(
+        methods=("POST",), kwargs=lambda world: {"file_request_id": world.file_request.id}
+    ),
+    "file-request-resend": RouteRule(
+        methods=("POST",), kwargs=lambda world: {"file_request_id": world.file_request.id}
+    ),
     "webhook-endpoint-list": RouteRule(methods=("GET", "POST"), collection=True),
     "webhook-endpoint-detail": RouteRule(
         methods=("GET", "PATCH", "DELETE"),

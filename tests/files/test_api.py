@@ -195,7 +195,8 @@ def test_hostile_names_are_stored_safe(api, patient, process, name, expected):
 
 def test_file_request_upload_records_the_webhook_event(api, account, patient, staff):
     """GIVEN a file request of the patient WHEN files are posted for it THEN they carry its id,
-    and a file-request.files.update event is recorded; another user id is 400."""
+    one file-request.files.update event in X-on's body announces them, the request is
+    answered; another user id is 400, and a cancelled request takes no more files (409)."""
     file_request = FileRequest.objects.create(
         account=account, patient=patient, staff=staff, staff_name="Dr A", short_link_id="abc123"
     )
@@ -206,14 +207,22 @@ def test_file_request_upload_records_the_webhook_event(api, account, patient, st
     assert response.status_code == 201
     assert response.json()[0]["fileRequestId"] == str(file_request.id)
     event = Event.objects.get(type="file-request.files.update")
-    assert event.payload["data"] == {
-        "fileRequestId": str(file_request.id),
-        "fileIds": [response.json()[0]["id"]],
-    }
+    assert event.payload["event"]["type"] == "file-request.files.update"
+    assert event.payload["event"]["fileRequest"]["id"] == str(file_request.id)
+    assert event.payload["event"]["addedFileIds"] == [response.json()[0]["id"]]
+    assert event.payload["event"]["removedFileIds"] == []
+    file_request.refresh_from_db()
+    assert file_request.status == FileRequest.Status.ANSWERED
 
     other_patient = PatientFactory(account=account)
     body["userId"] = str(other_patient.id)
     assert api.post("/api/v1/files", body, format="json").status_code == 400
+
+    body["userId"] = str(patient.id)
+    FileRequest.objects.filter(pk=file_request.pk).update(status=FileRequest.Status.CANCELLED)
+    refused = api.post("/api/v1/files", body, format="json")
+    assert refused.status_code == 409
+    assert "cancelled" in refused.json()["error"]
 
 
 def test_staff_member_may_upload_without_a_request(api, account):

@@ -40,12 +40,12 @@ def test_api_upload_is_processed_by_a_real_worker(tmp_path, storage_mode, api, p
         )
         assert response.status_code == 201
         file_id = response.json()[0]["id"]
+        # The temporary object is removed just after the ready state commits.
         file = wait_for(
-            lambda: File.objects.filter(pk=file_id, state=File.State.READY).first(),
+            lambda: File.objects.filter(pk=file_id, state=File.State.READY, temp_key="").first(),
             timeout=60,
             message=f"the worker never processed the file:\n{worker.log()}",
         )
-    assert file.temp_key == ""
     download = api.get(f"/api/v1/files/{file_id}")
     assert download.status_code == 200
     assert len(b"".join(download.streaming_content)) == file.size

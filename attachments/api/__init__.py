@@ -1,0 +1,1 @@
+"""The three dialects of patient attachments: Cliniko, Claros and Medable."""

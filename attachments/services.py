@@ -1,0 +1,445 @@
+"""State changes of patient attachments and photo properties.
+
+Every door lands in the one file pipeline (``files.services``): Cliniko's
+presigned flow confirms an upload ticket, Claros's PDF streams in through the
+app, Medable's photo property issues a ticket that is collected when its bytes
+arrive, or copies an existing facet's bytes. These functions add what the
+patient's record says about the file, and the trial's quota.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from attachments.models import PatientAttachment, PatientPhoto
+from files import quota
+from files.models import Facet, File, Purpose, UploadTicket
+from files.selectors import key_from_location, upload_ticket_for_location
+from files.services import (
+    UploadMissing,
+    file_create_from_stream,
+    upload_ticket_confirm,
+    upload_ticket_issue,
+)
+from files.sniffing import HEIC, HEIF, JPEG, PNG, WEBP
+from portal.accounts.models import Account
+from portal.audit.services import Actor, audit_record
+from portal.patients.models import Patient
+from portal.webhooks.events import PATIENT_ATTACHMENT_PROCESSED
+from portal.webhooks.services import event_record
+
+logger = logging.getLogger(__name__)
+
+
+class AttachmentInputError(Exception):
+    """Input that names the wrong thing (a foreign upload, a missing object); ``field``
+    is the request field to blame."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# --- Cliniko: presigned POST, then the attachment record -------------------------------
+
+
+def attachment_upload_ticket_issue(*, account: Account, patient: Patient, actor: Actor):
+    """A ticket for one document under the patient's temporary prefix, its size range
+    what the trial has left. Raises ``TrialQuotaExceeded``."""
+    max_size = quota.upload_size_limit(account=account)
+    return upload_ticket_issue(
+        account=account,
+        patient=patient,
+        purpose=Purpose.DOCUMENT,
+        issued_by=actor,
+        max_size=max_size,
+    )
+
+
+def upload_url_matches_ticket(upload_url: str, ticket: UploadTicket) -> bool:
+    """The URL is on the host (and under the path) this ticket's uploads go to: the
+    portal's bucket or embedded endpoint, never another bucket."""
+    expected = urlsplit(ticket.presigned_post()["url"])
+    given = urlsplit(upload_url)
+    return (
+        given.scheme == expected.scheme
+        and given.netloc == expected.netloc
+        and given.path.startswith(expected.path.rstrip("/") + "/")
+    )
+
+
+@transaction.atomic
+def attachment_create_from_upload(
+    *,
+    account: Account,
+    patient: Patient,
+    upload_url: str,
+    description: str | None,
+    actor: Actor,
+) -> PatientAttachment:
+    """Cliniko's create: the record for the object at ``upload_url`` (the ``Location``
+    of the storage's answer, or the presign ``url`` joined with the ``Key``).
+
+    Raises ``AttachmentInputError`` for an ``upload_url`` this account and patient
+    were not issued, or whose object is missing, and ``TrialQuotaExceeded``.
+    """
+    ticket = upload_ticket_for_location(account=account, location=upload_url)
+    if (
+        ticket is None
+        or ticket.patient_id != patient.pk
+        or ticket.purpose != Purpose.DOCUMENT
+        or not upload_url_matches_ticket(upload_url, ticket)
+    ):
+        raise AttachmentInputError(
+            "upload_url",
+            "is invalid: it must be the Location of an upload made with a presigned post "
+            "issued for this patient.",
+        )
+    if ticket.state == UploadTicket.State.CONFIRMED:
+        raise AttachmentInputError("upload_url", "has already been used for an attachment.")
+    key = key_from_location(upload_url)
+    if not default_storage.exists(key):
+        raise AttachmentInputError(
+            "upload_url", "is invalid: no uploaded file was found at this location."
+        )
+    quota.account_lock(account)
+    quota.trial_quota_check(account=account, adding_bytes=default_storage.size(key))
+    try:
+        file = upload_ticket_confirm(
+            ticket=ticket, confirmed_by=actor, description=description, key=key
+        )
+    except UploadMissing as exc:
+        raise AttachmentInputError("upload_url", f"is invalid: {exc}") from exc
+    attachment = PatientAttachment(
+        account=account,
+        patient=patient,
+        file=file,
+        source=PatientAttachment.Source.CLINIKO,
+        description=description,
+    )
+    attachment.set_creator(actor)
+    attachment.save()
+    audit_record(
+        account=account, actor=actor, action="patient_attachment.create", target=attachment
+    )
+    return attachment
+
+
+@transaction.atomic
+def attachment_archive(*, attachment: PatientAttachment, actor: Actor) -> PatientAttachment:
+    """Hide the attachment from lists; its file stays. Archiving twice changes nothing."""
+    if attachment.archived_at is None:
+        attachment.archived_at = timezone.now()
+        attachment.save(update_fields=["archived_at", "updated_at"])
+        audit_record(
+            account=attachment.account,
+            actor=actor,
+            action="patient_attachment.archive",
+            target=attachment,
+        )
+    return attachment
+
+
+# --- Claros: a PDF through the app ---------------------------------------------------------
+
+
+def attachment_create_from_pdf(
+    *,
+    account: Account,
+    patient: Patient,
+    uploaded_file,
+    filename: str,
+    actor: Actor,
+) -> PatientAttachment:
+    """Stream the PDF into the pipeline and record it as the patient's attachment.
+    Raises ``TrialQuotaExceeded`` and ``files.services.UploadTooLarge``."""
+    with transaction.atomic():
+        quota.account_lock(account)
+        quota.trial_quota_check(account=account, adding_bytes=uploaded_file.size)
+        uploaded_file.seek(0)
+        file = file_create_from_stream(
+            account=account,
+            patient=patient,
+            purpose=Purpose.DOCUMENT,
+            original_name=filename,
+            declared_type="application/pdf",
+            stream=uploaded_file,
+            uploaded_by=actor,
+            max_size=settings.ATTACHMENTS_CLAROS_MAX_PDF_BYTES,
+        )
+        attachment = PatientAttachment(
+            account=account, patient=patient, file=file, source=PatientAttachment.Source.CLAROS
+        )
+        attachment.set_creator(actor)
+        attachment.save()
+        audit_record(
+            account=account, actor=actor, action="patient_attachment.create", target=attachment
+        )
+    return attachment
+
+
+# --- Processing done: Cliniko's processing_completed, as an event -----------------------------
+
+
+def attachment_file_processed(*, file: File) -> None:
+    """Record ``patient-attachment.processed`` when an attachment's file is ready or
+    rejected. Runs inside the processing transaction (``files.signals.file_processed``)."""
+    attachment = PatientAttachment.objects.filter(file=file).first()
+    if attachment is None:
+        return
+    event_record(
+        account=file.account,
+        type=PATIENT_ATTACHMENT_PROCESSED,
+        data={
+            "patient_attachment_id": str(attachment.pk),
+            "patient_id": str(attachment.patient_id),
+            "file_id": str(file.pk),
+            "processing_completed": True,
+            "state": file.state,
+        },
+    )
+
+
+# --- Medable: the patient's photo file property ------------------------------------------------
+
+PHOTO_CONTENT_TYPES = {
+    "jpg": JPEG,
+    "jpeg": JPEG,
+    "jpe": JPEG,
+    "png": PNG,
+    "webp": WEBP,
+    "heic": HEIC,
+    "heif": HEIF,
+}
+
+
+def photo_content_type_for(filename: str) -> str | None:
+    """The content type the ``content`` facet accepts for this file's extension."""
+    stem, dot, extension = filename.rpartition(".")
+    if not dot or not stem:
+        return None
+    return PHOTO_CONTENT_TYPES.get(extension.lower())
+
+
+@dataclass(frozen=True)
+class PhotoUpload:
+    """One entry of Medable's ``uploads``: where and how to post the bytes."""
+
+    filename: str
+    ticket: UploadTicket
+
+    @property
+    def presigned_post(self) -> dict:
+        return self.ticket.presigned_post()
+
+
+def photo_ticket_issue(*, account, patient, filename: str, content_type: str, actor):
+    max_size = quota.upload_size_limit(
+        account=account, largest=settings.ATTACHMENTS_PHOTO_MAX_BYTES
+    )
+    return upload_ticket_issue(
+        account=account,
+        patient=patient,
+        purpose=Purpose.PHOTO,
+        issued_by=actor,
+        max_size=max_size,
+        filename=filename,
+        content_type=content_type,
+        expires_in=settings.ATTACHMENTS_PHOTO_UPLOAD_SECONDS,
+    )
+
+
+def photo_row_for_write(*, account: Account, patient: Patient) -> PatientPhoto:
+    photo, _ = PatientPhoto.objects.select_for_update().get_or_create(
+        patient=patient, defaults={"account": account}
+    )
+    return photo
+
+
+@transaction.atomic
+def photo_upload_start(
+    *, account: Account, patient: Patient, filename: str, actor: Actor
+) -> PatientPhoto:
+    """Write the photo property with an upload value: a pending ``content`` facet and an
+    upload ticket for it. Raises ``AttachmentInputError`` for a name whose extension the
+    facet does not accept, and ``TrialQuotaExceeded``."""
+    content_type = photo_content_type_for(filename)
+    if content_type is None:
+        raise AttachmentInputError(
+            "content",
+            f"The file name {filename!r} must end in an extension the content facet accepts: "
+            + ", ".join(sorted(PHOTO_CONTENT_TYPES)),
+        )
+    quota.account_lock(account)
+    ticket = photo_ticket_issue(
+        account=account, patient=patient, filename=filename, content_type=content_type, actor=actor
+    )
+    photo = photo_row_for_write(account=account, patient=patient)
+    photo.filename = filename
+    photo.content_type = content_type
+    photo.upload_ticket = ticket
+    photo.file = None
+    photo.collect_failure = ""
+    photo.set_creator(actor)
+    photo.save()
+    audit_record(
+        account=account,
+        actor=actor,
+        action="patient_photo.upload_start",
+        target=photo,
+        detail={"ticket": str(ticket.pk)},
+    )
+    return photo
+
+
+def photo_copy_from_facet(
+    *,
+    account: Account,
+    patient: Patient,
+    source: File,
+    facet_name: str,
+    filename: str | None,
+    actor: Actor,
+) -> PatientPhoto:
+    """Write the photo property from an existing facet: its bytes are copied into a new
+    File that goes through the pipeline's checks like any upload. ``source`` must be a
+    ready file of the same account (the caller resolved it in the caller's account)."""
+    facet = source.facets.filter(name=facet_name, state=Facet.State.READY).first()
+    if facet is None or not source.is_ready:
+        raise AttachmentInputError("content", "The source facet is not ready to be copied.")
+    name = filename or source.original_name
+    content_type = photo_content_type_for(name) if filename else facet.mime_type
+    if content_type is None:
+        raise AttachmentInputError(
+            "content",
+            f"The file name {name!r} must end in an extension the content facet accepts: "
+            + ", ".join(sorted(PHOTO_CONTENT_TYPES)),
+        )
+    with transaction.atomic():
+        quota.account_lock(account)
+        quota.trial_quota_check(account=account, adding_bytes=facet.size or 0)
+        with default_storage.open(facet.storage_key, "rb") as stream:
+            file = file_create_from_stream(
+                account=account,
+                patient=patient,
+                purpose=Purpose.PHOTO,
+                original_name=name,
+                declared_type=content_type,
+                stream=stream,
+                uploaded_by=actor,
+                max_size=settings.ATTACHMENTS_PHOTO_MAX_BYTES,
+            )
+        photo = photo_row_for_write(account=account, patient=patient)
+        photo.filename = name
+        photo.content_type = content_type
+        photo.upload_ticket = None
+        photo.file = file
+        photo.collect_failure = ""
+        photo.set_creator(actor)
+        photo.save()
+        audit_record(
+            account=account,
+            actor=actor,
+            action="patient_photo.copy",
+            target=photo,
+            detail={"source_file": str(source.pk), "facet": facet_name},
+        )
+    return photo
+
+
+@transaction.atomic
+def photo_upload_refresh(*, photo: PatientPhoto, actor: Actor) -> PatientPhoto:
+    """Fresh upload credentials for the pending ``content`` upload (the old ones lapse
+    after about 15 minutes). A photo whose bytes have arrived has nothing to refresh."""
+    photo = PatientPhoto.objects.select_for_update().get(pk=photo.pk)
+    if photo.file_id is not None or photo.upload_ticket_id is None:
+        return photo
+    if photo_upload_collect(photo_id=photo.pk):
+        return PatientPhoto.objects.get(pk=photo.pk)
+    ticket = photo_ticket_issue(
+        account=photo.account,
+        patient=photo.patient,
+        filename=photo.filename,
+        content_type=photo.content_type,
+        actor=actor,
+    )
+    photo.upload_ticket = ticket
+    photo.save(update_fields=["upload_ticket", "updated_at"])
+    return photo
+
+
+def uploaded_key(ticket: UploadTicket) -> str | None:
+    """Where the ticket's bytes are, if they have arrived."""
+    if ticket.uploaded_key and default_storage.exists(ticket.uploaded_key):
+        return ticket.uploaded_key
+    if ticket.filename and default_storage.exists(ticket.key_template):
+        return ticket.key_template
+    return None
+
+
+@transaction.atomic
+def photo_upload_collect(*, photo_id) -> bool:
+    """Confirm the photo's upload once its bytes are in storage; True when collected.
+
+    Safe to run twice and from several places at once: the row is locked and a
+    photo that already has its file is left alone. With S3 nothing tells the
+    portal that a client posted, so ``photo_uploads_collect`` looks every few seconds.
+    """
+    photo = (
+        PatientPhoto.objects.select_for_update(of=("self",))
+        .select_related("upload_ticket", "account")
+        .filter(pk=photo_id)
+        .first()
+    )
+    if photo is None or photo.file_id is not None or photo.upload_ticket is None:
+        return False
+    ticket = photo.upload_ticket
+    key = uploaded_key(ticket)
+    if key is None:
+        return False
+    actor = Actor(photo.creator_kind, photo.creator_id, photo.creator_label)
+    quota.account_lock(photo.account)
+    try:
+        quota.trial_quota_check(account=photo.account, adding_bytes=default_storage.size(key))
+        file = upload_ticket_confirm(
+            ticket=ticket, confirmed_by=actor, original_name=photo.filename, key=key
+        )
+    except (quota.TrialQuotaExceeded, UploadMissing) as exc:
+        photo.collect_failure = getattr(exc, "message", str(exc))
+        photo.upload_ticket = None
+        photo.save(update_fields=["collect_failure", "upload_ticket", "updated_at"])
+        return False
+    photo.file = file
+    photo.upload_ticket = None
+    photo.save(update_fields=["file", "upload_ticket", "updated_at"])
+    return True
+
+
+def photo_uploads_collect() -> int:
+    """Collect every open photo upload whose bytes have arrived; the number collected.
+
+    Looks only at tickets that could still receive bytes (and a short while after,
+    for a post that finished as the ticket lapsed)."""
+    since = timezone.now() - dt.timedelta(seconds=settings.ATTACHMENTS_PHOTO_COLLECT_GRACE_SECONDS)
+    open_photos = PatientPhoto.objects.filter(
+        file__isnull=True,
+        upload_ticket__isnull=False,
+        upload_ticket__expires_at__gte=since,
+        upload_ticket__state__in=[UploadTicket.State.ISSUED, UploadTicket.State.UPLOADED],
+    ).values_list("pk", flat=True)
+    collected = 0
+    for photo_id in list(open_photos):
+        try:
+            collected += photo_upload_collect(photo_id=photo_id)
+        except OSError:
+            logger.exception("could not look for the upload of photo %s", photo_id)
+    return collected

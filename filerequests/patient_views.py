@@ -1,0 +1,328 @@
+"""The patient's pages: ``/r/<shortLinkId>`` and the token-free pages after the check.
+
+The short link is the credential; the date of birth is only a second check.
+After the check the session id rotates and the browser moves to ``/r/upload``,
+so the token is no longer in the address bar, the history or any Referer.
+Every page here sends ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware, rotate_token
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.decorators import decorator_from_middleware
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from filerequests import services
+from filerequests.models import FileRequest
+from filerequests.shortlinks import short_link_id_is_well_formed
+from portal.audit.services import Actor, client_ip
+
+SESSION_KEY = "patient_file_request"
+
+
+class PatientCsrfMiddleware(CsrfViewMiddleware):
+    """Django's CSRF check, accepting ``Origin: null``.
+
+    Under ``Referrer-Policy: no-referrer`` browsers send ``Origin: null`` with every
+    POST, even same-origin ones, so Django's origin check would refuse the patient's
+    own forms. The token check still runs (cookie and form token must match), and
+    the CSRF and session cookies are ``SameSite=Lax``, so no other site's POST
+    carries them.
+    """
+
+    def _origin_verified(self, request):
+        if request.META.get("HTTP_ORIGIN") == "null":
+            return True
+        return super()._origin_verified(request)
+
+
+patient_csrf_protect = decorator_from_middleware(PatientCsrfMiddleware)
+
+
+def patient_page(view):
+    """What every patient page needs: the CSRF check above, and headers that keep
+    the link out of Referers, caches and search engines."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        response["Cache-Control"] = "no-store"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return csrf_exempt(patient_csrf_protect(wrapped))
+
+
+# --- Pages for links that cannot be used ---------------------------------------------
+
+UNAVAILABLE = {
+    "unknown": (404, "This link isn't working", "unknown"),
+    "expired": (410, "This link has expired", "expired"),
+    "cancelled": (410, "This request has been withdrawn", "cancelled"),
+    "locked": (429, "This link is locked for now", "locked"),
+    "throttled": (429, "Too many attempts", "throttled"),
+    "session": (403, "Please open your link again", "session"),
+}
+
+
+def unavailable(request, reason: str, *, file_request=None, retry_after: int | None = None):
+    status, title, variant = UNAVAILABLE[reason]
+    context = {
+        "title": title,
+        "variant": variant,
+        # The clinic's name tells the patient whom to call; nothing about the patient shows.
+        "clinic_name": file_request.account.name if file_request is not None else "",
+        "retry_minutes": (retry_after + 59) // 60 if retry_after else None,
+    }
+    response = render(request, "filerequests/unavailable.html", context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def unavailable_reason(file_request: FileRequest) -> str | None:
+    if file_request.status == FileRequest.Status.CANCELLED:
+        return "cancelled"
+    if file_request.status == FileRequest.Status.EXPIRED or file_request.link_has_expired():
+        return "expired"
+    if file_request.is_locked():
+        return "locked"
+    return None
+
+
+# --- The date-of-birth check -----------------------------------------------------------
+
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def parse_date_of_birth(day: str, month: str, year: str) -> tuple[date | None, dict]:
+    """A date from the three fields, or the errors to show (GOV.UK's date pattern)."""
+    values = {"day": day.strip(), "month": month.strip(), "year": year.strip()}
+    missing = [name for name, value in values.items() if not value]
+    if len(missing) == 3:
+        return None, {"dob": "Enter your date of birth", "fields": ["day"]}
+    if missing:
+        return None, {
+            "dob": f"Your date of birth must include a {' and '.join(missing)}",
+            "fields": missing,
+        }
+    if not all(value.isdigit() for value in values.values()):
+        bad = [name for name, value in values.items() if not value.isdigit()]
+        return None, {"dob": "Enter your date of birth using numbers only", "fields": bad}
+    if len(values["year"]) != 4:
+        return None, {"dob": "Year must include 4 numbers, for example 1980", "fields": ["year"]}
+    try:
+        value = date(int(values["year"]), int(values["month"]), int(values["day"]))
+    except ValueError:
+        return None, {"dob": "Date of birth must be a real date", "fields": ["day", "month"]}
+    if value > timezone.localdate() or value.year < 1900:
+        return None, {"dob": "Date of birth must be in the past", "fields": ["year"]}
+    return value, {}
+
+
+@patient_page
+@require_http_methods(["GET", "POST"])
+def short_link(request, short_link_id: str):
+    if not short_link_id_is_well_formed(short_link_id):
+        return unavailable(request, "unknown")
+    file_request = (
+        FileRequest.objects.select_related("account").filter(short_link_id=short_link_id).first()
+    )
+    if file_request is None:
+        if request.method == "POST":
+            # Count a guess at an unknown link against the address, as any failure.
+            services.address_record_failure(client_ip(request), timezone.now())
+        return unavailable(request, "unknown")
+    reason = unavailable_reason(file_request)
+    if reason and request.method == "GET":
+        if reason == "expired":
+            services.file_request_expire_by_id(file_request_id=file_request.id)
+        return unavailable(
+            request,
+            reason,
+            file_request=file_request,
+            retry_after=services.seconds_until(file_request.locked_until, timezone.now())
+            if reason == "locked"
+            else None,
+        )
+
+    form = {"day": "", "month": "", "year": ""}
+    errors: dict = {}
+    attempts_left = None
+    if request.method == "POST":
+        form = {name: request.POST.get(name, "")[:10] for name in form}
+        date_of_birth, errors = parse_date_of_birth(**form)
+        if date_of_birth is not None:
+            check = services.dob_check(
+                short_link_id=short_link_id, date_of_birth=date_of_birth, request=request
+            )
+            if check.outcome == "verified":
+                return verified_redirect(request, check.file_request)
+            if check.outcome in ("locked", "throttled"):
+                return unavailable(
+                    request,
+                    check.outcome,
+                    file_request=check.file_request,
+                    retry_after=check.retry_after,
+                )
+            if check.outcome in ("unavailable", "unknown"):
+                file_request.refresh_from_db()
+                reason = unavailable_reason(file_request) or "unknown"
+                return unavailable(request, reason, file_request=file_request)
+            attempts_left = check.attempts_left
+            errors = {
+                "dob": "The date of birth does not match our records. Check it and try again",
+                "fields": ["day", "month", "year"],
+            }
+    context = {
+        "file_request": file_request,
+        "clinic_name": file_request.account.name,
+        "staff_name": file_request.staff_name,
+        "form": form,
+        "errors": errors,
+        "attempts_left": attempts_left,
+        "lockout_minutes": settings.FILE_REQUEST_LOCKOUT_SECONDS // 60,
+        "title": "Confirm your date of birth",
+    }
+    return render(request, "filerequests/check.html", context, status=200)
+
+
+def verified_redirect(request, file_request: FileRequest):
+    """Exchange the link for a fresh session and move to a URL without the token."""
+    request.session.cycle_key()
+    rotate_token(request)
+    request.session[SESSION_KEY] = {
+        "id": str(file_request.id),
+        "verified_at": timezone.now().isoformat(),
+    }
+    return redirect("filerequests-patient:upload", permanent=False)
+
+
+def session_file_request(request) -> tuple[FileRequest | None, HttpResponse | None]:
+    """The request this browser has verified, or the page to show instead."""
+    entry = request.session.get(SESSION_KEY)
+    if not entry:
+        return None, unavailable(request, "session")
+    verified_at = datetime.fromisoformat(entry["verified_at"])
+    lifetime = timedelta(seconds=settings.FILE_REQUEST_PATIENT_SESSION_SECONDS)
+    if timezone.now() - verified_at > lifetime:
+        request.session.pop(SESSION_KEY, None)
+        return None, unavailable(request, "session")
+    file_request = FileRequest.objects.select_related("account").filter(pk=entry["id"]).first()
+    if file_request is None:
+        return None, unavailable(request, "unknown")
+    reason = unavailable_reason(file_request)
+    if reason in ("cancelled", "expired"):
+        return None, unavailable(request, reason, file_request=file_request)
+    return file_request, None
+
+
+# --- After the check -------------------------------------------------------------------
+
+
+@patient_page
+@require_GET
+def upload_page(request):
+    file_request, refusal = session_file_request(request)
+    if refusal:
+        return refusal
+    context = {
+        "file_request": file_request,
+        "clinic_name": file_request.account.name,
+        "staff_name": file_request.staff_name,
+        "prompt": file_request.prompt,
+        "auto_retries": settings.FILE_REQUEST_PAGE_AUTO_RETRIES,
+        "title": "Send your photos",
+    }
+    return render(request, "filerequests/upload.html", context)
+
+
+def json_refusal(refusal: HttpResponse) -> JsonResponse:
+    return JsonResponse(
+        {"error": "This page has ended. Open the link in your text message again."},
+        status=refusal.status_code,
+    )
+
+
+def read_json(request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+@patient_page
+@require_POST
+def upload_ticket(request):
+    """A ticket to send one photo straight to storage (S3 or the app's own endpoint)."""
+    file_request, refusal = session_file_request(request)
+    if refusal:
+        return json_refusal(refusal)
+    from filerequests import uploads
+
+    return uploads.ticket_for_patient(request, file_request, read_json(request))
+
+
+@patient_page
+@require_POST
+def upload_confirm(request):
+    """The photo is in storage: confirm it, with the patient's note."""
+    file_request, refusal = session_file_request(request)
+    if refusal:
+        return json_refusal(refusal)
+    from filerequests import uploads
+
+    return uploads.confirm_for_patient(request, file_request, read_json(request))
+
+
+@patient_page
+@require_POST
+def upload_finish(request):
+    """The patient pressed Send and every photo is in: announce the batch."""
+    file_request, refusal = session_file_request(request)
+    if refusal:
+        return json_refusal(refusal)
+    event = services.file_request_publish_files_update(
+        file_request=file_request,
+        actor=Actor.for_patient_link(file_request.id),
+        request=request,
+    )
+    return JsonResponse({"published": event is not None, "next": "/r/done"})
+
+
+@patient_page
+@require_GET
+def done_page(request):
+    file_request, refusal = session_file_request(request)
+    if refusal:
+        return refusal
+    context = {
+        "clinic_name": file_request.account.name,
+        "staff_name": file_request.staff_name,
+        "title": "Photos sent",
+    }
+    return render(request, "filerequests/done.html", context)

@@ -1,0 +1,80 @@
+"""Reads of file requests, always within one account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
+
+from filerequests.models import FileRequest, Notification
+from files.models import File
+from portal.accounts.models import Account
+from portal.ids import parse_uuid
+
+
+def file_request_get(*, account: Account, file_request_id) -> FileRequest | None:
+    """The account's request with this id; None for a missing *or foreign* id."""
+    request_uuid = parse_uuid(file_request_id)
+    if request_uuid is None:
+        return None
+    return (
+        FileRequest.objects.select_related("account", "patient", "staff")
+        .filter(account=account, pk=request_uuid)
+        .first()
+    )
+
+
+def file_request_list(
+    *,
+    account: Account,
+    statuses: list[str] | None = None,
+    patient_id=None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> QuerySet[FileRequest]:
+    requests = (
+        FileRequest.objects.select_related("account", "patient", "staff")
+        .filter(account=account)
+        .prefetch_related(*answer_prefetches())
+    )
+    if statuses:
+        requests = requests.filter(status__in=statuses)
+    if patient_id is not None:
+        requests = requests.filter(patient_id=patient_id)
+    if created_after is not None:
+        requests = requests.filter(created_at__gte=created_after)
+    if created_before is not None:
+        requests = requests.filter(created_at__lt=created_before)
+    return requests.order_by("-created_at", "-id")
+
+
+def answer_prefetches() -> list[Prefetch]:
+    """Prefetch a page of requests' files (with facets) and notifications at once, so a
+    list costs the same few queries however many requests it shows."""
+    return [
+        Prefetch(
+            "files",
+            queryset=File.objects.prefetch_related("facets").order_by("created_at", "id"),
+            to_attr="prefetched_files",
+        ),
+        Prefetch(
+            "notifications",
+            queryset=Notification.objects.order_by("-created_at"),
+            to_attr="prefetched_notifications",
+        ),
+    ]
+
+
+def file_request_files(*, file_request: FileRequest) -> list[File]:
+    """The files the patient sent in answer, oldest first, with their facets.
+
+    For the API and the dashboard: each File has ``state`` (pending, processing,
+    ready, rejected) and ``facets`` (``thumbnail`` once ready).
+    """
+    if hasattr(file_request, "prefetched_files"):
+        return file_request.prefetched_files
+    return list(
+        File.objects.filter(account_id=file_request.account_id, file_request=file_request)
+        .prefetch_related("facets")
+        .order_by("created_at", "id")
+    )

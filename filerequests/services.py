@@ -1,0 +1,661 @@
+"""State changes of file requests: create, notify, check the date of birth, answer,
+cancel, expire. Every write that also publishes an event lives here."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from filerequests.models import AddressThrottle, FileRequest, Notification
+from filerequests.selectors import file_request_files
+from filerequests.shortlinks import short_link_id_new, short_link_url
+from filerequests.sms import SmsPermanentError, SmsTemporaryError, sms_backend
+from portal.accounts.models import Account, Staff
+from portal.audit.services import Actor, audit_record, client_ip
+from portal.ids import parse_uuid
+from portal.patients.services import patient_find_or_create_shell
+from portal.webhooks import events
+from portal.webhooks.services import event_record
+
+logger = logging.getLogger(__name__)
+
+# "Use the default expiry" as distinct from None, which means "never expires".
+DEFAULT_EXPIRY = object()
+
+
+class FileRequestInputError(ValueError):
+    """The caller's input cannot make a request; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class FileRequestStateError(ValueError):
+    """The request is in a state that does not allow this change."""
+
+
+# --- Staff --------------------------------------------------------------------
+
+
+def staff_find_or_create_shell(
+    *, account: Account, actor: Actor, staff_id=None, account_user_id: str = "", staff_name: str
+) -> Staff:
+    """The account's staff member by ``staffId``, else by ``accountUserId``, else a new
+    shell staff member known by that ``accountUserId`` (seed 004).
+
+    A ``staffId`` that is not one of this account's staff is never used to
+    create anyone: without an ``accountUserId`` it is the caller's error, and
+    the same message answers a foreign id and a missing one.
+    """
+    if staff_id:
+        staff_uuid = parse_uuid(staff_id)
+        found = Staff.objects.filter(account=account, pk=staff_uuid).first() if staff_uuid else None
+        if found is not None:
+            return found
+        if not account_user_id:
+            raise FileRequestInputError(
+                "staffId",
+                "No staff member with this staffId exists in your account; "
+                "send accountUserId to name a new one.",
+            )
+    existing = Staff.objects.filter(account=account, account_user_id=account_user_id).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            staff = Staff.objects.create(
+                account=account,
+                user=None,
+                display_name=staff_name[:200],
+                account_user_id=account_user_id,
+                is_shell=True,
+            )
+    except IntegrityError:
+        # Another request created the same shell staff member a moment ago.
+        return Staff.objects.get(account=account, account_user_id=account_user_id)
+    audit_record(account=account, actor=actor, action="staff.create_shell", target=staff)
+    return staff
+
+
+# --- Create, notify -------------------------------------------------------------
+
+
+def default_short_link_expiry(now: datetime) -> datetime | None:
+    seconds = settings.FILE_REQUEST_SHORT_LINK_TTL_SECONDS
+    return now + timedelta(seconds=seconds) if seconds > 0 else None
+
+
+@transaction.atomic
+def file_request_create(
+    *,
+    account: Account,
+    actor: Actor,
+    type: str,
+    staff_name: str,
+    patient_mobile,
+    patient_date_of_birth: date,
+    prompt: str = "",
+    staff_id=None,
+    account_user_id: str = "",
+    patient_first_name: str = "",
+    patient_last_name: str = "",
+    files_update_webhook_url: str = "",
+    short_link_expires_at=DEFAULT_EXPIRY,
+) -> FileRequest:
+    """Create a request, find or create its patient and staff, and queue the text message.
+
+    The patient is the account's patient with this mobile *and* date of birth
+    (families share phones), else a new shell patient.
+    """
+    now = timezone.now()
+    if short_link_expires_at is DEFAULT_EXPIRY:
+        short_link_expires_at = default_short_link_expiry(now)
+    elif short_link_expires_at is not None and short_link_expires_at <= now:
+        raise FileRequestInputError("shortLinkExpiresAt", "The expiry must be in the future.")
+    staff = staff_find_or_create_shell(
+        account=account,
+        actor=actor,
+        staff_id=staff_id,
+        account_user_id=account_user_id,
+        staff_name=staff_name,
+    )
+    patient = patient_find_or_create_shell(
+        account=account,
+        actor=actor,
+        mobile=patient_mobile,
+        date_of_birth=patient_date_of_birth,
+        first_name=patient_first_name,
+        last_name=patient_last_name,
+    )
+    file_request = FileRequest.objects.create(
+        account=account,
+        patient=patient,
+        staff=staff,
+        staff_name=staff_name,
+        prompt=prompt,
+        type=type,
+        short_link_id=short_link_id_new(),
+        short_link_expires_at=short_link_expires_at,
+        files_update_webhook_url=files_update_webhook_url,
+        created_by_label=actor.label,
+        created_at=now,
+    )
+    audit_record(account=account, actor=actor, action="file_request.create", target=file_request)
+    event_record(
+        account=account,
+        type=events.FILE_REQUEST_CREATED,
+        data=file_request_event_data(file_request),
+    )
+    notification_queue(file_request=file_request)
+    return file_request
+
+
+def file_request_event_data(file_request: FileRequest) -> dict:
+    """Thin event data: ids and state, nothing about the patient beyond the id."""
+    return {
+        "fileRequestId": str(file_request.id),
+        "patientId": str(file_request.patient_id),
+        "staffId": str(file_request.staff_id),
+        "status": file_request.status,
+    }
+
+
+def sms_text(file_request: FileRequest) -> str:
+    """The text message. It names the clinic and the link, never anything clinical."""
+    return (
+        f"{file_request.account.name} has asked you for photos. "
+        f"Open this link to send them: {short_link_url(file_request.short_link_id)}"
+    )
+
+
+def notification_queue(*, file_request: FileRequest) -> Notification:
+    """Record a queued text message and send it from a worker once this transaction commits."""
+    from filerequests.tasks import notification_send_task
+
+    notification = Notification.objects.create(file_request=file_request)
+    # robust: a broker that is down must not fail the committed request; the
+    # periodic sweep queues the message again (sending is idempotent).
+    transaction.on_commit(partial(notification_send_task.delay, str(notification.id)), robust=True)
+    return notification
+
+
+def notification_requeue_stale(*, now=None) -> int:
+    """Queue again messages still 'queued' and never tried after ten minutes (the
+    broker was down at commit, or the task was lost)."""
+    from filerequests.tasks import notification_send_task
+
+    now = now or timezone.now()
+    stale = Notification.objects.filter(
+        status=Notification.Status.QUEUED,
+        attempts=0,
+        created_at__lt=now - timedelta(minutes=10),
+        created_at__gte=now - timedelta(days=1),
+    ).values_list("pk", flat=True)[:500]
+    for notification_id in stale:
+        notification_send_task.delay(str(notification_id))
+    return len(stale)
+
+
+def notification_send(*, notification_id, final_attempt: bool = True) -> Notification | None:
+    """Send one queued message. Idempotent: a message already sent is not sent again.
+
+    A temporary failure is raised again (after its attempt is recorded) for the
+    task to retry, unless this was the final attempt; then, like a permanent
+    failure, it marks the message failed. The row stays locked while sending,
+    so two workers holding the same task never both send it.
+    """
+    retry_error: SmsTemporaryError | None = None
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("file_request__account", "file_request__patient")
+            .filter(pk=notification_id)
+            .first()
+        )
+        if notification is None or notification.status != Notification.Status.QUEUED:
+            return notification
+        file_request = notification.file_request
+        backend = sms_backend()
+        notification.attempts += 1
+        notification.backend = backend.name
+        try:
+            receipt = backend.send(
+                to=file_request.patient.mobile.as_e164, body=sms_text(file_request)
+            )
+        except SmsTemporaryError as exc:
+            if final_attempt:
+                notification_mark_failed(notification, str(exc))
+                return notification
+            notification.error = str(exc)[:300]
+            notification.save(update_fields=["attempts", "backend", "error"])
+            retry_error = exc
+        except SmsPermanentError as exc:
+            notification_mark_failed(notification, str(exc))
+            return notification
+        else:
+            notification.status = Notification.Status.SENT
+            notification.sent_at = timezone.now()
+            notification.provider_message_id = receipt.provider_message_id[:100]
+            notification.error = ""
+            notification.save()
+            audit_record(
+                account=file_request.account,
+                actor=Actor.system(),
+                action="file_request.notification_sent",
+                target=file_request,
+                detail={"notification_id": str(notification.id), "backend": backend.name},
+            )
+    if retry_error is not None:
+        raise retry_error
+    return notification
+
+
+def notification_mark_failed(notification: Notification, reason: str) -> None:
+    notification.status = Notification.Status.FAILED
+    notification.failed_at = timezone.now()
+    notification.error = reason[:300]
+    notification.save()
+    logger.warning("SMS for file request %s failed: %s", notification.file_request_id, reason)
+    audit_record(
+        account=notification.file_request.account,
+        actor=Actor.system(),
+        action="file_request.notification_failed",
+        target=notification.file_request,
+        detail={"notification_id": str(notification.id), "reason": reason[:200]},
+    )
+
+
+@transaction.atomic
+def file_request_resend(*, file_request: FileRequest, actor: Actor) -> Notification:
+    """Send the link again (a new message; the link itself does not change)."""
+    file_request = FileRequest.objects.select_for_update().get(pk=file_request.pk)
+    file_request_expire_if_due(file_request)
+    if not file_request.accepts_answers():
+        raise FileRequestStateError(
+            f"A {file_request.status} request cannot be sent again; create a new request."
+        )
+    notification = notification_queue(file_request=file_request)
+    audit_record(
+        account=file_request.account,
+        actor=actor,
+        action="file_request.resend",
+        target=file_request,
+        detail={"notification_id": str(notification.id)},
+    )
+    return notification
+
+
+# --- Cancel, expire ----------------------------------------------------------------
+
+
+@transaction.atomic
+def file_request_cancel(*, file_request: FileRequest, actor: Actor) -> FileRequest:
+    """Close the link at once. Cancelling a cancelled request changes nothing."""
+    file_request = (
+        FileRequest.objects.select_for_update().select_related("account").get(pk=file_request.pk)
+    )
+    if file_request.status == FileRequest.Status.CANCELLED:
+        return file_request
+    if file_request.status == FileRequest.Status.EXPIRED:
+        raise FileRequestStateError("The request has expired; there is nothing to cancel.")
+    file_request.status = FileRequest.Status.CANCELLED
+    file_request.cancelled_at = timezone.now()
+    file_request.save(update_fields=["status", "cancelled_at", "updated_at"])
+    audit_record(
+        account=file_request.account, actor=actor, action="file_request.cancel", target=file_request
+    )
+    return file_request
+
+
+def file_request_expire_if_due(file_request: FileRequest, now=None) -> bool:
+    """Mark an unanswered request whose link has passed its expiry as expired.
+
+    Call inside a transaction holding the row's lock. An answered request keeps
+    its status (the link stops working all the same).
+    """
+    now = now or timezone.now()
+    if file_request.status not in (FileRequest.Status.SENT, FileRequest.Status.OPENED):
+        return False
+    if not file_request.link_has_expired(now):
+        return False
+    file_request.status = FileRequest.Status.EXPIRED
+    file_request.expired_at = now
+    file_request.save(update_fields=["status", "expired_at", "updated_at"])
+    audit_record(
+        account=file_request.account,
+        actor=Actor.system(),
+        action="file_request.expire",
+        target=file_request,
+    )
+    event_record(
+        account=file_request.account,
+        type=events.FILE_REQUEST_EXPIRED,
+        data=file_request_event_data(file_request),
+    )
+    return True
+
+
+def file_request_expire_by_id(*, file_request_id, now=None) -> bool:
+    with transaction.atomic():
+        file_request = (
+            FileRequest.objects.select_for_update(of=("self",))
+            .select_related("account")
+            .filter(pk=file_request_id)
+            .first()
+        )
+        return bool(file_request) and file_request_expire_if_due(file_request, now)
+
+
+def file_request_expire_due(*, now=None) -> int:
+    """The periodic sweep: expire every request whose link has passed its expiry."""
+    now = now or timezone.now()
+    due_ids = list(
+        FileRequest.objects.filter(
+            status__in=[FileRequest.Status.SENT, FileRequest.Status.OPENED],
+            short_link_expires_at__lte=now,
+        ).values_list("pk", flat=True)[:1000]
+    )
+    expired = 0
+    for file_request_id in due_ids:
+        expired += file_request_expire_by_id(file_request_id=file_request_id, now=now)
+    AddressThrottle.objects.filter(window_start__lt=now - timedelta(days=1)).delete()
+    file_request_publish_abandoned_batches(now=now)
+    notification_requeue_stale(now=now)
+    return expired
+
+
+def file_request_publish_abandoned_batches(*, now=None) -> int:
+    """Announce photos a patient confirmed but never pressed "Send" for (the phone died,
+    the tab closed): after ``FILE_REQUEST_ABANDONED_BATCH_SECONDS`` they are published
+    as one batch, so the clinic never misses a photo that arrived."""
+    from files.models import File
+
+    now = now or timezone.now()
+    quiet_since = now - timedelta(seconds=settings.FILE_REQUEST_ABANDONED_BATCH_SECONDS)
+    candidates = File.objects.filter(
+        file_request__isnull=False, created_at__gte=now - timedelta(days=30)
+    ).values_list("file_request_id", "id", "created_at")
+    latest: dict = {}
+    files_of: dict = {}
+    for file_request_id, file_id, created_at in candidates:
+        files_of.setdefault(file_request_id, set()).add(str(file_id))
+        latest[file_request_id] = max(latest.get(file_request_id, created_at), created_at)
+    announced = dict(
+        FileRequest.objects.filter(pk__in=list(files_of)).values_list("pk", "announced_file_ids")
+    )
+    published = 0
+    for file_request_id, file_ids in files_of.items():
+        if latest[file_request_id] > quiet_since or file_ids <= set(
+            announced.get(file_request_id) or []
+        ):
+            continue
+        file_request = FileRequest.objects.get(pk=file_request_id)
+        published += bool(
+            file_request_publish_files_update(file_request=file_request, actor=Actor.system())
+        )
+    return published
+
+
+# --- The patient's date-of-birth check --------------------------------------------
+
+
+@dataclass(frozen=True)
+class DobCheck:
+    """What the check decided. ``outcome`` is one of: ``verified``, ``wrong``,
+    ``locked``, ``throttled``, ``unavailable`` (expired or cancelled), ``unknown``."""
+
+    outcome: str
+    file_request: FileRequest | None = None
+    attempts_left: int | None = None
+    retry_after: int | None = None
+
+
+def throttle_window_start(now: datetime) -> datetime:
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def address_failures(address: str | None, now: datetime) -> int:
+    if not address:
+        return 0
+    row = AddressThrottle.objects.filter(
+        address=address, window_start=throttle_window_start(now)
+    ).first()
+    return row.failures if row else 0
+
+
+def address_record_failure(address: str | None, now: datetime) -> None:
+    """Count one failed check for this address in the current hour, atomically."""
+    if not address:
+        return
+    window_start = throttle_window_start(now)
+    row, _ = AddressThrottle.objects.get_or_create(address=address, window_start=window_start)
+    AddressThrottle.objects.filter(pk=row.pk).update(failures=F("failures") + 1)
+
+
+def seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, int((moment - now).total_seconds()) + 1)
+
+
+def lockout_length(lockout_count: int) -> timedelta:
+    """30 minutes, then 1 hour, 2 hours… up to a day (OWASP allows growing lockouts)."""
+    seconds = settings.FILE_REQUEST_LOCKOUT_SECONDS * (2 ** max(0, lockout_count - 1))
+    return timedelta(seconds=min(seconds, settings.FILE_REQUEST_LOCKOUT_MAX_SECONDS))
+
+
+def dob_check(*, short_link_id: str, date_of_birth: date, request) -> DobCheck:
+    """Check the date of birth a visitor gave for a short link.
+
+    The row is locked (``select_for_update``) while the answer is checked and
+    counted, so parallel guesses are serialised and can never exceed the limit.
+    After ``FILE_REQUEST_DOB_MAX_ATTEMPTS`` wrong answers the link locks for a
+    period that doubles with each lockout. Failures are also counted per client
+    address per hour across all links. Every failure is an audit event.
+    """
+    now = timezone.now()
+    address = client_ip(request)
+    limit = settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR
+    if address_failures(address, now) >= limit:
+        audit_record(
+            account=None,
+            actor=Actor.anonymous(),
+            action="file_request.dob_check_throttled",
+            request=request,
+        )
+        next_window = throttle_window_start(now) + timedelta(hours=1)
+        return DobCheck("throttled", retry_after=seconds_until(next_window, now))
+
+    with transaction.atomic():
+        file_request = (
+            FileRequest.objects.select_for_update(of=("self",))
+            .select_related("account", "patient")
+            .filter(short_link_id=short_link_id)
+            .first()
+        )
+        if file_request is None:
+            outcome = DobCheck("unknown")
+        else:
+            outcome = dob_check_locked_row(file_request, date_of_birth, request, now)
+    if outcome.outcome in ("wrong", "locked", "unknown"):
+        address_record_failure(address, now)
+    return outcome
+
+
+def dob_check_locked_row(file_request, date_of_birth, request, now) -> DobCheck:
+    actor = Actor.for_patient_link(file_request.id)
+    file_request_expire_if_due(file_request, now)
+    if not file_request.accepts_answers(now):
+        return DobCheck("unavailable", file_request)
+    if file_request.is_locked(now):
+        audit_record(
+            account=file_request.account,
+            actor=actor,
+            action="file_request.dob_check_while_locked",
+            target=file_request,
+            request=request,
+        )
+        return DobCheck(
+            "locked", file_request, retry_after=seconds_until(file_request.locked_until, now)
+        )
+
+    if date_of_birth == file_request.patient.date_of_birth:
+        first_open = file_request.opened_at is None
+        file_request.failed_attempts = 0
+        if first_open:
+            file_request.opened_at = now
+        if file_request.status == FileRequest.Status.SENT:
+            file_request.status = FileRequest.Status.OPENED
+        file_request.save(update_fields=["failed_attempts", "opened_at", "status", "updated_at"])
+        audit_record(
+            account=file_request.account,
+            actor=actor,
+            action="file_request.dob_check_passed",
+            target=file_request,
+            request=request,
+        )
+        if first_open:
+            event_record(
+                account=file_request.account,
+                type=events.FILE_REQUEST_OPENED,
+                data=file_request_event_data(file_request),
+            )
+        return DobCheck("verified", file_request)
+
+    maximum = settings.FILE_REQUEST_DOB_MAX_ATTEMPTS
+    file_request.failed_attempts += 1
+    attempt = file_request.failed_attempts
+    audit_record(
+        account=file_request.account,
+        actor=actor,
+        action="file_request.dob_check_failed",
+        target=file_request,
+        request=request,
+        detail={"attempt": attempt, "of": maximum},
+    )
+    if attempt >= maximum:
+        file_request.lockout_count += 1
+        file_request.failed_attempts = 0
+        file_request.locked_until = now + lockout_length(file_request.lockout_count)
+        file_request.save(
+            update_fields=["failed_attempts", "lockout_count", "locked_until", "updated_at"]
+        )
+        audit_record(
+            account=file_request.account,
+            actor=actor,
+            action="file_request.link_locked",
+            target=file_request,
+            request=request,
+            detail={
+                "lockout": file_request.lockout_count,
+                "locked_until": file_request.locked_until.isoformat(),
+            },
+        )
+        return DobCheck(
+            "locked",
+            file_request,
+            attempts_left=0,
+            retry_after=seconds_until(file_request.locked_until, now),
+        )
+    file_request.save(update_fields=["failed_attempts", "updated_at"])
+    return DobCheck("wrong", file_request, attempts_left=maximum - attempt)
+
+
+# --- Answers: the files.update event ---------------------------------------------------
+
+
+def file_request_event_summary(file_request: FileRequest, files: list) -> dict:
+    """The ``fileRequest`` inside X-on's ``file-request.files.update`` body: ids and
+    non-identifying facts only (no prompt, names, notes or file names)."""
+    return {
+        "id": str(file_request.id),
+        "accountId": str(file_request.account_id),
+        "createdAt": file_request.created_at.isoformat(),
+        "patientId": str(file_request.patient_id),
+        "staffId": str(file_request.staff_id),
+        "status": file_request.status,
+        "type": file_request.type,
+        "shortLinkExpiresAt": (
+            file_request.short_link_expires_at.isoformat()
+            if file_request.short_link_expires_at
+            else None
+        ),
+        "files": [
+            {
+                "id": str(file.id),
+                "createdAt": file.created_at.isoformat(),
+                "state": getattr(file, "state", None),
+            }
+            for file in files
+        ],
+    }
+
+
+@transaction.atomic
+def file_request_publish_files_update(
+    *, file_request: FileRequest, actor: Actor | None = None, request=None
+):
+    """Announce the files not yet announced, as one ``file-request.files.update`` event,
+    and mark the request answered. Returns the event, or None when nothing is new.
+
+    Called when the patient presses "Send"; the body is X-on's ``{"event": {...}}``
+    and goes to the account's endpoints and to ``filesUpdateWebhookUrl``.
+    """
+    file_request = (
+        FileRequest.objects.select_for_update().select_related("account").get(pk=file_request.pk)
+    )
+    files = file_request_files(file_request=file_request)
+    announced = set(file_request.announced_file_ids)
+    added = [str(file.id) for file in files if str(file.id) not in announced]
+    if not added:
+        return None
+    now = timezone.now()
+    file_request.announced_file_ids = [*file_request.announced_file_ids, *added]
+    if file_request.status in (FileRequest.Status.SENT, FileRequest.Status.OPENED):
+        file_request.status = FileRequest.Status.ANSWERED
+    file_request.answered_at = file_request.answered_at or now
+    file_request.save(update_fields=["announced_file_ids", "status", "answered_at", "updated_at"])
+    audit_record(
+        account=file_request.account,
+        actor=actor or Actor.for_patient_link(file_request.id),
+        action="file_request.answer",
+        target=file_request,
+        request=request,
+        detail={"added_file_ids": added},
+    )
+    event_id = uuid.uuid4()
+    body = {
+        "event": {
+            "id": str(event_id),
+            "createdAt": now.isoformat(),
+            "type": events.FILE_REQUEST_FILES_UPDATE,
+            "fileRequest": file_request_event_summary(file_request, files),
+            "addedFileIds": added,
+            "removedFileIds": [],
+        }
+    }
+    extra_urls = (
+        [file_request.files_update_webhook_url] if file_request.files_update_webhook_url else []
+    )
+    event = event_record(
+        account=file_request.account,
+        type=events.FILE_REQUEST_FILES_UPDATE,
+        data={"fileRequestId": str(file_request.id), "addedFileIds": added},
+        body=body,
+        extra_urls=extra_urls,
+    )
+    # One id for the outbox row and the body, so receivers can de-duplicate on it.
+    if str(event.id) != str(event_id):
+        body["event"]["id"] = str(event.id)
+        body["event"]["createdAt"] = event.created_at.isoformat()
+        event.payload = body
+        event.save(update_fields=["payload"])
+    return event

@@ -1,0 +1,140 @@
+"""Sending text messages: one small interface, a backend chosen by ``SMS_BACKEND``.
+
+* ``ConsoleSmsBackend``: development; prints the message to the console.
+* ``FileSmsBackend``: development and tests; appends one JSON line per message
+  to ``SMS_FILE_PATH``, which tests read back.
+* ``TwilioSmsBackend``: production, through Twilio's own library.
+
+A backend raises ``SmsTemporaryError`` for what may work later (network, the
+provider's 5xx or 429) and ``SmsPermanentError`` for what never will (a number
+the provider refuses, bad credentials); the Celery task retries only the first.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+
+class SmsError(Exception):
+    pass
+
+
+class SmsTemporaryError(SmsError):
+    """Sending failed for a reason that may pass: try again later."""
+
+
+class SmsPermanentError(SmsError):
+    """Sending failed and trying again will not help."""
+
+
+@dataclass(frozen=True)
+class SmsReceipt:
+    provider_message_id: str
+
+
+class SmsBackend:
+    name = "base"
+
+    def send(self, *, to: str, body: str) -> SmsReceipt:
+        raise NotImplementedError
+
+
+class ConsoleSmsBackend(SmsBackend):
+    name = "console"
+
+    def send(self, *, to: str, body: str) -> SmsReceipt:
+        message_id = f"console-{uuid.uuid4().hex[:12]}"
+        sys.stdout.write(f"--- SMS to {to} ({message_id})\n{body}\n---\n")
+        sys.stdout.flush()
+        return SmsReceipt(provider_message_id=message_id)
+
+
+class FileSmsBackend(SmsBackend):
+    name = "file"
+    _lock = threading.Lock()
+
+    def send(self, *, to: str, body: str) -> SmsReceipt:
+        message_id = f"file-{uuid.uuid4().hex[:12]}"
+        path = Path(settings.SMS_FILE_PATH)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(
+            {"id": message_id, "to": to, "body": body, "sent_at": timezone.now().isoformat()}
+        )
+        with self._lock, path.open("a", encoding="utf-8") as outbox:
+            outbox.write(line + "\n")
+        return SmsReceipt(provider_message_id=message_id)
+
+
+def file_outbox_messages(path: str | Path | None = None) -> list[dict]:
+    """Every message the file backend has written, oldest first."""
+    outbox = Path(path or settings.SMS_FILE_PATH)
+    if not outbox.exists():
+        return []
+    return [json.loads(line) for line in outbox.read_text().splitlines() if line.strip()]
+
+
+class TwilioSmsBackend(SmsBackend):
+    """Twilio's Messages API through the ``twilio`` library.
+
+    ``TWILIO_API_BASE_URL`` points the client at another server; the tests run
+    a local HTTP server that answers as Twilio does.
+    """
+
+    name = "twilio"
+
+    def __init__(self):
+        if not settings.TWILIO_ACCOUNT_SID or not settings.TWILIO_AUTH_TOKEN:
+            raise ImproperlyConfigured(
+                "TwilioSmsBackend needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN."
+            )
+        if not settings.TWILIO_FROM_NUMBER and not settings.TWILIO_MESSAGING_SERVICE_SID:
+            raise ImproperlyConfigured(
+                "TwilioSmsBackend needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID."
+            )
+
+    def client(self):
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            http_client=TwilioHttpClient(timeout=15),
+        )
+        if settings.TWILIO_API_BASE_URL:
+            client.api.base_url = settings.TWILIO_API_BASE_URL.rstrip("/")
+        return client
+
+    def send(self, *, to: str, body: str) -> SmsReceipt:
+        import requests
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        sender = (
+            {"messaging_service_sid": settings.TWILIO_MESSAGING_SERVICE_SID}
+            if settings.TWILIO_MESSAGING_SERVICE_SID
+            else {"from_": settings.TWILIO_FROM_NUMBER}
+        )
+        try:
+            message = self.client().messages.create(to=to, body=body, **sender)
+        except TwilioRestException as exc:
+            reason = f"Twilio answered {exc.status} (code {exc.code})"
+            if exc.status == 429 or exc.status >= 500:
+                raise SmsTemporaryError(reason) from exc
+            raise SmsPermanentError(reason) from exc
+        except (requests.RequestException, TwilioException) as exc:
+            raise SmsTemporaryError(f"Twilio could not be reached: {type(exc).__name__}") from exc
+        return SmsReceipt(provider_message_id=message.sid or "")
+
+
+def sms_backend() -> SmsBackend:
+    return import_string(settings.SMS_BACKEND)()

@@ -1,0 +1,97 @@
+"""The patient page's uploads, over the file pipeline's upload tickets.
+
+One ticket per photo: the page posts the ticket's fields in order and the file
+last to the ticket's URL (S3, or the portal's own policy-checking endpoint), then
+confirms it here with the patient's note. Tickets are bound to the request the
+session verified, so one patient can never confirm another request's upload.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.http import JsonResponse
+
+from files import quota
+from files import selectors as file_selectors
+from files import services as file_services
+from files.models import Purpose, UploadTicket
+from portal.audit.services import Actor
+
+# Tickets one request may be issued in all: ten photos a batch, with room for retries.
+MAX_TICKETS_PER_REQUEST = 100
+NOTE_MAX_LENGTH = 500
+# A trial clinic out of file space: the patient can do nothing but tell the clinic.
+CLINIC_FULL_MESSAGE = "The clinic cannot receive more photos at the moment. Please call the clinic."
+
+
+def error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def ticket_for_patient(request, file_request, body: dict) -> JsonResponse:
+    size = body.get("size")
+    if not isinstance(size, int) or size < 1:
+        return error("The photo is empty or its size is unknown. Choose it again.", 400)
+    limit = settings.FILES_MAX_UPLOAD_BYTES
+    if size > limit:
+        return error(
+            f"This photo is larger than {file_services.human_size(limit)}. "
+            "Choose a smaller one, or take the photo again.",
+            413,
+        )
+    try:
+        limit = quota.upload_size_limit(account=file_request.account, largest=limit)
+    except quota.TrialQuotaExceeded:
+        return error(CLINIC_FULL_MESSAGE, 403)
+    if size > limit:
+        return error(CLINIC_FULL_MESSAGE, 403)
+    issued = UploadTicket.objects.filter(file_request=file_request).count()
+    if issued >= MAX_TICKETS_PER_REQUEST:
+        return error("Too many uploads for this request. Please call the clinic.", 429)
+    ticket = file_services.upload_ticket_issue(
+        account=file_request.account,
+        patient=file_request.patient,
+        purpose=Purpose.PHOTO,
+        issued_by=Actor.for_patient_link(file_request.id),
+        file_request=file_request,
+        max_size=size,
+    )
+    post = ticket.presigned_post()
+    return JsonResponse(
+        {
+            "ticketId": str(ticket.id),
+            "url": post["url"],
+            # Pairs, so the order the storage needs survives any JSON parser.
+            "fields": [[name, value] for name, value in post["fields"].items()],
+        }
+    )
+
+
+def confirm_for_patient(request, file_request, body: dict) -> JsonResponse:
+    ticket = file_selectors.upload_ticket_get(
+        account=file_request.account, ticket_id=body.get("ticketId")
+    )
+    if ticket is None or ticket.file_request_id != file_request.id:
+        return error("This upload is not part of your request. Add the photo again.", 404)
+    note = body.get("description") or ""
+    if not isinstance(note, str):
+        return error("The note must be text.", 400)
+    note = note.strip()[:NOTE_MAX_LENGTH]
+    try:
+        with transaction.atomic():
+            quota.account_lock(file_request.account)
+            file = file_services.upload_ticket_confirm(
+                ticket=ticket,
+                confirmed_by=Actor.for_patient_link(file_request.id),
+                description=note or None,
+                file_request=file_request,
+            )
+            # Counted with the new file: two photos confirmed at once cannot both
+            # take the trial's last place (the account row is locked).
+            quota.trial_usage_assert_within(account=file_request.account)
+    except file_services.UploadMissing as exc:
+        return error(str(exc), 409)
+    except quota.TrialQuotaExceeded:
+        return error(CLINIC_FULL_MESSAGE, 403)
+    return JsonResponse({"fileId": str(file.id), "state": file.state})
