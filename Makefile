@@ -52,6 +52,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 bench: install system-deps
+	$(PY) -m pip install --quiet ".[bench]"
 	$(PY) benchmarks/run.py
 
 soak: install system-deps

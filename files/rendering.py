@@ -21,6 +21,7 @@ Outputs carry no metadata: no EXIF (GPS, device, time), no XMP, no comments, no 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import re
 import warnings
@@ -57,6 +58,12 @@ MAX_REQUESTED_SIDE = 4096
 # Decode JPEGs at a DCT scale that leaves at least this much for the resampling filter:
 # libjpeg's reduced decode is a block average; a real filter must do the last factor of two.
 DRAFT_FACTOR = 2
+
+# Let `resize` first box-reduce by an integer factor while at least this much is left for
+# LANCZOS (libvips does the same: block shrink, then lanczos3 for the last factor of ~2).
+# At 1.5 a 1/4-scale decode of a portrait phone photo (1008x756 -> 267x200) is halved cheaply
+# first; measured: resize 8.7 ms -> 4.3 ms, most of the gap between the renderer and the floor.
+REDUCING_GAP = 1.5
 
 JPEG_CONTENT_TYPE = "image/jpeg"
 PNG_CONTENT_TYPE = "image/png"
@@ -120,6 +127,16 @@ def open_image(fp: IO[bytes]) -> Image.Image:
     return image
 
 
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """Width and height as the image is shown (EXIF orientation applied), from the header only.
+
+    This is what `imageWidth`/`imageHeight` report: a portrait phone photo stored as 4032x3024
+    with orientation 6 is 3024x4032.
+    """
+    width, height = image.size
+    return (height, width) if _orientation_to_apply(image) in (5, 6, 7, 8) else (width, height)
+
+
 def parse_image_size(value: str) -> tuple[int, int]:
     """'200x140' -> (200, 140). ValueError, with a message for the client, for anything else."""
     match = _SIZE_PATTERN.fullmatch(value or "")
@@ -175,7 +192,9 @@ def render_aspect_fill(fp: IO[bytes], req_w: int, req_h: int, *, quality: int = 
         decoded_size = pixels.size
         pixels = _to_render_mode(pixels)
         if pixels.size != stored_target:
-            pixels = pixels.resize(stored_target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            pixels = pixels.resize(
+                stored_target, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP
+            )
         pixels = _to_srgb(pixels, image.info.get("icc_profile"))
         if orientation in _TRANSPOSE_FOR_ORIENTATION:
             pixels = pixels.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
@@ -289,11 +308,23 @@ def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
     """Convert to sRGB, so the profile can be dropped without shifting the colours."""
     if not icc_profile or image.mode not in ("RGB", "RGBA"):
         return image
+    transform = _srgb_transform(icc_profile, image.mode)
+    if transform is None:
+        return image  # a broken or mismatched profile: keep the pixels as they are
+    return transform.apply(image)
+
+
+@functools.lru_cache(maxsize=32)
+def _srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """Built once per distinct profile: phones embed the same few profiles in every photo."""
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-        return ImageCms.profileToProfile(image, source, _SRGB_PROFILE, outputMode=image.mode)
+        # NOCACHE: lcms's one-pixel cache is not safe when threads share a transform.
+        return ImageCms.buildTransform(
+            source, _SRGB_PROFILE, mode, mode, flags=ImageCms.Flags.NOCACHE
+        )
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-        return image  # a broken or mismatched profile: keep the pixels as they are
+        return None
 
 
 def _has_visible_transparency(image: Image.Image) -> bool:

@@ -24,6 +24,7 @@ from files.rendering import (
     open_image,
     parse_image_size,
     render_aspect_fill,
+    upright_size,
 )
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
@@ -401,6 +402,21 @@ def test_every_exif_orientation_comes_out_upright(orientation, image_format):
 
     assert (rendition.width, rendition.height) == (100, 75)
     assert corner_colours(rendition.content) == ("red", "green", "blue", "white")
+
+
+@pytest.mark.parametrize(("orientation", "expected"), [(1, (800, 600)), (6, (600, 800))])
+def test_upright_size_reads_orientation_from_the_header(orientation, expected):
+    """
+    GIVEN an 800x600 stored JPEG with EXIF orientation 1 or 6, and a HEIC saved with 6
+    WHEN its upright size is read
+    THEN it is the size as shown (portrait for 6), without decoding pixels
+    """
+    stored = quadrants(800, 600)
+    image = open_image(io.BytesIO(encode(stored, "JPEG", exif=exif_bytes(orientation))))
+    assert upright_size(image) == expected
+    assert image.tile  # pixels not decoded yet
+    heic = open_image(io.BytesIO(_heic(stored, orientation=orientation)))
+    assert upright_size(heic) == expected
 
 
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8])
