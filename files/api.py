@@ -3,20 +3,22 @@ JSON metadata view beside it. camelCase, as the document writes it."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import re
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,15 +27,46 @@ from filerequests.services import file_request_publish_files_update
 from files import quota, rendering, selectors, services
 from files.downloads import file_response, file_state_response
 from files.models import File, Purpose
+from files.parsers import (
+    INVALID,
+    TOO_LARGE,
+    Base64Upload,
+    XonBase64JsonParser,
+    base64_upload_from_text,
+    base64_uploads_close,
+)
 from portal.accounts.models import Staff
 from portal.api.errors import Conflict, PayloadTooLarge
 from portal.api.serializers import StrictSerializer
 from portal.ids import parse_uuid
 from portal.patients.models import Patient
 
-BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 MAX_EXPIRY_SECONDS = 10 * 365 * 24 * 3600
-BASE64_CHUNK = 4 * 64 * 1024
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class Base64ContentsField(serializers.Field):
+    """A file's bytes as Base64 text. `XonBase64JsonParser` has already decoded them to a
+    temporary file (a `Base64Upload`); plain text (a caller of the serializer) is decoded here."""
+
+    default_error_messages = {
+        "invalid": "contents is not valid Base64.",
+        "not_text": "Not a valid string.",
+    }
+
+    def to_internal_value(self, data) -> Base64Upload:
+        if isinstance(data, str):
+            data = base64_upload_from_text(data)
+        if not isinstance(data, Base64Upload):
+            self.fail("not_text")
+        if data.error == TOO_LARGE:
+            raise PayloadTooLarge(services.UploadTooLarge(data.limit).args[0])
+        if data.error == INVALID:
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        raise NotImplementedError("contents is write-only")
 
 
 class XonFileInput(StrictSerializer):
@@ -42,16 +75,7 @@ class XonFileInput(StrictSerializer):
         required=False, allow_null=True, allow_blank=True, max_length=5000
     )
     type = serializers.CharField(max_length=255)
-    contents = serializers.CharField(trim_whitespace=False, allow_blank=True)
-
-    def validate_contents(self, value: str) -> str:
-        compact = re.sub(r"\s+", "", value)
-        if len(compact) % 4 or not BASE64.fullmatch(compact):
-            raise serializers.ValidationError("contents is not valid Base64.")
-        decoded_size = len(compact) // 4 * 3 - (len(compact) - len(compact.rstrip("=")))
-        if decoded_size > settings.FILES_MAX_UPLOAD_BYTES:
-            raise PayloadTooLarge(services.UploadTooLarge(settings.FILES_MAX_UPLOAD_BYTES).args[0])
-        return compact
+    contents = Base64ContentsField()
 
 
 class XonUploadInput(StrictSerializer):
@@ -111,19 +135,6 @@ class AnyAcceptNegotiation(DefaultContentNegotiation):
             return renderers[0], renderers[0].media_type
 
 
-def base64_decoded_size(contents: str) -> int:
-    """The size the Base64 text decodes to, known before any byte is decoded or stored."""
-    return len(contents) * 3 // 4 - contents[-2:].count("=")
-
-
-def base64_chunks(contents: str):
-    for start in range(0, len(contents), BASE64_CHUNK):
-        try:
-            yield base64.b64decode(contents[start : start + BASE64_CHUNK], validate=True)
-        except binascii.Error:
-            raise ValidationError({"files": ["contents is not valid Base64."]}) from None
-
-
 def resolve_uploader(account, user_id: str, file_request: FileRequest | None):
     """(patient, staff) named by ``userId`` in the account; 400 when it names no one."""
     parsed = parse_uuid(user_id)
@@ -145,7 +156,8 @@ def resolve_uploader(account, user_id: str, file_request: FileRequest | None):
 
 
 class FileListApi(APIView):
-    parser_classes = [JSONParser, MultiPartParser]
+    # Base64 JSON is read as it arrives (files.parsers), multipart spooled to disk by Django.
+    parser_classes = [XonBase64JsonParser, MultiPartParser]
 
     @extend_schema(
         operation_id="files_upload",
@@ -168,6 +180,13 @@ class FileListApi(APIView):
             )
         caller = request.auth
         uploads, data = self.uploads_from(request)
+        try:
+            return self.create_files(request, caller=caller, uploads=uploads, data=data)
+        finally:
+            for upload in uploads:
+                upload["stream"].close()
+
+    def create_files(self, request, *, caller, uploads: list[dict], data: dict) -> Response:
         file_request = None
         if data.get("fileRequestId"):
             parsed = parse_uuid(data["fileRequestId"])
@@ -231,15 +250,19 @@ class FileListApi(APIView):
         if request.content_type.startswith("multipart/"):
             return self.multipart_uploads(request)
         serializer = XonUploadInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except Exception:
+            base64_uploads_close(request.data)
+            raise
         data = serializer.validated_data
         uploads = [
             {
                 "name": item["name"],
                 "type": item["type"],
                 "description": item.get("description"),
-                "stream": base64_chunks(item["contents"]),
-                "size": base64_decoded_size(item["contents"]),
+                "stream": item["contents"].file,
+                "size": item["contents"].size,
             }
             for item in data["files"]
         ]
