@@ -21,7 +21,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from files import rendering
+from files import rendering, selectors
 from files.models import Facet, File, patient_segment
 from files.services import CHUNK, KeepOpen, human_size, sha256_of, storage_put
 from files.signals import file_processed
@@ -299,16 +299,24 @@ def facet_rendition_get_or_create(*, file: File, width: int, height: int) -> Fac
     find its facet.
     """
     out_w, out_h = rendering.aspect_fill_size(file.width, file.height, width, height)
-    content_facet = file.facets.get(name=Facet.CONTENT, state=Facet.State.READY)
+    name = Facet.rendition_name(out_w, out_h)
+    # Both candidates in one query (a cached rendition is served on every imageSize request).
+    ready = {
+        facet.name: facet
+        for facet in file.facets.filter(
+            name__in=(Facet.CONTENT, name), state=Facet.State.READY
+        ).order_by()
+    }
+    if Facet.CONTENT not in ready:
+        raise Facet.DoesNotExist(f"file {file.pk} has no ready content facet")
+    content_facet = ready[Facet.CONTENT]
     if (out_w, out_h) == (file.width, file.height):
         return content_facet
-    name = Facet.rendition_name(out_w, out_h)
-    existing = file.facets.filter(name=name, state=Facet.State.READY).first()
-    if existing is not None:
-        return existing
+    if name in ready:
+        return ready[name]
     with transaction.atomic():
         File.objects.select_for_update().filter(pk=file.pk).first()
-        existing = file.facets.filter(name=name, state=Facet.State.READY).first()
+        existing = selectors.facet_get(file=file, name=name)
         if existing is not None:
             return existing
         with default_storage.open(content_facet.storage_key, "rb") as stored:

@@ -22,7 +22,12 @@ def file_get(*, account: Account, file_id) -> File | None:
     parsed = parse_uuid(file_id)
     if parsed is None:
         return None
-    return File.objects.filter(account=account, pk=parsed).select_related("account").first()
+    try:
+        file = File.objects.get(account=account, pk=parsed)
+    except File.DoesNotExist:
+        return None
+    file.account = account  # the caller's, already loaded: no join, no second query
+    return file
 
 
 def file_list(*, account: Account, patient=None, file_request=None) -> QuerySet[File]:
@@ -35,7 +40,8 @@ def file_list(*, account: Account, patient=None, file_request=None) -> QuerySet[
 
 
 def facet_get(*, file: File, name: str) -> Facet | None:
-    return file.facets.filter(name=name, state=Facet.State.READY).first()
+    # order_by(): Facet's default ordering ("file", ...) would join files_file to sort one row.
+    return file.facets.filter(name=name, state=Facet.State.READY).order_by().first()
 
 
 def upload_ticket_get(*, account: Account, ticket_id) -> UploadTicket | None:
