@@ -1,0 +1,146 @@
+"""Processing: 12 MP photos processed per second by real Celery workers, with one pool process
+and with two, and how that scales.
+
+Each run uploads N photos through ``POST /api/v1/files`` (multipart, the real door: spooled,
+stored at a temporary key, a pending File, a task queued on Redis after commit) while no
+worker runs, then starts ``celery -A portal worker --concurrency=C`` and takes the time from
+the worker's "ready" log line to the last "processed" line (both stamped by Celery's logger on
+the same clock). Processing is the whole pipeline: verify, sniff, clean (upright, metadata
+removed, re-encoded), measure, thumbnail facet, promote, mark ready, events. Each pool process
+imports the rendering code on its first task, which the figure includes (once per process).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+
+from benchmarks import client, proc
+from benchmarks.report import Goal, Section, table
+from benchmarks.stack import Stack, log_time
+
+TITLE = "Processing: 12 MP photos per second, 1 and 2 worker processes"
+PHOTOS = 24
+CONCURRENCIES = (1, 2)
+TIMEOUT_SECONDS = 300
+PROCESSED = re.compile(r"file \S+ processed: (\w+) in (\d+) ms")
+
+
+def _cpu_tree(pid: int) -> float:
+    return proc.process_cpu_seconds(pid) + sum(
+        proc.process_cpu_seconds(child) for child in proc.children(pid)
+    )
+
+
+def measure_one(stack: Stack, server_url: str, seed: dict, photo: bytes, concurrency: int) -> dict:
+    ids = [
+        client.upload_photo(
+            server_url,
+            api_key=seed["api_key"],
+            patient_id=seed["patient_id"],
+            data=photo,
+            name=f"IMG_{concurrency}_{index:03d}.jpg",
+        )
+        for index in range(PHOTOS)
+    ]
+    with stack.celery_worker(concurrency=concurrency) as worker:
+        deadline = time.monotonic() + TIMEOUT_SECONDS
+        while len(PROCESSED.findall(worker.log())) < PHOTOS:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{PHOTOS} photos not processed in {TIMEOUT_SECONDS} s")
+            time.sleep(0.2)
+        cpu_seconds = _cpu_tree(worker.process.pid)
+        log = worker.log().splitlines()
+    ready_at = next(log_time(line) for line in log if line.rstrip().endswith(" ready."))
+    processed = [(log_time(line), PROCESSED.search(line)) for line in log if PROCESSED.search(line)]
+    finished_at = max(stamp for stamp, _ in processed)
+    states = stack.seed("states", *ids)
+    seconds = finished_at - ready_at
+    return {
+        "concurrency": concurrency,
+        "photos": PHOTOS,
+        "ready": states.get("ready", 0),
+        "seconds": seconds,
+        "per_second": PHOTOS / seconds,
+        "median_ms": statistics.median(int(match[2]) for _, match in processed),
+        "cpu_seconds_per_photo": cpu_seconds / PHOTOS,
+    }
+
+
+def measure(stack: Stack, photo: bytes) -> dict:
+    seed = stack.seed("account")
+    runs = []
+    with stack.gunicorn(workers=2, threads=4) as server:
+        for concurrency in CONCURRENCIES:
+            runs.append(measure_one(stack, server.url, seed, photo, concurrency))
+            print(
+                f"    processing concurrency {concurrency}: {runs[-1]['per_second']:.2f} photos/s",
+                flush=True,
+            )
+    return {
+        "status": "measured",
+        "photo_bytes": len(photo),
+        "runs": runs,
+        "scaling": runs[-1]["per_second"] / runs[0]["per_second"],
+    }
+
+
+def markdown(data: dict) -> list[str]:
+    rows = [
+        [
+            str(run["concurrency"]),
+            f"{run['ready']} / {run['photos']}",
+            f"{run['seconds']:.1f}",
+            f"**{run['per_second']:.2f}**",
+            f"{run['per_second'] / run['concurrency']:.2f}",
+            f"{run['median_ms']:.0f}",
+            f"{run['cpu_seconds_per_photo']:.2f}",
+        ]
+        for run in data["runs"]
+    ]
+    return [
+        "",
+        f"## {TITLE}",
+        "",
+        f"{PHOTOS} photos (the {data['photo_bytes']:,}-byte 12 MP JPEG fixture) uploaded through "
+        "`POST /api/v1/files` with no worker running, then one `celery -A portal worker "
+        "--concurrency=C` (prefork, Redis broker, PostgreSQL, filesystem storage) started; "
+        "time from its ready line to the last photo processed. Both this machine's cores are "
+        "shared with other work (see the load average), so 2 processes cannot double the "
+        "rate here.",
+        "",
+        *table(
+            [
+                "pool processes",
+                "ready",
+                "wall s",
+                "photos/s",
+                "photos/s per process",
+                "median ms per photo (task log)",
+                "worker CPU s per photo",
+            ],
+            rows,
+        ),
+        "",
+        f"Scaling from 1 to 2 processes: **{data['scaling']:.2f}x** (2.00x would be perfect).",
+    ]
+
+
+def goals(data: dict) -> list[Goal]:
+    one, two = data["runs"][0], data["runs"][-1]
+    all_ready = all(run["ready"] == run["photos"] for run in data["runs"])
+    return [
+        Goal(
+            "processing",
+            "report photos/s per worker and the 1 -> 2 scaling (no target set; all ready)",
+            all_ready,
+            f"{one['per_second']:.2f} photos/s with 1, {two['per_second']:.2f} with 2: "
+            f"{data['scaling']:.2f}x",
+        )
+    ]
+
+
+def run(stack: Stack, photo: bytes) -> Section:
+    data = measure(stack, photo)
+    return Section("processing", data, markdown(data), goals(data))

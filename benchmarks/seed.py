@@ -1,0 +1,88 @@
+"""Set-up and look-ups on the benchmark stack's database, run in a process of its own.
+
+The parent process of ``make bench`` never sets Django up (the thumbnail children configure
+Django their own way for the peers), so what needs the ORM runs here, on the environment the
+stack gives it, and answers one JSON line.
+
+    python -m benchmarks.seed account            -> {"api_key", "account_id", "patient_id"}
+    python -m benchmarks.seed states FILE_ID...  -> {"ready": n, "rejected": n, ...}
+    python -m benchmarks.seed downloads FILE_ID  -> {"audited": n}  (file.download events)
+    python -m benchmarks.seed rendition FILE_ID W H -> the imageSize=WxH facet: {"storage_key",
+                                                      "size", "sha256", "name"}
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sys
+
+
+def account() -> dict:
+    from portal.accounts.services import account_create, api_key_create
+    from portal.audit.services import Actor
+    from portal.patients.services import patient_create
+
+    clinic = account_create(name="Benchmark Clinic")
+    issued = api_key_create(account=clinic, name="benchmark")
+    patient = patient_create(
+        account=clinic,
+        actor=Actor.system(),
+        date_of_birth=datetime.date(1980, 6, 17),
+        first_name="Bench",
+        last_name="Mark",
+        mobile="+447911123456",
+    )
+    return {
+        "api_key": issued.plaintext,
+        "account_id": str(clinic.pk),
+        "patient_id": str(patient.pk),
+    }
+
+
+def states(*file_ids: str) -> dict:
+    from django.db.models import Count, Max
+
+    from files.models import File
+
+    files = File.objects.filter(pk__in=file_ids)
+    counts = {row["state"]: row["n"] for row in files.values("state").annotate(n=Count("pk"))}
+    last = files.aggregate(last=Max("processed_at"))["last"]
+    return {**counts, "last_processed_at": last.timestamp() if last else None}
+
+
+def downloads(file_id: str) -> dict:
+    from portal.audit.models import AuditEvent
+
+    return {"audited": AuditEvent.objects.filter(action="file.download", target_id=file_id).count()}
+
+
+def rendition(file_id: str, width: str, height: str) -> dict:
+    from files.models import Facet, File
+    from files.rendering import aspect_fill_size
+
+    file = File.objects.get(pk=file_id)
+    name = Facet.rendition_name(*aspect_fill_size(file.width, file.height, int(width), int(height)))
+    found = Facet.objects.get(file=file, name=name)
+    return {
+        "name": name,
+        "storage_key": found.storage_key,
+        "size": found.size,
+        "sha256": found.sha256,
+    }
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    import django
+
+    django.setup()
+    commands = {
+        "account": account,
+        "states": states,
+        "downloads": downloads,
+        "rendition": rendition,
+    }
+    command, *arguments = sys.argv[1:]
+    print(json.dumps(commands[command](*arguments)))

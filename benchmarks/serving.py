@@ -1,0 +1,216 @@
+"""Serving: a cached thumbnail through ``GET /api/v1/files/{id}?imageSize=200x140`` under
+gunicorn, in requests per second and latency, against a bare Django view returning the same
+bytes from the same storage with no authentication. Goal: at least 70% of the bare view.
+
+One gunicorn (same workers, threads and settings for both targets; the bare route lives in
+``benchmarks.serving_urls``, outside the product's URLconf) on the stack's PostgreSQL and
+filesystem storage. The photo is uploaded through the API and processed by a real worker; the
+first ``imageSize`` request makes the rendition, so every measured request serves the kept
+facet: API key check, file and facet look-ups, the audit event, the bytes. A warm-up per
+target, then rounds that alternate which target goes first, each a fixed number of requests
+from a bounded keep-alive client (`loadclient`); a burst of load elsewhere on the machine
+then touches both targets alike.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from urllib.parse import quote
+
+import requests
+
+from benchmarks import client, proc
+from benchmarks.loadclient import LoadResult, run_load
+from benchmarks.report import Goal, Section, table
+from benchmarks.stack import Stack
+
+TITLE = "Serving: a cached thumbnail, portal API against a bare Django view"
+WORKERS = 2  # gunicorn workers: one per core
+THREADS = 4  # per worker (gthread: keep-alive)
+CONCURRENCY = 8  # client connections: one per server thread
+WARMUP_REQUESTS = 300
+REQUESTS_PER_ROUND = 2000
+ROUNDS = 3
+IMAGE_SIZE = (200, 140)
+GOAL_RATIO = 0.70
+
+
+def _cpu(pids: list[int]) -> float:
+    return sum(proc.process_cpu_seconds(pid) for pid in pids)
+
+
+def _summary(results: list[LoadResult]) -> dict:
+    pooled = LoadResult(
+        sum(r.requests for r in results),
+        sum(r.seconds for r in results),
+        sorted(latency for r in results for latency in r.latencies),
+        sum((r.statuses for r in results), start=Counter()),
+        sum(r.wrong_bodies for r in results),
+    )
+    return {
+        "per_second": statistics.median(r.per_second for r in results),
+        "rounds_per_second": [round(r.per_second, 1) for r in results],
+        "p50_ms": pooled.percentile_ms(0.50),
+        "p99_ms": pooled.percentile_ms(0.99),
+        "mean_ms": pooled.mean_ms,
+        "requests": pooled.requests,
+        "statuses": {str(code): count for code, count in pooled.statuses.items()},
+        "wrong_bodies": pooled.wrong_bodies,
+    }
+
+
+def measure(stack: Stack, photo: bytes) -> dict:
+    seed = stack.seed("account")
+    key = seed["api_key"]
+    with stack.gunicorn(
+        workers=WORKERS, threads=THREADS, settings_module="benchmarks.serving_settings"
+    ) as server:
+        file_id = client.upload_photo(
+            server.url, api_key=key, patient_id=seed["patient_id"], data=photo, name="IMG.jpg"
+        )
+        with stack.celery_worker(concurrency=1):
+            state = client.wait_until_processed(server.url, api_key=key, file_id=file_id)
+        if state != "ready":
+            raise RuntimeError(f"the photo to serve ended {state}")
+        width, height = IMAGE_SIZE
+        portal_path = f"/api/v1/files/{file_id}?imageSize={width}x{height}"
+        first = requests.get(server.url + portal_path, headers={"X-API-Key": key}, timeout=60)
+        first.raise_for_status()  # this one makes the rendition; every later one serves it
+        facet = stack.seed("rendition", file_id, str(width), str(height))
+        targets = {
+            "bare": (f"/bench/bare/{quote(facet['storage_key'])}", {}),
+            "portal": (portal_path, {"X-API-Key": key}),
+        }
+        bare = requests.get(server.url + targets["bare"][0], timeout=60)
+        if bare.content != first.content:
+            raise RuntimeError("the bare view and the portal serve different bytes")
+
+        def load(name: str, total: int) -> LoadResult:
+            path, headers = targets[name]
+            return run_load(
+                server.port,
+                path,
+                headers=headers,
+                total=total,
+                concurrency=CONCURRENCY,
+                expected_body=first.content,
+            )
+
+        for name in targets:
+            load(name, WARMUP_REQUESTS)
+        rounds: dict[str, list[LoadResult]] = {name: [] for name in targets}
+        cpu = {name: {"gunicorn": 0.0, "postgres": 0.0, "client": 0.0} for name in targets}
+        processes = {"gunicorn": server.children(), "postgres": stack.postgres_pids()}
+        for number in range(ROUNDS):
+            order = ["bare", "portal"] if number % 2 == 0 else ["portal", "bare"]
+            for name in order:
+                before = {kind: _cpu(pids) for kind, pids in processes.items()}
+                client_before = time.process_time()
+                rounds[name].append(load(name, REQUESTS_PER_ROUND))
+                cpu[name]["client"] += time.process_time() - client_before
+                for kind, pids in processes.items():
+                    cpu[name][kind] += _cpu(pids) - before[kind]
+                print(
+                    f"    serving {name:<6} round {number + 1}: "
+                    f"{rounds[name][-1].per_second:.0f} req/s",
+                    flush=True,
+                )
+    audited = stack.seed("downloads", file_id)["audited"]
+    portal_requests = 1 + WARMUP_REQUESTS + ROUNDS * REQUESTS_PER_ROUND
+    summary = {name: _summary(results) for name, results in rounds.items()}
+    for name, seconds in cpu.items():
+        summary[name]["cpu_ms_per_request"] = {
+            kind: value * 1000 / summary[name]["requests"] for kind, value in seconds.items()
+        }
+    return {
+        "status": "measured",
+        "bytes": len(first.content),
+        "facet": facet["name"],
+        "targets": summary,
+        "ratio": summary["portal"]["per_second"] / summary["bare"]["per_second"],
+        "round_ratios": [
+            p.per_second / b.per_second
+            for p, b in zip(rounds["portal"], rounds["bare"], strict=True)
+        ],
+        "audited": audited,
+        "portal_requests": portal_requests,
+    }
+
+
+def markdown(data: dict) -> list[str]:
+    labels = {
+        "bare": "bare Django view (no auth, no database)",
+        "portal": "**portal** `GET /api/v1/files/{id}?imageSize=200x140` (X-API-Key)",
+    }
+    rows = []
+    for name, label in labels.items():
+        found = data["targets"][name]
+        errors = sum(n for code, n in found["statuses"].items() if code != "200")
+        rows.append(
+            [
+                label,
+                f"{found['per_second']:.0f}",
+                ", ".join(f"{value:.0f}" for value in found["rounds_per_second"]),
+                f"{found['p50_ms']:.1f}",
+                f"{found['p99_ms']:.1f}",
+                f"{found['mean_ms']:.1f}",
+                f"{found['cpu_ms_per_request']['gunicorn']:.2f}",
+                f"{found['cpu_ms_per_request']['postgres']:.2f}",
+                f"{errors} / {found['wrong_bodies']}",
+            ]
+        )
+    return [
+        "",
+        f"## {TITLE}",
+        "",
+        f"gunicorn, {WORKERS} workers x {THREADS} threads (gthread, keep-alive), PostgreSQL, "
+        f"filesystem storage; both targets on the same server. The {data['bytes']:,}-byte "
+        f"`{data['facet']}` facet of a 12 MP JPEG uploaded through the API and processed by a "
+        f"worker. {WARMUP_REQUESTS} warm-up requests per target, then {ROUNDS} rounds of "
+        f"{REQUESTS_PER_ROUND} requests per target from {CONCURRENCY} keep-alive connections "
+        "(a threaded `http.client` client on the same machine), the order alternating between "
+        "rounds. req/s: median of the rounds; latencies: all rounds pooled.",
+        "",
+        *table(
+            [
+                "target",
+                "req/s",
+                "rounds req/s",
+                "p50 ms",
+                "p99 ms",
+                "mean ms",
+                "gunicorn CPU ms/request",
+                "PostgreSQL CPU ms/request",
+                "non-200 / wrong bytes",
+            ],
+            rows,
+        ),
+        "",
+        f"Portal / bare: **{data['ratio']:.0%}** of the bare view's requests per second (rounds: "
+        + ", ".join(f"{ratio:.0%}" for ratio in data["round_ratios"])
+        + f"). Every portal request was audited: {data['audited']:,} `file.download` events "
+        f"for {data['portal_requests']:,} portal requests.",
+    ]
+
+
+def goals(data: dict) -> list[Goal]:
+    portal, bare = data["targets"]["portal"], data["targets"]["bare"]
+    figures = (
+        f"portal {portal['per_second']:.0f} req/s, p99 {portal['p99_ms']:.1f} ms; bare "
+        f"{bare['per_second']:.0f} req/s, p99 {bare['p99_ms']:.1f} ms: {data['ratio']:.0%}"
+    )
+    return [
+        Goal(
+            "serving",
+            "cached thumbnail: >= 70% of the bare view's req/s",
+            data["ratio"] >= GOAL_RATIO,
+            figures,
+        )
+    ]
+
+
+def run(stack: Stack, photo: bytes) -> Section:
+    data = measure(stack, photo)
+    return Section("serving", data, markdown(data), goals(data))
