@@ -131,6 +131,7 @@ def measure(stack: Stack) -> dict:
                 "idle_mib": idle,
                 "peak_mib": proc.peak_rss_mib(worker),
                 "payload_mib": payload / MiB,
+                "stored_bytes": response.json()[0]["size"] if response.status_code == 201 else 0,
                 "answer": "" if response.ok else response.text[:200],
             }
 
@@ -182,7 +183,7 @@ def markdown(data: dict) -> list[str]:
         rows.append(
             [
                 label,
-                str(found["status"]),
+                f"{found['status']}, {found['stored_bytes']:,} bytes stored",
                 f"{found['seconds']:.1f}",
                 f"{found['idle_mib']:.0f}",
                 f"{found['peak_mib']:.0f}",

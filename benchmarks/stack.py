@@ -58,7 +58,8 @@ def postgres_version() -> str:
         ).stdout
     except (RuntimeError, OSError, subprocess.CalledProcessError):
         return "not installed"
-    return out.split()[-1]
+    found = re.search(r"\(PostgreSQL\) (\S+)", out)
+    return found[1] if found else out.strip()
 
 
 def redis_version() -> str:
