@@ -175,9 +175,10 @@ class Stack:
         )
         return env
 
-    def manage(self, *args: str) -> str:
+    def python(self, *args: str) -> str:
+        """Python in the checkout, on this stack; what it printed."""
         return subprocess.run(
-            [sys.executable, "manage.py", *args],
+            [sys.executable, *args],
             cwd=REPO_DIR,
             env=self.env(),
             check=True,
@@ -185,17 +186,12 @@ class Stack:
             text=True,
         ).stdout
 
+    def manage(self, *args: str) -> str:
+        return self.python("manage.py", *args)
+
     def seed(self, *args: str) -> dict:
         """``python -m benchmarks.seed ARGS`` on this stack's database; its JSON answer."""
-        out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.seed", *args],
-            cwd=REPO_DIR,
-            env=self.env(),
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        return json.loads(out.strip().splitlines()[-1])
+        return json.loads(self.python("-m", "benchmarks.seed", *args).strip().splitlines()[-1])
 
     @contextlib.contextmanager
     def gunicorn(
