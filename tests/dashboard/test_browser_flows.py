@@ -54,9 +54,7 @@ def test_photos_a_patient_sends_appear_on_the_staff_page_without_a_reload(
         staff_page.get_by_role("button", name="Send request").click()
         staff_page.wait_for_url(re.compile(rf"{base}/file-requests/{UUID}/$"))
         expect(staff_page.locator(".message-success")).to_contain_text("+44 7911 123461")
-        expect(staff_page.get_by_role("heading", level=1)).to_have_text(
-            "Photos from Nadia Rahman"
-        )
+        expect(staff_page.get_by_role("heading", level=1)).to_have_text("Photos from Nadia Rahman")
         status = staff_page.get_by_test_id("request-status")
         expect(status).to_have_text("Sent")
         staff_page.evaluate("() => { window.__marker = 'still the same page'; }")
