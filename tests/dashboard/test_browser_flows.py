@@ -5,11 +5,13 @@ tests/artifacts/screenshots/dashboard-flow-*.png."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
 from playwright.sync_api import expect
 
+from attachments.models import PatientAttachment
 from filerequests.models import FileRequest
 from filerequests.sms import file_outbox_messages
 from tests.dashboard.browsing import sign_in_with_code
@@ -110,3 +112,140 @@ def test_photos_a_patient_sends_appear_on_the_staff_page_without_a_reload(
     assert file_request.account == clinic["account"]
     assert file_request.status == FileRequest.Status.ANSWERED
     assert file_request.files.filter(state="ready").count() == 2
+
+
+# Files built in the page from bytes sent from here, as a desktop's file manager would
+# hand them to the browser on a drop.
+DATA_TRANSFER = """(files) => {
+  const transfer = new DataTransfer();
+  for (const file of files) {
+    const bytes = Uint8Array.from(atob(file.base64), (c) => c.charCodeAt(0));
+    transfer.items.add(new File([bytes], file.name, { type: file.type }));
+  }
+  return transfer;
+}"""
+
+
+def dropped(name: str, data: bytes, mime_type: str) -> dict:
+    return {"name": name, "type": mime_type, "base64": base64.b64encode(data).decode()}
+
+
+def test_files_dropped_on_a_patient_upload_straight_to_storage_with_a_progress_bar_each(
+    live_server, open_page, clinic, settings, tmp_path
+):
+    """GIVEN a clinician on a patient's page, a real worker, and a slow connection
+    WHEN they drag two photos and a text file named like a photo onto the drop zone
+    THEN each file gets its own progress bar, its bytes go straight to the storage URL
+    of its own upload ticket (not through the dashboard), and once checked the photos
+    show as ready thumbnails in the gallery and the text file as a rejected tile saying
+    why, with no reload of the page."""
+    base = live_server.url
+    settings.PORTAL_PUBLIC_BASE_URL = base  # where the embedded storage takes uploads
+    patient = clinic["patients"][0]
+    page = open_page(DESKTOP)
+    sign_in_with_code(page, base, clinic)
+    page.goto(f"{base}/patients/{patient.id}/")
+    expect(page.locator("#attachments-body")).to_contain_text("No attachments yet")
+    page.evaluate("() => { window.__marker = 'still the same page'; }")
+
+    tickets: list[dict] = []
+    storage_posts: list[str] = []
+    dashboard_posts: list[str] = []
+    page.on(
+        "response",
+        lambda response: (
+            tickets.append(response.json())
+            if response.url.endswith("/attachments/upload/ticket/")
+            else None
+        ),
+    )
+
+    def record_post(request):
+        if request.method != "POST":
+            return
+        if "/storage/upload" in request.url:
+            storage_posts.append(request.url)
+        elif "/attachments/upload/" in request.url:
+            dashboard_posts.append(request.post_data)
+
+    page.on("request", record_post)
+    files = [
+        dropped("left-forearm.jpg", jpeg_bytes(2400, 1800, (40, 60, 90)), "image/jpeg"),
+        dropped("right-forearm.jpg", jpeg_bytes(1800, 2400, (90, 40, 60)), "image/jpeg"),
+        dropped("referral-notes.jpg", b"Referral notes, typed up. " * 4000, "image/jpeg"),
+    ]
+
+    with celery_worker(tmp_path):
+        # About 100 KB/s up, so the progress bars can be seen moving.
+        cdp = page.context.new_cdp_session(page)
+        cdp.send(
+            "Network.emulateNetworkConditions",
+            {
+                "offline": False,
+                "latency": 20,
+                "downloadThroughput": -1,
+                "uploadThroughput": 100 * 1024,
+            },
+        )
+        transfer = page.evaluate_handle(DATA_TRANSFER, files)
+        page.dispatch_event("#dropzone", "dragenter", {"dataTransfer": transfer})
+        page.dispatch_event("#dropzone", "dragover", {"dataTransfer": transfer})
+        expect(page.locator("#dropzone")).to_have_class(re.compile(r"\bis-dragging\b"))
+        screenshot(page, "dashboard-flow-4-dragging-files")
+        page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+
+        uploads = page.locator("#upload-list .upload")
+        expect(uploads).to_have_count(3)
+        expect(uploads.locator(".upload-name")).to_have_text(
+            [re.compile(rf"^{re.escape(file['name'])} · ") for file in files]
+        )
+        progress = uploads.locator("progress.upload-progress")
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('#upload-list progress')]
+                     .some((bar) => bar.value > 0 && bar.value < 99)"""
+        )
+        expect(uploads.first).to_have_attribute("data-state", "uploading")
+        screenshot(page, "dashboard-flow-5-uploading")
+        cdp.send(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )
+
+        for index in range(3):
+            expect(uploads.nth(index)).to_have_attribute("data-state", "done", timeout=30_000)
+            expect(uploads.nth(index).locator(".upload-status")).to_have_text("Uploaded")
+            expect(progress.nth(index)).to_have_js_property("value", 100)
+
+        gallery = page.locator("#attachments-body .gallery")
+        for name in ("left-forearm.jpg", "right-forearm.jpg"):
+            tile = gallery.locator(".tile", has_text=name)
+            expect(tile).to_have_attribute("data-state", "ready", timeout=60_000)
+            image = tile.locator("img.tile-image")
+            expect(image).to_have_js_property("complete", True)
+            assert image.evaluate("img => img.naturalWidth") > 0
+        rejected = gallery.locator(".tile", has_text="referral-notes.jpg")
+        expect(rejected).to_have_attribute("data-state", "rejected", timeout=60_000)
+        expect(rejected.locator(".tile-placeholder-rejected")).to_contain_text("Rejected")
+        reason = rejected.locator(".tile-reason")
+        expect(reason).not_to_be_empty()
+        screenshot(page, "dashboard-flow-6-uploaded")
+        assert page.evaluate("() => window.__marker") == "still the same page"
+
+    # Each file went to storage once, to the URL its own ticket gave; the dashboard
+    # itself saw only small JSON bodies (asking for tickets, confirming them).
+    assert len(tickets) == 3
+    assert len({ticket["ticketId"] for ticket in tickets}) == 3
+    assert all(ticket["url"] == f"{base}/storage/upload" for ticket in tickets)
+    assert storage_posts == [f"{base}/storage/upload"] * 3
+    assert len(dashboard_posts) == 6
+    assert all(len(body) < 500 for body in dashboard_posts)
+    attachments = PatientAttachment.objects.filter(patient=patient).select_related("file")
+    assert sorted((a.file.original_name, a.file.state) for a in attachments) == [
+        ("left-forearm.jpg", "ready"),
+        ("referral-notes.jpg", "rejected"),
+        ("right-forearm.jpg", "ready"),
+    ]
+    assert (
+        reason.inner_text()
+        == attachments.get(file__original_name="referral-notes.jpg").file.rejection_reason
+    )
