@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from attachments.models import PatientAttachment, PatientPhoto
 from attachments.services import attachment_archive
 from files.admin import file_thumbnail
+from portal.admin_filters import set_or_not_filter
 from portal.audit.services import Actor
 
 
@@ -24,7 +25,14 @@ class PatientAttachmentAdmin(admin.ModelAdmin):
         "archived_at",
     ]
     list_display_links = ["thumbnail", "file_name"]
-    list_filter = ["source", "file__state", ("archived_at", admin.EmptyFieldListFilter), "account"]
+    list_filter = [
+        "source",
+        "file__state",
+        set_or_not_filter(
+            "archived_at", title="archived", when_set="Archived", when_not="In the gallery"
+        ),
+        "account",
+    ]
     search_fields = [
         "id",
         "description",
@@ -59,6 +67,10 @@ class PatientAttachmentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Archive instead: nothing in a patient's record is deleted.
+        return False
+
     @admin.display(description="Thumbnail")
     def thumbnail(self, attachment: PatientAttachment):
         return file_thumbnail(attachment.file)
@@ -88,7 +100,10 @@ class PatientAttachmentAdmin(admin.ModelAdmin):
 class PatientPhotoAdmin(admin.ModelAdmin):
     list_display = ["thumbnail", "patient", "account", "filename", "upload_state", "updated_at"]
     list_display_links = ["thumbnail", "patient"]
-    list_filter = ["account", ("file", admin.EmptyFieldListFilter)]
+    list_filter = [
+        set_or_not_filter("file", title="uploaded", when_set="Has a file", when_not="Waiting"),
+        "account",
+    ]
     search_fields = ["patient__id", "patient__first_name", "patient__last_name", "filename"]
     list_select_related = ["account", "patient", "file", "upload_ticket"]
     fields = [

@@ -87,6 +87,10 @@ class FileRequestAdmin(admin.ModelAdmin):
         # Shown, never edited: changes go through the actions, and so the services.
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Cancel instead: the request, its photos and its log stay.
+        return False
+
     def has_cancel_permission(self, request) -> bool:
         return request.user.has_perm("filerequests.change_filerequest")
 

@@ -18,13 +18,6 @@ from files.models import Facet, File, UploadTicket
 from files.services import human_size
 from portal.audit.services import Actor
 
-# What stands in a thumbnail's place for a file that has none to show.
-NO_THUMBNAIL = {
-    File.State.PENDING: "Waiting",
-    File.State.PROCESSING: "Processing",
-    File.State.REJECTED: "Rejected",
-}
-
 
 def file_thumbnail(file: File | None, *, large: bool = False) -> str:
     """An <img> of the file's thumbnail for admin pages, or a short word saying why
@@ -34,9 +27,10 @@ def file_thumbnail(file: File | None, *, large: bool = False) -> str:
     if file.is_expired:
         return format_html('<span class="admin-file-state">Expired</span>')
     if file.state != File.State.READY:
-        word = NO_THUMBNAIL.get(file.state, file.get_state_display())
         return format_html(
-            '<span class="admin-file-state admin-file-state-{}">{}</span>', file.state, word
+            '<span class="admin-file-state admin-file-state-{}">{}</span>',
+            file.state,
+            file.get_state_display(),
         )
     if not file.is_image:
         return format_html(
@@ -93,9 +87,7 @@ class FileAdmin(admin.ModelAdmin):
         "account",
         "state",
         "purpose",
-        "mime_type",
-        "dimensions",
-        "file_size",
+        "details",
         "created_at",
         "expires_at",
     ]
@@ -143,6 +135,10 @@ class FileAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # A file leaves through expiry and the purge, which remove its stored bytes too.
+        return False
+
     @admin.display(description="Thumbnail")
     def thumbnail(self, file: File):
         return file_thumbnail(file)
@@ -155,13 +151,16 @@ class FileAdmin(admin.ModelAdmin):
     def name(self, file: File) -> str:
         return file.original_name or str(file)
 
-    @admin.display(description="size", ordering="size")
-    def file_size(self, file: File) -> str:
-        return human_size(file.size) if file.size else "—"
-
-    @admin.display(description="pixels", ordering="width")
-    def dimensions(self, file: File) -> str:
-        return f"{file.width} \N{MULTIPLICATION SIGN} {file.height}" if file.width else "—"
+    @admin.display(description="type, pixels and size", ordering="mime_type")
+    def details(self, file: File) -> str:
+        """One column for what a file is, so the list fits a laptop's width."""
+        unchecked = file.state in (File.State.PENDING, File.State.PROCESSING)
+        parts = [file.mime_type or ("not checked yet" if unchecked else "not recognised")]
+        if file.width:
+            parts.append(f"{file.width}\N{MULTIPLICATION SIGN}{file.height}")
+        if file.size:
+            parts.append(human_size(file.size))
+        return " \N{MIDDLE DOT} ".join(parts)
 
     def get_urls(self):
         return [

@@ -65,7 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "dashboard.otp_apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp, renamed
     "portal.accounts",
     "portal.patients",
     "portal.audit",

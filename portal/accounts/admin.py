@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from portal.accounts.models import Account, ApiKey, Staff, User
 from portal.accounts.services import api_key_revoke
+from portal.admin_filters import set_or_not_filter
 from portal.audit.services import Actor
 
 
@@ -53,7 +54,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     be shown once; here they can be inspected and revoked."""
 
     list_display = ["name", "prefix", "account", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["account", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        set_or_not_filter("revoked_at", title="state", when_set="Revoked", when_not="Active"),
+        "account",
+    ]
     search_fields = ["name", "prefix"]
     readonly_fields = [
         "prefix",

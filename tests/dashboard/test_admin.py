@@ -21,6 +21,7 @@ from PIL import Image
 from filerequests.models import AddressThrottle, FileRequest
 from files.models import Facet
 from portal.accounts.models import Staff
+from portal.accounts.services import api_key_create
 from portal.audit.models import AuditEvent
 from portal.audit.services import Actor
 from portal.patients.services import patient_create
@@ -200,6 +201,7 @@ def test_files_show_thumbnails_in_the_list_and_on_their_page(admin_site, world, 
     assert f'<img class="admin-thumbnail" src="{thumbnail_url(photo)}"' in listing
     assert 'admin-file-state-rejected">Rejected<' in listing
     assert 'class="admin-file-state">PDF<' in listing
+    assert "image/jpeg \N{MIDDLE DOT} 1600\N{MULTIPLICATION SIGN}1200 \N{MIDDLE DOT} " in listing
     assert thumbnail_url(rejected) not in listing
 
     page = admin_site.get(change_url(photo)).content.decode()
@@ -247,7 +249,8 @@ def test_a_file_request_page_shows_its_photos_and_edits_nothing(admin_site, worl
     """GIVEN a request the patient answered with two photos
     WHEN the operator opens it
     THEN both photos show as thumbnails linking to their files, the short link (the
-    patient's credential) is nowhere on the page, and nothing on it can be saved."""
+    patient's credential) is nowhere on the page, and nothing on it can be saved or
+    deleted."""
     file_request = world["file_request"]
     page = admin_site.get(change_url(file_request)).content.decode()
     for file in file_request.files.all():
@@ -255,6 +258,7 @@ def test_a_file_request_page_shows_its_photos_and_edits_nothing(admin_site, worl
         assert change_url(file) in page
     assert file_request.short_link_id not in page
     assert 'name="_save"' not in page
+    assert "deletelink" not in page  # cancel instead, through the action
 
     response = admin_site.post(change_url(file_request), {"status": "cancelled"})
     assert response.status_code == 403
@@ -414,3 +418,23 @@ def test_editing_a_patient_in_the_admin_is_audited(admin_site, world, operator):
     assert patient.last_name == "Thackeray-Hall"
     event = AuditEvent.objects.filter(action="patient.update", target_id=str(patient.pk)).get()
     assert (event.detail, event.actor_label) == ({"fields": ["last_name"]}, f"admin {operator}")
+
+
+def test_filters_say_archived_and_revoked_in_the_portals_words(admin_site, world, operator):
+    """GIVEN an archived attachment and a revoked key among current ones
+    WHEN the operator filters the lists by "Archived" and by "Active"
+    THEN only the archived attachment, and only the active keys, are listed."""
+    archived = world["ready_attachment"]
+    run_action(admin_site, "attachments.patientattachment", "archive", [archived])
+    listing = admin_site.get(changelist_url("attachments.patientattachment", archived_at="yes"))
+    page = listing.content.decode()
+    assert "In the gallery" in page and "Archived" in page
+    assert change_url(archived) in page
+    assert change_url(world["rejected_attachment"]) not in page
+
+    revoked = world["api_key"]
+    run_action(admin_site, "accounts.apikey", "revoke", [revoked])
+    active_key = api_key_create(account=world["account"], name="Lab import").api_key
+    page = admin_site.get(changelist_url("accounts.apikey", revoked_at="no")).content.decode()
+    assert change_url(active_key) in page
+    assert change_url(revoked) not in page
