@@ -130,7 +130,51 @@ class FileAdmin(admin.ModelAdmin):
         "processed_at",
         "purged_at",
     ]
-    fields = [*readonly_fields, "purpose", "description", "expires_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "preview",
+                    "original_name",
+                    "description",
+                    "purpose",
+                    "state",
+                    "rejection_reason",
+                    "id",
+                ]
+            },
+        ),
+        ("Belongs to", {"fields": ["account", "patient", "file_request", "upload_ticket"]}),
+        (
+            "Content",
+            {
+                "fields": [
+                    "mime_type",
+                    "declared_type",
+                    "size",
+                    "width",
+                    "height",
+                    "sha256",
+                    "max_size",
+                ]
+            },
+        ),
+        (
+            "Processing and retention",
+            {
+                "fields": [
+                    "created_at",
+                    "processed_at",
+                    "processing_attempts",
+                    "expires_at",
+                    "purged_at",
+                    "temp_key",
+                ]
+            },
+        ),
+        ("Uploaded by", {"fields": ["actor_kind", "actor_id", "actor_label"]}),
+    ]
 
     def has_add_permission(self, request):
         return False

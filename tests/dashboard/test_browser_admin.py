@@ -78,4 +78,9 @@ def test_screenshots_of_the_admin_file_and_file_request_lists(live_server, open_
 
     page.goto(f"{base}/admin/attachments/patientattachment/")
     screenshot(page, "admin-attachments-desktop")
+    page.goto(f"{base}/admin/files/file/{made['ready_attachment'].file_id}/change/")
+    expect(page.locator("img.admin-thumbnail-large")).to_have_js_property("complete", True)
+    screenshot(page, "admin-file-desktop")
+    page.goto(f"{base}/admin/")
+    screenshot(page, "admin-index-desktop")
     assert not errors, errors
