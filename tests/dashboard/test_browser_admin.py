@@ -15,7 +15,7 @@ from portal.patients.services import patient_create
 from tests.dashboard.conftest import PASSWORD, confirmed_device_for, current_code
 from tests.dashboard.showcase import everything_for
 from tests.factories import UserFactory
-from tests.support.browser import DESKTOP, screenshot
+from tests.support.browser import DESKTOP, console_errors, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,9 +41,7 @@ def test_screenshots_of_the_admin_file_and_file_request_lists(live_server, open_
     device = confirmed_device_for(operator)
     base = live_server.url
     page = open_page(DESKTOP)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    errors = console_errors(page)
 
     page.goto(f"{base}/admin/files/file/")
     page.wait_for_url(f"{base}/login/**")
