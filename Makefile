@@ -56,7 +56,7 @@ bench: install system-deps
 	$(PY) benchmarks/run.py
 
 soak: install system-deps
-	PORTAL_ENVIRONMENT=test $(PY) -m pytest -m soak -p no:xdist tests/soak
+	PORTAL_ENVIRONMENT=test $(PY) -m pytest -m soak -p no:xdist -rP tests/soak
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

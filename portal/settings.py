@@ -65,7 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "dashboard.otp_apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp, renamed
     "portal.accounts",
     "portal.patients",
     "portal.audit",
@@ -490,6 +490,9 @@ MIDDLEWARE.append("django_htmx.middleware.HtmxMiddleware")
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("dashboard.context.dashboard")
 LOGOUT_REDIRECT_URL = "/login/"
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Clinic File Portal")
+# The Django admin never shows an authenticator's key or QR code: whoever saw it could
+# make the codes of the person it belongs to.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # A password-checked sign-in waits this long for its authentication code.
 DASHBOARD_SIGN_IN_PENDING_SECONDS = 5 * 60
 DASHBOARD_PAGE_SIZE = 25

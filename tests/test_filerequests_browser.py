@@ -13,13 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from filerequests.models import FileRequest
 from filerequests.sms import file_outbox_messages
 from portal.webhooks.models import Event
 from tests.factories import FileRequestFactory, PatientFactory
 from tests.support.browser import screenshot
+from tests.support.patient_phone import fill_date_of_birth, jpeg_bytes
 from tests.support.worker import celery_worker, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -51,25 +52,6 @@ class Receiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-def jpeg_bytes(width: int, height: int, hue: tuple[int, int, int]) -> bytes:
-    """A real JPEG photo-like picture: a gradient with a shape on it."""
-    image = Image.new("RGB", (width, height))
-    draw = ImageDraw.Draw(image)
-    for y in range(height):
-        shade = int(255 * y / height)
-        draw.line([(0, y), (width, y)], fill=(hue[0], (hue[1] + shade) % 256, hue[2]))
-    draw.ellipse([width // 4, height // 4, 3 * width // 4, 3 * height // 4], fill=(200, 90, 80))
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=88)
-    return out.getvalue()
-
-
-def fill_date_of_birth(page, day: str, month: str, year: str) -> None:
-    page.get_by_label("Day").fill(day)
-    page.get_by_label("Month").fill(month)
-    page.get_by_label("Year").fill(year)
 
 
 @pytest.mark.slow

@@ -39,6 +39,7 @@ from portal.webhooks import events
 from portal.webhooks.models import Delivery, WebhookEndpoint
 from portal.webhooks.services import event_dispatch, event_record, webhook_endpoint_create
 from tests.access.routes import OTHER_ROUTES, ROUTES
+from tests.dashboard.objects import stored_file
 from tests.dashboard.routes import PAGES, object_pages
 from tests.factories import AccountFactory, FileRequestFactory, PatientFactory, StaffFactory
 from tests.support.sessions import sign_in
@@ -138,6 +139,10 @@ def world(client):
         file=objects["attachment"].file,
         webhook_endpoint=endpoint,
         webhook_delivery=delivery,
+        # The names the dashboard's page rules (tests/dashboard/routes.py) read.
+        endpoint=endpoint,
+        delivery=delivery,
+        request_file=stored_file(account=account, patient=patient, file_request=file_request),
         api_key=api_key_create(account=account, name="A's key").api_key,
         staff=StaffFactory(account=account, role=Staff.Role.ADMIN),
         other_key=api_key_create(account=other).plaintext,

@@ -3,6 +3,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from portal.accounts.models import Account, ApiKey, Staff, User
 from portal.accounts.services import api_key_revoke
+from portal.admin_filters import set_or_not_filter
+from portal.audit.services import Actor
 
 
 @admin.register(User)
@@ -52,7 +54,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     be shown once; here they can be inspected and revoked."""
 
     list_display = ["name", "prefix", "account", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["account", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        set_or_not_filter("revoked_at", title="state", when_set="Revoked", when_not="Active"),
+        "account",
+    ]
     search_fields = ["name", "prefix"]
     readonly_fields = [
         "prefix",
@@ -70,6 +75,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request, queryset):
-        for api_key in queryset:
-            api_key_revoke(api_key=api_key)
-        self.message_user(request, f"{queryset.count()} key(s) revoked.", messages.SUCCESS)
+        """Through the same service as the dashboard's Revoke, so the key stops working
+        at once and the account's audit log names the admin who did it."""
+        active = list(queryset.filter(revoked_at__isnull=True).select_related("account"))
+        for api_key in active:
+            api_key_revoke(api_key=api_key, actor=Actor.for_admin(request.user))
+        self.message_user(request, f"{len(active)} key(s) revoked.", messages.SUCCESS)

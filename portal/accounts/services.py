@@ -80,14 +80,19 @@ def api_key_create(
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey, revoked_by: Staff | None = None) -> ApiKey:
-    """Revoke at once: the next request with this key is refused."""
+def api_key_revoke(
+    *, api_key: ApiKey, revoked_by: Staff | None = None, actor: Actor | None = None
+) -> ApiKey:
+    """Revoke at once: the next request with this key is refused. ``actor`` names who
+    did it when that is not a staff member of the account (a Django admin)."""
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        if actor is None:
+            actor = Actor.for_staff(revoked_by) if revoked_by else Actor.system()
         audit_record(
             account=api_key.account,
-            actor=Actor.for_staff(revoked_by) if revoked_by else Actor.system(),
+            actor=actor,
             action="api_key.revoke",
             target=api_key,
         )

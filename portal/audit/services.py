@@ -27,6 +27,12 @@ class Actor:
         return cls(AuditEvent.ActorKind.STAFF, str(staff.pk), str(staff)[:200])
 
     @classmethod
+    def for_admin(cls, user) -> Actor:
+        """A signed-in Django admin: a user, who need not be a member of the account
+        whose objects they change, so the log names them as an admin."""
+        return cls(AuditEvent.ActorKind.STAFF, str(user.pk), f"admin {user}"[:200])
+
+    @classmethod
     def for_api_key(cls, api_key: ApiKey) -> Actor:
         return cls(AuditEvent.ActorKind.API_KEY, str(api_key.pk), f"key {api_key.prefix}")
 

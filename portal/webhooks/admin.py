@@ -1,19 +1,19 @@
 from django.contrib import admin, messages
 
-from portal.audit.models import AuditEvent
 from portal.audit.services import Actor
-from portal.webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
+from portal.webhooks.models import (
+    Delivery,
+    DeliveryAttempt,
+    Event,
+    WebhookEndpoint,
+    WebhookSigningSecret,
+)
 from portal.webhooks.services import (
     WebhookConflict,
     delivery_redeliver,
     webhook_endpoint_disable,
     webhook_endpoint_update,
 )
-
-
-def admin_actor(request) -> Actor:
-    """The signed-in Django admin (a user, who need not be a member of the account)."""
-    return Actor(AuditEvent.ActorKind.STAFF, str(request.user.pk), f"admin {request.user}"[:200])
 
 
 @admin.register(WebhookEndpoint)
@@ -31,7 +31,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["is_active", "disabled_reason", "account"]
-    search_fields = ["url", "id"]
+    search_fields = ["url", "id", "account__name"]
     list_select_related = ["account"]
     exclude = ["secret"]
     readonly_fields = [
@@ -54,7 +54,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     @admin.action(description="Enable the selected endpoints")
     def enable(self, request, queryset):
         for endpoint in queryset:
-            webhook_endpoint_update(endpoint=endpoint, actor=admin_actor(request), active=True)
+            webhook_endpoint_update(
+                endpoint=endpoint, actor=Actor.for_admin(request.user), active=True
+            )
         self.message_user(request, f"{queryset.count()} endpoint(s) enabled.", messages.SUCCESS)
 
     @admin.action(description="Disable the selected endpoints")
@@ -63,7 +65,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             webhook_endpoint_disable(
                 endpoint=endpoint,
                 reason=WebhookEndpoint.DisabledReason.MANUAL,
-                actor=admin_actor(request),
+                actor=Actor.for_admin(request.user),
             )
         self.message_user(request, f"{queryset.count()} endpoint(s) disabled.", messages.SUCCESS)
 
@@ -101,7 +103,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["status", "event__type", "account"]
-    search_fields = ["id", "event__id", "url"]
+    search_fields = ["id", "event__id", "url", "account__name"]
     list_select_related = ["event", "account", "endpoint"]
     date_hierarchy = "created_at"
     inlines = [DeliveryAttemptInline]
@@ -133,7 +135,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         sent, refused = 0, []
         for delivery in queryset:
             try:
-                delivery_redeliver(delivery=delivery, actor=admin_actor(request))
+                delivery_redeliver(delivery=delivery, actor=Actor.for_admin(request.user))
                 sent += 1
             except WebhookConflict as exc:
                 refused.append(f"{delivery.pk}: {exc}")
@@ -149,7 +151,7 @@ class EventAdmin(admin.ModelAdmin):
 
     list_display = ["type", "account", "created_at", "dispatched_at"]
     list_filter = ["type", "account"]
-    search_fields = ["id"]
+    search_fields = ["id", "type", "account__name"]
     date_hierarchy = "created_at"
     list_select_related = ["account"]
     readonly_fields = [
@@ -161,6 +163,52 @@ class EventAdmin(admin.ModelAdmin):
         "created_at",
         "dispatched_at",
     ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(admin.ModelAdmin):
+    """Every HTTP request a delivery made, to find "all the 503s from that receiver
+    yesterday" across deliveries. Written by the worker only: read-only here."""
+
+    list_display = [
+        "started_at",
+        "url",
+        "number",
+        "status_code",
+        "succeeded",
+        "duration_ms",
+        "error",
+    ]
+    list_filter = ["succeeded", "status_code", "started_at"]
+    search_fields = ["url", "delivery__id", "error"]
+    date_hierarchy = "started_at"
+    list_select_related = ["delivery"]
+    ordering = ["-started_at"]
+    readonly_fields = [field.name for field in DeliveryAttempt._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookSigningSecret)
+class WebhookSigningSecretAdmin(admin.ModelAdmin):
+    """Which accounts have a signing secret for one-off receivers, and since when. The
+    secret itself is never shown: it is rotated in Settings, where it is shown once."""
+
+    list_display = ["account", "created_at"]
+    search_fields = ["account__name"]
+    list_select_related = ["account"]
+    exclude = ["secret"]
+    readonly_fields = ["account", "created_at"]
 
     def has_add_permission(self, request):
         return False

@@ -189,38 +189,7 @@
     });
   }
 
-  function postToStorage(ticket, file, onProgress) {
-    return new Promise(function (resolve, reject) {
-      var form = new FormData();
-      ticket.fields.forEach(function (pair) {
-        form.append(pair[0], pair[1]);
-      });
-      form.append("file", file);
-      var xhr = new XMLHttpRequest();
-      xhr.open("POST", ticket.url);
-      xhr.upload.addEventListener("progress", function (event) {
-        if (event.lengthComputable) {
-          onProgress(Math.round((event.loaded / event.total) * 100));
-        }
-      });
-      xhr.addEventListener("load", function () {
-        if (xhr.status >= 200 && xhr.status < 300) {
-          resolve();
-        } else {
-          var error = new Error("The upload was refused (" + xhr.status + ").");
-          error.permanent = xhr.status >= 400 && xhr.status < 500 && xhr.status !== 429 && xhr.status !== 408;
-          reject(error);
-        }
-      });
-      xhr.addEventListener("error", function () {
-        reject(new Error("The connection was lost."));
-      });
-      xhr.addEventListener("timeout", function () {
-        reject(new Error("The connection timed out."));
-      });
-      xhr.send(form);
-    });
-  }
+  var postToStorage = window.PortalStorage.postToStorage; // static/js/storage-post.js
 
   function uploadOnce(photo) {
     setState(photo, "uploading", "Preparing…", 0);

@@ -70,33 +70,7 @@
     });
   }
 
-  function postToStorage(ticket, file, onProgress) {
-    return new Promise(function (resolve, reject) {
-      var form = new FormData();
-      ticket.fields.forEach(function (pair) {
-        form.append(pair[0], pair[1]);
-      });
-      form.append("file", file);
-      var xhr = new XMLHttpRequest();
-      xhr.open("POST", ticket.url);
-      xhr.upload.addEventListener("progress", function (event) {
-        if (event.lengthComputable) {
-          onProgress(Math.round((event.loaded / event.total) * 100));
-        }
-      });
-      xhr.addEventListener("load", function () {
-        if (xhr.status >= 200 && xhr.status < 300) {
-          resolve();
-        } else {
-          reject(new Error("The storage refused the file (" + xhr.status + ")."));
-        }
-      });
-      xhr.addEventListener("error", function () {
-        reject(new Error("The connection was lost. Drop the file again."));
-      });
-      xhr.send(form);
-    });
-  }
+  var postToStorage = window.PortalStorage.postToStorage; // static/js/storage-post.js
 
   function upload(item) {
     setState(item, "uploading", "Preparing…", 0);

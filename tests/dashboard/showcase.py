@@ -6,11 +6,20 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from attachments.services import attachment_upload_ticket_issue, photo_copy_from_facet
 from filerequests.models import Notification
-from filerequests.services import file_request_create, file_request_publish_files_update
+from filerequests.services import (
+    address_record_failure,
+    file_request_create,
+    file_request_publish_files_update,
+)
+from files.models import Facet
+from files.processing import file_process
+from portal.accounts.services import api_key_create
 from portal.audit.services import Actor
+from portal.ops.services import heartbeat_record
 from portal.webhooks.models import Delivery, DeliveryAttempt, Event
-from portal.webhooks.services import webhook_endpoint_create
+from portal.webhooks.services import signing_secret_for, webhook_endpoint_create
 from tests.dashboard.objects import attachment_with_file, photo_bytes, stored_file
 from tests.files.samples import pdf
 
@@ -143,3 +152,37 @@ def webhooks_for(*, account, staff):
                 else ("Service Unavailable" if code else ""),
             )
     return healthy, failing
+
+
+def everything_for(*, account, staff, patient) -> dict:
+    """Rows of every model an operator sees in the Django admin, made through the
+    services as the portal makes them, in ``account``."""
+    actor = Actor.for_staff(staff)
+    attachments = gallery_for(account=account, patient=patient)
+    file_request = answered_request(account=account, staff=staff, patient=patient)
+    photo = photo_copy_from_facet(
+        account=account,
+        patient=patient,
+        source=attachments[0].file,
+        facet_name=Facet.CONTENT,
+        filename="profile.jpg",
+        actor=actor,
+    )
+    file_process(file_id=photo.file_id)
+    photo.refresh_from_db()
+    healthy, failing = webhooks_for(account=account, staff=staff)
+    address_record_failure("203.0.113.9", timezone.now())
+    return {
+        "attachments": attachments,
+        "ready_attachment": attachments[0],
+        "rejected_attachment": attachments[4],
+        "file_request": file_request,
+        "photo": photo,
+        "api_key": api_key_create(account=account, name="Practice management sync").api_key,
+        "upload_ticket": attachment_upload_ticket_issue(
+            account=account, patient=patient, actor=actor
+        ),
+        "endpoints": (healthy, failing),
+        "signing_secret": signing_secret_for(account=account),
+        "heartbeat": heartbeat_record(worker="celery@worker-1.riverside"),
+    }

@@ -11,7 +11,7 @@ from portal.accounts.models import Staff
 from portal.accounts.services import api_key_create, staff_create
 from tests.dashboard.browsing import SHAPES, sign_in_with_code
 from tests.dashboard.conftest import PASSWORD
-from tests.support.browser import DESKTOP, TABLET, screenshot
+from tests.support.browser import DESKTOP, TABLET, console_errors, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,17 +76,8 @@ def test_screenshots_of_every_page(live_server, open_page, clinic, shape):
     page = open_page(SHAPES[shape])
     base = live_server.url
     patient = clinic["patients"][0]
-    errors: list[str] = []
     # Script errors and CSP violations; the 404 and 400 pages below are meant.
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console",
-        lambda msg: (
-            errors.append(msg.text)
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
+    errors = console_errors(page)
 
     sign_in_with_code(page, base, clinic, shot=shape)
     pages = {

@@ -9,23 +9,9 @@ from playwright.sync_api import expect
 
 from tests.dashboard.browsing import SHAPES, sign_in_with_code
 from tests.dashboard.showcase import answered_request, gallery_for, webhooks_for
-from tests.support.browser import screenshot
+from tests.support.browser import console_errors, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def console_errors(page) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console",
-        lambda msg: (
-            errors.append(msg.text)
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
-    return errors
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))

@@ -68,3 +68,20 @@ def screenshot(page, name: str, *, full_page: bool = True) -> Path:
         page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def console_errors(page) -> list[str]:
+    """Collect the page's script errors and console errors (CSP violations among them) as
+    they happen; a failed resource load is left out, since error pages are visited on
+    purpose."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    return errors
