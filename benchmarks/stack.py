@@ -175,12 +175,12 @@ class Stack:
         )
         return env
 
-    def python(self, *args: str) -> str:
+    def python(self, *args: str, **extra_env: str) -> str:
         """Python in the checkout, on this stack; what it printed."""
         return subprocess.run(
             [sys.executable, *args],
             cwd=REPO_DIR,
-            env=self.env(),
+            env=self.env(**extra_env),
             check=True,
             capture_output=True,
             text=True,

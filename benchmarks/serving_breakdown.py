@@ -1,0 +1,92 @@
+"""Where a served thumbnail's time goes: the CPU cost of each step of the portal's request,
+measured one call at a time in a single process on the benchmark stack's database.
+
+Run by the serving benchmark as ``python -m benchmarks.serving_breakdown FILE_ID API_KEY
+STORAGE_KEY`` with ``DJANGO_SETTINGS_MODULE=benchmarks.serving_settings``; answers one JSON
+line of CPU milliseconds per call (``time.process_time``, so time spent waiting for
+PostgreSQL is not counted, and other load on the machine matters less than for wall time).
+Whole requests go through Django's test client, so every middleware runs as under gunicorn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from urllib.parse import quote
+
+CALLS = 400
+WARMUP_CALLS = 50
+
+
+def cpu_ms_per_call(step: Callable[[], object], calls: int = CALLS) -> float:
+    for _ in range(WARMUP_CALLS):
+        step()
+    started = time.process_time()
+    for _ in range(calls):
+        step()
+    return (time.process_time() - started) * 1000 / calls
+
+
+def breakdown(file_id: str, api_key: str, storage_key: str) -> dict:
+    from django.db import connection
+    from django.test import Client
+
+    from files import processing, selectors
+    from portal.accounts.services import api_key_authenticate
+    from portal.audit.services import Actor, audit_record
+
+    client = Client()
+    portal_path = f"/api/v1/files/{file_id}?imageSize=200x140"
+
+    def portal_request() -> None:
+        response = client.get(portal_path, HTTP_X_API_KEY=api_key)
+        assert response.status_code == 200, response.status_code
+        b"".join(response.streaming_content)
+        response.close()
+
+    def bare_request() -> None:
+        response = client.get(f"/bench/bare/{quote(storage_key)}")
+        assert response.status_code == 200, response.status_code
+        response.close()
+
+    key_row = api_key_authenticate(plaintext=api_key)
+    file = selectors.file_get(account=key_row.account, file_id=file_id)
+    actor = Actor.for_api_key(key_row)
+
+    def select_one() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+
+    return {
+        "portal request (whole, test client)": cpu_ms_per_call(portal_request),
+        "bare request (whole, test client)": cpu_ms_per_call(bare_request),
+        "API key check (1 query)": cpu_ms_per_call(lambda: api_key_authenticate(plaintext=api_key)),
+        "file in the caller's account (1 query)": cpu_ms_per_call(
+            lambda: selectors.file_get(account=key_row.account, file_id=file_id)
+        ),
+        "kept rendition facet (1 query)": cpu_ms_per_call(
+            lambda: processing.facet_rendition_get_or_create(file=file, width=200, height=140)
+        ),
+        "audit event (1 insert)": cpu_ms_per_call(
+            lambda: audit_record(
+                account=key_row.account,
+                actor=actor,
+                action="file.download",
+                target=file,
+                detail={"facet": "bench", "range": False},
+            )
+        ),
+        "SELECT 1 through Django's cursor (a round trip, no ORM)": cpu_ms_per_call(select_one),
+    }
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.serving_settings")
+    import django
+
+    django.setup()
+    print(json.dumps(breakdown(*sys.argv[1:4])))
