@@ -22,7 +22,8 @@ from benchmarks.stack import Stack, log_time
 
 TITLE = "Processing: 12 MP photos per second, 1 and 2 worker processes"
 PHOTOS = 40
-CONCURRENCIES = (1, 2)
+# Runs in A-B-B-A order, so a burst of load elsewhere on the machine is shared by both.
+RUN_ORDER = (1, 2, 2, 1)
 TIMEOUT_SECONDS = 300
 PROCESSED = re.compile(r"file \S+ processed: (\w+) in (\d+) ms")
 
@@ -76,17 +77,24 @@ def measure(stack: Stack, photo: bytes) -> dict:
     seed = stack.seed("account")
     runs = []
     with stack.gunicorn(workers=2, threads=4) as server:
-        for concurrency in CONCURRENCIES:
+        for concurrency in RUN_ORDER:
             runs.append(measure_one(stack, server.url, seed, photo, concurrency))
             print(
                 f"    processing concurrency {concurrency}: {runs[-1]['per_second']:.2f} photos/s",
                 flush=True,
             )
+    rates = {
+        concurrency: statistics.median(
+            run["per_second"] for run in runs if run["concurrency"] == concurrency
+        )
+        for concurrency in sorted(set(RUN_ORDER))
+    }
     return {
         "status": "measured",
         "photo_bytes": len(photo),
         "runs": runs,
-        "scaling": runs[-1]["per_second"] / runs[0]["per_second"],
+        "per_second": rates,
+        "scaling": rates[2] / rates[1],
     }
 
 
@@ -96,7 +104,7 @@ def markdown(data: dict) -> list[str]:
             str(run["concurrency"]),
             f"{run['ready']} / {run['photos']}",
             f"{run['seconds']:.1f}",
-            f"**{run['per_second']:.2f}**",
+            f"{run['per_second']:.2f}",
             f"{run['per_second'] / run['concurrency']:.2f}",
             f"{run['steady_per_second']:.2f}",
             f"{run['median_ms']:.0f}",
@@ -108,12 +116,15 @@ def markdown(data: dict) -> list[str]:
         "",
         f"## {TITLE}",
         "",
-        f"{PHOTOS} photos (the {data['photo_bytes']:,}-byte 12 MP JPEG fixture) uploaded through "
-        "`POST /api/v1/files` with no worker running, then one `celery -A portal worker "
-        "--concurrency=C` (prefork, Redis broker, PostgreSQL, filesystem storage) started; "
-        "time from its ready line to the last photo processed. Both this machine's cores are "
-        "shared with other work (see the load average), so 2 processes cannot double the "
-        "rate here.",
+        f"Each run: {PHOTOS} photos (the {data['photo_bytes']:,}-byte 12 MP JPEG fixture) "
+        "uploaded through `POST /api/v1/files` with no worker running, then one "
+        "`celery -A portal worker --concurrency=C` (prefork, Redis broker, PostgreSQL, "
+        "filesystem storage) started; "
+        "time from its ready line to the last photo processed. Runs in the order "
+        f"{', '.join(map(str, RUN_ORDER))} processes, so load elsewhere touches both alike. "
+        "Both this machine's cores are shared with other work (see the load average), so "
+        "what 2 processes gain depends on what else ran at the same moment; worker CPU "
+        "seconds per photo is the steadier figure.",
         "",
         *table(
             [
@@ -129,20 +140,21 @@ def markdown(data: dict) -> list[str]:
             rows,
         ),
         "",
-        f"Scaling from 1 to 2 processes: **{data['scaling']:.2f}x** (2.00x would be perfect).",
+        f"Median of the runs: **{data['per_second'][1]:.2f} photos/s with 1 process, "
+        f"{data['per_second'][2]:.2f} with 2**; scaling from 1 to 2 processes: "
+        f"**{data['scaling']:.2f}x** (2.00x would be perfect).",
     ]
 
 
 def goals(data: dict) -> list[Goal]:
-    one, two = data["runs"][0], data["runs"][-1]
     all_ready = all(run["ready"] == run["photos"] for run in data["runs"])
     return [
         Goal(
             "processing",
             "report photos/s per worker and the 1 -> 2 scaling (no target set; all ready)",
             all_ready,
-            f"{one['per_second']:.2f} photos/s with 1, {two['per_second']:.2f} with 2: "
-            f"{data['scaling']:.2f}x",
+            f"{data['per_second'][1]:.2f} photos/s with 1 process, "
+            f"{data['per_second'][2]:.2f} with 2: {data['scaling']:.2f}x",
         )
     ]
 

@@ -227,7 +227,8 @@ def markdown(data: dict) -> list[str]:
         "### Where the portal's request spends its CPU (one process, one call at a time)",
         "",
         "`benchmarks/serving_breakdown.py`: each step called on its own, CPU time per call "
-        "(waiting for PostgreSQL not counted), whole requests through Django's test client. "
+        "(waiting for PostgreSQL not counted; median of 5 rounds of 100 calls, round-robin "
+        "over the steps), whole requests through Django's test client. "
         "A bare `SELECT 1` costs next to nothing: the ORM's building and reading of each "
         "query is what costs. The steps add up to less than the whole request: the rest is "
         "DRF's dispatch (negotiation, authentication, permissions), the response's headers, "

@@ -3,7 +3,7 @@ measured one call at a time in a single process on the benchmark stack's databas
 
 Run by the serving benchmark as ``python -m benchmarks.serving_breakdown FILE_ID API_KEY
 STORAGE_KEY`` with ``DJANGO_SETTINGS_MODULE=benchmarks.serving_settings``; answers one JSON
-line of CPU milliseconds per call (``time.process_time``, so time spent waiting for
+line of median CPU milliseconds per call (``time.process_time``, so time spent waiting for
 PostgreSQL is not counted, and other load on the machine matters less than for wall time).
 Whole requests go through Django's test client, so every middleware runs as under gunicorn.
 """
@@ -12,22 +12,31 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable
 from urllib.parse import quote
 
-CALLS = 400
+CALLS_PER_ROUND = 100
+ROUNDS = 5
 WARMUP_CALLS = 50
 
 
-def cpu_ms_per_call(step: Callable[[], object], calls: int = CALLS) -> float:
-    for _ in range(WARMUP_CALLS):
-        step()
-    started = time.process_time()
-    for _ in range(calls):
-        step()
-    return (time.process_time() - started) * 1000 / calls
+def cpu_ms_per_call(steps: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Median over rounds of each step's CPU per call; the rounds go round-robin over the
+    steps, so a burst of load elsewhere on the machine touches every step alike."""
+    for step in steps.values():
+        for _ in range(WARMUP_CALLS):
+            step()
+    samples: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(ROUNDS):
+        for name, step in steps.items():
+            started = time.process_time()
+            for _ in range(CALLS_PER_ROUND):
+                step()
+            samples[name].append((time.process_time() - started) * 1000 / CALLS_PER_ROUND)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def breakdown(file_id: str, api_key: str, storage_key: str) -> dict:
@@ -61,27 +70,27 @@ def breakdown(file_id: str, api_key: str, storage_key: str) -> dict:
             cursor.execute("SELECT 1")
             cursor.fetchone()
 
-    return {
-        "portal request (whole, test client)": cpu_ms_per_call(portal_request),
-        "bare request (whole, test client)": cpu_ms_per_call(bare_request),
-        "API key check (1 query)": cpu_ms_per_call(lambda: api_key_authenticate(plaintext=api_key)),
-        "file in the caller's account (1 query)": cpu_ms_per_call(
-            lambda: selectors.file_get(account=key_row.account, file_id=file_id)
-        ),
-        "kept rendition facet (1 query)": cpu_ms_per_call(
-            lambda: processing.facet_rendition_get_or_create(file=file, width=200, height=140)
-        ),
-        "audit event (1 insert)": cpu_ms_per_call(
-            lambda: audit_record(
+    return cpu_ms_per_call(
+        {
+            "portal request (whole, test client)": portal_request,
+            "bare request (whole, test client)": bare_request,
+            "API key check (1 query)": lambda: api_key_authenticate(plaintext=api_key),
+            "file in the caller's account (1 query)": lambda: selectors.file_get(
+                account=key_row.account, file_id=file_id
+            ),
+            "kept rendition facet (1 query)": lambda: processing.facet_rendition_get_or_create(
+                file=file, width=200, height=140
+            ),
+            "audit event (1 insert)": lambda: audit_record(
                 account=key_row.account,
                 actor=actor,
                 action="file.download",
                 target=file,
                 detail={"facet": "bench", "range": False},
-            )
-        ),
-        "SELECT 1 through Django's cursor (a round trip, no ORM)": cpu_ms_per_call(select_one),
-    }
+            ),
+            "SELECT 1 through Django's cursor (a round trip, no ORM)": select_one,
+        }
+    )
 
 
 if __name__ == "__main__":
