@@ -12,6 +12,7 @@ imports the rendering code on its first task, which the figure includes (once pe
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import time
@@ -45,6 +46,7 @@ def measure_one(stack: Stack, server_url: str, seed: dict, photo: bytes, concurr
         )
         for index in range(PHOTOS)
     ]
+    load_before = os.getloadavg()[0]
     with stack.celery_worker(concurrency=concurrency) as worker:
         deadline = time.monotonic() + TIMEOUT_SECONDS
         while len(PROCESSED.findall(worker.log())) < PHOTOS:
@@ -70,6 +72,7 @@ def measure_one(stack: Stack, server_url: str, seed: dict, photo: bytes, concurr
         "steady_per_second": steady,
         "median_ms": statistics.median(int(match[2]) for _, match in processed),
         "cpu_seconds_per_photo": cpu_seconds / PHOTOS,
+        "load_1min": (load_before, os.getloadavg()[0]),
     }
 
 
@@ -109,6 +112,7 @@ def markdown(data: dict) -> list[str]:
             f"{run['steady_per_second']:.2f}",
             f"{run['median_ms']:.0f}",
             f"{run['cpu_seconds_per_photo']:.2f}",
+            f"{run['load_1min'][0]:.1f} / {run['load_1min'][1]:.1f}",
         ]
         for run in data["runs"]
     ]
@@ -136,6 +140,7 @@ def markdown(data: dict) -> list[str]:
                 "steady photos/s (after each process's first)",
                 "median ms per photo (task log)",
                 "worker CPU s per photo",
+                "load average (1 min) before / after (after includes the run itself)",
             ],
             rows,
         ),
