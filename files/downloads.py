@@ -7,12 +7,12 @@ import re
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
 from files import processing, selectors
 from files.models import Facet, File
 from files.names import safe_filename
+from files.storage import stored_bytes
 from portal.api.errors import error_body
 from portal.audit.services import audit_record
 
@@ -83,16 +83,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
 
 
 def stream(key: str, start: int, length: int):
-    with default_storage.open(key, "rb") as stored:
-        if start:
-            stored.seek(start)
-        remaining = length
-        while remaining > 0:
-            chunk = stored.read(min(CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
+    return stored_bytes(key, start, length, chunk_size=CHUNK)
 
 
 def file_response(

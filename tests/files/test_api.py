@@ -17,8 +17,10 @@ from files.models import Facet, File
 from files.processing import facet_rendition_get_or_create
 from portal.audit.models import AuditEvent
 from portal.webhooks.models import Event
+from tests.attachments import samples as attachment_samples
 from tests.factories import PatientFactory, StaffFactory
 from tests.files import samples
+from tests.support.faultproxy import FaultyHttpProxy
 
 pytestmark = pytest.mark.django_db
 
@@ -258,7 +260,7 @@ def test_download_streams_bytes_with_safe_headers_and_audit(storage_mode, api, r
     assert event.actor_kind == "api_key" and event.detail["facet"] == "content"
 
 
-def test_download_range_and_conditional(api, ready_file):
+def test_download_range_and_conditional(storage_mode, api, ready_file):
     """GIVEN a ready file WHEN a Range, an unsatisfiable range or If-None-Match is sent
     THEN 206 with Content-Range, 416, and 304."""
     url = f"/api/v1/files/{ready_file.id}"
@@ -272,6 +274,36 @@ def test_download_range_and_conditional(api, ready_file):
     assert api.get(url, HTTP_RANGE=f"bytes={len(full)}-").status_code == 416
     etag = api.get(url)["ETag"]
     assert api.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_s3_range_download_fetches_only_that_range(s3_bucket, settings, api, patient, process):
+    """GIVEN a ready PDF on S3, reached through a recording proxy
+    WHEN the API is asked for 1 KB of it with a Range header
+    THEN the storage is asked for exactly that range, once, not for the whole object
+    (django-storages' S3File would download it all before the first byte)."""
+    content = attachment_samples.pdf(padding=200_000)
+    created = api.post(
+        "/api/v1/files",
+        xon_body(patient.id, ("scan.pdf", "application/pdf", content)),
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    file_id = created.json()[0]["id"]
+    assert process(File.objects.get(pk=file_id)).state == File.State.READY
+    proxy = FaultyHttpProxy(settings.S3_ENDPOINT_URL).start()
+    try:
+        storage = settings.STORAGES["default"]
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {**storage, "OPTIONS": {**storage["OPTIONS"], "endpoint_url": proxy.url}},
+        }
+        response = api.get(f"/api/v1/files/{file_id}", HTTP_RANGE="bytes=100000-101023")
+        assert response.status_code == 206
+        assert b"".join(response.streaming_content) == content[100000:101024]
+    finally:
+        proxy.stop()
+    gets = [entry for entry in proxy.forwarded if entry[0] == "GET"]
+    assert [(entry[2], entry[3]) for entry in gets] == [("bytes=100000-101023", 1024)]
 
 
 def test_image_size_rendition_is_aspect_fill_and_kept(storage_mode, api, ready_file):

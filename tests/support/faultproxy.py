@@ -35,6 +35,8 @@ class FaultyHttpProxy:
         self.lock = threading.Lock()
         self.healed = threading.Event()
         self.counts = {"forwarded": 0, "failed": 0, "hung": 0}
+        # (method, path, Range header or None, bytes answered) of each forwarded request.
+        self.forwarded: list[tuple[str, str, str | None, int]] = []
         self.server: ThreadingHTTPServer | None = None
 
     # --- switches ------------------------------------------------------------------
@@ -143,6 +145,9 @@ class FaultyHttpProxy:
                     if self.command != "HEAD":
                         self.wfile.write(data)
                     proxy.counts["forwarded"] += 1
+                    proxy.forwarded.append(
+                        (self.command, self.path, self.headers.get("Range"), len(data))
+                    )
                 finally:
                     upstream.close()
 
