@@ -26,6 +26,7 @@ from files.selectors import key_from_location, upload_ticket_for_location
 from files.services import (
     UploadMissing,
     file_create_from_stream,
+    stored_objects_removed_on_failure,
     upload_ticket_confirm,
     upload_ticket_issue,
 )
@@ -224,7 +225,7 @@ def attachment_create_from_pdf(
 ) -> PatientAttachment:
     """Stream the PDF into the pipeline and record it as the patient's attachment.
     Raises ``TrialQuotaExceeded`` and ``files.services.UploadTooLarge``."""
-    with transaction.atomic():
+    with stored_objects_removed_on_failure(), transaction.atomic():
         quota.account_lock(account)
         quota.trial_quota_check(account=account, adding_bytes=uploaded_file.size)
         uploaded_file.seek(0)
@@ -386,7 +387,7 @@ def photo_copy_from_facet(
             f"The file name {name!r} must end in an extension the content facet accepts: "
             + ", ".join(sorted(PHOTO_CONTENT_TYPES)),
         )
-    with transaction.atomic():
+    with stored_objects_removed_on_failure(), transaction.atomic():
         quota.account_lock(account)
         quota.trial_quota_check(account=account, adding_bytes=facet.size or 0)
         with default_storage.open(facet.storage_key, "rb") as stream:

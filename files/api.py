@@ -211,7 +211,8 @@ class FileListApi(APIView):
         purpose = Purpose.PHOTO if file_request is not None else Purpose.DOCUMENT
         created = []
         try:
-            with transaction.atomic():
+            # A refused batch leaves no bytes behind: its rows roll back, its objects go.
+            with services.stored_objects_removed_on_failure(), transaction.atomic():
                 # A trial account's quota is checked before any byte is stored.
                 quota.account_lock(caller.account)
                 quota.trial_quota_check_many(

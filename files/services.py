@@ -8,7 +8,9 @@ import hashlib
 import logging
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import IO, Any
 from urllib.parse import unquote
 
@@ -276,6 +278,40 @@ def image_header_size(fp) -> tuple[int | None, int | None]:
         fp.seek(0)
 
 
+# Keys stored by ``file_create_from_stream`` inside a ``stored_objects_removed_on_failure``
+# block, so they can be removed if the block fails and their File rows roll back.
+_stored_in_block: ContextVar[list[str] | None] = ContextVar("stored_in_block", default=None)
+
+
+@contextmanager
+def stored_objects_removed_on_failure() -> Iterator[None]:
+    """Remove the objects stored in this block if it fails.
+
+    Bytes are written to storage before the File row that points at them (a storage
+    write cannot join a database transaction). When the transaction around a batch
+    rolls back (a later file too large, a quota refusal, any error), the rows vanish
+    and nothing would ever point at those objects again: no sweep could find them.
+    Wrap the transaction in this block. Nested blocks hand their keys outward on
+    success, so the outermost failure removes them all.
+    """
+    keys: list[str] = []
+    token = _stored_in_block.set(keys)
+    try:
+        yield
+    except BaseException:
+        for key in keys:
+            try:
+                default_storage.delete(key)
+            except Exception:
+                logger.warning("could not remove an object of a failed upload", exc_info=True)
+        raise
+    finally:
+        _stored_in_block.reset(token)
+    outer = _stored_in_block.get()
+    if outer is not None:
+        outer.extend(keys)
+
+
 def file_create_from_stream(
     *,
     account: Account,
@@ -298,7 +334,7 @@ def file_create_from_stream(
     """
     limit = min(max_size or settings.FILES_MAX_UPLOAD_BYTES, settings.FILES_MAX_UPLOAD_BYTES)
     spool, size = spool_stream(stream, limit=limit)
-    with spool:
+    with stored_objects_removed_on_failure(), spool:
         width, height = image_header_size(spool)
         name = safe_filename(original_name)
         key = (
@@ -310,34 +346,35 @@ def file_create_from_stream(
             + name
         )
         storage_put(key, spool)
-    actor = as_actor(uploaded_by)
-    with transaction.atomic():
-        file = File(
-            account=account,
-            patient=patient,
-            file_request=file_request,
-            purpose=purpose,
-            original_name=name,
-            description=description,
-            declared_type=(declared_type or "")[:255],
-            max_size=limit,
-            size=size,
-            width=width,
-            height=height,
-            temp_key=key,
-            expires_at=expires_at,
-            created_at=created_at or timezone.now(),
-        )
-        file.set_actor(actor)
-        file.save()
-        audit_record(
-            account=account,
-            actor=actor,
-            action="file.upload",
-            target=file,
-            detail={"door": "app", "size": size},
-        )
-        file_enqueue_processing(file=file)
+        _stored_in_block.get().append(key)
+        actor = as_actor(uploaded_by)
+        with transaction.atomic():
+            file = File(
+                account=account,
+                patient=patient,
+                file_request=file_request,
+                purpose=purpose,
+                original_name=name,
+                description=description,
+                declared_type=(declared_type or "")[:255],
+                max_size=limit,
+                size=size,
+                width=width,
+                height=height,
+                temp_key=key,
+                expires_at=expires_at,
+                created_at=created_at or timezone.now(),
+            )
+            file.set_actor(actor)
+            file.save()
+            audit_record(
+                account=account,
+                actor=actor,
+                action="file.upload",
+                target=file,
+                detail={"door": "app", "size": size},
+            )
+            file_enqueue_processing(file=file)
     return file
 
 

@@ -20,6 +20,7 @@ from portal.webhooks.models import Event
 from tests.attachments import samples as attachment_samples
 from tests.factories import PatientFactory, StaffFactory
 from tests.files import samples
+from tests.files.conftest import stored_keys
 from tests.support.faultproxy import FaultyHttpProxy
 
 pytestmark = pytest.mark.django_db
@@ -125,6 +126,29 @@ def test_upload_larger_than_the_limit_is_413(api, patient, settings):
     )
     assert response.status_code == 413
     assert File.objects.count() == 0
+
+
+def test_a_refused_batch_leaves_no_object_behind(storage_mode, api, patient, settings):
+    """GIVEN a batch of two files whose second is past the limit
+    WHEN it is posted (Base64 JSON and multipart)
+    THEN 413, no File, and the first file's bytes, already stored when the second was
+    refused, are removed too: nothing is left that no record points at."""
+    small, big = samples.jpeg((40, 40)), samples.jpeg((400, 400))
+    settings.FILES_MAX_UPLOAD_BYTES = len(small) + 100
+    response = api.post(
+        "/api/v1/files",
+        xon_body(patient.id, ("a.jpg", "image/jpeg", small), ("b.jpg", "image/jpeg", big)),
+        format="json",
+    )
+    assert response.status_code == 413, response.content
+    response = api.post(
+        "/api/v1/files",
+        {"userId": str(patient.id), "files": [io.BytesIO(small), io.BytesIO(big)]},
+        format="multipart",
+    )
+    assert response.status_code == 413, response.content
+    assert File.objects.count() == 0
+    assert stored_keys(f"accounts/{patient.account_id}/") == []
 
 
 def test_request_larger_than_the_request_limit_is_413(api, patient, settings):
