@@ -37,6 +37,7 @@ from tests.plugins.services import (
     stop_all,
     wait_until,
 )
+from tests.support.commands import celery_worker_command, gunicorn_command
 
 # Variables of the developer's own shell that would point the stack elsewhere.
 FOREIGN_VARIABLES = (
@@ -206,24 +207,7 @@ class Stack:
         use its gthread worker, which keeps connections alive; 1 is the sync worker."""
         port = free_port()
         log_path = self.workdir / f"gunicorn-{port}.log"
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "portal.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--timeout",
-            "300",
-            "--graceful-timeout",
-            "5",
-            "--error-logfile",
-            "-",
-        ]
+        command = gunicorn_command(port=port, workers=workers, threads=threads, timeout=300)
         env = self.env(
             DJANGO_SETTINGS_MODULE=settings_module,
             PORTAL_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
@@ -254,21 +238,9 @@ class Stack:
         """``celery -A portal worker`` (prefork, no beat) until the block ends; yields once the
         worker has logged that it is ready, with the time of that line."""
         log_path = self.workdir / f"celery-{time.monotonic_ns()}.log"
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--loglevel=INFO",
-            f"--concurrency={concurrency}",
-            "--pool=prefork",
-            f"--hostname=bench-{concurrency}-{os.getpid()}@localhost",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ]
+        command = celery_worker_command(
+            hostname=f"bench-{concurrency}-{os.getpid()}@localhost", concurrency=concurrency
+        )
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
                 command, cwd=REPO_DIR, env=self.env(), stdout=log_file, stderr=subprocess.STDOUT

@@ -20,6 +20,7 @@ from pathlib import Path
 import requests
 
 from tests.plugins.services import free_port, wait_until
+from tests.support.commands import gunicorn_command
 from tests.support.worker import BASE_DIR, worker_env
 
 
@@ -53,24 +54,7 @@ def portal_server(tmp_path: Path, *, workers: int = 2, threads: int = 4, extra_e
     port = free_port()
     log_path = tmp_path / f"gunicorn-{port}.log"
     env = worker_env({"PORTAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", **(extra_env or {})})
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "portal.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--timeout",
-        "60",
-        "--graceful-timeout",
-        "5",
-        "--error-logfile",
-        "-",
-    ]
+    command = gunicorn_command(port=port, workers=workers, threads=threads, timeout=60)
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             command, cwd=BASE_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT

@@ -10,13 +10,14 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+
+from tests.support.commands import celery_worker_command
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -78,21 +79,7 @@ def celery_worker(tmp_path: Path, *, concurrency: int = 1, beat: bool = False, e
     """Start ``celery -A portal worker``, wait until it is ready, stop it afterwards."""
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     log_path = tmp_path / f"{name.split('@')[0]}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "portal",
-        "worker",
-        "--loglevel=INFO",
-        f"--concurrency={concurrency}",
-        "--pool=prefork",
-        f"--hostname={name}",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-    ]
+    command = celery_worker_command(hostname=name, concurrency=concurrency)
     if beat:
         command += ["--beat", f"--schedule={tmp_path / 'beat-schedule'}"]
     with log_path.open("wb") as log_file:
