@@ -26,6 +26,7 @@ from files.models import Facet, File, patient_segment
 from files.services import CHUNK, KeepOpen, human_size, sha256_of, storage_put
 from files.signals import file_processed
 from files.sniffing import IMAGE_TYPES, PDF, FileRejected, sniff
+from files.storage import stored_bytes
 from portal.webhooks import events
 from portal.webhooks.services import event_record
 
@@ -110,17 +111,19 @@ def verify(file: File, original) -> None:
         raise FileRejected("The upload is not where its upload ticket allowed.")
     if not default_storage.exists(key):
         raise FileRejected("The uploaded file was not found; send it again.")
-    size = 0
-    with default_storage.open(key, "rb") as stored:
-        while chunk := stored.read(CHUNK):
-            size += len(chunk)
-            if size > file.max_size:
-                raise FileRejected(
-                    f"The file is larger than the {human_size(file.max_size)} allowed."
-                )
-            original.write(chunk)
-    if size == 0:
+    stored_size = default_storage.size(key)
+    if stored_size == 0:
         raise FileRejected("The file is empty.")
+    if stored_size > file.max_size:  # judged before a byte is read
+        raise FileRejected(f"The file is larger than the {human_size(file.max_size)} allowed.")
+    # Streamed straight into the spool (on S3 one GET read as it arrives, not first
+    # downloaded whole into django-storages' own temporary file and copied again).
+    size = 0
+    for chunk in stored_bytes(key, 0, stored_size, chunk_size=CHUNK):
+        size += len(chunk)
+        original.write(chunk)
+    if size != stored_size:
+        raise OSError(f"storage returned {size} of {stored_size} bytes for {key}")  # retried
     original.seek(0)
 
 

@@ -159,7 +159,7 @@ def test_object_outside_its_prefix_is_rejected(upload, process, other_account):
     assert "not where" in file.rejection_reason
 
 
-def test_larger_than_allowed_is_rejected(upload, process):
+def test_larger_than_allowed_is_rejected(storage_mode, upload, process):
     """GIVEN a file whose allowed size is smaller than its bytes WHEN processed THEN rejected."""
     file = upload(samples.jpeg((200, 200)))
     File.objects.filter(pk=file.pk).update(max_size=100)
