@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.encryption import EncryptedTextField
+
 
 class Event(models.Model):
     """Something an integrator would otherwise poll for, recorded in the same
@@ -46,8 +48,9 @@ class Event(models.Model):
 class WebhookEndpoint(models.Model):
     """An account's subscriber URL, its signing secret and the event types it wants.
 
-    The secret is kept as issued because signing needs it; the API shows it only
-    in the answer that creates the endpoint, and the admin never shows it.
+    The secret is kept, encrypted at rest (``portal.encryption``), because signing needs
+    it; the API shows it only in the answer that creates the endpoint, and the admin
+    never shows it.
     """
 
     class DisabledReason(models.TextChoices):
@@ -61,7 +64,7 @@ class WebhookEndpoint(models.Model):
         "accounts.Account", on_delete=models.CASCADE, related_name="webhook_endpoints"
     )
     url = models.URLField(max_length=2000)
-    secret = models.CharField(max_length=128)
+    secret = EncryptedTextField()
     events = models.JSONField(default=list)
     is_active = models.BooleanField(default=True)
     disabled_reason = models.CharField(
@@ -94,7 +97,7 @@ class WebhookSigningSecret(models.Model):
     account = models.OneToOneField(
         "accounts.Account", on_delete=models.CASCADE, related_name="webhook_signing_secret"
     )
-    secret = models.CharField(max_length=128)
+    secret = EncryptedTextField()
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
