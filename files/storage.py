@@ -39,6 +39,7 @@ def stored_bytes(key: str, start: int, length: int, *, chunk_size: int) -> Itera
         return
     storage = default_storage
     if isinstance(storage, S3Storage):
+        # The object's name as S3Storage itself would send it (its location prefix).
         name = storage._normalize_name(clean_name(key))
         answer = storage.connection.meta.client.get_object(
             Bucket=storage.bucket_name, Key=name, Range=f"bytes={start}-{start + length - 1}"
