@@ -24,6 +24,7 @@ from files import quota
 from files.models import Facet, File, Purpose, UploadTicket
 from files.selectors import key_from_location, upload_ticket_for_location
 from files.services import (
+    CHUNK,
     UploadMissing,
     file_create_from_stream,
     stored_objects_removed_on_failure,
@@ -31,6 +32,7 @@ from files.services import (
     upload_ticket_issue,
 )
 from files.sniffing import HEIC, HEIF, JPEG, PNG, WEBP
+from files.storage import stored_bytes
 from portal.accounts.models import Account
 from portal.audit.services import Actor, audit_record
 from portal.patients.models import Patient
@@ -321,10 +323,41 @@ def photo_ticket_issue(*, account, patient, filename: str, content_type: str, ac
     )
 
 
-def photo_row_for_write(*, account: Account, patient: Patient) -> PatientPhoto:
+def photo_accepted_content_type(name: str) -> str:
+    """The content type the ``content`` facet takes for ``name``; ``AttachmentInputError``
+    when its extension is not one the facet accepts."""
+    content_type = photo_content_type_for(name)
+    if content_type is None:
+        raise AttachmentInputError(
+            "content",
+            f"The file name {name!r} must end in an extension the content facet accepts: "
+            + ", ".join(sorted(PHOTO_CONTENT_TYPES)),
+        )
+    return content_type
+
+
+def photo_property_write(
+    *,
+    account: Account,
+    patient: Patient,
+    filename: str,
+    content_type: str,
+    actor: Actor,
+    upload_ticket: UploadTicket | None = None,
+    file: File | None = None,
+) -> PatientPhoto:
+    """Point the patient's photo property at a new upload (a ticket still waiting for its
+    bytes) or a new file, under a row lock; the previous value is replaced whole."""
     photo, _ = PatientPhoto.objects.select_for_update().get_or_create(
         patient=patient, defaults={"account": account}
     )
+    photo.filename = filename
+    photo.content_type = content_type
+    photo.upload_ticket = upload_ticket
+    photo.file = file
+    photo.collect_failure = ""
+    photo.set_creator(actor)
+    photo.save()
     return photo
 
 
@@ -335,25 +368,19 @@ def photo_upload_start(
     """Write the photo property with an upload value: a pending ``content`` facet and an
     upload ticket for it. Raises ``AttachmentInputError`` for a name whose extension the
     facet does not accept, and ``TrialQuotaExceeded``."""
-    content_type = photo_content_type_for(filename)
-    if content_type is None:
-        raise AttachmentInputError(
-            "content",
-            f"The file name {filename!r} must end in an extension the content facet accepts: "
-            + ", ".join(sorted(PHOTO_CONTENT_TYPES)),
-        )
+    content_type = photo_accepted_content_type(filename)
     quota.account_lock(account)
     ticket = photo_ticket_issue(
         account=account, patient=patient, filename=filename, content_type=content_type, actor=actor
     )
-    photo = photo_row_for_write(account=account, patient=patient)
-    photo.filename = filename
-    photo.content_type = content_type
-    photo.upload_ticket = ticket
-    photo.file = None
-    photo.collect_failure = ""
-    photo.set_creator(actor)
-    photo.save()
+    photo = photo_property_write(
+        account=account,
+        patient=patient,
+        filename=filename,
+        content_type=content_type,
+        actor=actor,
+        upload_ticket=ticket,
+    )
     audit_record(
         account=account,
         actor=actor,
@@ -380,35 +407,29 @@ def photo_copy_from_facet(
     if facet is None or not source.is_ready:
         raise AttachmentInputError("content", "The source facet is not ready to be copied.")
     name = filename or source.original_name
-    content_type = photo_content_type_for(name) if filename else facet.mime_type
-    if content_type is None:
-        raise AttachmentInputError(
-            "content",
-            f"The file name {name!r} must end in an extension the content facet accepts: "
-            + ", ".join(sorted(PHOTO_CONTENT_TYPES)),
-        )
+    content_type = photo_accepted_content_type(name) if filename else facet.mime_type
     with stored_objects_removed_on_failure(), transaction.atomic():
         quota.account_lock(account)
         quota.trial_quota_check(account=account, adding_bytes=facet.size or 0)
-        with default_storage.open(facet.storage_key, "rb") as stream:
-            file = file_create_from_stream(
-                account=account,
-                patient=patient,
-                purpose=Purpose.PHOTO,
-                original_name=name,
-                declared_type=content_type,
-                stream=stream,
-                uploaded_by=actor,
-                max_size=settings.ATTACHMENTS_PHOTO_MAX_BYTES,
-            )
-        photo = photo_row_for_write(account=account, patient=patient)
-        photo.filename = name
-        photo.content_type = content_type
-        photo.upload_ticket = None
-        photo.file = file
-        photo.collect_failure = ""
-        photo.set_creator(actor)
-        photo.save()
+        file = file_create_from_stream(
+            account=account,
+            patient=patient,
+            purpose=Purpose.PHOTO,
+            original_name=name,
+            declared_type=content_type,
+            # Streamed as read (on S3 one GET), not first downloaded whole by S3File.
+            stream=stored_bytes(facet.storage_key, 0, facet.size, chunk_size=CHUNK),
+            uploaded_by=actor,
+            max_size=settings.ATTACHMENTS_PHOTO_MAX_BYTES,
+        )
+        photo = photo_property_write(
+            account=account,
+            patient=patient,
+            filename=name,
+            content_type=content_type,
+            actor=actor,
+            file=file,
+        )
         audit_record(
             account=account,
             actor=actor,
