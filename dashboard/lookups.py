@@ -39,10 +39,10 @@ def get_file_request_or_404(request, file_request_id):
 
 def get_request_file_or_404(request, file_request, file_id) -> File:
     """One of the files the patient sent in answer to ``file_request``."""
-    for file in file_request_selectors.file_request_files(file_request=file_request):
-        if str(file.id) == str(file_id):
-            return file
-    raise Http404("No such file in this request.")
+    file = file_request_selectors.file_request_file_get(file_request=file_request, file_id=file_id)
+    if file is None:
+        raise Http404("No such file in this request.")
+    return file
 
 
 def get_webhook_endpoint_or_404(request, endpoint_id):

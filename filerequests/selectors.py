@@ -65,6 +65,17 @@ def answer_prefetches() -> list[Prefetch]:
     ]
 
 
+def file_request_file_get(*, file_request: FileRequest, file_id) -> File | None:
+    """One of the files the patient sent in answer to ``file_request`` (one query), or None
+    for another request's file and malformed ids alike."""
+    parsed = parse_uuid(file_id)
+    if parsed is None:
+        return None
+    return File.objects.filter(
+        account_id=file_request.account_id, file_request=file_request, pk=parsed
+    ).first()
+
+
 def file_request_files(*, file_request: FileRequest) -> list[File]:
     """The files the patient sent in answer, oldest first, with their facets.
 
