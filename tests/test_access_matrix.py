@@ -66,8 +66,8 @@ def world():
             uploaded_by=None,
         ),
         file_request=FileRequestFactory(account=account_a, patient=patient_a),
-        webhook_endpoint=webhook_endpoint,
-        webhook_delivery=webhook_delivery,
+        endpoint=webhook_endpoint,
+        delivery=webhook_delivery,
         other_account=account_b,
         other_key=api_key_create(account=account_b).plaintext,
         # An admin: the strongest caller of another account still sees nothing of A's.

@@ -137,9 +137,7 @@ def world(client):
         request_x=request_x,
         ticket=ticket,
         file=objects["attachment"].file,
-        webhook_endpoint=endpoint,
-        webhook_delivery=delivery,
-        # The names the dashboard's page rules (tests/dashboard/routes.py) read.
+        # The names both rule tables (tests/access/routes.py, tests/dashboard/routes.py) read.
         endpoint=endpoint,
         delivery=delivery,
         request_file=stored_file(account=account, patient=patient, file_request=file_request),

@@ -78,20 +78,20 @@ ROUTES: dict[str, RouteRule] = {
     "webhook-endpoint-list": RouteRule(methods=("GET", "POST"), collection=True),
     "webhook-endpoint-detail": RouteRule(
         methods=("GET", "PATCH", "DELETE"),
-        kwargs=lambda world: {"endpoint_id": world.webhook_endpoint.id},
+        kwargs=lambda world: {"endpoint_id": world.endpoint.id},
     ),
     "webhook-endpoint-ping": RouteRule(
-        methods=("POST",), kwargs=lambda world: {"endpoint_id": world.webhook_endpoint.id}
+        methods=("POST",), kwargs=lambda world: {"endpoint_id": world.endpoint.id}
     ),
     "webhook-endpoint-deliveries": RouteRule(
-        methods=("GET",), kwargs=lambda world: {"endpoint_id": world.webhook_endpoint.id}
+        methods=("GET",), kwargs=lambda world: {"endpoint_id": world.endpoint.id}
     ),
     "webhook-delivery-list": RouteRule(methods=("GET",), collection=True),
     "webhook-delivery-detail": RouteRule(
-        methods=("GET",), kwargs=lambda world: {"delivery_id": world.webhook_delivery.id}
+        methods=("GET",), kwargs=lambda world: {"delivery_id": world.delivery.id}
     ),
     "webhook-delivery-redeliver": RouteRule(
-        methods=("POST",), kwargs=lambda world: {"delivery_id": world.webhook_delivery.id}
+        methods=("POST",), kwargs=lambda world: {"delivery_id": world.delivery.id}
     ),
     # The caller's own account's singleton: B sees B's, never A's.
     "webhook-signing-secret": RouteRule(methods=("GET", "POST"), collection=True),
