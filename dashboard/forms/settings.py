@@ -63,3 +63,18 @@ class AuditFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("occurred_to", "The end date is before the start date.")
         return cleaned
+
+
+class ClinicSettingsForm(forms.ModelForm):
+    """What patients see of the clinic on the photo request pages: whom to ring and the
+    safety line. The phone number is read in the portal's region (``0117 496 0000``)."""
+
+    class Meta:
+        from portal.accounts.models import Account
+
+        model = Account
+        fields = ["name", "phone_number", "patient_safety_line"]
+        labels = {"name": "Clinic name"}
+        error_messages = {
+            "phone_number": {"invalid": "Enter a phone number, like 0117 496 0000."},
+        }

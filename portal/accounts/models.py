@@ -11,6 +11,21 @@ import uuid
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+# Emergency numbers by the region phone numbers are read in (PHONENUMBER_DEFAULT_REGION).
+SAFETY_LINES = {
+    "GB": "This is not for emergencies. If you are very unwell call 999 or 111.",
+}
+SAFETY_LINE_ELSEWHERE = (
+    "This is not for emergencies. If you are very unwell call your local emergency number."
+)
+
+
+def default_safety_line() -> str:
+    from django.conf import settings
+
+    return SAFETY_LINES.get(settings.PHONENUMBER_DEFAULT_REGION, SAFETY_LINE_ELSEWHERE)
 
 
 class UserManager(BaseUserManager):
@@ -62,6 +77,21 @@ class Account(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     plan = models.CharField(max_length=10, choices=Plan.choices, default=Plan.FULL)
+    # What the patient page shows on every page: whom to ring, and where not to turn for
+    # an emergency. Empty means "not set": the page then names no number, and shows the
+    # default safety line for the portal's region.
+    phone_number = PhoneNumberField(
+        "clinic phone number",
+        blank=True,
+        help_text="Shown to patients on every photo request page, tap to call.",
+    )
+    patient_safety_line = models.CharField(
+        "safety line for patients",
+        max_length=300,
+        blank=True,
+        help_text="Shown on every photo request page. Leave empty for the default: "
+        "“This is not for emergencies. If you are very unwell call 999 or 111.”",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -69,6 +99,11 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def safety_line(self) -> str:
+        """The clinic's own safety line, or the default for the portal's region."""
+        return self.patient_safety_line.strip() or default_safety_line()
 
     @property
     def is_trial(self) -> bool:
@@ -99,6 +134,10 @@ class Staff(models.Model):
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.CLINICIAN)
     is_shell = models.BooleanField(default=False)
+    notify_photos_by_email = models.BooleanField(
+        default=False,
+        help_text="E-mail this person when a patient sends photos for a request they sent.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
