@@ -5,20 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='account',
-            name='patient_safety_line',
-            field=models.CharField(blank=True, help_text='Shown on every photo request page. Leave empty for the default: “This is not for emergencies. If you are very unwell call 999 or 111.”', max_length=300, verbose_name='safety line for patients'),
+            model_name="account",
+            name="patient_safety_line",
+            field=models.CharField(
+                blank=True,
+                help_text="Shown on every photo request page. Leave empty for the default: “This is not for emergencies. If you are very unwell call 999 or 111.”",
+                max_length=300,
+                verbose_name="safety line for patients",
+            ),
         ),
         migrations.AddField(
-            model_name='account',
-            name='phone_number',
-            field=phonenumber_field.modelfields.PhoneNumberField(blank=True, help_text='Shown to patients on every photo request page, tap to call.', max_length=128, region=None, verbose_name='clinic phone number'),
+            model_name="account",
+            name="phone_number",
+            field=phonenumber_field.modelfields.PhoneNumberField(
+                blank=True,
+                help_text="Shown to patients on every photo request page, tap to call.",
+                max_length=128,
+                region=None,
+                verbose_name="clinic phone number",
+            ),
         ),
     ]
