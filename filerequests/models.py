@@ -64,6 +64,11 @@ class FileRequest(models.Model):
     lockout_count = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
 
+    # "Ask for more": a follow-up request points at the request it follows.
+    follow_up_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
+    )
+
     # Files already announced in a ``file-request.files.update`` event.
     announced_file_ids = models.JSONField(default=list, blank=True)
 
@@ -84,6 +89,16 @@ class FileRequest(models.Model):
     def is_locked(self, now=None) -> bool:
         now = now or timezone.now()
         return self.locked_until is not None and self.locked_until > now
+
+    @property
+    def locked_at(self):
+        """When the current lockout began: its end less its length (the lockout grows
+        with each one, see ``services.lockout_length``)."""
+        if self.locked_until is None or not self.lockout_count:
+            return None
+        from filerequests.services import lockout_length
+
+        return self.locked_until - lockout_length(self.lockout_count)
 
     def accepts_answers(self, now=None) -> bool:
         """Whether the patient may still open the link and send photos."""

@@ -174,10 +174,23 @@ class File(ActorFields):
     purged_at = models.DateTimeField(
         null=True, blank=True, help_text="When the retention sweep removed the bytes."
     )
+    # The review loop: a file a patient sent waits in the clinic's inbox until a
+    # staff member has looked at it.
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        "accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["account", "-created_at"])]
+        indexes = [
+            models.Index(fields=["account", "-created_at"]),
+            models.Index(
+                fields=["account", "created_at"],
+                condition=models.Q(reviewed_at__isnull=True, file_request__isnull=False),
+                name="file_awaiting_review",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"File {str(self.id)[:8]}"
