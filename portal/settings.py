@@ -478,6 +478,9 @@ WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES = env.int(
     "WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES", default=5
 )
 WEBHOOK_RESPONSE_EXCERPT_BYTES = 1024
+# The callable ``(host, port) -> [address, ...]`` that resolves a receiver's name, once
+# per connection (portal.webhooks.transport). Tests name a scripted resolver here.
+WEBHOOK_RESOLVER = "portal.webhooks.transport.system_resolve"
 # Retry delays up to this long wait as Celery countdowns; longer ones (and anything
 # a lost worker dropped) are picked up by the sweep, well inside Redis's visibility
 # timeout so a countdown task is never handed out twice.
