@@ -234,6 +234,11 @@ class Facet(models.Model):
     mime_type = models.CharField(max_length=100, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    sha1 = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="SHA-1 of the bytes, hex: FHIR's Attachment.hash. Filled when first served.",
+    )
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
