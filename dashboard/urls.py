@@ -11,6 +11,7 @@ from dashboard.views import (
     file_requests,
     home,
     patients,
+    record,
     security,
     staff,
     webhooks,
@@ -102,6 +103,16 @@ patient_pages = [
         "patients/<str:patient_id>/attachments/<str:attachment_id>/archive/",
         attachments.attachment_archive_view,
         name="patient-attachment-archive",
+    ),
+    path(
+        "patients/<str:patient_id>/files/<str:file_id>/thumbnail/",
+        record.record_file_thumbnail,
+        name="patient-file-thumbnail",
+    ),
+    path(
+        "patients/<str:patient_id>/files/<str:file_id>/content/",
+        record.record_file_content,
+        name="patient-file-content",
     ),
     path(
         "patients/<str:patient_id>/file-requests/",

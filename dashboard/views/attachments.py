@@ -6,47 +6,20 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from attachments import selectors as attachment_selectors
 from attachments.services import attachment_archive
 from dashboard import serving, uploads
 from dashboard.access import staff_required
 from dashboard.lookups import get_attachment_or_404, get_patient_or_404
+from dashboard.views.record import record_context
 from portal.audit.services import Actor
-
-GALLERY_LIMIT = 120
-
-
-def gallery_context(request, patient) -> dict:
-    show_archived = request.GET.get("archived") == "1"
-    attachments = attachment_selectors.attachment_list(
-        account=request.account,
-        patient=patient,
-        archived="only" if show_archived else "exclude",
-        newest_first=True,
-    )
-    items = list(attachments[:GALLERY_LIMIT])
-    archived_count = (
-        0
-        if show_archived
-        else attachment_selectors.attachment_list(
-            account=request.account, patient=patient, archived="only"
-        ).count()
-    )
-    return {
-        "patient": patient,
-        "attachments": items,
-        "show_archived": show_archived,
-        "archived_count": archived_count,
-        "processing": any(a.file.state in ("pending", "processing") for a in items),
-    }
 
 
 @staff_required
 def patient_attachments(request, patient_id):
-    """The Attachments section's body, for htmx to refresh (and to poll while files process)."""
+    """The record section's body, for htmx to refresh (and to poll while files process)."""
     patient = get_patient_or_404(request, patient_id)
     return render(
-        request, "dashboard/patients/sections/attachments.html", gallery_context(request, patient)
+        request, "dashboard/patients/sections/attachments.html", record_context(request, patient)
     )
 
 
@@ -88,7 +61,7 @@ def attachment_archive_view(request, patient_id, attachment_id):
         response = render(
             request,
             "dashboard/patients/sections/attachments.html",
-            gallery_context(request, patient),
+            record_context(request, patient),
         )
         response["HX-Trigger"] = "attachment-archived"
         return response

@@ -12,7 +12,7 @@ from dashboard.forms.patients import PatientForm
 from dashboard.lookups import get_patient_or_404
 from dashboard.pagination import paginate, query_without_page
 from dashboard.search import parse_patient_query
-from dashboard.views.attachments import gallery_context
+from dashboard.views.record import record_context
 from portal.audit.services import Actor
 from portal.patients import services
 
@@ -49,7 +49,7 @@ def patient_detail(request, patient_id):
         request,
         "dashboard/patients/detail.html",
         {
-            **gallery_context(request, patient),
+            **record_context(request, patient),
             "file_requests": file_requests[:10],
             "max_upload_bytes": settings.FILES_MAX_UPLOAD_BYTES,
         },

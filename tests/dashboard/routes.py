@@ -41,6 +41,10 @@ def request_file(world):
     return {"file_request_id": world.file_request.id, "file_id": world.request_file.id}
 
 
+def record_file(world):
+    return {"patient_id": world.patient.id, "file_id": world.request_file.id}
+
+
 def endpoint(world):
     return {"endpoint_id": world.endpoint.id}
 
@@ -75,6 +79,8 @@ PAGES: dict[str, PageRule] = {
     "patient-edit": PageRule(methods=("GET", "POST"), kwargs=patient),
     "patient-attachments": PageRule(kwargs=patient),
     "patient-file-requests": PageRule(kwargs=patient),
+    "patient-file-thumbnail": PageRule(kwargs=record_file),
+    "patient-file-content": PageRule(kwargs=record_file),
     "patient-attachment-ticket": PageRule(methods=("POST",), kwargs=patient),
     "patient-attachment-confirm": PageRule(methods=("POST",), kwargs=patient),
     "patient-attachment-thumbnail": PageRule(kwargs=attachment),

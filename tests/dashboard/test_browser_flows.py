@@ -145,7 +145,7 @@ def test_files_dropped_on_a_patient_upload_straight_to_storage_with_a_progress_b
     page = open_page(DESKTOP)
     sign_in_with_code(page, base, clinic)
     page.goto(f"{base}/patients/{patient.id}/")
-    expect(page.locator("#attachments-body")).to_contain_text("No attachments yet")
+    expect(page.locator("#attachments-body")).to_contain_text("Nothing in the record yet")
     page.evaluate("() => { window.__marker = 'still the same page'; }")
 
     tickets: list[dict] = []
@@ -216,17 +216,17 @@ def test_files_dropped_on_a_patient_upload_straight_to_storage_with_a_progress_b
             expect(uploads.nth(index).locator(".upload-status")).to_have_text("Uploaded")
             expect(progress.nth(index)).to_have_js_property("value", 100)
 
-        gallery = page.locator("#attachments-body .gallery")
+        gallery = page.locator("#attachments-body .record")
         for name in ("left-forearm.jpg", "right-forearm.jpg"):
-            tile = gallery.locator(".tile", has_text=name)
+            tile = gallery.locator(".record-item", has_text=name)
             expect(tile).to_have_attribute("data-state", "ready", timeout=60_000)
             image = tile.locator("img.tile-image")
             expect(image).to_have_js_property("complete", True)
             assert image.evaluate("img => img.naturalWidth") > 0
-        rejected = gallery.locator(".tile", has_text="referral-notes.jpg")
+        rejected = gallery.locator(".record-item", has_text="referral-notes.jpg")
         expect(rejected).to_have_attribute("data-state", "rejected", timeout=60_000)
-        expect(rejected.locator(".tile-placeholder-rejected")).to_contain_text("Rejected")
-        reason = rejected.locator(".tile-reason")
+        expect(rejected.locator(".badge")).to_contain_text(["Rejected"])
+        reason = rejected.locator(".record-reason")
         expect(reason).not_to_be_empty()
         screenshot(page, "dashboard-flow-6-uploaded")
         assert page.evaluate("() => window.__marker") == "still the same page"

@@ -33,7 +33,7 @@ def test_screenshots_of_the_file_pages(live_server, open_page, clinic, shape):
     expect(page.get_by_test_id("webhook-banner")).to_be_visible()
 
     page.goto(f"{base}/patients/{amelia.id}/")
-    thumbnails = page.locator(".gallery img.tile-image")
+    thumbnails = page.locator(".record img.tile-image")
     expect(thumbnails).to_have_count(3)
     for index in range(3):
         thumbnails.nth(index).scroll_into_view_if_needed()
@@ -43,7 +43,7 @@ def test_screenshots_of_the_file_pages(live_server, open_page, clinic, shape):
     expect(page.locator(".tile-rejected")).to_contain_text("Rejected")
     screenshot(page, f"dashboard-patient-gallery-{shape}")
 
-    page.locator(".tile", has_text="wound-day-3.jpg").locator(".tile-open").click()
+    page.locator(".record-item", has_text="wound-day-3.jpg").locator(".tile-open").click()
     viewer = page.locator("dialog#viewer")
     expect(viewer).to_be_visible()
     expect(viewer.locator("[data-viewer-image]")).to_have_js_property("complete", True)

@@ -125,7 +125,7 @@ def test_add_a_patient_and_see_their_page(clinician_client, account, clinician):
     ).exists()
     html = listed(clinician_client.get(response["Location"]))
     assert "Born 4 March 1990" in html
-    assert 'id="attachments"' in html and "No attachments yet" in html
+    assert 'id="attachments"' in html and "Nothing in the record yet" in html
     assert 'id="file-requests"' in html and "No file requests yet" in html
 
 
@@ -169,7 +169,9 @@ def test_section_fragments_render_for_htmx(clinician_client, patients):
     """GIVEN a patient WHEN the sections' fragments are fetched
     THEN each renders its empty state."""
     ann = patients["ann"]
-    assert "No attachments yet" in listed(clinician_client.get(f"/patients/{ann.id}/attachments/"))
+    assert "Nothing in the record yet" in listed(
+        clinician_client.get(f"/patients/{ann.id}/attachments/")
+    )
     assert "No file requests yet" in listed(
         clinician_client.get(f"/patients/{ann.id}/file-requests/")
     )

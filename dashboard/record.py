@@ -1,0 +1,156 @@
+"""The patient record: every file of one patient, whatever door it came through.
+
+A file reaches a patient by six doors (a patient answering a request, the X-on files
+API, Cliniko's presigned upload, Claros's PDF upload, Medable's photo property, the
+dashboard). Each door leaves a different trail (a file request, an attachment row, a
+photo property row, only an API key as uploader), so the record asks the database to
+name the door (``source``) beside each file, in the same one query that reads the files,
+their request and their attachment: the page costs the same however many files it shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from itertools import groupby
+
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from attachments.models import PatientAttachment, PatientPhoto
+from files.models import File
+from portal.accounts.models import Account
+from portal.audit.models import AuditEvent
+from portal.patients.models import Patient
+
+
+class Source:
+    """Which door a file came through: the values of the record's ``source`` filter."""
+
+    REQUEST = "request"
+    XON = "xon"
+    CLINIKO = PatientAttachment.Source.CLINIKO
+    CLAROS = PatientAttachment.Source.CLAROS
+    DASHBOARD = PatientAttachment.Source.DASHBOARD
+    MEDABLE = "medable"
+
+    LABELS = {
+        REQUEST: "Sent by the patient",
+        XON: "X-on files API",
+        CLINIKO: "Cliniko upload",
+        CLAROS: "Claros PDF",
+        DASHBOARD: "Dashboard upload",
+        MEDABLE: "Medable photo",
+    }
+    CHOICES = list(LABELS.items())
+
+
+KIND_PHOTO = "photo"
+KIND_DOCUMENT = "document"
+KIND_CHOICES = [(KIND_PHOTO, "Photos"), (KIND_DOCUMENT, "Documents")]
+
+GROUP_DATE = "date"
+GROUP_REQUEST = "request"
+GROUP_CHOICES = [(GROUP_DATE, "By date"), (GROUP_REQUEST, "By request")]
+
+ARCHIVED_EXCLUDE = "exclude"
+ARCHIVED_ONLY = "only"
+
+
+def source_expression() -> Case:
+    """SQL naming the door of each file (see ``Source``): an attachment says its own
+    source; a Medable photo property points at its file; a file uploaded through a
+    patient link came from a request; anything else came by the X-on files API."""
+    is_photo_property = Exists(PatientPhoto.objects.filter(file=OuterRef("pk")))
+    return Case(
+        When(patient_attachment__isnull=False, then=F("patient_attachment__source")),
+        When(is_photo_property, then=Value(Source.MEDABLE)),
+        When(actor_kind=AuditEvent.ActorKind.PATIENT_LINK, then=Value(Source.REQUEST)),
+        default=Value(Source.XON),
+        output_field=CharField(),
+    )
+
+
+def is_photo_q() -> Q:
+    """Images by the type detected from the bytes, or (while still processing) declared."""
+    return Q(mime_type__startswith="image/") | Q(mime_type="", declared_type__startswith="image/")
+
+
+def patient_record_files(
+    *,
+    account: Account,
+    patient: Patient,
+    source: str = "",
+    kind: str = "",
+    archived: str = ARCHIVED_EXCLUDE,
+) -> QuerySet[File]:
+    """The patient's files, newest first, each with ``source``, its request (and who
+    asked), its attachment and its reviewer, in one query. Archived attachments are
+    left out unless ``archived="only"``."""
+    files = (
+        File.objects.filter(account=account, patient=patient)
+        .select_related("file_request", "patient_attachment", "reviewed_by__user")
+        .annotate(source=source_expression())
+    )
+    if archived == ARCHIVED_ONLY:
+        files = files.filter(patient_attachment__archived_at__isnull=False)
+    else:
+        files = files.filter(
+            Q(patient_attachment__isnull=True) | Q(patient_attachment__archived_at__isnull=True)
+        )
+    if source in Source.LABELS:
+        files = files.filter(source=source)
+    if kind == KIND_PHOTO:
+        files = files.filter(is_photo_q())
+    elif kind == KIND_DOCUMENT:
+        files = files.exclude(is_photo_q())
+    return files.order_by("-created_at", "-id")
+
+
+def archived_attachment_count(*, account: Account, patient: Patient) -> int:
+    return PatientAttachment.objects.filter(
+        account=account, patient=patient, archived_at__isnull=False
+    ).count()
+
+
+@dataclass
+class RecordGroup:
+    """Files shown under one heading: a day, or one request (``file_request``)."""
+
+    key: str
+    heading: str
+    files: list[File]
+    file_request: object = None
+
+
+def day_heading(day: date) -> str:
+    today = timezone.localdate()
+    if day == today:
+        return "Today"
+    if (today - day).days == 1:
+        return "Yesterday"
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def record_groups(files: list[File], *, group: str) -> list[RecordGroup]:
+    """Group a page of files (already newest first) by day, or by the request that
+    asked for them (files from other doors grouped by their door)."""
+    if group == GROUP_REQUEST:
+        order: dict[str, RecordGroup] = {}
+        for file in files:
+            if file.file_request_id:
+                key = f"request-{file.file_request_id}"
+                heading = "Request: " + (file.file_request.prompt or "Photos")
+                request = file.file_request
+            else:
+                key = f"source-{file.source}"
+                heading = Source.LABELS.get(file.source, "Other")
+                request = None
+            if key not in order:
+                order[key] = RecordGroup(key, heading, [], request)
+            order[key].files.append(file)
+        return list(order.values())
+    groups = []
+    for day, day_files in groupby(files, key=lambda f: timezone.localtime(f.created_at).date()):
+        groups.append(RecordGroup(f"day-{day.isoformat()}", day_heading(day), list(day_files)))
+    return groups
