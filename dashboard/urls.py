@@ -140,6 +140,11 @@ file_request_pages = [
         name="file-request-resend",
     ),
     path(
+        "file-requests/<str:file_request_id>/unlock/",
+        file_requests.file_request_unlock,
+        name="file-request-unlock",
+    ),
+    path(
         "file-requests/<str:file_request_id>/cancel/",
         file_requests.file_request_cancel,
         name="file-request-cancel",

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dashboard import selectors, serving
@@ -20,7 +21,7 @@ from dashboard.lookups import (
     get_request_file_or_404,
 )
 from dashboard.pagination import paginate, query_without_page
-from filerequests import services
+from filerequests import services, staff_actions
 from filerequests.models import FileRequest
 from filerequests.selectors import file_request_files
 from files.models import File
@@ -53,6 +54,7 @@ def file_request_list(request):
             "q": patient_text,
             "statuses": FileRequest.Status.choices,
             "counts": selectors.file_request_status_counts(account=request.account),
+            "dob_max_attempts": settings.FILE_REQUEST_DOB_MAX_ATTEMPTS,
             "page_query": query_without_page(request),
         },
     )
@@ -112,6 +114,9 @@ def live_context(file_request: FileRequest) -> dict:
         "latest_notification": notifications[0] if notifications else None,
         "live": live,
         "poll_seconds": POLL_SECONDS,
+        "locked": file_request.is_locked() and file_request.accepts_answers(),
+        "dob_max_attempts": settings.FILE_REQUEST_DOB_MAX_ATTEMPTS,
+        "now_ymd": timezone.localdate().strftime("%Y%m%d"),
     }
 
 
@@ -152,6 +157,26 @@ def file_request_resend(request, file_request_id):
         messages.error(request, str(exc))
     else:
         messages.success(request, "The text message is being sent again, with the same link.")
+    return redirect("dashboard:file-request-detail", file_request_id=file_request.id)
+
+
+@require_POST
+@staff_required
+def file_request_unlock(request, file_request_id):
+    """Unlock a link five wrong dates of birth closed, and text the patient a new one."""
+    file_request = get_file_request_or_404(request, file_request_id)
+    try:
+        file_request = staff_actions.file_request_unlock_and_resend(
+            file_request=file_request, actor=Actor.for_staff(request.staff)
+        )
+    except services.FileRequestStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Unlocked. A new link is being texted to "
+            f"{file_request.patient.mobile.as_international}; the old link no longer works.",
+        )
     return redirect("dashboard:file-request-detail", file_request_id=file_request.id)
 
 

@@ -92,6 +92,7 @@ PAGES: dict[str, PageRule] = {
     "file-request-live": PageRule(kwargs=file_request),
     "file-request-resend": PageRule(methods=("POST",), kwargs=file_request),
     "file-request-cancel": PageRule(methods=("POST",), kwargs=file_request),
+    "file-request-unlock": PageRule(methods=("POST",), kwargs=file_request),
     "file-request-file-thumbnail": PageRule(kwargs=request_file),
     "file-request-file-content": PageRule(kwargs=request_file),
     # Account admins only.
