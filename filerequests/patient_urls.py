@@ -12,6 +12,12 @@ urlpatterns = [
     path("upload/ticket", patient_views.upload_ticket, name="upload-ticket"),
     path("upload/confirm", patient_views.upload_confirm, name="upload-confirm"),
     path("upload/finish", patient_views.upload_finish, name="upload-finish"),
+    path("upload/status", patient_views.upload_status, name="upload-status"),
+    path(
+        "upload/thumbnail/<uuid:file_id>",
+        patient_views.upload_thumbnail,
+        name="upload-thumbnail",
+    ),
     path("done", patient_views.done_page, name="done"),
     path("<str:short_link_id>", patient_views.short_link, name="short-link"),
 ]

@@ -12,18 +12,23 @@ import functools
 import json
 from datetime import date, datetime, timedelta
 
+import phonenumbers
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware, rotate_token
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from filerequests import services
+from filerequests import patient_status, services
 from filerequests.models import FileRequest
 from filerequests.shortlinks import short_link_id_is_well_formed
+from files.downloads import file_response
+from files.models import Facet, File
+from portal.accounts.models import Account, default_safety_line
 from portal.audit.services import Actor, client_ip
 
 SESSION_KEY = "patient_file_request"
@@ -63,6 +68,42 @@ def patient_page(view):
     return csrf_exempt(patient_csrf_protect(wrapped))
 
 
+# --- What every page says about the clinic ----------------------------------------------
+
+
+def clinic_context(account: Account | None) -> dict:
+    """The clinic's name, its phone number (display and ``tel:``) and the safety line.
+
+    A page for a link we do not know has no clinic: it names none, and tells the
+    patient to call "the clinic that sent you the link".
+    """
+    if account is None:
+        return {
+            "clinic_name": "",
+            "clinic_phone": "",
+            "clinic_phone_uri": "",
+            "safety_line": default_safety_line(),
+        }
+    phone = account.phone_number
+    phone_display = phone_uri = ""
+    if phone and phone.is_valid():
+        same_region = phone.country_code == phonenumbers.country_code_for_region(
+            settings.PHONENUMBER_DEFAULT_REGION
+        )
+        phone_display = phone.as_national if same_region else phone.as_international
+        phone_uri = f"tel:{phone.as_e164}"
+    return {
+        "clinic_name": account.name,
+        "clinic_phone": phone_display,
+        "clinic_phone_uri": phone_uri,
+        "safety_line": account.safety_line,
+    }
+
+
+def patient_render(request, template: str, context: dict, *, account, status: int = 200):
+    return render(request, template, {**clinic_context(account), **context}, status=status)
+
+
 # --- Pages for links that cannot be used ---------------------------------------------
 
 UNAVAILABLE = {
@@ -80,11 +121,17 @@ def unavailable(request, reason: str, *, file_request=None, retry_after: int | N
     context = {
         "title": title,
         "variant": variant,
-        # The clinic's name tells the patient whom to call; nothing about the patient shows.
-        "clinic_name": file_request.account.name if file_request is not None else "",
         "retry_minutes": (retry_after + 59) // 60 if retry_after else None,
     }
-    response = render(request, "filerequests/unavailable.html", context, status=status)
+    # The clinic's name and number tell the patient whom to call; nothing about the
+    # patient shows.
+    response = patient_render(
+        request,
+        "filerequests/unavailable.html",
+        context,
+        account=file_request.account if file_request is not None else None,
+        status=status,
+    )
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
@@ -199,7 +246,6 @@ def short_link(request, short_link_id: str):
             }
     context = {
         "file_request": file_request,
-        "clinic_name": file_request.account.name,
         "staff_name": file_request.staff_name,
         "form": form,
         "errors": errors,
@@ -207,7 +253,7 @@ def short_link(request, short_link_id: str):
         "lockout_minutes": settings.FILE_REQUEST_LOCKOUT_SECONDS // 60,
         "title": "Confirm your date of birth",
     }
-    return render(request, "filerequests/check.html", context, status=200)
+    return patient_render(request, "filerequests/check.html", context, account=file_request.account)
 
 
 def verified_redirect(request, file_request: FileRequest):
@@ -251,13 +297,14 @@ def upload_page(request):
         return refusal
     context = {
         "file_request": file_request,
-        "clinic_name": file_request.account.name,
         "staff_name": file_request.staff_name,
         "prompt": file_request.prompt,
         "auto_retries": settings.FILE_REQUEST_PAGE_AUTO_RETRIES,
         "title": "Send your photos",
     }
-    return render(request, "filerequests/upload.html", context)
+    return patient_render(
+        request, "filerequests/upload.html", context, account=file_request.account
+    )
 
 
 def json_refusal(refusal: HttpResponse) -> JsonResponse:
@@ -296,7 +343,48 @@ def upload_confirm(request):
         return json_refusal(refusal)
     from filerequests import uploads
 
-    return uploads.confirm_for_patient(request, file_request, read_json(request))
+    response = uploads.confirm_for_patient(request, file_request, read_json(request))
+    if response.status_code == 200:
+        # Remembered in the session, so this browser (and only it) can follow the
+        # photo through processing and see its thumbnail on the confirmation.
+        file_id = json.loads(response.content)["fileId"]
+        request.session[SESSION_KEY] = patient_status.session_file_remember(
+            request.session[SESSION_KEY], file_id
+        )
+    return response
+
+
+@patient_page
+@require_GET
+def upload_status(request):
+    """The photos this session sent: processing, ready (with a thumbnail) or rejected
+    (with the reason in a patient's words). The page polls it after sending."""
+    file_request, refusal = session_file_request(request)
+    if refusal:
+        return json_refusal(refusal)
+    photos = patient_status.sent_photos(
+        file_request=file_request,
+        file_ids=patient_status.session_file_ids(request.session[SESSION_KEY]),
+    )
+    return JsonResponse({"files": [photo.as_json() for photo in photos]})
+
+
+@patient_page
+@require_GET
+def upload_thumbnail(request, file_id):
+    """A thumbnail of a photo this session sent, through the verified session only."""
+    file_request, refusal = session_file_request(request)
+    if refusal:
+        return json_refusal(refusal)
+    if str(file_id) not in patient_status.session_file_ids(request.session[SESSION_KEY]):
+        return JsonResponse({"error": "Not found."}, status=404)
+    file = (
+        File.objects.select_related("account").filter(file_request=file_request, pk=file_id).first()
+    )
+    if file is None:
+        return JsonResponse({"error": "Not found."}, status=404)
+    request.portal_actor = Actor.for_patient_link(file_request.id)
+    return file_response(request, file=file, facet_name=Facet.THUMBNAIL)
 
 
 @patient_page
@@ -320,9 +408,26 @@ def done_page(request):
     file_request, refusal = session_file_request(request)
     if refusal:
         return refusal
+    photos = patient_status.sent_photos(
+        file_request=file_request,
+        file_ids=patient_status.session_file_ids(request.session[SESSION_KEY]),
+    )
+    received = [photo for photo in photos if photo.state == "ready"]
+    checking = [photo for photo in photos if photo.state == "processing"]
+    not_used = [photo for photo in photos if photo.state == "rejected"]
+    if received and not (checking or not_used):
+        title = "Photos sent"
+    elif photos:
+        title = "What the clinic has received"
+    else:
+        title = "No photos sent yet"
     context = {
-        "clinic_name": file_request.account.name,
         "staff_name": file_request.staff_name,
-        "title": "Photos sent",
+        "title": title,
+        "received": received,
+        "checking": checking,
+        "not_used": not_used,
+        "last_sent_at": max((photo.sent_at for photo in received), default=None),
+        "status_url": reverse("filerequests-patient:upload-status"),
     }
-    return render(request, "filerequests/done.html", context)
+    return patient_render(request, "filerequests/done.html", context, account=file_request.account)
