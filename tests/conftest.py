@@ -29,7 +29,8 @@ def private_storage(tmp_path, settings):
 
 @pytest.fixture
 def s3_bucket(settings):
-    """Switch this test to S3 on moto's server, in a fresh bucket, as production would."""
+    """Switch this test to S3 on SeaweedFS (tests/plugins/services.py), in a fresh bucket,
+    as production would."""
     from portal.settings import storage_settings_for
 
     bucket = f"test-{uuid.uuid4().hex[:12]}"

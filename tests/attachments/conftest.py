@@ -38,7 +38,7 @@ def post_to_storage(
     """A browser-style multipart POST: ``fields`` in their order, the file last.
 
     The embedded storage is the app's own endpoint (reached through Django's test
-    client); S3 is moto's real server (reached with ``requests``)."""
+    client); S3 is SeaweedFS's real server (reached with ``requests``)."""
     if url.startswith(settings.PORTAL_PUBLIC_BASE_URL):
         data = dict(fields)
         data[file_field] = SimpleUploadedFile(filename, content, content_type=content_type)
@@ -48,9 +48,11 @@ def post_to_storage(
         url, data=fields, files={file_field: (filename, content, content_type)}, timeout=30
     )
     body = response.content
-    if response.status_code == 201 and not body:
-        # moto stores the object but answers 201 with no body; S3 answers this PostResponse,
-        # its Location the bucket URL joined with the URL-escaped key (slashes too).
+    empty_location = b"<Location></Location>" in body
+    if response.status_code == 201 and (not body or empty_location):
+        # moto answers 201 with no body and SeaweedFS with an empty <Location>; AWS answers
+        # the bucket URL joined with the URL-escaped key (slashes too), which is what a
+        # client builds itself from the presign ``url`` and the ``Key`` (README: stores).
         key = dict(fields)["key"].replace("${filename}", filename)
         location = f"{url.rstrip('/')}/{quote(key, safe='')}"
         body = (

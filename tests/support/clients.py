@@ -51,10 +51,11 @@ def post_to_storage(url: str, fields, *, filename: str, data: bytes, content_typ
 
 
 def location_of(answer: requests.Response, url: str, fields) -> str:
-    """The ``Location`` of a 201 PostResponse (moto answers 201 with no body; S3 and the
-    embedded endpoint answer the XML): what a Cliniko client sends back."""
-    if answer.content:
-        return ET.fromstring(answer.content).findtext("Location")
+    """The ``Location`` of a 201 PostResponse (AWS and the embedded endpoint answer it;
+    moto answers no body and SeaweedFS an empty ``<Location>``, so the client joins the
+    presign ``url`` and the key, as the README tells integrators to)."""
+    if answer.content and (location := ET.fromstring(answer.content).findtext("Location")):
+        return location
     key = dict(fields)["key"]
     return f"{url.rstrip('/')}/{quote(key, safe='')}"
 
@@ -151,7 +152,7 @@ def s3_client():
 
 
 def bucket_keys(bucket: str, prefix: str = "") -> list[str]:
-    """Every object in the bucket (moto's real server), read directly, not through the app."""
+    """Every object in the bucket (the S3 server), read directly, not through the app."""
     paginator = s3_client().get_paginator("list_objects_v2")
     keys = []
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
