@@ -159,11 +159,11 @@ class AddressThrottleAdmin(admin.ModelAdmin):
     """Failed date-of-birth checks per client address and window. Deleting a row lets
     an address that was shut out (a clinic's shared Wi-Fi, say) try again at once."""
 
-    list_display = ["address", "window_start", "failures"]
-    list_filter = ["window_start"]
+    list_display = ["address", "kind", "window_start", "failures"]
+    list_filter = ["kind", "window_start"]
     search_fields = ["address"]
     ordering = ["-window_start"]
-    readonly_fields = ["address", "window_start", "failures"]
+    readonly_fields = ["address", "kind", "window_start", "failures"]
 
     def has_add_permission(self, request):
         return False

@@ -149,22 +149,34 @@ class Notification(models.Model):
 
 
 class AddressThrottle(models.Model):
-    """Failed date-of-birth checks from one client address in one time window.
+    """Failed date-of-birth checks, or unknown links tried, from one client in one window.
 
-    The per-link counter on FileRequest is the brute-force control; this one
-    stops one address from spraying guesses across many links.
+    The per-link counter on FileRequest is the brute-force control; this one stops
+    one client from spraying guesses across many links. The two kinds are counted
+    apart, so strangers trying made-up links from a shared address (a carrier's
+    CGNAT, a clinic's Wi-Fi) never hold back a patient answering a real link. The
+    address is the client's (portal.clientip), an IPv6 client's /64.
     """
 
+    class Kind(models.TextChoices):
+        WRONG_ANSWER = "wrong_answer", "wrong date of birth on a live link"
+        UNKNOWN_LINK = "unknown_link", "a link that does not exist"
+
     address = models.GenericIPAddressField()
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WRONG_ANSWER)
     window_start = models.DateTimeField()
     failures = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["address", "window_start"], name="address_throttle_one_row_per_window"
+                fields=["address", "kind", "window_start"],
+                name="address_throttle_one_row_per_kind_and_window",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.address} from {self.window_start:%Y-%m-%d %H:%M}: {self.failures}"
+        return (
+            f"{self.address} from {self.window_start:%Y-%m-%d %H:%M}: "
+            f"{self.failures} ({self.get_kind_display()})"
+        )

@@ -29,7 +29,7 @@ from filerequests.shortlinks import short_link_id_is_well_formed
 from files.downloads import file_response
 from files.models import Facet, File
 from portal.accounts.models import Account, default_safety_line
-from portal.audit.services import Actor, client_ip
+from portal.audit.services import Actor
 
 SESSION_KEY = "patient_file_request"
 
@@ -199,10 +199,9 @@ def short_link(request, short_link_id: str):
         FileRequest.objects.select_related("account").filter(short_link_id=short_link_id).first()
     )
     if file_request is None:
-        if request.method == "POST":
-            # Count a guess at an unknown link against the address, as any failure.
-            services.address_record_failure(client_ip(request), timezone.now())
-        return unavailable(request, "unknown")
+        # Counted apart from wrong answers on live links (services.unknown_link_tried).
+        check = services.unknown_link_tried(request=request)
+        return unavailable(request, check.outcome, retry_after=check.retry_after)
     reason = unavailable_reason(file_request)
     if reason and request.method == "GET":
         if reason == "expired":

@@ -19,7 +19,8 @@ from filerequests.selectors import file_request_files
 from filerequests.shortlinks import short_link_id_new, short_link_url
 from filerequests.sms import SmsPermanentError, SmsTemporaryError, sms_backend
 from portal.accounts.models import Account, Staff
-from portal.audit.services import Actor, audit_record, client_ip
+from portal.audit.services import Actor, audit_record
+from portal.clientip import client_throttle_key
 from portal.ids import parse_uuid
 from portal.patients.services import patient_find_or_create_shell
 from portal.webhooks import events
@@ -424,22 +425,55 @@ def throttle_window_start(now: datetime) -> datetime:
     return now.replace(minute=0, second=0, microsecond=0)
 
 
-def address_failures(address: str | None, now: datetime) -> int:
+def address_failures(
+    address: str | None, now: datetime, kind: str = AddressThrottle.Kind.WRONG_ANSWER
+) -> int:
     if not address:
         return 0
     row = AddressThrottle.objects.filter(
-        address=address, window_start=throttle_window_start(now)
+        address=address, kind=kind, window_start=throttle_window_start(now)
     ).first()
     return row.failures if row else 0
 
 
-def address_record_failure(address: str | None, now: datetime) -> None:
-    """Count one failed check for this address in the current hour, atomically."""
+def address_record_failure(
+    address: str | None, now: datetime, kind: str = AddressThrottle.Kind.WRONG_ANSWER
+) -> None:
+    """Count one failure of this kind for this client key in the current hour, atomically."""
     if not address:
         return
     window_start = throttle_window_start(now)
-    row, _ = AddressThrottle.objects.get_or_create(address=address, window_start=window_start)
+    try:
+        with transaction.atomic():
+            row, _ = AddressThrottle.objects.get_or_create(
+                address=address, kind=kind, window_start=window_start
+            )
+    except IntegrityError:  # a parallel request made the row first
+        row = AddressThrottle.objects.get(address=address, kind=kind, window_start=window_start)
     AddressThrottle.objects.filter(pk=row.pk).update(failures=F("failures") + 1)
+
+
+def address_throttled_for(address: str | None, now: datetime, kind: str) -> int | None:
+    """Seconds until this client may try again, or None when it is under the limit."""
+    if address_failures(address, now, kind) < settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR:
+        return None
+    return seconds_until(throttle_window_start(now) + timedelta(hours=1), now)
+
+
+def unknown_link_tried(*, request) -> DobCheck:
+    """Someone asked for a short link that does not exist: count it against their client
+    key, apart from wrong answers on live links, and say when they have tried too many.
+
+    Guessing link ids is the attack this slows (a link is the patient's credential); it
+    never holds back anyone answering a link that exists.
+    """
+    now = timezone.now()
+    address = client_throttle_key(request)
+    kind = AddressThrottle.Kind.UNKNOWN_LINK
+    if retry_after := address_throttled_for(address, now, kind):
+        return DobCheck("throttled", retry_after=retry_after)
+    address_record_failure(address, now, kind)
+    return DobCheck("unknown")
 
 
 def seconds_until(moment: datetime, now: datetime) -> int:
@@ -458,21 +492,18 @@ def dob_check(*, short_link_id: str, date_of_birth: date, request) -> DobCheck:
     The row is locked (``select_for_update``) while the answer is checked and
     counted, so parallel guesses are serialised and can never exceed the limit.
     After ``FILE_REQUEST_DOB_MAX_ATTEMPTS`` wrong answers the link locks for a
-    period that doubles with each lockout. Failures are also counted per client
-    address per hour across all links. Every failure is an audit event.
+    period that doubles with each lockout: that is the brute-force control.
+
+    Wrong answers are also counted per client (portal.clientip: the address behind
+    a trusted proxy, an IPv6 client's /64) per hour across all links. A client past
+    ``FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR`` gets 429 for a wrong answer, which
+    still counts against its link; a right answer on a live link is never refused by
+    this count, because a shared address (CGNAT, a clinic's Wi-Fi, a proxy) is many
+    patients, and strangers' guesses must not lock them out. Unknown links are
+    counted apart (``unknown_link_tried``). Every failure is an audit event.
     """
     now = timezone.now()
-    address = client_ip(request)
-    limit = settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR
-    if address_failures(address, now) >= limit:
-        audit_record(
-            account=None,
-            actor=Actor.anonymous(),
-            action="file_request.dob_check_throttled",
-            request=request,
-        )
-        next_window = throttle_window_start(now) + timedelta(hours=1)
-        return DobCheck("throttled", retry_after=seconds_until(next_window, now))
+    address = client_throttle_key(request)
 
     with transaction.atomic():
         file_request = (
@@ -482,11 +513,24 @@ def dob_check(*, short_link_id: str, date_of_birth: date, request) -> DobCheck:
             .first()
         )
         if file_request is None:
-            outcome = DobCheck("unknown")
+            outcome = None
         else:
             outcome = dob_check_locked_row(file_request, date_of_birth, request, now)
-    if outcome.outcome in ("wrong", "locked", "unknown"):
-        address_record_failure(address, now)
+    if outcome is None:
+        return unknown_link_tried(request=request)
+    if outcome.outcome not in ("wrong", "locked"):
+        return outcome
+    retry_after = address_throttled_for(address, now, AddressThrottle.Kind.WRONG_ANSWER)
+    address_record_failure(address, now)
+    if retry_after is not None and outcome.outcome == "wrong":
+        audit_record(
+            account=outcome.file_request.account,
+            actor=Actor.for_patient_link(outcome.file_request.id),
+            action="file_request.dob_check_throttled",
+            target=outcome.file_request,
+            request=request,
+        )
+        return DobCheck("throttled", outcome.file_request, retry_after=retry_after)
     return outcome
 
 

@@ -13,6 +13,7 @@ refuses to start without ``SECRET_KEY`` and ``ALLOWED_HOSTS``, and
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
     "filerequests",
     "attachments",
     "dashboard",
+    "fhirapi",
 ]
 
 MIDDLEWARE = [
@@ -359,6 +361,15 @@ SPECTACULAR_SETTINGS = {
 
 PORTAL_PUBLIC_BASE_URL = env.str("PORTAL_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+# Proxies in front of the portal whose X-Forwarded-For is believed (networks or
+# addresses, comma-separated). Empty: the header is ignored and the client is the
+# socket's peer (portal.clientip).
+PORTAL_TRUSTED_PROXIES = env.list("PORTAL_TRUSTED_PROXIES", default=[])
+try:
+    for _network in PORTAL_TRUSTED_PROXIES:
+        ipaddress.ip_network(_network.strip(), strict=False)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"PORTAL_TRUSTED_PROXIES: {_error}.") from None
 API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
 
 # --- Logging: no patient data in log lines, ever -----------------------------

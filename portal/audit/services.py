@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from portal.audit.models import AuditEvent
+from portal.clientip import client_address
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -50,9 +51,9 @@ class Actor:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address as the web server saw it (a proxy sets REMOTE_ADDR via
-    its own trusted configuration; forwarded headers are not trusted here)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The caller's address: ``REMOTE_ADDR``, or ``X-Forwarded-For`` as far as the
+    proxies named in ``PORTAL_TRUSTED_PROXIES`` vouch for it (portal.clientip)."""
+    return client_address(request)
 
 
 def audit_record(

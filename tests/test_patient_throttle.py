@@ -1,0 +1,272 @@
+"""The patient date-of-birth throttle from a crowd behind one address.
+
+A mobile carrier's CGNAT, a clinic's Wi-Fi or a proxy in front of the portal puts
+many patients and many strangers behind one address. Strangers there may try
+made-up links and wrong dates as much as they like: a patient answering their own
+live link with the right date of birth is never refused by the per-address count.
+Unknown links are counted apart, and throttled on their own. The address is the
+client's as portal.clientip works it out (X-Forwarded-For only from a proxy named in
+PORTAL_TRUSTED_PROXIES; IPv6 counted per /64).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.test import Client, RequestFactory
+
+from filerequests.models import FileRequest
+from filerequests.shortlinks import short_link_id_new
+from portal.clientip import client_address, client_throttle_key
+from tests.factories import FileRequestFactory, PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+DOB = datetime.date(1980, 6, 17)
+RIGHT = {"day": "17", "month": "6", "year": "1980"}
+WRONG = {"day": "18", "month": "6", "year": "1980"}
+SHARED_V4 = "198.51.100.7"
+LIMIT = 20
+
+
+@pytest.fixture(autouse=True)
+def limits(settings):
+    settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR = LIMIT
+    settings.FILE_REQUEST_DOB_MAX_ATTEMPTS = 5
+    settings.PORTAL_TRUSTED_PROXIES = []
+
+
+def live_link(account) -> str:
+    patient = PatientFactory(account=account, date_of_birth=DOB)
+    return f"/r/{FileRequestFactory(account=account, patient=patient).short_link_id}"
+
+
+def unknown_link() -> str:
+    return f"/r/{short_link_id_new()}"
+
+
+def visitor(**meta) -> Client:
+    """A browser of its own (its own session), with the given REMOTE_ADDR and headers."""
+    return Client(**meta)
+
+
+def strangers_try_unknown_links(times: int, **meta) -> list[int]:
+    statuses = []
+    for index in range(times):
+        stranger = visitor(**meta)
+        method = stranger.post if index % 2 else stranger.get
+        statuses.append(method(unknown_link(), WRONG).status_code)
+    return statuses
+
+
+def strangers_answer_wrong_on_their_links(account, times: int, **meta) -> list[int]:
+    """``times`` wrong answers from strangers with live links of their own (one wrong
+    answer per link, so no link locks)."""
+    return [visitor(**meta).post(live_link(account), WRONG).status_code for _ in range(times)]
+
+
+# The crowds behind one address: who came before the patients.
+CROWDS = {
+    "strangers on unknown links": lambda account, meta: strangers_try_unknown_links(
+        LIMIT * 2, **meta
+    ),
+    "strangers' wrong answers on live links": lambda account, meta: (
+        strangers_answer_wrong_on_their_links(account, LIMIT + 3, **meta)
+    ),
+    "both": lambda account, meta: (
+        strangers_try_unknown_links(LIMIT * 2, **meta)
+        + strangers_answer_wrong_on_their_links(account, LIMIT + 3, **meta)
+    ),
+}
+SHARED_ADDRESSES = {
+    "IPv4 CGNAT": {"REMOTE_ADDR": SHARED_V4},
+    "IPv6 one /64": {"REMOTE_ADDR": "2001:db8:7:1::1"},
+    "behind a trusted proxy": {
+        "REMOTE_ADDR": "10.0.0.2",
+        "HTTP_X_FORWARDED_FOR": f"{SHARED_V4}",
+    },
+}
+
+
+@pytest.mark.parametrize("crowd", CROWDS.values(), ids=CROWDS.keys())
+@pytest.mark.parametrize("meta", SHARED_ADDRESSES.values(), ids=SHARED_ADDRESSES.keys())
+def test_patients_behind_a_busy_address_still_get_in(account, settings, crowd, meta):
+    """GIVEN strangers behind one address who tried made-up links and wrong dates past
+    the hourly limit WHEN ten patients at that address open their own live links and
+    give the right date of birth THEN every one sees the form and is let in (302)."""
+    settings.PORTAL_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    crowd(account, meta)
+
+    for _ in range(10):
+        patient = visitor(**meta)
+        link = live_link(account)
+        assert patient.get(link).status_code == 200
+        answer = patient.post(link, RIGHT)
+        assert answer.status_code == 302, answer.content.decode()[:300]
+        assert answer["Location"] == "/r/upload"
+
+
+def test_a_patient_who_mistypes_once_still_gets_in(account):
+    """GIVEN an address past its hourly limit of wrong answers WHEN a patient there
+    mistypes their date once (told to wait) and then gives the right one THEN they are
+    let in: the throttle answered the wrong date, never the right one."""
+    strangers_answer_wrong_on_their_links(account, LIMIT, REMOTE_ADDR=SHARED_V4)
+    patient = visitor(REMOTE_ADDR=SHARED_V4)
+    link = live_link(account)
+
+    assert patient.post(link, WRONG).status_code == 429
+    assert patient.post(link, RIGHT).status_code == 302
+
+
+def test_wrong_answers_past_the_limit_still_count_against_the_link(account):
+    """GIVEN an address past its hourly limit of wrong answers WHEN it keeps guessing one
+    live link THEN each guess is refused (429) and still counts on the link, which locks
+    after its five: the address limit never gives a guesser free tries."""
+    strangers_answer_wrong_on_their_links(account, LIMIT, REMOTE_ADDR=SHARED_V4)
+    guesser = visitor(REMOTE_ADDR=SHARED_V4)
+    link = live_link(account)
+
+    statuses = [guesser.post(link, WRONG).status_code for _ in range(5)]
+
+    assert statuses == [429] * 5
+    file_request = FileRequest.objects.get(short_link_id=link.removeprefix("/r/"))
+    assert file_request.lockout_count == 1 and file_request.locked_until is not None
+    locked = guesser.post(link, RIGHT)
+    assert locked.status_code == 429 and "locked for now" in locked.content.decode()
+
+
+def test_unknown_link_probing_is_throttled_on_its_own(account):
+    """GIVEN one address trying made-up links WHEN it passes the hourly limit THEN further
+    made-up links answer 429, while a live link from the same address still opens."""
+    statuses = strangers_try_unknown_links(LIMIT + 5, REMOTE_ADDR=SHARED_V4)
+
+    assert statuses[:LIMIT] == [404] * LIMIT
+    assert statuses[LIMIT:] == [429] * 5
+    patient = visitor(REMOTE_ADDR=SHARED_V4)
+    link = live_link(account)
+    assert patient.get(link).status_code == 200
+    assert patient.post(link, RIGHT).status_code == 302
+
+
+# --- One client is one client, however it dresses up -----------------------------
+
+
+# (REMOTE_ADDR per request, X-Forwarded-For per request): one guesser rotating what
+# it controls; every request must be counted under one key.
+ONE_GUESSER = {
+    "spoofed X-Forwarded-For, no trusted proxy": lambda i: (SHARED_V4, f"203.0.113.{i}"),
+    "spoofed X-Forwarded-For chain, no trusted proxy": lambda i: (
+        SHARED_V4,
+        f"203.0.113.{i}, 10.0.0.{i}",
+    ),
+    "spoofed left of a trusted proxy's hop": lambda i: (
+        "10.0.0.2",
+        f"203.0.113.{i}, {SHARED_V4}",
+    ),
+    "rotating addresses in one IPv6 /64": lambda i: (f"2001:db8:7:1::{i:x}", ""),
+    "rotating IPv6 /64 addresses behind a trusted proxy": lambda i: (
+        "10.0.0.2",
+        f"2001:db8:7:1:{i:x}::1",
+    ),
+}
+
+
+@pytest.mark.parametrize("dress", ONE_GUESSER.values(), ids=ONE_GUESSER.keys())
+def test_one_guesser_is_counted_as_one_however_it_rotates(account, settings, dress):
+    """GIVEN one guesser who rotates X-Forwarded-For or its IPv6 address within its /64
+    WHEN it answers wrong on more live links than the hourly limit THEN the answers past
+    the limit are refused (429): it was counted as one client throughout."""
+    settings.PORTAL_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    statuses = []
+    for index in range(1, LIMIT + 4):
+        remote_addr, forwarded = dress(index)
+        guesser = visitor(REMOTE_ADDR=remote_addr, HTTP_X_FORWARDED_FOR=forwarded)
+        statuses.append(guesser.post(live_link(account), WRONG).status_code)
+
+    assert statuses[:LIMIT] == [200] * LIMIT
+    assert statuses[LIMIT:] == [429] * 3
+
+
+# Neighbours: a second client who must not share the first one's count.
+NEIGHBOURS = {
+    "next IPv6 /64": ("2001:db8:7:1::1", "", "2001:db8:7:2::1", ""),
+    "another client behind the same trusted proxy": (
+        "10.0.0.2",
+        "203.0.113.50",
+        "10.0.0.2",
+        "203.0.113.51",
+    ),
+    "another client behind another trusted proxy": (
+        "10.0.0.2",
+        "203.0.113.50",
+        "10.0.0.3",
+        "203.0.113.51",
+    ),
+}
+
+
+@pytest.mark.parametrize("neighbours", NEIGHBOURS.values(), ids=NEIGHBOURS.keys())
+def test_a_neighbour_is_not_counted_with_the_guesser(account, settings, neighbours):
+    """GIVEN a guesser past the hourly limit WHEN a different client (the next /64, or
+    another client behind the trusted proxy) answers wrong THEN it is told the date is
+    wrong (200 with the form), not throttled."""
+    settings.PORTAL_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    guesser_addr, guesser_forwarded, neighbour_addr, neighbour_forwarded = neighbours
+    strangers_answer_wrong_on_their_links(
+        account, LIMIT, REMOTE_ADDR=guesser_addr, HTTP_X_FORWARDED_FOR=guesser_forwarded
+    )
+    assert (
+        visitor(REMOTE_ADDR=guesser_addr, HTTP_X_FORWARDED_FOR=guesser_forwarded)
+        .post(live_link(account), WRONG)
+        .status_code
+        == 429
+    )
+
+    neighbour = visitor(REMOTE_ADDR=neighbour_addr, HTTP_X_FORWARDED_FOR=neighbour_forwarded)
+    assert neighbour.post(live_link(account), WRONG).status_code == 200
+
+
+# --- portal.clientip, the one place that says who the client is --------------------
+
+TRUSTED = ["10.0.0.0/8", "fd00::/8", "127.0.0.1"]
+
+
+@pytest.mark.parametrize(
+    ("remote_addr", "forwarded", "trusted", "client", "key"),
+    [
+        # No trusted proxy: the header is ignored whatever it says.
+        ("198.51.100.7", "203.0.113.9", [], "198.51.100.7", "198.51.100.7"),
+        ("198.51.100.7", "127.0.0.1", [], "198.51.100.7", "198.51.100.7"),
+        # A trusted proxy: the right-most hop that is not a trusted proxy.
+        ("10.0.0.2", "203.0.113.9", TRUSTED, "203.0.113.9", "203.0.113.9"),
+        ("10.0.0.2", "1.1.1.1, 203.0.113.9", TRUSTED, "203.0.113.9", "203.0.113.9"),
+        ("10.0.0.2", "203.0.113.9, 10.0.0.7", TRUSTED, "203.0.113.9", "203.0.113.9"),
+        ("10.0.0.2", "203.0.113.9,10.0.0.7, 127.0.0.1", TRUSTED, "203.0.113.9", "203.0.113.9"),
+        # The peer is not a trusted proxy: its header is the client's own words.
+        ("198.51.100.7", "203.0.113.9", TRUSTED, "198.51.100.7", "198.51.100.7"),
+        # No header, or only trusted hops, or garbage: as far as the proxies vouch.
+        ("10.0.0.2", "", TRUSTED, "10.0.0.2", "10.0.0.2"),
+        ("10.0.0.2", "10.0.0.9", TRUSTED, "10.0.0.9", "10.0.0.9"),
+        ("10.0.0.2", "not-an-address", TRUSTED, "10.0.0.2", "10.0.0.2"),
+        ("10.0.0.2", "203.0.113.9, unknown", TRUSTED, "10.0.0.2", "10.0.0.2"),
+        ("10.0.0.2", "unknown, 203.0.113.9", TRUSTED, "203.0.113.9", "203.0.113.9"),
+        # Ports, brackets, IPv4-mapped and IPv6, and the /64 key.
+        ("10.0.0.2", "203.0.113.9:5123", TRUSTED, "203.0.113.9", "203.0.113.9"),
+        ("10.0.0.2", "[2001:db8::5]:443", TRUSTED, "2001:db8::5", "2001:db8::"),
+        ("::ffff:10.0.0.2", "203.0.113.9", TRUSTED, "203.0.113.9", "203.0.113.9"),
+        ("fd00::2", "2001:db8:1:2:3:4:5:6", TRUSTED, "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::"),
+        ("2001:db8:1:2::99", "", [], "2001:db8:1:2::99", "2001:db8:1:2::"),
+        ("::ffff:198.51.100.7", "", [], "198.51.100.7", "198.51.100.7"),
+        ("", "203.0.113.9", TRUSTED, None, None),
+    ],
+)
+def test_client_address_table(settings, remote_addr, forwarded, trusted, client, key):
+    """GIVEN REMOTE_ADDR, X-Forwarded-For and the trusted proxies WHEN the client is
+    worked out THEN it is the right-most hop no trusted proxy wrote, and the throttle
+    key is that address, or its /64 for IPv6."""
+    settings.PORTAL_TRUSTED_PROXIES = trusted
+    request = RequestFactory().get("/", REMOTE_ADDR=remote_addr, HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert client_address(request) == client
+    assert client_throttle_key(request) == key
