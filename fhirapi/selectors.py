@@ -1,0 +1,66 @@
+"""What the FHIR door reads: an account's patients, and its ready files as documents."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from dashboard.record import source_expression
+from files.models import Facet, File
+from portal.accounts.models import Account
+from portal.ids import parse_uuid
+from portal.patients.models import Patient
+
+SERVED_FACETS = (Facet.CONTENT, Facet.THUMBNAIL)
+
+
+def fhir_patients(*, account: Account) -> QuerySet[Patient]:
+    return Patient.objects.filter(account=account).order_by("created_at", "id")
+
+
+def fhir_document_files(*, account: Account) -> QuerySet[File]:
+    """The account's files a record system may pull: ready, in a patient's record, not
+    expired or purged, not archived; each with its door (``source``), patient, request
+    and its content and thumbnail facets (``served_facets``), oldest processed first so
+    a client polling with ``_lastUpdated`` pages forward through what is new."""
+    files = (
+        File.objects.filter(
+            account=account,
+            state=File.State.READY,
+            patient__isnull=False,
+            purged_at__isnull=True,
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .filter(
+            Q(patient_attachment__isnull=True) | Q(patient_attachment__archived_at__isnull=True)
+        )
+    )
+    return with_document_parts(files).order_by("processed_at", "id")
+
+
+def fhir_file_get(*, account: Account, file_id) -> File | None:
+    """One of the account's files by id, whatever its state (the view says why it
+    cannot be served), with the same annotations as a search."""
+    parsed = parse_uuid(file_id)
+    if parsed is None:
+        return None
+    files = File.objects.filter(account=account, pk=parsed, patient__isnull=False)
+    return with_document_parts(files).first()
+
+
+def with_document_parts(files: QuerySet[File]) -> QuerySet[File]:
+    """Each file with its door (``source``), patient, request, attachment, and its
+    content and thumbnail facets (``served_facets``): one query, plus one for facets."""
+    return (
+        files.annotate(source=source_expression())
+        .select_related("patient", "file_request", "patient_attachment")
+        .prefetch_related(
+            Prefetch(
+                "facets",
+                queryset=Facet.objects.filter(
+                    name__in=SERVED_FACETS, state=Facet.State.READY
+                ).order_by(),
+                to_attr="served_facets",
+            )
+        )
+    )
