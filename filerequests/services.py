@@ -52,37 +52,45 @@ def staff_find_or_create_shell(
     *, account: Account, actor: Actor, staff_id=None, account_user_id: str = "", staff_name: str
 ) -> Staff:
     """The account's staff member by ``staffId``, else by ``accountUserId``, else a new
-    shell staff member known by that ``accountUserId`` (seed 004).
+    shell staff member (seed 004: "If no staff user is found with the provided ID, a new
+    'shell' user is created").
 
-    A ``staffId`` that is not one of this account's staff is never used to
-    create anyone: without an ``accountUserId`` it is the caller's error, and
-    the same message answers a foreign id and a missing one.
+    An unknown ``staffId`` without ``accountUserId`` names the shell: it becomes the
+    shell's id, so the answer's ``staffId`` is the one sent and the next request finds
+    the same person. Only if that id is already another clinic's staff member (never
+    used, never revealed) does the shell get an id of its own, remembered as its
+    ``account_user_id`` so it is found again all the same.
     """
-    if staff_id:
-        staff_uuid = parse_uuid(staff_id)
-        found = Staff.objects.filter(account=account, pk=staff_uuid).first() if staff_uuid else None
+    staff_uuid = parse_uuid(staff_id) if staff_id else None
+    if staff_uuid is not None:
+        found = Staff.objects.filter(account=account, pk=staff_uuid).first()
         if found is not None:
             return found
         if not account_user_id:
-            raise FileRequestInputError(
-                "staffId",
-                "No staff member with this staffId exists in your account; "
-                "send accountUserId to name a new one.",
-            )
+            account_user_id = str(staff_uuid)
     existing = Staff.objects.filter(account=account, account_user_id=account_user_id).first()
     if existing is not None:
         return existing
+    shell_fields = {
+        "account": account,
+        "user": None,
+        "display_name": staff_name[:200],
+        "is_shell": True,
+    }
     try:
         with transaction.atomic():
-            staff = Staff.objects.create(
-                account=account,
-                user=None,
-                display_name=staff_name[:200],
-                account_user_id=account_user_id,
-                is_shell=True,
-            )
+            if staff_uuid is not None and account_user_id == str(staff_uuid):
+                if Staff.objects.filter(pk=staff_uuid).exists():
+                    staff = Staff.objects.create(account_user_id=account_user_id, **shell_fields)
+                else:
+                    staff = Staff.objects.create(pk=staff_uuid, **shell_fields)
+            else:
+                staff = Staff.objects.create(account_user_id=account_user_id, **shell_fields)
     except IntegrityError:
         # Another request created the same shell staff member a moment ago.
+        by_id = Staff.objects.filter(account=account, pk=staff_uuid) if staff_uuid else None
+        if by_id is not None and by_id.exists():
+            return by_id.get()
         return Staff.objects.get(account=account, account_user_id=account_user_id)
     audit_record(account=account, actor=actor, action="staff.create_shell", target=staff)
     return staff

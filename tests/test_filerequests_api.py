@@ -182,23 +182,40 @@ def test_account_id_must_be_the_callers_own(api, account, other_account):
 
 def test_another_accounts_staff_id_is_never_used(api, account, other_account):
     """GIVEN a staff member of clinic B
-    WHEN clinic A names that staffId without an accountUserId
-    THEN the answer is 400 with the same message as for an unknown id, and with an
-    accountUserId the request goes to a shell staff member of A, not B's staff."""
-    foreign = StaffFactory(account=other_account)
-    unknown = create(api, account, staffId=str(foreign.id), accountUserId=...)
-    missing = create(
-        api, account, staffId="c46c3407-9c79-498f-a713-07b7d8f1fabf", accountUserId=...
-    )
+    WHEN clinic A names that staffId, without and with an accountUserId
+    THEN each request goes to a shell staff member of A (never B's staff member, whose
+    name and id stay out of the answer), the same one each time it is named again."""
+    foreign = StaffFactory(account=other_account, display_name="Dr Hidden")
+    first = create(api, account, staffId=str(foreign.id), accountUserId=..., staffName="Dr A")
+    again = create(api, account, staffId=str(foreign.id), accountUserId=..., staffName="Dr A")
     with_user_id = create(api, account, staffId=str(foreign.id), accountUserId="77")
 
-    assert unknown.status_code == missing.status_code == 400
-    assert unknown.json()["fields"]["staffId"] == missing.json()["fields"]["staffId"]
-    assert with_user_id.status_code == 200
-    staff = Staff.objects.get(pk=with_user_id.json()["staffId"])
-    assert staff.account == account
-    assert staff.pk != foreign.pk
-    assert staff.account_user_id == "77"
+    assert first.status_code == again.status_code == with_user_id.status_code == 200
+    shell = Staff.objects.get(pk=first.json()["staffId"])
+    assert shell.account == account and shell.is_shell and shell.pk != foreign.pk
+    assert again.json()["staffId"] == str(shell.pk)
+    assert "Dr Hidden" not in first.content.decode()
+    other = Staff.objects.get(pk=with_user_id.json()["staffId"])
+    assert other.account == account and other.account_user_id == "77"
+    assert Staff.objects.filter(account=other_account).count() == 1
+
+
+def test_unknown_staff_id_creates_a_shell_with_that_id(api, account):
+    """GIVEN seed 004's staffId, unknown to the clinic, and no accountUserId
+    WHEN the file request is created, twice
+    THEN one shell staff member is created with that very id (seed 004: "If no staff user
+    is found with the provided ID, a new 'shell' user is created"), answered as sent."""
+    staff_id = "c46c3407-9c79-498f-a713-07b7d8f1fabf"
+    first = create(api, account, staffId=staff_id, accountUserId=...)
+    second = create(api, account, staffId=staff_id, accountUserId=...)
+
+    assert first.status_code == second.status_code == 200, first.content
+    assert first.json()["staffId"] == second.json()["staffId"] == staff_id
+    shell = Staff.objects.get(pk=staff_id)
+    assert shell.account == account and shell.is_shell
+    assert shell.display_name == "Dr Rachel Williams"
+    assert Staff.objects.filter(account=account).count() == 1
+    assert AuditEvent.objects.filter(action="staff.create_shell", target_id=staff_id).count() == 1
 
 
 def test_staff_found_by_staff_id_then_account_user_id(api, account):
