@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from files import rendering, selectors
 from files.models import Facet, File, patient_segment
+from files.pdf_check import pdf_check
 from files.services import CHUNK, KeepOpen, human_size, sha256_of, storage_put
 from files.signals import file_processed
 from files.sniffing import IMAGE_TYPES, PDF, FileRejected, sniff
@@ -44,15 +45,28 @@ class Cleaned:
     height: int | None
 
 
-def file_process(*, file_id) -> File | None:
-    """Process one file. Returns it in its final state (or None if it no longer exists)."""
+def file_process(*, file_id, worker: str = "") -> File | None:
+    """Process one file. Returns it in its final state (or None if it no longer exists).
+
+    ``worker`` is the Celery worker's host name, recorded so a file whose worker dies
+    is found by that worker's missing heartbeat.
+    """
     with transaction.atomic():
         file = File.objects.select_for_update().filter(pk=file_id).first()
         if file is None or file.state in FINAL_STATES:
             return file
         file.state = File.State.PROCESSING
         file.processing_attempts += 1
-        file.save(update_fields=["state", "processing_attempts"])
+        file.processing_worker = worker[:200]
+        file.processing_started_at = timezone.now()
+        file.save(
+            update_fields=[
+                "state",
+                "processing_attempts",
+                "processing_worker",
+                "processing_started_at",
+            ]
+        )
 
     started = time.monotonic()
     with transaction.atomic():
@@ -135,7 +149,7 @@ def clean(original, mime_type: str) -> Cleaned:
             return Cleaned(
                 rendition.content, rendition.content_type, rendition.width, rendition.height
             )
-        check_pdf(original)
+        pdf_check(original)
         return Cleaned(None, PDF, None, None)
     except (FileRejected, rendering.ImageRejected):
         raise
@@ -153,30 +167,6 @@ def permanent_objects_remove(file: File) -> None:
             default_storage.delete(file.permanent_prefix + name)
     except FileNotFoundError:
         pass
-
-
-def check_pdf(original) -> None:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    original.seek(0, io.SEEK_END)
-    end = original.tell()
-    original.seek(max(0, end - 1024))
-    if b"%%EOF" not in original.read():
-        raise FileRejected("The PDF is incomplete (truncated); send the whole file again.")
-    original.seek(0)
-    try:
-        reader = PdfReader(original, strict=False)
-        if reader.is_encrypted:
-            raise FileRejected("The PDF is password-protected; send it without a password.")
-        if len(reader.pages) < 1:
-            raise FileRejected("The PDF has no pages.")
-    except FileRejected:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise FileRejected("The PDF is damaged and cannot be read.") from None
-    finally:
-        original.seek(0)
 
 
 def promote(file: File, cleaned: Cleaned, content) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 import zipfile
 
+from files.image_layout import TEXT_INFLATE_LIMIT, TooMuchText, layout_of
 from files.names import extension_of
 
 HEAD_BYTES = 64 * 1024
-SCAN_CHUNK = 1024 * 1024
+# The bytes a browser reads to guess a type (WHATWG MIME Sniffing, "resource header"):
+# markup anywhere in them is refused, whatever the format.
+SNIFFED_BYTES = 1445
 
 JPEG, PNG, WEBP, HEIC, HEIF, PDF = (
     "image/jpeg",
@@ -99,6 +102,12 @@ ACTIVE_MARKUP = re.compile(
 
 
 PDF_STREAM = re.compile(rb"\bstream\r?\n.*?\bendstream\b", re.DOTALL)
+PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+PDF_ACTIVE_NAME = re.compile(rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia\w*)(?![\w])")
+
+
+def _unescape_name_byte(match: re.Match) -> bytes:
+    return bytes([int(match[1], 16)])
 
 
 class FileRejected(Exception):
@@ -169,38 +178,61 @@ def describe_unwanted(head: bytes) -> str | None:
 
 
 def scan_for_polyglot(fp, detected: str) -> str | None:
-    """A reason when an accepted type also carries HTML/script or a ZIP archive."""
+    """A reason when an accepted type also carries HTML/script or a ZIP archive.
+
+    Images are searched everywhere except their pixel data (``files.image_layout``):
+    compressed pixels hold every short byte string by chance, and no program reads
+    them as text. PDFs are searched outside their streams.
+    """
     fp.seek(0)
-    overlap = b""
-    while chunk := fp.read(SCAN_CHUNK):
-        window = overlap + chunk
-        if ACTIVE_MARKUP.search(window) and detected in IMAGE_TYPES:
+    data = fp.read()
+    fp.seek(0)
+    if detected in IMAGE_TYPES:
+        label = TYPE_LABELS[detected]
+        try:
+            layout = layout_of(data, detected)
+        except TooMuchText:
             return (
-                f"This {TYPE_LABELS[detected]} also contains web page code (HTML or script), "
+                f"This {label} carries a compressed text block larger than "
+                f"{TEXT_INFLATE_LIMIT // (1024 * 1024)} MB, which is not accepted."
+            )
+        if markup_outside_pixels(data, layout):
+            return (
+                f"This {label} also contains web page code (HTML or script), "
                 "a trick used to attack browsers."
             )
-        overlap = window[-32:]
     fp.seek(0)
     if zipfile.is_zipfile(fp):
         return f"This {TYPE_LABELS[detected]} is also a ZIP archive, which is not accepted."
     fp.seek(0)
     if detected == PDF:
-        data = fp.read()
-        fp.seek(0)
-        if re.search(rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?)\b", data):
+        # Outside its (compressed, binary) streams a PDF is plain syntax. Its objects are
+        # judged by parsing (``files.pdf_check``); this byte search of the syntax, names'
+        # ``#xx`` escapes decoded, also sees objects no cross-reference table lists.
+        syntax = PDF_STREAM.sub(b"", data)
+        if PDF_ACTIVE_NAME.search(PDF_NAME_ESCAPE.sub(_unescape_name_byte, syntax)):
             return (
                 "This PDF contains scripts, launch actions or embedded files, "
                 "which are not accepted."
             )
-        # Outside its (compressed, binary) streams a PDF is plain syntax: markup there,
-        # e.g. a page appended after %%EOF, makes the file a PDF and HTML at once.
-        if ACTIVE_MARKUP.search(PDF_STREAM.sub(b"", data)):
+        # Markup there, e.g. a page appended after %%EOF, makes the file a PDF and HTML.
+        if ACTIVE_MARKUP.search(syntax):
             return (
                 "This PDF also contains web page code (HTML or script), "
                 "a trick used to attack browsers."
             )
     fp.seek(0)
     return None
+
+
+def markup_outside_pixels(data: bytes, layout) -> bool:
+    """Markup in the sniffed head, in any byte that is not pixel data, or in inflated text."""
+    if ACTIVE_MARKUP.search(data, 0, SNIFFED_BYTES):
+        return True
+    spans = layout.scanned_spans(len(data))
+    if any(ACTIVE_MARKUP.search(data, start, end) for start, end in spans):
+        return True
+    return any(ACTIVE_MARKUP.search(text) for text in layout.inflated_texts)
 
 
 def sniff(fp, *, purpose: str, original_name: str = "", declared_type: str = "") -> str:
