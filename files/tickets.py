@@ -29,8 +29,15 @@ EMBEDDED_ACCESS_KEY = "portal-embedded"
 FIXED_FIELDS = {
     "success_action_status": "201",
     "acl": "private",
-    "x-amz-server-side-encryption": "AES256",
 }
+
+
+def fixed_fields() -> dict[str, str]:
+    """``FIXED_FIELDS`` and the server-side encryption the settings ask for (if any)."""
+    fields = dict(FIXED_FIELDS)
+    if settings.S3_SERVER_SIDE_ENCRYPTION:
+        fields["x-amz-server-side-encryption"] = settings.S3_SERVER_SIDE_ENCRYPTION
+    return fields
 
 
 def storage_is_s3(storage=None) -> bool:
@@ -45,8 +52,8 @@ def bucket_name() -> str:
 
 
 def policy_conditions(ticket: UploadTicket) -> tuple[dict, list]:
-    fields = dict(FIXED_FIELDS)
-    conditions: list = [{name: value} for name, value in FIXED_FIELDS.items()]
+    fields = fixed_fields()
+    conditions: list = [{name: value} for name, value in fields.items()]
     if ticket.filename:
         conditions.append({"key": ticket.key_template})
     else:
@@ -67,11 +74,18 @@ def presigned_post_for(ticket: UploadTicket) -> dict:
             Bucket=default_storage.bucket_name,
             Key=ticket.key_template,
             Fields=fields,
-            Conditions=conditions,
+            # boto3 adds the key's own condition from ``Key``; not twice.
+            Conditions=[c for c in conditions if not is_key_condition(c)],
             ExpiresIn=expires_in,
         )
         return {"url": post["url"], "fields": dict(post["fields"])}
     return {"url": embedded_upload_url(), "fields": embedded_fields(ticket, fields, conditions)}
+
+
+def is_key_condition(condition) -> bool:
+    if isinstance(condition, dict):
+        return "key" in condition
+    return len(condition) == 3 and condition[1] == "$key"
 
 
 def embedded_upload_url() -> str:

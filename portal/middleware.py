@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 
 
 def upload_origins() -> str:
-    """Origins that pages may post uploads to: the S3 endpoint when S3 is in use."""
-    if not settings.S3_BUCKET:
+    """Origins that pages may post uploads to: the bucket's, when the storage is S3.
+
+    Taken from the same client that signs the tickets (``files.s3_urls.s3_post_origin``).
+    """
+    from django.core.files.storage import default_storage
+
+    from files.s3_urls import s3_post_origin
+    from files.tickets import storage_is_s3
+
+    if not storage_is_s3(default_storage):
         return ""
-    if settings.S3_ENDPOINT_URL:
-        parts = urlsplit(settings.S3_ENDPOINT_URL)
-        return f"{parts.scheme}://{parts.netloc}"
-    return f"https://{settings.S3_BUCKET}.s3.{settings.S3_REGION}.amazonaws.com"
+    return s3_post_origin(default_storage)
 
 
 class ContentSecurityPolicyMiddleware:

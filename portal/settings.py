@@ -206,34 +206,76 @@ S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default="") or None
 S3_CONNECT_TIMEOUT_SECONDS = env.float("S3_CONNECT_TIMEOUT_SECONDS", default=5.0)
 S3_READ_TIMEOUT_SECONDS = env.float("S3_READ_TIMEOUT_SECONDS", default=30.0)
 S3_MAX_ATTEMPTS = env.int("S3_MAX_ATTEMPTS", default=4)
+# How bucket URLs are built (files.s3_urls.s3_post_url derives the tickets' URL and the
+# CSP's connect-src from the same client): "virtual" (bucket.s3.<region>.amazonaws.com,
+# the default on AWS) or "path" (endpoint/bucket: the default with S3_ENDPOINT_URL, as
+# most S3-compatible stores have no bucket subdomains). botocore's own "auto" would
+# send tickets outside us-east-1 to the legacy global host, which redirects new buckets.
+S3_ADDRESSING_STYLE = env.str("S3_ADDRESSING_STYLE", default="")
+if S3_ADDRESSING_STYLE not in {"", "virtual", "path"}:
+    raise ImproperlyConfigured(
+        f"S3_ADDRESSING_STYLE must be virtual, path or empty, not {S3_ADDRESSING_STYLE!r}."
+    )
+# AWS's dual-stack (IPv4 and IPv6) endpoints: bucket.s3.dualstack.<region>.amazonaws.com.
+S3_USE_DUALSTACK_ENDPOINT = env.bool("S3_USE_DUALSTACK_ENDPOINT", default=False)
+# Server-side encryption asked of every object, by the storage and in every ticket's
+# policy: "AES256" (SSE-S3), "aws:kms", or "" for a store that supports none.
+S3_SERVER_SIDE_ENCRYPTION = env.str("S3_SERVER_SIDE_ENCRYPTION", default="AES256")
+if S3_SERVER_SIDE_ENCRYPTION not in {"AES256", "aws:kms", ""}:
+    raise ImproperlyConfigured(
+        "S3_SERVER_SIDE_ENCRYPTION must be AES256, aws:kms or empty, "
+        f"not {S3_SERVER_SIDE_ENCRYPTION!r}."
+    )
 
 FILES_ROOT = Path(env.str("PORTAL_FILES_ROOT", default=str(DATA_DIR / "files")))
 
 
-def storage_settings_for(bucket: str) -> dict:
+def storage_settings_for(
+    bucket: str,
+    *,
+    endpoint_url: str | None = S3_ENDPOINT_URL,
+    region: str = S3_REGION,
+    addressing_style: str = S3_ADDRESSING_STYLE,
+    dualstack: bool = S3_USE_DUALSTACK_ENDPOINT,
+    server_side_encryption: str = S3_SERVER_SIDE_ENCRYPTION,
+) -> dict:
     """The ``default`` storage entry: S3 when a bucket is named, else private files.
 
-    A function so tests can switch a running process to a fresh bucket with
-    ``override_settings(STORAGES=...)``, exactly as production configures it.
+    A function so tests can switch a running process to a fresh bucket (or another
+    URL style) with ``override_settings(STORAGES=...)``, exactly as production
+    configures it.
     """
     if bucket:
         from botocore.config import Config
+
+        addressing_style = addressing_style or ("path" if endpoint_url else "virtual")
 
         return {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
                 "bucket_name": bucket,
-                "endpoint_url": S3_ENDPOINT_URL,
-                "region_name": S3_REGION,
+                "endpoint_url": endpoint_url,
+                "region_name": region,
                 "access_key": S3_ACCESS_KEY_ID,
                 "secret_key": S3_SECRET_ACCESS_KEY,
                 "signature_version": "s3v4",
                 "default_acl": "private",
                 "querystring_auth": True,
                 "file_overwrite": False,
-                "object_parameters": {"ServerSideEncryption": "AES256"},
+                "object_parameters": (
+                    {"ServerSideEncryption": server_side_encryption}
+                    if server_side_encryption
+                    else {}
+                ),
                 "client_config": Config(
                     signature_version="s3v4",
+                    # One URL per bucket on AWS: the regional endpoint, also in us-east-1
+                    # (botocore's default there is the legacy global s3.amazonaws.com).
+                    s3={
+                        "addressing_style": addressing_style,
+                        "use_dualstack_endpoint": dualstack,
+                        "us_east_1_regional_endpoint": "regional",
+                    },
                     connect_timeout=S3_CONNECT_TIMEOUT_SECONDS,
                     read_timeout=S3_READ_TIMEOUT_SECONDS,
                     retries={"max_attempts": S3_MAX_ATTEMPTS, "mode": "standard"},

@@ -142,3 +142,37 @@ def test_store_accepts_fields_in_any_order_but_the_file_last(ticket, s3_bucket):
     fields = dict(reversed(list(presigned["fields"].items())))
     assert post(presigned["url"], fields, small_jpeg()).status_code == 201
     assert len(bucket_keys(s3_bucket)) == 1
+
+
+def test_each_policy_condition_is_signed_once(ticket):
+    """GIVEN an S3 ticket WHEN its policy is read THEN no condition appears twice (boto3
+    adds the key's condition itself; the portal used to add it again)."""
+    policy = json.loads(base64.b64decode(ticket.presigned_post()["fields"]["policy"]))
+    conditions = [json.dumps(c, sort_keys=True) for c in policy["conditions"]]
+    assert len(conditions) == len(set(conditions)), conditions
+    assert sum("$key" in c or '"key"' in c for c in conditions) == 1
+
+
+@pytest.mark.parametrize("encryption", ["AES256", ""])
+def test_server_side_encryption_follows_the_setting(
+    encryption, settings, s3_bucket, account, patient
+):
+    """GIVEN S3_SERVER_SIDE_ENCRYPTION set (the default, AES256) or empty (a store with no
+    SSE) WHEN a ticket is issued and used THEN its fields and policy ask for exactly that,
+    and the store accepts the upload."""
+    from portal.settings import storage_settings_for
+
+    settings.S3_SERVER_SIDE_ENCRYPTION = encryption
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": storage_settings_for(s3_bucket, server_side_encryption=encryption),
+    }
+    ticket = services.upload_ticket_issue(
+        account=account, patient=patient, purpose="photo", issued_by=Actor.system()
+    )
+    presigned = ticket.presigned_post()
+    assert presigned["fields"].get("x-amz-server-side-encryption", "") == encryption
+    assert post(presigned["url"], dict(presigned["fields"]), small_jpeg()).status_code == 201
+    assert default_storage._get_write_parameters("x.jpg").get("ServerSideEncryption", "") == (
+        encryption
+    )
