@@ -173,6 +173,11 @@ class File(ActorFields):
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     purged_at = models.DateTimeField(
         null=True, blank=True, help_text="When the retention sweep removed the bytes."
+    # Which Celery worker (its host name, ``-n``) began the latest processing run, and
+    # when: a file whose worker stopped sending heartbeats is queued again at once
+    # (files.sweeps.dead_worker_requeue), not after FILES_REQUEUE_PENDING_AFTER_SECONDS.
+    processing_worker = models.CharField(max_length=200, blank=True, default="")
+    processing_started_at = models.DateTimeField(null=True, blank=True)
     )
     # The review loop: a file a patient sent waits in the clinic's inbox until a
     # staff member has looked at it.

@@ -6,6 +6,9 @@
 * ``stale_upload_sweep``: tickets never confirmed well after they expired lose their
   objects; finished files whose temporary object could not be deleted are retried;
   files stuck in ``pending``/``processing`` (a lost message) are queued again.
+* ``dead_worker_requeue``: a worker killed outright (a lost machine) leaves its task
+  unacknowledged in Redis until the visibility timeout (an hour). Its heartbeat
+  stops, so its files are queued again within about two minutes instead.
 """
 
 from __future__ import annotations
@@ -91,4 +94,57 @@ def stale_upload_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         with transaction.atomic():
             file_enqueue_processing(file=file)
         counts["requeued"] += 1
+    return counts
+
+
+def dead_worker_requeue(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Queue again the files of workers whose heartbeat stopped.
+
+    A worker writes its heartbeat every ``OPS_WORKER_HEARTBEAT_SECONDS`` from its main
+    process (portal.ops.heartbeat) and removes it when it stops cleanly; one silent for
+    ``OPS_WORKER_DEAD_AFTER_SECONDS`` is taken for dead. Its ``processing`` files are
+    queued again, and so are ``pending`` files older than that window (the messages it
+    had reserved but not begun). Processing is idempotent and row-locked, so a worker
+    that was only slow, or the message coming back after the visibility timeout, does
+    no harm: the second run finds the file finished. The dead worker's heartbeat row is
+    then removed, so it is handled once.
+    """
+    from portal.ops.models import WorkerHeartbeat
+
+    now = now or timezone.now()
+    window = dt.timedelta(seconds=settings.OPS_WORKER_DEAD_AFTER_SECONDS)
+    counts = {"dead_workers": 0, "requeued": 0}
+    dead = list(
+        WorkerHeartbeat.objects.filter(seen_at__lte=now - window).values_list("worker", flat=True)
+    )
+    live = set(WorkerHeartbeat.objects.exclude(worker__in=dead).values_list("worker", flat=True))
+    # Files begun by a worker that has no heartbeat row at all, for as long as the window.
+    orphaned = (
+        File.objects.filter(state=File.State.PROCESSING, processing_started_at__lte=now - window)
+        .exclude(processing_worker="")
+        .exclude(processing_worker__in=live | set(dead))
+    )
+    stuck = list(
+        File.objects.filter(state=File.State.PROCESSING, processing_worker__in=dead)
+    ) + list(orphaned)
+    if dead:
+        stuck += list(File.objects.filter(state=File.State.PENDING, created_at__lte=now - window))
+    for file in stuck:
+        with transaction.atomic():
+            # Back to pending, no worker: queued once, not again at every sweep while the
+            # queue is long (the stale sweep remains the backstop).
+            File.objects.filter(
+                pk=file.pk, state__in=[File.State.PENDING, File.State.PROCESSING]
+            ).update(state=File.State.PENDING, processing_worker="")
+            file_enqueue_processing(file=file)
+        counts["requeued"] += 1
+    if dead:
+        WorkerHeartbeat.objects.filter(worker__in=dead, seen_at__lte=now - window).delete()
+        counts["dead_workers"] = len(dead)
+        logger.warning(
+            "workers %s sent no heartbeat for %ss: %d files queued again",
+            ", ".join(sorted(dead)),
+            settings.OPS_WORKER_DEAD_AFTER_SECONDS,
+            counts["requeued"],
+        )
     return counts

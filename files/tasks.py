@@ -22,11 +22,12 @@ TRANSIENT_FAULTS = (OSError, BotoCoreError, ClientError, OperationalError)
     soft_time_limit=4 * 60,
     time_limit=5 * 60,
     ignore_result=True,
+    bind=True,
 )
-def file_process_task(file_id: str) -> None:
+def file_process_task(self, file_id: str) -> None:
     from files.processing import file_process
 
-    file_process(file_id=file_id)
+    file_process(file_id=file_id, worker=self.request.hostname or "")
 
 
 @shared_task(name="files.retention_sweep", acks_late=True, ignore_result=True)
@@ -41,3 +42,10 @@ def stale_upload_sweep_task() -> None:
     from files.sweeps import stale_upload_sweep
 
     stale_upload_sweep()
+
+
+@shared_task(name="files.dead_worker_requeue", acks_late=True, ignore_result=True)
+def dead_worker_requeue_task() -> None:
+    from files.sweeps import dead_worker_requeue
+
+    dead_worker_requeue()

@@ -440,10 +440,24 @@ FILES_UPLOAD_TICKET_SECONDS = env.int("FILES_UPLOAD_TICKET_SECONDS", default=15 
 # After a ticket expires, how long its uploaded-but-never-confirmed object may wait
 # for the client's confirm call before the stale-ticket sweep removes it.
 FILES_STALE_TICKET_GRACE_SECONDS = env.int("FILES_STALE_TICKET_GRACE_SECONDS", default=24 * 3600)
-# A file still pending this long after upload is queued for processing again.
+# The last resort for a lost message (a broker that dropped it, a queue purged): a file
+# still pending or processing this long after upload is queued again by the stale sweep.
+# A worker that dies is noticed far sooner, by its heartbeat (below).
 FILES_REQUEUE_PENDING_AFTER_SECONDS = env.int(
     "FILES_REQUEUE_PENDING_AFTER_SECONDS", default=15 * 60
 )
+# Each worker writes its own heartbeat this often (portal.ops.heartbeat); one silent for
+# OPS_WORKER_DEAD_AFTER_SECONDS is taken for dead and its files are queued again by the
+# dead-worker sweep, run every FILES_DEAD_WORKER_SWEEP_SECONDS. Worst case with the
+# defaults: 60 + 30 s after the last heartbeat, then the file's own processing time.
+OPS_WORKER_HEARTBEAT_SECONDS = env.int("OPS_WORKER_HEARTBEAT_SECONDS", default=15)
+OPS_WORKER_DEAD_AFTER_SECONDS = env.int("OPS_WORKER_DEAD_AFTER_SECONDS", default=60)
+FILES_DEAD_WORKER_SWEEP_SECONDS = env.int("FILES_DEAD_WORKER_SWEEP_SECONDS", default=30)
+if OPS_WORKER_DEAD_AFTER_SECONDS < 3 * OPS_WORKER_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "OPS_WORKER_DEAD_AFTER_SECONDS must be at least three OPS_WORKER_HEARTBEAT_SECONDS, "
+        "or a busy worker would be taken for dead."
+    )
 # Days the bytes of an expired file are kept before the retention sweep removes them.
 FILES_RETENTION_DAYS = env.int("FILES_RETENTION_DAYS", default=30)
 # The thumbnail facet made for every image: aspect-fill to at least this box.
@@ -468,6 +482,10 @@ CELERY_BEAT_SCHEDULE.update(
     {
         "files-retention-sweep": {"task": "files.retention_sweep", "schedule": 3600.0},
         "files-stale-upload-sweep": {"task": "files.stale_upload_sweep", "schedule": 300.0},
+        "files-dead-worker-requeue": {
+            "task": "files.dead_worker_requeue",
+            "schedule": float(FILES_DEAD_WORKER_SWEEP_SECONDS),
+        },
     }
 )
 

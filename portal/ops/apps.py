@@ -5,3 +5,7 @@ class OpsConfig(AppConfig):
     name = "portal.ops"
     label = "ops"
     verbose_name = "Operations"
+
+    def ready(self) -> None:
+        # Connects each worker's own heartbeat to Celery's worker signals.
+        from portal.ops import heartbeat  # noqa: F401

@@ -1,0 +1,69 @@
+"""Each Celery worker's own heartbeat, written from its main process on a timer.
+
+The ``ops.heartbeat`` task queued by beat proves that *some* worker takes messages;
+it cannot tell which worker died, since any worker may take it. This thread writes
+the row of *this* worker (its ``-n`` host name) every ``OPS_WORKER_HEARTBEAT_SECONDS``,
+whatever its pool is busy with, and removes the row when the worker stops cleanly.
+A worker killed outright leaves its row to age, and ``files.dead_worker_requeue``
+queues its files again (the Redis visibility timeout would wait an hour).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery.signals import worker_ready, worker_shutdown
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+logger = logging.getLogger(__name__)
+
+_state: dict[str, object] = {}
+
+
+def _beat(worker: str, stop: threading.Event) -> None:
+    from portal.ops.services import heartbeat_record
+
+    while not stop.wait(settings.OPS_WORKER_HEARTBEAT_SECONDS):
+        try:
+            close_old_connections()
+            heartbeat_record(worker=worker)
+        except Exception:  # the database may be away for a while; try again next time
+            logger.warning("worker heartbeat could not be written", exc_info=True)
+    connection.close()
+
+
+@worker_ready.connect(dispatch_uid="portal.ops.heartbeat.start")
+def heartbeat_start(sender=None, **kwargs) -> None:
+    from portal.ops.services import heartbeat_record
+
+    worker = getattr(sender, "hostname", "") or ""
+    if not worker or settings.OPS_WORKER_HEARTBEAT_SECONDS <= 0:
+        return
+    try:
+        heartbeat_record(worker=worker)
+    except Exception:
+        logger.warning("worker heartbeat could not be written", exc_info=True)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=_beat, args=(worker, stop), name="portal-heartbeat", daemon=True
+    )
+    thread.start()
+    _state.update(worker=worker, stop=stop, thread=thread)
+
+
+@worker_shutdown.connect(dispatch_uid="portal.ops.heartbeat.stop")
+def heartbeat_stop(sender=None, **kwargs) -> None:
+    """A clean stop: the worker finished or handed back its tasks, so it is not dead."""
+    from portal.ops.models import WorkerHeartbeat
+
+    stop = _state.pop("stop", None)
+    worker = _state.pop("worker", None)
+    if stop is None:
+        return
+    stop.set()
+    try:
+        WorkerHeartbeat.objects.filter(worker=worker).delete()
+    except Exception:
+        logger.warning("worker heartbeat could not be removed", exc_info=True)
