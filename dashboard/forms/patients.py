@@ -1,7 +1,7 @@
 from django import forms
 from django.utils import timezone
 
-from portal.patients.phone import MobileNumberError, parse_e164_mobile
+from portal.patients.phone import MobileNumberError, mobile_help, parse_typed_mobile
 
 
 class PatientForm(forms.Form):
@@ -14,9 +14,13 @@ class PatientForm(forms.Form):
     mobile = forms.CharField(
         label="Mobile number",
         required=False,
-        help_text="International format, e.g. +447911123456.",
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "mobile" in self.fields:
+            self.fields["mobile"].help_text = mobile_help()
 
     def clean_date_of_birth(self):
         value = self.cleaned_data["date_of_birth"]
@@ -31,9 +35,13 @@ class PatientForm(forms.Form):
         if not text:
             return None
         try:
-            return parse_e164_mobile(text)
+            number = parse_typed_mobile(text)
         except MobileNumberError as exc:
             raise forms.ValidationError(str(exc)) from exc
+        # Shown back normalised (+44 7911 123456) if another field sends the form back.
+        self.data = self.data.copy()
+        self.data[self.add_prefix("mobile")] = number.as_international
+        return number
 
     def clean(self):
         cleaned = super().clean()
@@ -47,5 +55,5 @@ class PatientForm(forms.Form):
             "first_name": patient.first_name,
             "last_name": patient.last_name,
             "date_of_birth": patient.date_of_birth,
-            "mobile": str(patient.mobile) if patient.mobile else "",
+            "mobile": patient.mobile.as_international if patient.mobile else "",
         }

@@ -3,15 +3,60 @@ API, so the account's audit log records who changed a patient's details."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
 from portal.audit.services import Actor
 from portal.patients.models import Patient
+from portal.patients.phone import MobileNumberError, mobile_help, parse_typed_mobile
 from portal.patients.services import patient_update
+
+
+class TypedMobileField(forms.CharField):
+    """Changed only when the number is: ``07911 123456`` is ``+44 7911 123456``."""
+
+    def has_changed(self, initial, data) -> bool:
+        def normalised(text):
+            try:
+                return parse_typed_mobile(str(text or "")).as_e164
+            except MobileNumberError:
+                return str(text or "").strip()
+
+        return normalised(initial) != normalised(data)
+
+
+class PatientAdminForm(forms.ModelForm):
+    """The mobile as people type it (national or international), checked to be a mobile."""
+
+    mobile = TypedMobileField(
+        label="Mobile number",
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = Patient
+        fields = ["first_name", "last_name", "date_of_birth", "mobile"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mobile"].help_text = mobile_help()
+        if self.instance.mobile:
+            self.initial["mobile"] = self.instance.mobile.as_international
+
+    def clean_mobile(self):
+        text = self.cleaned_data["mobile"].strip()
+        if not text:
+            return ""
+        try:
+            return parse_typed_mobile(text)
+        except MobileNumberError as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
 
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
+    form = PatientAdminForm
     list_display = ["__str__", "account", "date_of_birth", "mobile", "is_shell", "created_at"]
     list_filter = ["is_shell", "account", "created_at"]
     search_fields = ["first_name", "last_name", "mobile", "id"]

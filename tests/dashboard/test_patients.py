@@ -154,7 +154,7 @@ def test_edit_a_patient(clinician_client, patients):
     """GIVEN a patient WHEN their details are edited THEN they are saved and audited."""
     ann = patients["ann"]
     form = listed(clinician_client.get(f"/patients/{ann.id}/edit/"))
-    assert 'value="+447911000001"' in form
+    assert 'value="+44 7911 000001"' in form
     response = clinician_client.post(
         f"/patients/{ann.id}/edit/",
         {"first_name": "Anne", "last_name": "Jones", "date_of_birth": "1980-06-17", "mobile": ""},
