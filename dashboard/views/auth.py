@@ -1,4 +1,9 @@
-"""Sign-in (password, then a code where needed), enrolment at sign-in, sign-out."""
+"""Sign-in pages: password, then a code (or setting one up), and sign-out.
+
+The pages are the transitions of the state machine in dashboard.signin: each
+asks where the session is (``current_step``) and serves only its own state; any
+other state is sent to its own page.
+"""
 
 from __future__ import annotations
 
@@ -11,86 +16,88 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from dashboard import signin, twofactor
 from dashboard.forms.auth import TokenForm
+from dashboard.signin import SignInState
 
 CODE_REJECTED = "That code did not work. Codes change every 30 seconds: try the newest one."
 TOO_MANY_ATTEMPTS = "Too many wrong codes. Wait a minute, then try the newest code."
+ENROLLED_MEANWHILE = (
+    "An authenticator app was set up for this account meanwhile: enter its code to sign in."
+)
+ENROLMENT_ON = "Two-factor sign-in is on. You will need a code each time."
 
 
 class LoginView(auth_views.LoginView):
-    """Checks the password; signs in at once only people who use no code."""
+    """anonymous --password--> the next state; signs in at once only people who use no code."""
 
     template_name = "dashboard/auth/login.html"
     redirect_authenticated_user = True
 
     def form_valid(self, form):
-        user = form.get_user()
         next_url = self.get_redirect_url() or ""
-        if twofactor.confirmed_device(user) is not None:
-            signin.pending_begin(self.request, user, next_url)
-            return redirect("dashboard:login-verify")
-        if twofactor.two_factor_required(user):
-            signin.pending_begin(self.request, user, next_url)
-            return redirect("dashboard:login-enrol")
-        signin.sign_in(self.request, user)
-        return redirect(signin.safe_next(self.request, next_url))
-
-
-def restart_sign_in(request):
-    signin.pending_clear(request)
-    messages.info(request, "Your sign-in timed out. Please enter your password again.")
-    return redirect("dashboard:login")
+        state = signin.password_accepted(self.request, form.get_user(), next_url)
+        if state is SignInState.SIGNED_IN:
+            return redirect(signin.safe_next(self.request, next_url))
+        return redirect(signin.STEP_PAGE[state])
 
 
 @never_cache
 @csrf_protect
 @sensitive_post_parameters("token")
 def login_verify(request):
-    user = signin.pending_user(request)
-    device = twofactor.confirmed_device(user) if user else None
-    if device is None:
-        return restart_sign_in(request)
+    """password_ok(needs_verify) --code--> signed_in."""
+    step = signin.current_step(request)
+    if step.state is not SignInState.NEEDS_VERIFY:
+        return signin.redirect_to_step(request, step)
+    device = twofactor.confirmed_device(step.user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         allowed, _ = device.verify_is_allowed()
         if not allowed:
             form.add_error("token", TOO_MANY_ATTEMPTS)
         elif twofactor.token_verify(device=device, token=form.cleaned_data["token"]):
-            next_url = signin.safe_next(request, signin.pending_next(request))
-            signin.sign_in(request, user, device)
-            return redirect(next_url)
+            return redirect(signin.second_factor_passed(request, step, device))
         else:
             form.add_error("token", CODE_REJECTED)
-    return render(request, "dashboard/auth/verify.html", {"form": form, "pending_user": user})
+    return render(request, "dashboard/auth/verify.html", {"form": form, "pending_user": step.user})
 
 
 @never_cache
 @csrf_protect
 @sensitive_post_parameters("token")
 def login_enrol(request):
-    """First sign-in of someone who must use a code: set up the app, then in."""
-    user = signin.pending_user(request)
-    if user is None or not twofactor.two_factor_required(user):
-        return restart_sign_in(request)
-    device = twofactor.enrolment_device(user)
+    """password_ok(needs_enrol) --first code--> signed_in: only for someone who must use
+    a code and has no confirmed authenticator; never replaces one."""
+    step = signin.current_step(request)
+    if step.state is not SignInState.NEEDS_ENROL:
+        return signin.redirect_to_step(request, step)
+    key = twofactor.enrolment_key(request, user=step.user, purpose=f"sign-in {step.attempt}")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if twofactor.enrolment_confirm(device=device, token=form.cleaned_data["token"]):
-            device.refresh_from_db()
-            next_url = signin.safe_next(request, signin.pending_next(request))
-            signin.sign_in(request, user, device)
-            messages.success(request, "Two-factor sign-in is on. You will need a code each time.")
+        result, device = twofactor.enrolment_confirm(
+            user=step.user, key=key, token=form.cleaned_data["token"]
+        )
+        if result is twofactor.EnrolmentResult.CONFIRMED:
+            twofactor.enrolment_forget(request)
+            next_url = signin.second_factor_passed(request, step, device)
+            messages.success(request, ENROLMENT_ON)
             return redirect(next_url)
+        if result is twofactor.EnrolmentResult.ALREADY_ENROLLED:
+            twofactor.enrolment_forget(request)
+            messages.info(request, ENROLLED_MEANWHILE)
+            return redirect("dashboard:login-verify")
         form.add_error("token", CODE_REJECTED)
+    preview = twofactor.enrolment_preview(step.user, key)
     return render(
         request,
         "dashboard/auth/enrol.html",
-        enrolment_context(device, form, during_sign_in=True),
+        enrolment_context(preview, form, during_sign_in=True),
     )
 
 
-def enrolment_context(device, form, *, during_sign_in: bool) -> dict:
+def enrolment_context(device, form, *, during_sign_in: bool, current_form=None) -> dict:
     return {
         "form": form,
+        "current_form": current_form,
         "qr_code": twofactor.qr_code_data_uri(device.config_url),
         "secret": twofactor.secret_for_display(device),
         "during_sign_in": during_sign_in,

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from dashboard import twofactor
 from dashboard.access import staff_required, two_factor_gate
 from dashboard.forms.auth import TokenForm
-from dashboard.views.auth import CODE_REJECTED, enrolment_context
+from dashboard.views.auth import CODE_REJECTED, ENROLMENT_ON, enrolment_context
 from portal.api.authentication import staff_for_session
 
 
@@ -48,27 +48,60 @@ def security(request):
     )
 
 
+REPLACE_NEEDS_CURRENT_CODE = "Enter the code your current authenticator app shows now."
+
+
+def session_verified_with(request, device) -> bool:
+    """True when this session was verified with ``device`` itself (not another one)."""
+    verified_with = getattr(request.user, "otp_device", None)
+    return bool(request.user.is_verified() and verified_with and verified_with.pk == device.pk)
+
+
 @login_required
 def two_factor_enrol(request):
-    """Set up an authenticator app; also where a signed-in admin without one is sent."""
+    """Set up an authenticator app; also where a signed-in admin without one is sent.
+
+    Replacing a confirmed app needs a session verified with that app, and its code
+    once more on this form: a session left open, or a password alone, cannot move
+    someone's second factor to another phone."""
     attach_staff(request)
-    if twofactor.confirmed_device(request.user) is not None and not request.user.is_verified():
-        # Replacing an app needs a session verified with the current one.
-        return two_factor_gate(request)
-    device = twofactor.enrolment_device(request.user)
+    current = twofactor.confirmed_device(request.user)
+    if current is not None and not session_verified_with(request, current):
+        return two_factor_gate(request) or redirect("dashboard:security")
+    key = twofactor.enrolment_key(request, user=request.user, purpose="security")
     form = TokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if twofactor.enrolment_confirm(device=device, token=form.cleaned_data["token"]):
-            device.refresh_from_db()
-            request.session.cycle_key()
-            django_otp.login(request, device)
-            messages.success(request, "Two-factor sign-in is on. You will need a code each time.")
-            return redirect("dashboard:security")
-        form.add_error("token", CODE_REJECTED)
+    current_form = None
+    if current is not None:
+        current_form = TokenForm(request.POST or None, prefix="current")
+        current_form.fields["token"].label = "Code from your current app"
+        current_form.fields["token"].widget.attrs.pop("autofocus", None)
+        form.fields["token"].label = "Code from the new app"
+    forms_valid = form.is_valid() and (current_form is None or current_form.is_valid())
+    if request.method == "POST" and forms_valid:
+        if current_form is not None and not twofactor.token_verify(
+            device=current, token=current_form.cleaned_data["token"]
+        ):
+            current_form.add_error("token", CODE_REJECTED)
+        else:
+            result, device = twofactor.enrolment_confirm(
+                user=request.user, key=key, token=form.cleaned_data["token"], replacing=current
+            )
+            if result is twofactor.EnrolmentResult.CONFIRMED:
+                twofactor.enrolment_forget(request)
+                request.session.cycle_key()
+                django_otp.login(request, device)
+                messages.success(request, ENROLMENT_ON)
+                return redirect("dashboard:security")
+            if result is twofactor.EnrolmentResult.ALREADY_ENROLLED:
+                twofactor.enrolment_forget(request)
+                messages.error(request, "Your authenticator app was changed in another session.")
+                return redirect("dashboard:security")
+            form.add_error("token", CODE_REJECTED)
+    preview = twofactor.enrolment_preview(request.user, key)
     return render(
         request,
         "dashboard/auth/enrol.html",
-        enrolment_context(device, form, during_sign_in=False),
+        enrolment_context(preview, form, during_sign_in=False, current_form=current_form),
     )
 
 

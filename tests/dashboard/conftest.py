@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import re
+
 import pytest
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -18,6 +21,20 @@ def current_code(device: TOTPDevice) -> str:
     """The code an authenticator app would show now, computed from the device's key."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{totp.token():0{device.digits}d}"
+
+
+def code_for_secret(displayed_secret: str) -> str:
+    """The code an authenticator app would show now for a key as the enrolment page
+    shows it (base32 in groups of four): what a person types after scanning it."""
+    compact = displayed_secret.replace(" ", "")
+    key = base64.b32decode(compact + "=" * (-len(compact) % 8))
+    totp = TOTP(key, 30, 0, 6, 0)
+    return f"{totp.token():06d}"
+
+
+def displayed_secret(html: str) -> str:
+    """The typed-key form of the secret an enrolment page shows."""
+    return re.search(r'data-testid="totp-secret">([A-Z2-7 ]+)<', html).group(1)
 
 
 def confirmed_device_for(user) -> TOTPDevice:
