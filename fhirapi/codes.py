@@ -30,6 +30,10 @@ def patient_id_system() -> str:
     return f"{system_base()}/sid/patient-id"
 
 
+def patient_number_system() -> str:
+    return f"{system_base()}/sid/patient-number"
+
+
 def file_id_system() -> str:
     return f"{system_base()}/sid/file-id"
 

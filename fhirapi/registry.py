@@ -13,6 +13,7 @@ from django.db.models import Q
 from fhirapi import codes
 from fhirapi.search import SearchParameter, date_condition, reference_id, token_parts
 from portal.ids import parse_uuid
+from portal.patients.selectors import patient_number_of
 
 NOTHING = Q(pk__in=[])
 
@@ -31,14 +32,17 @@ def id_condition(value: str, modifier: str) -> Q:
     return Q(pk=parsed) if parsed else NOTHING
 
 
-def identifier_condition(system_of):
-    def narrow(value: str, modifier: str) -> Q:
-        system, code = token_parts(value)
-        if system is not None and system != system_of():
-            return NOTHING
-        return id_condition(code, modifier)
-
-    return narrow
+def patient_identifier_condition(value: str, modifier: str) -> Q:
+    """The patient's UUID or their number within the clinic, with or without a system."""
+    system, code = token_parts(value)
+    if system == codes.patient_number_system():
+        number = patient_number_of(code)
+        return Q(number=number) if number else NOTHING
+    if system is not None and system != codes.patient_id_system():
+        return NOTHING
+    if system is None and patient_number_of(code):
+        return Q(number=patient_number_of(code))
+    return id_condition(code, modifier)
 
 
 def e164(text: str) -> str | None:
@@ -111,8 +115,9 @@ PATIENT = ResourceDefinition(
             SearchParameter(
                 "identifier",
                 "token",
-                "The portal's patient id, with or without its system.",
-                identifier_condition(codes.patient_id_system),
+                "The portal's patient id, or the patient's number in the clinic, with or "
+                "without its system.",
+                patient_identifier_condition,
             ),
             SearchParameter(
                 "phone",

@@ -34,7 +34,12 @@ def patient_resource(patient: Patient) -> FhirPatient:
         "id": str(patient.pk),
         "meta": {"lastUpdated": instant(patient.updated_at)},
         "identifier": [
-            {"use": "usual", "system": codes.patient_id_system(), "value": str(patient.pk)}
+            {"use": "usual", "system": codes.patient_id_system(), "value": str(patient.pk)},
+            {
+                "use": "secondary",
+                "system": codes.patient_number_system(),
+                "value": str(patient.number),
+            },
         ],
         "active": True,
         "birthDate": patient.date_of_birth.isoformat(),

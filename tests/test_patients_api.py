@@ -31,6 +31,7 @@ def test_create_patient_returns_the_record(api, account):
     body = response.json()
     assert set(body) == {
         "id",
+        "number",
         "first_name",
         "last_name",
         "date_of_birth",
@@ -156,3 +157,56 @@ def test_unknown_and_malformed_ids_answer_404_json(api):
         response = api.get(f"/api/v1/patients/{patient_id}")
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
+
+
+def test_patients_are_numbered_per_clinic_and_found_by_number(api, account, other_account):
+    """GIVEN two clinics adding patients WHEN they are created THEN each clinic numbers
+    its own from 1, the number is answered beside the UUID, and the detail route accepts
+    it; a number the clinic has not given answers 404 (never another clinic's patient)."""
+    from tests.factories import PatientFactory
+
+    ours = [
+        api.post("/api/v1/patients", {"date_of_birth": f"1990-01-0{i}"}, format="json")
+        for i in (1, 2)
+    ]
+    theirs = PatientFactory(account=other_account)
+    assert [r.json()["number"] for r in ours] == [1, 2]
+    assert theirs.number == 1
+    by_number = api.get("/api/v1/patients/2")
+    assert by_number.status_code == 200
+    assert by_number.json()["id"] == ours[1].json()["id"]
+    for unknown in ("3", "0", "00", "-1", "4294967296", "1.0", "\u0661"):
+        assert api.get(f"/api/v1/patients/{unknown}").status_code == 404, unknown
+
+
+@pytest.mark.django_db(transaction=True)
+def test_patients_added_at_once_get_distinct_numbers(account):
+    """GIVEN eight writers adding patients to one clinic at the same moment WHEN they
+    commit THEN the numbers are 1..8, none given twice (the account row lock, and the
+    unique constraint behind it)."""
+    import threading
+
+    from django.db import connection
+
+    from tests.factories import PatientFactory
+
+    barrier = threading.Barrier(8)
+    errors = []
+
+    def add():
+        try:
+            barrier.wait()
+            PatientFactory(account=account)
+        except Exception as error:  # reported below, with the thread's failure
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    numbers = sorted(Patient.objects.filter(account=account).values_list("number", flat=True))
+    assert numbers == list(range(1, 9))

@@ -56,7 +56,10 @@ class PdfUploadOutputSerializer(serializers.Serializer):
     url = serializers.URLField()
     filename = serializers.CharField()
     created_at = serializers.DateTimeField()
-    patient_id = serializers.CharField()
+    patient_id = serializers.IntegerField(
+        help_text="The patient's number within the clinic (seed 002 types it as an integer); "
+        "the path accepts it, or the patient's UUID."
+    )
 
 
 def error_response(description: str) -> OpenApiResponse:
@@ -126,6 +129,6 @@ class PatientPdfUploadApi(APIView):
             "url": url,
             "filename": attachment.file.original_name,
             "created_at": attachment.created_at,
-            "patient_id": str(patient.pk),
+            "patient_id": patient.number,
         }
         return Response(PdfUploadOutputSerializer(body).data, status=status.HTTP_201_CREATED)

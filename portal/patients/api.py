@@ -26,6 +26,9 @@ def validate_date_of_birth(value):
 
 class PatientOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
+    number = serializers.IntegerField(
+        help_text="The patient's number within the clinic; accepted wherever an id is."
+    )
     first_name = serializers.CharField()
     last_name = serializers.CharField()
     date_of_birth = serializers.DateField()

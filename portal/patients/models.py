@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import models
+from django.db import IntegrityError, models, transaction
+from django.db.models import Max
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -22,6 +23,10 @@ class Patient(models.Model):
     account = models.ForeignKey(
         "accounts.Account", on_delete=models.PROTECT, related_name="patients"
     )
+    # The patient's number within the clinic (1, 2, 3, …): the integer id Claros's seed
+    # types ``patient_id`` as. Per account rather than global, so a number says nothing
+    # of other clinics (how many patients they have, which numbers are theirs).
+    number = models.PositiveIntegerField(editable=False)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     date_of_birth = models.DateField()
@@ -33,9 +38,38 @@ class Patient(models.Model):
     class Meta:
         ordering = ["last_name", "first_name", "created_at"]
         indexes = [models.Index(fields=["account", "mobile", "date_of_birth"])]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "number"], name="patient_number_per_account")
+        ]
 
     def __str__(self) -> str:
         return self.full_name or f"Patient {str(self.id)[:8]}"
+
+    def save(self, *args, **kwargs):
+        if self.number is None:
+            self.number_allocate_and_save(*args, **kwargs)
+        else:
+            super().save(*args, **kwargs)
+
+    def number_allocate_and_save(self, *args, **kwargs) -> None:
+        """Take the account's next number and save, in one transaction under the
+        account's row lock (PostgreSQL); where two writers still meet (SQLite takes no
+        row locks), the unique constraint refuses one, which takes the next number."""
+        from portal.accounts.models import Account
+
+        for _ in range(20):
+            try:
+                with transaction.atomic():
+                    Account.objects.select_for_update().filter(pk=self.account_id).exists()
+                    highest = Patient.objects.filter(account_id=self.account_id).aggregate(
+                        highest=Max("number")
+                    )["highest"]
+                    self.number = (highest or 0) + 1
+                    super().save(*args, **kwargs)
+                return
+            except IntegrityError:
+                self.number = None
+        raise IntegrityError("Could not allocate a patient number: too many writers at once.")
 
     @property
     def full_name(self) -> str:

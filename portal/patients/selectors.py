@@ -28,9 +28,29 @@ def patient_list(
     return patients.order_by("last_name", "first_name", "created_at")
 
 
+MAX_PATIENT_NUMBER = 2**31 - 1
+
+
+def patient_number_of(patient_id) -> int | None:
+    """The clinic's patient number in ``patient_id`` (``123`` or ``"123"``), or None."""
+    if isinstance(patient_id, bool):
+        return None
+    if isinstance(patient_id, int):
+        number = patient_id
+    elif isinstance(patient_id, str) and patient_id.isascii() and patient_id.isdigit():
+        number = int(patient_id) if len(patient_id) <= 10 else 0
+    else:
+        return None
+    return number if 0 < number <= MAX_PATIENT_NUMBER else None
+
+
 def patient_get(*, account: Account, patient_id) -> Patient | None:
-    """The account's patient with this id; None for a missing *or foreign* id, so
-    callers answer 404 for both and never reveal another clinic's patients."""
+    """The account's patient with this id (its UUID, or its number within the clinic);
+    None for a missing *or foreign* id, so callers answer 404 for both and never reveal
+    another clinic's patients."""
+    number = patient_number_of(patient_id)
+    if number is not None:
+        return Patient.objects.filter(account=account, number=number).first()
     patient_uuid = parse_uuid(patient_id)
     if patient_uuid is None:
         return None

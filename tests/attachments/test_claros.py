@@ -38,7 +38,8 @@ def test_pdf_upload_answers_201_then_processes_and_downloads(
     body = response.json()
     assert set(body) == {"id", "url", "filename", "created_at", "patient_id"}
     assert body["filename"] == "medical_record.pdf"
-    assert body["patient_id"] == str(patient.id)
+    assert body["patient_id"] == patient.number
+    assert isinstance(body["patient_id"], int)
     assert body["url"].endswith(f"/api/v1/patient_attachments/{body['id']}/content")
 
     (file,) = process(account)
@@ -52,6 +53,25 @@ def test_pdf_upload_answers_201_then_processes_and_downloads(
     assert APIClient().get(body["url"]).status_code == 401
     listed = api.get(f"/api/v1/patients/{patient.id}/patient_attachments").json()
     assert [a["id"] for a in listed["patient_attachments"]] == [body["id"]]
+
+
+def test_the_patient_number_is_the_integer_id_of_seed_002(api, account, other_account):
+    """GIVEN a clinic's patients numbered 1 and 2, and another clinic's patient 1
+    WHEN a typed Claros client builds the path from the integer patient_id it was given
+    THEN the upload reaches that patient of its own clinic and answers the same integer;
+    a number the clinic has not given answers 404, never another clinic's patient."""
+    from tests.factories import PatientFactory
+
+    first, second = PatientFactory(account=account), PatientFactory(account=account)
+    theirs = PatientFactory(account=other_account)
+    assert (first.number, second.number, theirs.number) == (1, 2, 1)
+    response = upload_pdf(api, 2, samples.pdf())
+    assert response.status_code == 201, response.content
+    assert response.json()["patient_id"] == 2
+    assert File.objects.get().patient == second
+    for unknown in (3, 0, -1, 99999999999, "1e3", "\uff12"):
+        assert upload_pdf(api, unknown, samples.pdf()).status_code == 404, unknown
+    assert File.objects.count() == 1
 
 
 def test_not_a_pdf_or_no_pdf_extension_is_400(api, patient):

@@ -199,6 +199,10 @@ def test_a_shell_patient_is_a_patient_with_a_tag(fhir, record):
         ("identifier={system}|{john}", ["john"]),
         ("identifier=https://elsewhere.example/id|{john}", []),
         ("identifier=|{john}", []),
+        ("identifier={john_number}", ["john"]),
+        ("identifier={number_system}|{mary_number}", ["mary"]),
+        ("identifier={system}|{mary_number}", []),
+        ("identifier={number_system}|{john}", []),
         ("_id={mary}", ["mary"]),
         ("_id=not-a-uuid", []),
         ("phone=%2B447911123456", ["john"]),
@@ -229,11 +233,16 @@ def test_a_shell_patient_is_a_patient_with_a_tag(fhir, record):
 def test_patient_search(fhir, record, settings, query, expected):
     """GIVEN John Smith (+447911123456) and Mary Jones (+447911654321), both born
     1980-06-17 WHEN a client searches THEN exactly the expected patients match."""
-    from fhirapi.codes import patient_id_system
+    from fhirapi.codes import patient_id_system, patient_number_system
 
     names = {"john": record.patient, "mary": record.other_patient}
     path = "Patient?" + query.format(
-        john=record.patient.pk, mary=record.other_patient.pk, system=patient_id_system()
+        john=record.patient.pk,
+        mary=record.other_patient.pk,
+        john_number=record.patient.number,
+        mary_number=record.other_patient.number,
+        system=patient_id_system(),
+        number_system=patient_number_system(),
     )
     body = bundle_of(fhir(path))
     assert sorted(ids_in(body, "Patient")) == sorted(str(names[n].pk) for n in expected)
