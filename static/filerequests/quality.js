@@ -18,6 +18,12 @@
     // Laplacian variance (grey levels squared) at 512 px: the blurred set sits at 31-66
     // (sensor noise alone gives about 31), sharp skin from 42, text and texture above 1000.
     blurBelow: 38,
+    // A high-contrast picture (printed text) keeps some Laplacian variance when blurred:
+    // below softBlurBelow it is blurred too if its edges are weak for its contrast
+    // (Laplacian variance under softEdgeRatio times the grey variance; sharp skin and
+    // hands are 0.35 and up unless very contrasted, blurred text 0.09 to 0.2).
+    softBlurBelow: 70,
+    softEdgeRatio: 0.25,
     // Mean luminance, 0 to 1: the dark set is below 0.16, sharp photos of the darkest skin
     // tones in ordinary light from 0.22; a darkness hint for dark skin would be wrong.
     darkBelow: 0.17,
@@ -62,7 +68,13 @@
       }
     }
     var lapMean = inner ? lapSum / inner : 0;
+    var mean = count ? sum / count : 0;
+    var spread = 0;
+    for (i = 0; i < count; i += 1) {
+      spread += (grey[i] - mean) * (grey[i] - mean);
+    }
     return {
+      contrast: count ? Math.sqrt(spread / count) : 0,
       blur: inner ? lapSquares / inner - lapMean * lapMean : 0,
       luminance: count ? sum / count / 255 : 0,
       clipped: count ? clipped / count : 0,
@@ -81,7 +93,7 @@
     if (metrics.clipped > THRESHOLDS.glareAbove) {
       problems.push("glare");
     }
-    if (metrics.blur < THRESHOLDS.blurBelow) {
+    if (metrics.blur < THRESHOLDS.blurBelow || (metrics.blur < THRESHOLDS.softBlurBelow && metrics.blur < THRESHOLDS.softEdgeRatio * metrics.contrast * metrics.contrast)) {
       problems.push("blur");
     }
     return problems;

@@ -1,0 +1,54 @@
+"""axe-core (Deque, vendored in tests/support/vendor/axe.min.js, MPL-2.0) run inside a
+Playwright page: the WCAG 2.2 A and AA rules and best practices, as the browser renders
+the page at its current width.
+
+``axe_violations(page)`` answers the violations; ``assert_no_serious_violations(page)``
+fails the test on any serious or critical one, naming the rule, the impact and the
+elements, so the failure says what to fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+AXE_SOURCE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+SERIOUS = {"serious", "critical"}
+
+
+def axe_violations(page, *, tags: list[str] | None = None) -> list[dict]:
+    """The axe-core violations of the page as it is now (every impact)."""
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.add_script_tag(content=AXE_SOURCE.read_text())
+    result = page.evaluate(
+        """async (tags) => {
+            const outcome = await window.axe.run(document, {
+                runOnly: { type: "tag", values: tags },
+                resultTypes: ["violations"],
+            });
+            return outcome.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                targets: v.nodes.map((n) => n.target.join(" ")).slice(0, 5),
+            }));
+        }""",
+        tags or TAGS,
+    )
+    return result
+
+
+def serious_violations(page) -> list[dict]:
+    return [v for v in axe_violations(page) if v["impact"] in SERIOUS]
+
+
+def describe(violations: list[dict]) -> str:
+    return "\n".join(
+        f"{v['impact']}: {v['id']} ({v['help']}) at {', '.join(v['targets'])}" for v in violations
+    )
+
+
+def assert_no_serious_violations(page, where: str = "") -> list[dict]:
+    """Fail on serious or critical violations; answer all violations for a table."""
+    violations = axe_violations(page)
+    serious = [v for v in violations if v["impact"] in SERIOUS]
+    assert not serious, f"axe-core on {where or page.url}:\n{describe(serious)}"
+    return violations
