@@ -1,0 +1,59 @@
+"""Start-up check: does the S3 bucket have what the portal needs? (files/bucket_setup.py)
+
+A warning per missing item, never an error: the portal still starts, and the operator
+sees what ``manage.py storage_setup`` would fix. It asks the store once per process
+(a few GETs), and not at all with the embedded storage.
+"""
+
+from __future__ import annotations
+
+from django.core import checks
+
+_found: list[checks.CheckMessage] | None = None
+
+
+@checks.register("storage")
+def bucket_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    global _found
+    if _found is None:
+        _found = _bucket_messages()
+    return _found
+
+
+def bucket_check_forget() -> None:
+    """For tests: ask the store again at the next check."""
+    global _found
+    _found = None
+
+
+def _bucket_messages() -> list[checks.CheckMessage]:
+    from django.core.files.storage import default_storage
+
+    from files.bucket_setup import bucket_items
+    from files.tickets import storage_is_s3
+
+    if not storage_is_s3(default_storage):
+        return []
+    try:
+        items = bucket_items(
+            client=default_storage.connection.meta.client,
+            bucket=default_storage.bucket_name,
+            apply=False,
+        )
+    except Exception as exc:  # an unreachable store is a warning at start-up, not a crash
+        return [
+            checks.Warning(
+                f"Could not inspect the S3 bucket: {type(exc).__name__}: {exc}",
+                hint="Check S3_ENDPOINT_URL, S3_BUCKET and the credentials.",
+                id="files.W010",
+            )
+        ]
+    return [
+        checks.Warning(
+            f"S3 bucket {default_storage.bucket_name}: {item.name}: {item.detail}.",
+            hint="Run `manage.py storage_setup` (README: scaled shape, the bucket).",
+            id="files.W011",
+        )
+        for item in items
+        if item.needs_action
+    ]
