@@ -14,6 +14,14 @@ that floor is the price of a well-kept parser. The body's size is bounded before
 Base64 is checked exactly as before: the alphabet, padding only at the end (at most two
 ``=``), a length that is a multiple of four once whitespace is removed; anything else is
 ``contents is not valid Base64.`` (400), and a file past ``FILES_MAX_UPLOAD_BYTES`` is 413.
+
+String lengths are capped while the bytes stream in, before ijson has the string whole
+(`StringLengthGuard`): yajl re-reads a string that spans its read buffer at every read,
+so its time grows with the square of one string's length (a 150 MB string cost 69 s of
+CPU). Every string but ``files[].contents`` stops at ``XON_MAX_TEXT_BYTES`` (400 naming
+it); ``contents`` at the Base64 length of ``FILES_MAX_UPLOAD_BYTES`` plus room for line
+breaks (413). ijson reads 4 MB at a time, so the longest allowed string costs well under
+a second.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
+from portal.api.errors import PayloadTooLarge
+
 try:
     basic_parse = ijson.get_backend("yajl2_c").basic_parse
 except ImportError:  # the wheel without its C extension: pure Python, slower, same results
@@ -42,6 +52,21 @@ WHITESPACE = re.compile(r"\s+")
 BASE64_SLICE = re.compile(r"[A-Za-z0-9+/]*(=*)")
 INVALID = "invalid"
 TOO_LARGE = "too_large"
+# The longest string (in raw JSON bytes) anywhere but files[].contents: names, types,
+# descriptions and ids are far shorter.
+XON_MAX_TEXT_BYTES = 64 * 1024
+# ijson's read size: yajl's cost for one long string falls with the square of this.
+READ_BYTES = 4 * 1024 * 1024
+STRING_SPECIAL = re.compile(rb'["\\]')
+STRUCTURE = re.compile(rb'["{}\[\]:,]')
+
+
+def contents_max_json_bytes(limit: int) -> int:
+    """The longest ``contents`` string a file of ``limit`` bytes can need: its Base64
+    length, plus an eighth for line breaks written as JSON escapes (``\\r\\n`` every
+    76 characters is about 5 %), plus a little."""
+    base64_length = 4 * ((limit + 2) // 3)
+    return base64_length + base64_length // 8 + 1024
 
 
 @dataclass
@@ -115,6 +140,123 @@ def base64_uploads_close(data) -> None:
             contents.close()
 
 
+class StringTooLong(Exception):
+    def __init__(self, path: str, is_contents: bool):
+        self.path = path
+        self.is_contents = is_contents
+
+
+class StringLengthGuard:
+    """A file-like wrapper that reads the body for ijson and stops any string that grows
+    past its cap, while it is still arriving.
+
+    It follows just enough of JSON's structure (containers, keys, where a string starts
+    and ends, backslash escapes) to know the path of each string, at C speed: regular
+    expressions find the next quote, backslash or structural character. A key is
+    ``contents`` here only when written plainly, so the guard's ``files[].contents`` is
+    never wider than ijson's; an escaped spelling of the key gets the short cap, which
+    only refuses sooner. Malformed JSON is left for ijson to report.
+    """
+
+    def __init__(self, stream, *, contents_max_bytes: int):
+        self.stream = stream
+        self.contents_max_bytes = contents_max_bytes
+        self.path: list = []  # as the parser keeps it: "item" in arrays, the key in maps
+        self.expect_key = False  # inside a map, before its ":"
+        self.in_string = False
+        self.escaped = False  # the last byte read was a backslash inside a string
+        self.string_is_key = False
+        self.string_cap = 0
+        self.string_length = 0
+        self.key = bytearray()
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size)
+        if chunk:
+            self.scan(chunk)
+        return chunk
+
+    def scan(self, chunk: bytes) -> None:
+        position, end = 0, len(chunk)
+        while position < end:
+            if self.in_string:
+                if self.escaped:  # the byte after a backslash is never a quote
+                    self.escaped = False
+                    self.grow(chunk, position, position + 1)
+                    position += 1
+                    continue
+                found = STRING_SPECIAL.search(chunk, position)
+                stop = found.start() if found else end
+                self.grow(chunk, position, stop)
+                if found is None:
+                    return
+                if chunk[stop] == 0x5C:  # backslash
+                    self.grow(chunk, stop, stop + 1)
+                    self.escaped = True
+                else:
+                    self.string_end()
+                position = stop + 1
+                continue
+            found = STRUCTURE.search(chunk, position)
+            if found is None:
+                return
+            self.structure(chunk[found.start()])
+            position = found.start() + 1
+
+    def structure(self, byte: int) -> None:
+        if byte == 0x22:  # '"'
+            self.string_start()
+        elif byte == 0x7B:  # '{'
+            self.path.append(None)
+            self.expect_key = True
+        elif byte == 0x5B:  # '['
+            self.path.append("item")
+            self.expect_key = False
+        elif byte in (0x7D, 0x5D):  # '}' ']'
+            if self.path:
+                self.path.pop()
+            self.expect_key = False
+        elif byte == 0x3A:  # ':'
+            self.expect_key = False
+        elif byte == 0x2C:  # ','
+            self.expect_key = bool(self.path) and self.path[-1] != "item"
+
+    def string_start(self) -> None:
+        self.in_string = True
+        self.string_is_key = self.expect_key
+        self.string_length = 0
+        self.key.clear()
+        is_contents = not self.string_is_key and tuple(self.path) == CONTENTS_PATH
+        self.string_cap = self.contents_max_bytes if is_contents else XON_MAX_TEXT_BYTES
+
+    def grow(self, chunk: bytes, start: int, stop: int) -> None:
+        self.string_length += stop - start
+        if self.string_is_key and len(self.key) <= XON_MAX_TEXT_BYTES:
+            self.key += chunk[start:stop]
+        if self.string_length > self.string_cap:
+            where = ".".join(
+                "0" if part == "item" else str(part) for part in self.path if part is not None
+            )
+            is_contents = self.string_cap == self.contents_max_bytes and not self.string_is_key
+            raise StringTooLong("a key" if self.string_is_key else where, is_contents)
+
+    def string_end(self) -> None:
+        self.in_string = False
+        if self.string_is_key and self.path:
+            self.path[-1] = self.key.decode("utf-8", "replace")
+
+
+def string_too_long_error(error: StringTooLong, limit: int) -> Exception:
+    if error.is_contents:
+        from files.services import UploadTooLarge
+
+        return PayloadTooLarge(UploadTooLarge(limit).args[0])
+    return ParseError(
+        f"{error.path or 'A value'} is longer than the {XON_MAX_TEXT_BYTES // 1024} KB "
+        "allowed for any text other than a file's contents."
+    )
+
+
 class XonBase64JsonParser(BaseParser):
     """``application/json`` for X-on's upload door: the document as ``json.load`` would give it,
     except that each ``files[].contents`` string is a `Base64Upload` already decoded to disk."""
@@ -125,8 +267,10 @@ class XonBase64JsonParser(BaseParser):
         builder = ijson.ObjectBuilder()
         path: list = []
         uploads: list[Base64Upload] = []
+        limit = settings.FILES_MAX_UPLOAD_BYTES
+        guarded = StringLengthGuard(stream, contents_max_bytes=contents_max_json_bytes(limit))
         try:
-            for event, value in basic_parse(stream, use_float=False):
+            for event, value in basic_parse(guarded, use_float=False, buf_size=READ_BYTES):
                 if event in ("start_map", "start_array"):
                     path.append("item" if event == "start_array" else None)
                 elif event in ("end_map", "end_array"):
@@ -144,4 +288,12 @@ class XonBase64JsonParser(BaseParser):
             for upload in uploads:
                 upload.close()
             raise ParseError(f"JSON parse error - {error}") from None
+        except StringTooLong as error:
+            for upload in uploads:
+                upload.close()
+            raise string_too_long_error(error, limit) from None
+        except BaseException:
+            for upload in uploads:
+                upload.close()
+            raise
         return builder.value
