@@ -458,6 +458,11 @@ if OPS_WORKER_DEAD_AFTER_SECONDS < 3 * OPS_WORKER_HEARTBEAT_SECONDS:
         "OPS_WORKER_DEAD_AFTER_SECONDS must be at least three OPS_WORKER_HEARTBEAT_SECONDS, "
         "or a busy worker would be taken for dead."
     )
+# /metrics (portal/metrics.py) answers 404 unless this token is set, then only to
+# "Authorization: Bearer <METRICS_TOKEN>". The processing-time histogram covers files
+# finished in the last METRICS_WINDOW_SECONDS.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_WINDOW_SECONDS = env.int("METRICS_WINDOW_SECONDS", default=3600)
 # Days the bytes of an expired file are kept before the retention sweep removes them.
 FILES_RETENTION_DAYS = env.int("FILES_RETENTION_DAYS", default=30)
 # The thumbnail facet made for every image: aspect-fill to at least this box.

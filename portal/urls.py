@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from portal.api.docs import ApiDocsView
 from portal.health import healthz
+from portal.metrics import metrics
 from portal.patients.api import PatientDetailApi, PatientListCreateApi
 
 api_v1 = [
@@ -19,6 +20,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("storage/", include("files.storage_urls")),
