@@ -592,6 +592,20 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Clinic File Portal")
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # A password-checked sign-in waits this long for its authentication code.
 DASHBOARD_SIGN_IN_PENDING_SECONDS = 5 * 60
+# Staff sign-in throttle (portal.accounts.signin_throttle): wrong passwords per e-mail
+# address, and per client address, before sign-in pauses; the first pause's length,
+# doubling with each further pause of the same key up to the maximum. Failures older
+# than the window are forgotten; pauses (for the back-off) after the memory.
+SIGN_IN_ACCOUNT_MAX_FAILURES = env.int("SIGN_IN_ACCOUNT_MAX_FAILURES", default=5)
+SIGN_IN_ADDRESS_MAX_FAILURES = env.int("SIGN_IN_ADDRESS_MAX_FAILURES", default=20)
+SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=60)
+SIGN_IN_LOCKOUT_MAX_SECONDS = env.int("SIGN_IN_LOCKOUT_MAX_SECONDS", default=60 * 60)
+SIGN_IN_FAILURE_WINDOW_SECONDS = 15 * 60
+SIGN_IN_LOCKOUT_MEMORY_SECONDS = 24 * 60 * 60
+CELERY_BEAT_SCHEDULE["accounts-sign-in-throttle-sweep"] = {
+    "task": "accounts.sign_in_throttle_sweep",
+    "schedule": 60 * 60.0,
+}
 DASHBOARD_PAGE_SIZE = 25
 
 # --- Patient attachments (attachments app, issue 6) ------------------------------

@@ -27,7 +27,8 @@ urlpatterns = [
     path("fhir/R4/", include("fhirapi.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
-    path("api-auth/", include("rest_framework.urls")),
+    # No DRF /api-auth/: its login signs in with a password alone (no code, no
+    # throttle). Staff sign in at /login/; the browsable API uses that session.
     path("r/", include("filerequests.patient_urls")),
     path("", include("dashboard.urls")),
 ]

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -17,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from dashboard import signin, twofactor
 from dashboard.forms.auth import TokenForm
 from dashboard.signin import SignInState
+from portal.accounts import signin_throttle
 
 CODE_REJECTED = "That code did not work. Codes change every 30 seconds: try the newest one."
 TOO_MANY_ATTEMPTS = "Too many wrong codes. Wait a minute, then try the newest code."
@@ -26,18 +30,67 @@ ENROLLED_MEANWHILE = (
 ENROLMENT_ON = "Two-factor sign-in is on. You will need a code each time."
 
 
+def paused_message(pause: signin_throttle.Pause, now) -> str:
+    """What a person is told while sign-in is paused: when they may try again."""
+    seconds = pause.retry_after_seconds(now)
+    minutes = max(1, -(-seconds // 60))
+    at = timezone.localtime(pause.until).strftime("%H:%M %Z")
+    return (
+        "Too many wrong passwords: signing in is paused for your safety. "
+        f"Try again in {minutes} minute{'s' if minutes != 1 else ''} (after {at}). "
+        "Forgot your password? Reset it with the link below."
+    )
+
+
 class LoginView(auth_views.LoginView):
-    """anonymous --password--> the next state; signs in at once only people who use no code."""
+    """anonymous --password--> the next state; signs in at once only people who use no code.
+
+    Every password check is counted per e-mail address and per client address
+    (portal.accounts.signin_throttle); while either is paused the password is not
+    checked at all and the page says when to try again (429, Retry-After)."""
 
     template_name = "dashboard/auth/login.html"
     redirect_authenticated_user = True
 
+    def post(self, request, *args, **kwargs):
+        email = request.POST.get("username", "")[:254]
+        with transaction.atomic():
+            self.throttle_keys = signin_throttle.keys_lock(email=email, request=request)
+            pause = signin_throttle.pause_of(self.throttle_keys, timezone.now())
+            if pause is not None:
+                signin_throttle.refused_while_paused(
+                    keys=self.throttle_keys, pause=pause, request=request
+                )
+                return self.paused_response(pause)
+            return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if form.has_error(NON_FIELD_ERRORS, "invalid_login") or form.has_error(
+            NON_FIELD_ERRORS, "inactive"
+        ):
+            pause = signin_throttle.failure_record(keys=self.throttle_keys, request=self.request)
+            if pause is not None:
+                return self.paused_response(pause)
+        return super().form_invalid(form)
+
     def form_valid(self, form):
+        user = form.get_user()
+        signin_throttle.success_record(keys=self.throttle_keys, user=user, request=self.request)
         next_url = self.get_redirect_url() or ""
-        state = signin.password_accepted(self.request, form.get_user(), next_url)
+        state = signin.password_accepted(self.request, user, next_url)
         if state is SignInState.SIGNED_IN:
             return redirect(signin.safe_next(self.request, next_url))
         return redirect(signin.STEP_PAGE[state])
+
+    def paused_response(self, pause: signin_throttle.Pause):
+        now = timezone.now()
+        form = self.get_form_class()(
+            self.request, initial={"username": self.request.POST.get("username", "")[:254]}
+        )
+        context = self.get_context_data(form=form, paused_message=paused_message(pause, now))
+        response = self.render_to_response(context, status=429)
+        response["Retry-After"] = str(pause.retry_after_seconds(now))
+        return response
 
 
 @never_cache

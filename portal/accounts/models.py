@@ -194,3 +194,33 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class SignInThrottle(models.Model):
+    """Wrong passwords at the staff sign-in, counted per account and per client address.
+
+    ``key_digest`` is an HMAC of the e-mail address as typed (lower-cased) or of the
+    client's address (IPv6 per /64), so the table holds no list of typed e-mail
+    addresses. See portal.accounts.signin_throttle.
+    """
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "account", "Account"
+        ADDRESS = "address", "Client address"
+
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    key_digest = models.CharField(max_length=64)
+    failures = models.PositiveIntegerField(default=0)
+    lockouts = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key_digest"], name="sign_in_throttle_one_row_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key_digest[:12]}…"

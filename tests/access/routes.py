@@ -121,8 +121,6 @@ OTHER_ROUTES: dict[str, OtherRule] = {
     "healthz": OtherRule(methods=("GET",), kind="public"),
     "schema": OtherRule(methods=("GET",), kind="public"),
     "api-docs": OtherRule(methods=("GET",), kind="public"),
-    "rest_framework:login": OtherRule(methods=("GET", "POST"), kind="public"),
-    "rest_framework:logout": OtherRule(methods=("POST",), kind="public"),
     "storage-upload": OtherRule(methods=("POST",), kind="storage"),
     "storage-upload-key": OtherRule(
         methods=("POST",), kind="storage", kwargs=lambda world: {"key": world.ticket.key_prefix}

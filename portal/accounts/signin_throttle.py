@@ -1,0 +1,206 @@
+"""Brute-force protection for the staff sign-in: per account and per client address.
+
+Wrong passwords are counted twice: against the e-mail address typed (whether or not
+such a user exists, so the answer never tells) and against the client address (IPv6
+per /64, from portal.clientip). After ``SIGN_IN_ACCOUNT_MAX_FAILURES`` (or
+``SIGN_IN_ADDRESS_MAX_FAILURES``) failures that key is paused; each further pause
+of the same key doubles, up to ``SIGN_IN_LOCKOUT_MAX_SECONDS`` (back-off). While
+paused the password is not even checked, so the right one is refused too and a
+guess teaches nothing. A right password clears the account's count, never the
+address's: one valid sign-in must not buy an address more guesses at others.
+
+Why our own and not django-axes: axes forgets an account's earlier lockouts when
+its cool-off ends (so no back-off without a second store of our own), its backend
+demands ``request`` in every ``authenticate()`` call and answers a lockout from
+its middleware rather than our sign-in page, and the check has to be serialised
+with the password check per key (a row lock), as the patient date-of-birth
+throttle already is. The rows live in the database because it is the one store
+every web process shares in every deployment (the embedded one has no shared
+cache). Every failure, pause and refusal is an audit event.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from portal.accounts.models import SignInThrottle, User
+from portal.audit.services import Actor, audit_record
+from portal.clientip import client_throttle_key
+
+Scope = SignInThrottle.Scope
+
+
+def client_key(request: HttpRequest) -> str:
+    """The key the client's address is counted under: the one helper that knows how
+    the address is found (trusted proxies, IPv6 /64), so it can change in one place."""
+    return client_throttle_key(request) or "unknown"
+
+
+def key_digest(scope: str, value: str) -> str:
+    return salted_hmac(f"portal.sign-in-throttle.{scope}", value.strip().lower()).hexdigest()
+
+
+def max_failures(scope: str) -> int:
+    if scope == Scope.ACCOUNT:
+        return settings.SIGN_IN_ACCOUNT_MAX_FAILURES
+    return settings.SIGN_IN_ADDRESS_MAX_FAILURES
+
+
+def lockout_length(lockouts: int) -> timedelta:
+    """1 minute, then 2, 4, 8… up to the maximum: each pause of a key doubles."""
+    seconds = settings.SIGN_IN_LOCKOUT_SECONDS * (2 ** max(0, lockouts - 1))
+    return timedelta(seconds=min(seconds, settings.SIGN_IN_LOCKOUT_MAX_SECONDS))
+
+
+@dataclass
+class SignInKeys:
+    """The two rows one sign-in is counted under, locked for the attempt."""
+
+    account: SignInThrottle
+    address: SignInThrottle
+    email: str
+
+    @property
+    def rows(self) -> tuple[SignInThrottle, SignInThrottle]:
+        return self.account, self.address
+
+
+@dataclass(frozen=True)
+class Pause:
+    until: datetime
+    scopes: tuple[str, ...]
+
+    def retry_after_seconds(self, now: datetime) -> int:
+        return max(1, math.ceil((self.until - now).total_seconds()))
+
+
+def keys_lock(*, email: str, request: HttpRequest) -> SignInKeys:
+    """The account and address rows, made if new and locked (call inside a
+    transaction): parallel guesses at one account or from one address wait for each
+    other, so they can never exceed the limit. Always account first, then address."""
+    rows = []
+    for scope, value in ((Scope.ACCOUNT, email), (Scope.ADDRESS, client_key(request))):
+        digest = key_digest(scope, value)
+        SignInThrottle.objects.get_or_create(scope=scope, key_digest=digest)
+        rows.append(SignInThrottle.objects.select_for_update().get(scope=scope, key_digest=digest))
+    return SignInKeys(account=rows[0], address=rows[1], email=email)
+
+
+def pause_of(keys: SignInKeys, now: datetime) -> Pause | None:
+    """The pause in force for this attempt, if any (the later one when both are)."""
+    paused = [row for row in keys.rows if row.locked_until and row.locked_until > now]
+    if not paused:
+        return None
+    return Pause(
+        until=max(row.locked_until for row in paused),
+        scopes=tuple(row.scope for row in paused),
+    )
+
+
+def user_for_email(email: str) -> User | None:
+    return User.objects.filter(email__iexact=email.strip()).first() if email else None
+
+
+def audit_sign_in(*, action: str, request: HttpRequest, email: str, detail: dict) -> None:
+    """An audit line about a sign-in attempt. The typed e-mail is never stored (people
+    type passwords into it); the user is named when one has that address."""
+    user = user_for_email(email)
+    audit_record(
+        account=None,
+        actor=Actor.anonymous(),
+        action=action,
+        target=user,
+        request=request,
+        detail=detail,
+    )
+
+
+def refused_while_paused(*, keys: SignInKeys, pause: Pause, request: HttpRequest) -> None:
+    now = timezone.now()
+    audit_sign_in(
+        action="auth.sign_in_throttled",
+        request=request,
+        email=keys.email,
+        detail={"scopes": list(pause.scopes), "retry_after": pause.retry_after_seconds(now)},
+    )
+
+
+def failure_record(*, keys: SignInKeys, request: HttpRequest) -> Pause | None:
+    """Count a wrong password against both keys; a key that reaches its limit pauses.
+    Returns the pause that starts now, if one does."""
+    now = timezone.now()
+    window = timedelta(seconds=settings.SIGN_IN_FAILURE_WINDOW_SECONDS)
+    memory = timedelta(seconds=settings.SIGN_IN_LOCKOUT_MEMORY_SECONDS)
+    audit_sign_in(action="auth.sign_in_failed", request=request, email=keys.email, detail={})
+    started = []
+    for row in keys.rows:
+        if row.last_failure_at is not None and now - row.last_failure_at > window:
+            row.failures = 0
+        if row.last_failure_at is not None and now - row.last_failure_at > memory:
+            row.lockouts = 0
+        row.failures += 1
+        row.last_failure_at = now
+        if row.failures >= max_failures(row.scope):
+            row.failures = 0
+            row.lockouts += 1
+            length = lockout_length(row.lockouts)
+            row.locked_until = now + length
+            started.append(row)
+            audit_sign_in(
+                action="auth.sign_in_paused",
+                request=request,
+                email=keys.email,
+                detail={
+                    "scope": row.scope,
+                    "seconds": int(length.total_seconds()),
+                    "lockouts": row.lockouts,
+                },
+            )
+        row.save(update_fields=["failures", "lockouts", "last_failure_at", "locked_until"])
+    if not started:
+        return None
+    return Pause(
+        until=max(row.locked_until for row in started),
+        scopes=tuple(row.scope for row in started),
+    )
+
+
+def success_record(*, keys: SignInKeys, user: User, request: HttpRequest) -> None:
+    """A right password: the account's count and back-off start again (the address's
+    do not, see the module's docstring)."""
+    row = keys.account
+    row.failures = 0
+    row.lockouts = 0
+    row.locked_until = None
+    row.save(update_fields=["failures", "lockouts", "locked_until"])
+    audit_record(
+        account=None,
+        actor=Actor.anonymous(),
+        action="auth.password_accepted",
+        target=user,
+        request=request,
+    )
+
+
+def stale_rows_delete() -> int:
+    """Rows with nothing to remember (no pause, no back-off left): kept small."""
+    now = timezone.now()
+    memory = timedelta(seconds=settings.SIGN_IN_LOCKOUT_MEMORY_SECONDS)
+    with transaction.atomic():
+        deleted, _ = (
+            SignInThrottle.objects.filter(
+                Q(last_failure_at__lt=now - memory) | Q(last_failure_at__isnull=True)
+            )
+            .exclude(locked_until__gt=now)
+            .delete()
+        )
+    return deleted

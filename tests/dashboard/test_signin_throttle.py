@@ -1,0 +1,275 @@
+"""Brute-force protection on the staff sign-in (issue 13 #6).
+
+The review signed in after 40 wrong passwords. Now wrong passwords are counted per
+e-mail address (across client addresses) and per client address (across e-mail
+addresses); past the limit sign-in pauses, each pause of a key twice as long as the
+last; while paused even the right password is refused, with a message that says when
+to try again; every step is in the audit log. Time passing is the stored pause ending
+(the rows are aged), never a sleep.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+from django.utils import timezone
+
+from portal.accounts.models import SignInThrottle
+from portal.accounts.signin_throttle import key_digest
+from portal.audit.models import AuditEvent
+from tests.dashboard.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNT_LIMIT = 5
+ADDRESS_LIMIT = 20
+PAUSED = "Too many wrong passwords: signing in is paused for your safety."
+
+
+def attempt(user_or_email, password: str, address: str = "198.51.100.7"):
+    """One sign-in from ``address``; returns (response, client)."""
+    email = getattr(user_or_email, "email", user_or_email)
+    client = Client(REMOTE_ADDR=address)
+    response = client.post("/login/", {"username": email, "password": password})
+    return response, client
+
+
+def wrong(user_or_email, times: int, addresses=None) -> None:
+    for index in range(times):
+        address = addresses[index % len(addresses)] if addresses else "198.51.100.7"
+        response, _ = attempt(user_or_email, f"wrong password {index}", address)
+        assert response.status_code in (200, 429)
+
+
+def time_passes(scope: str | None = None) -> None:
+    """Every pause (of ``scope``) has ended, and the failures are older than the window."""
+    earlier = timezone.now() - timedelta(seconds=1)
+    rows = SignInThrottle.objects.all()
+    if scope:
+        rows = rows.filter(scope=scope)
+    rows.filter(locked_until__isnull=False).update(locked_until=earlier)
+    rows.update(last_failure_at=timezone.now() - timedelta(minutes=16))
+
+
+def assert_paused(response, client) -> None:
+    assert response.status_code == 429
+    assert PAUSED in response.content.decode()
+    assert "Try again in" in response.content.decode()
+    assert int(response["Retry-After"]) > 0
+    assert SESSION_KEY not in client.session
+
+
+# --- Per account, across addresses --------------------------------------------------------
+
+
+@pytest.mark.parametrize("spread", ["one address", "every guess from a new address"])
+def test_wrong_passwords_for_one_account_pause_it_from_every_address(clinician, spread):
+    """GIVEN five wrong passwords for one account, from one address or from five
+    WHEN the right password is then typed, from yet another address
+    THEN it is refused with 429 and the time to try again; nobody is signed in."""
+    addresses = (
+        ["198.51.100.7"]
+        if spread == "one address"
+        else [f"203.0.113.{n}" for n in range(1, ACCOUNT_LIMIT + 1)]
+    )
+    wrong(clinician.user, ACCOUNT_LIMIT, addresses)
+    response, client = attempt(clinician.user, PASSWORD, "192.0.2.200")
+    assert_paused(response, client)
+    assert "Try again in 1 minute (after " in response.content.decode()
+
+
+def test_the_limit_is_the_limit_not_one_before(clinician):
+    """GIVEN one wrong password fewer than the limit WHEN the right one is typed
+    THEN the person is signed in (the throttle is not off by one)."""
+    wrong(clinician.user, ACCOUNT_LIMIT - 1)
+    response, client = attempt(clinician.user, PASSWORD)
+    assert response.status_code == 302
+    assert SESSION_KEY in client.session
+
+
+def test_the_guess_that_reaches_the_limit_is_told_at_once(clinician):
+    """GIVEN four wrong passwords WHEN the fifth is wrong too
+    THEN that answer already says sign-in is paused, and when to try again."""
+    wrong(clinician.user, ACCOUNT_LIMIT - 1)
+    response, client = attempt(clinician.user, "still wrong")
+    assert_paused(response, client)
+
+
+@pytest.mark.parametrize(
+    "email_typed",
+    ["nobody@clinic.example", "NOBODY@clinic.example", "  nobody@clinic.example  "],
+)
+def test_an_unknown_e_mail_is_paused_just_like_a_real_one(db, clinician, email_typed):
+    """GIVEN wrong passwords for an e-mail address no one has (in any spelling)
+    THEN it is paused exactly as a real account is: the answers never tell them apart."""
+    wrong(email_typed, ACCOUNT_LIMIT)
+    unknown, unknown_client = attempt("nobody@clinic.example", "anything", "192.0.2.201")
+    wrong(clinician.user, ACCOUNT_LIMIT, ["192.0.2.9"])
+    known, known_client = attempt(clinician.user, "anything", "192.0.2.202")
+    assert_paused(unknown, unknown_client)
+    assert_paused(known, known_client)
+    assert unknown.status_code == known.status_code
+
+
+# --- Per address, across accounts ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("guesses_from", "right_password_from"),
+    [
+        (["198.51.100.23"], "198.51.100.23"),
+        (["2001:db8:1:2::1", "2001:db8:1:2::dead", "2001:db8:1:2:ffff::9"], "2001:db8:1:2::77"),
+        (["::ffff:198.51.100.24"], "198.51.100.24"),
+    ],
+    ids=["IPv4", "IPv6 within one /64", "IPv4-mapped IPv6"],
+)
+def test_wrong_passwords_for_many_accounts_pause_the_address(
+    clinician, guesses_from, right_password_from
+):
+    """GIVEN twenty wrong passwords, each for a different e-mail, from one address
+    (for IPv6: from anywhere in one /64)
+    WHEN a real person's right password comes from that address
+    THEN it is refused while the pause lasts; from another address it works."""
+    for index in range(ADDRESS_LIMIT):
+        address = guesses_from[index % len(guesses_from)]
+        attempt(f"guess{index}@clinic.example", "wrong", address)
+    response, client = attempt(clinician.user, PASSWORD, right_password_from)
+    assert_paused(response, client)
+    elsewhere, elsewhere_client = attempt(clinician.user, PASSWORD, "192.0.2.50")
+    assert elsewhere.status_code == 302
+    assert SESSION_KEY in elsewhere_client.session
+
+
+def test_a_right_password_does_not_clear_the_address_count(clinician, admin_staff):
+    """GIVEN an attacker who knows one account's password, guessing at others from one
+    address WHEN they sign in to their own account between guesses
+    THEN the address still pauses after the limit."""
+    address = "198.51.100.99"
+    for index in range(ADDRESS_LIMIT - 1):
+        attempt(f"victim{index}@clinic.example", "wrong", address)
+        if index % 4 == 0:
+            ok, _ = attempt(clinician.user, PASSWORD, address)
+            assert ok.status_code == 302
+    attempt("victim-last@clinic.example", "wrong", address)
+    response, client = attempt(admin_staff.user, PASSWORD, address)
+    assert_paused(response, client)
+
+
+# --- Back-off, and signing in after the pause ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pauses", "expected_seconds"),
+    [(1, 60), (2, 120), (3, 240), (4, 480), (7, 3600), (9, 3600)],
+)
+def test_each_further_pause_is_twice_as_long_up_to_an_hour(clinician, pauses, expected_seconds):
+    """GIVEN an account paused, the pause over, paused again… ``pauses`` times
+    THEN the last pause lasts 1, 2, 4, 8… minutes, never more than an hour."""
+    for number in range(pauses):
+        if number:
+            time_passes()
+        wrong(clinician.user, ACCOUNT_LIMIT)
+    response, client = attempt(clinician.user, PASSWORD)
+    assert_paused(response, client)
+    assert expected_seconds - 5 <= int(response["Retry-After"]) <= expected_seconds
+    event = AuditEvent.objects.filter(action="auth.sign_in_paused", detail__scope="account")
+    assert event.order_by("-occurred_at").first().detail["seconds"] == expected_seconds
+
+
+def test_after_the_pause_the_right_password_signs_in_and_the_count_starts_again(clinician):
+    """GIVEN a paused account WHEN the pause has ended and the right password is typed
+    THEN the person is signed in, and the back-off starts from the beginning."""
+    wrong(clinician.user, ACCOUNT_LIMIT)
+    refused, _ = attempt(clinician.user, PASSWORD)
+    assert refused.status_code == 429
+    time_passes()
+    response, client = attempt(clinician.user, PASSWORD)
+    assert response.status_code == 302
+    assert client.session[SESSION_KEY] == str(clinician.user.pk)
+    row = SignInThrottle.objects.get(
+        scope="account", key_digest=key_digest("account", clinician.user.email)
+    )
+    assert (row.failures, row.lockouts) == (0, 0)
+
+
+def test_failures_older_than_the_window_are_forgotten(clinician):
+    """GIVEN four wrong passwords long ago WHEN one more is wrong now
+    THEN the account is not paused (old failures do not add up forever)."""
+    wrong(clinician.user, ACCOUNT_LIMIT - 1)
+    SignInThrottle.objects.update(last_failure_at=timezone.now() - timedelta(hours=1))
+    response, _ = attempt(clinician.user, "wrong again")
+    assert response.status_code == 200
+    ok, _ = attempt(clinician.user, PASSWORD)
+    assert ok.status_code == 302
+
+
+def test_a_pause_covers_the_code_step_too(admin_staff):
+    """GIVEN an admin with an authenticator whose account is paused
+    THEN the right password does not even reach the code step."""
+    from tests.dashboard.conftest import confirmed_device_for
+
+    confirmed_device_for(admin_staff.user)
+    wrong(admin_staff.user, ACCOUNT_LIMIT)
+    response, client = attempt(admin_staff.user, PASSWORD)
+    assert_paused(response, client)
+    assert client.get("/login/verify/")["Location"] == "/login/"
+
+
+# --- Audit ------------------------------------------------------------------------------------
+
+
+def test_every_failure_pause_and_refusal_is_audited(clinician):
+    """GIVEN wrong passwords up to a pause, a refused right password, the pause over,
+    and a right password
+    THEN the audit log has a line for each, naming the user and the address, and
+    never the e-mail address as typed."""
+    address = "198.51.100.61"
+    wrong(clinician.user, ACCOUNT_LIMIT)
+    attempt(clinician.user, PASSWORD, address)
+    time_passes()
+    attempt(clinician.user, PASSWORD, address)
+
+    def events(action):
+        return AuditEvent.objects.filter(action=action, target_id=str(clinician.user.pk))
+
+    assert events("auth.sign_in_failed").count() == ACCOUNT_LIMIT
+    paused = events("auth.sign_in_paused").get()
+    assert paused.detail == {"scope": "account", "seconds": 60, "lockouts": 1}
+    refused = events("auth.sign_in_throttled").get()
+    assert refused.detail["scopes"] == ["account"]
+    assert refused.ip_address == address
+    accepted = events("auth.password_accepted").get()
+    assert accepted.ip_address == address
+    for event in AuditEvent.objects.filter(action__startswith="auth."):
+        assert event.target_type == "accounts.user"
+        assert clinician.user.email not in str(event.detail)
+        assert event.actor_kind == "anonymous"
+
+
+def test_guesses_at_unknown_e_mails_are_audited_without_the_e_mail(db):
+    """GIVEN wrong passwords for an address no one has THEN audited, with no target
+    and nothing of what was typed."""
+    wrong("typed-a-password-here@clinic.example", 2)
+    events = AuditEvent.objects.filter(action="auth.sign_in_failed")
+    assert events.count() == 2
+    for event in events:
+        assert event.target_id == ""
+        assert "typed-a-password-here" not in str(event.detail)
+
+
+# --- The other door ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api-auth/login/", "/api-auth/logout/"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_rest_framework_sign_in_is_gone(clinician, path, method):
+    """GIVEN DRF's own login (a password alone, no code, no throttle)
+    THEN it no longer exists; the right password there signs no one in."""
+    client = Client()
+    data = {"username": clinician.user.email, "password": PASSWORD}
+    response = client.post(path, data) if method == "POST" else client.get(path)
+    assert response.status_code == 404
+    assert SESSION_KEY not in client.session
