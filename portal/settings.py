@@ -32,7 +32,17 @@ if ENVIRONMENT not in {"development", "production", "test"}:
 IS_PRODUCTION = ENVIRONMENT == "production"
 
 DATA_DIR = Path(env.str("PORTAL_DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Created only where the embedded shape keeps something in it (the SQLite database, the
+# local broker): a scaled process (PostgreSQL, Redis, S3) may run on a read-only file
+# system, and whatever else writes here (SMS outbox file, beat schedule, uploads spooled
+# to the filesystem storage) makes its own folder when it first writes.
+_broker_url = env.str("CELERY_BROKER_URL", default="")
+if not env.str("DATABASE_URL", default="") or _broker_url.startswith(
+    ("sqlite-queue://", "filesystem://")
+):
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+elif not _broker_url:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)  # the default broker is the local one
 
 # --- Core -------------------------------------------------------------------
 
