@@ -109,15 +109,17 @@ def dead_worker_requeue(*, now: dt.datetime | None = None) -> dict[str, int]:
     no harm: the second run finds the file finished. The dead worker's heartbeat row is
     then removed, so it is handled once.
     """
+    from portal.ops.heartbeat import INSTANCE_MARK
     from portal.ops.models import WorkerHeartbeat
 
     now = now or timezone.now()
     window = dt.timedelta(seconds=settings.OPS_WORKER_DEAD_AFTER_SECONDS)
     counts = {"dead_workers": 0, "requeued": 0}
-    dead = list(
-        WorkerHeartbeat.objects.filter(seen_at__lte=now - window).values_list("worker", flat=True)
-    )
-    live = set(WorkerHeartbeat.objects.exclude(worker__in=dead).values_list("worker", flat=True))
+    # Only the rows each worker's own heartbeat thread writes (``name #instance``): the
+    # beat-queued ops.heartbeat task writes plain names, whenever some worker takes it.
+    own_rows = WorkerHeartbeat.objects.filter(worker__contains=INSTANCE_MARK)
+    dead = list(own_rows.filter(seen_at__lte=now - window).values_list("worker", flat=True))
+    live = set(own_rows.exclude(worker__in=dead).values_list("worker", flat=True))
     # Files begun by a worker that has no heartbeat row at all, for as long as the window.
     orphaned = (
         File.objects.filter(state=File.State.PROCESSING, processing_started_at__lte=now - window)

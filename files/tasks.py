@@ -26,8 +26,9 @@ TRANSIENT_FAULTS = (OSError, BotoCoreError, ClientError, OperationalError)
 )
 def file_process_task(self, file_id: str) -> None:
     from files.processing import file_process
+    from portal.ops.heartbeat import worker_identity
 
-    file_process(file_id=file_id, worker=self.request.hostname or "")
+    file_process(file_id=file_id, worker=worker_identity(self.request.hostname or ""))
 
 
 @shared_task(name="files.retention_sweep", acks_late=True, ignore_result=True)

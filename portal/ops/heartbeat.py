@@ -11,15 +11,36 @@ queues its files again (the Redis visibility timeout would wait an hour).
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import uuid
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_init, worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import close_old_connections, connection
 
 logger = logging.getLogger(__name__)
 
 _state: dict[str, object] = {}
+# Set in the worker's main process before its pool forks, so its children inherit it.
+INSTANCE_VARIABLE = "PORTAL_WORKER_INSTANCE"
+INSTANCE_MARK = " #"
+
+
+def worker_identity(hostname: str) -> str:
+    """This worker *process*'s name: its ``-n`` host name and an id made at its start.
+
+    A worker restarted under the same name (systemd, make run-scaled) is another
+    instance: the files the killed one held must not look alive by the new one's
+    heartbeat. Outside a worker (no instance id) it is the host name alone.
+    """
+    instance = os.environ.get(INSTANCE_VARIABLE, "")
+    return f"{hostname}{INSTANCE_MARK}{instance}"[:200] if instance else hostname[:200]
+
+
+@worker_init.connect(dispatch_uid="portal.ops.heartbeat.instance")
+def heartbeat_instance(sender=None, **kwargs) -> None:
+    os.environ[INSTANCE_VARIABLE] = uuid.uuid4().hex[:12]
 
 
 def _beat(worker: str, stop: threading.Event) -> None:
@@ -38,8 +59,9 @@ def _beat(worker: str, stop: threading.Event) -> None:
 def heartbeat_start(sender=None, **kwargs) -> None:
     from portal.ops.services import heartbeat_record
 
-    worker = getattr(sender, "hostname", "") or ""
-    if not worker or settings.OPS_WORKER_HEARTBEAT_SECONDS <= 0:
+    hostname = getattr(sender, "hostname", "") or ""
+    worker = worker_identity(hostname)
+    if not hostname or settings.OPS_WORKER_HEARTBEAT_SECONDS <= 0:
         return
     try:
         heartbeat_record(worker=worker)
