@@ -102,6 +102,11 @@ class UploadTicket(ActorFields):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     expires_at = models.DateTimeField(db_index=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    swept_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the sweep last emptied the ticket's prefix, once nothing could arrive.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

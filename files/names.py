@@ -12,7 +12,10 @@ import re
 import unicodedata
 from pathlib import PurePosixPath
 
+from files.keys import ENCODED_STRUCTURE, STRUCTURAL
+
 MAX_NAME_LENGTH = 150
+MAX_NAME_BYTES = 200
 WINDOWS_RESERVED = {
     "CON",
     "PRN",
@@ -26,14 +29,23 @@ UNSAFE = re.compile(r'[<>:"/\\|?*]')
 
 
 def _is_invisible(char: str) -> bool:
-    # Cc: control (NUL, CR, LF...), Cf: format (RTL override, zero width), Co/Cs: private/surrogate.
-    return unicodedata.category(char) in {"Cc", "Cf", "Co", "Cs"}
+    # Cc: control (NUL, CR, LF...), Cf: format (RTL override, zero width), Co/Cs: private/surrogate,
+    # Cn: unassigned, Zl/Zp: line and paragraph separators.
+    return unicodedata.category(char) in {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
+
+
+def _is_lookalike(char: str) -> bool:
+    """A full-width dot, slash or backslash and their kin: shown as path characters, and
+    turned into them by NFKC normalisation (``files.keys`` refuses them in a key)."""
+    return char not in STRUCTURAL and bool(STRUCTURAL & set(unicodedata.normalize("NFKC", char)))
 
 
 def safe_filename(name: str | None, *, default: str = "upload") -> str:
     """A display- and key-safe version of ``name``, keeping its extension where possible."""
     text = unicodedata.normalize("NFC", str(name or ""))
-    text = "".join(" " if _is_invisible(c) else c for c in text)
+    text = "".join(" " if _is_invisible(c) else "_" if _is_lookalike(c) else c for c in text)
+    # A percent-encoded dot, slash or control would decode into a different path.
+    text = ENCODED_STRUCTURE.sub(lambda match: "_" + match.group(1), text)
     # Only the last path segment (either separator) is the name.
     text = re.split(r"[\\/]", text)[-1]
     text = UNSAFE.sub("_", text)
@@ -47,11 +59,21 @@ def safe_filename(name: str | None, *, default: str = "upload") -> str:
     if stem.split(".")[0].upper() in WINDOWS_RESERVED or text.upper() in WINDOWS_RESERVED:
         stem = f"_{stem}" if dot else stem
         text = f"_{text}" if not dot else text
-    extension = extension[:16]
+    extension = _cut(extension, 16, 64)
     if dot:
-        stem = stem[: MAX_NAME_LENGTH - len(extension) - 1].rstrip(" .") or default
+        room = MAX_NAME_BYTES - len(extension.encode()) - 1
+        stem = _cut(stem, MAX_NAME_LENGTH - len(extension) - 1, room).rstrip(" .") or default
         return f"{stem}.{extension}"
-    return text[:MAX_NAME_LENGTH].rstrip(" .") or default
+    return _cut(text, MAX_NAME_LENGTH, MAX_NAME_BYTES).rstrip(" .") or default
+
+
+def _cut(text: str, max_chars: int, max_bytes: int) -> str:
+    """At most ``max_chars`` characters and ``max_bytes`` bytes of UTF-8 (a file system
+    holds 255 bytes per name, so 150 accented letters would not fit)."""
+    text = text[:max_chars]
+    while len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        text = text[:-1]
+    return text
 
 
 def extension_of(name: str) -> str:

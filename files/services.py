@@ -20,8 +20,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from files.keys import StorageKeyError, storage_key_check, ticket_key_check
 from files.models import File, Purpose, UploadTicket, temp_prefix
 from files.names import safe_filename
+from files.storage import StoredObject, objects_under
 from portal.accounts.models import Account, ApiKey, Staff
 from portal.audit.services import Actor, audit_record
 
@@ -44,6 +46,10 @@ class UploadMissing(Exception):
     """A ticket was confirmed, but nothing was uploaded where it allowed."""
 
 
+class UploadTicketUsed(Exception):
+    """A second object was posted with a ticket that already stored one."""
+
+
 def human_size(size: int) -> str:
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):.0f} MB"
@@ -64,7 +70,11 @@ def as_actor(who: Any) -> Actor:
 
 
 def storage_put(key: str, content: IO[bytes]) -> str:
-    """Write ``content`` at exactly ``key``, replacing what was there (as S3 does)."""
+    """Write ``content`` at exactly ``key``, replacing what was there (as S3 does).
+
+    The key is checked first (``StorageKeyError``): nothing is looked up, deleted or
+    written under a name that is not already clean."""
+    storage_key_check(key)
     if default_storage.exists(key):
         default_storage.delete(key)
     saved = default_storage.save(key, DjangoFile(content, name=key))
@@ -132,20 +142,42 @@ def upload_ticket_issue(
     return ticket
 
 
-def upload_ticket_mark_uploaded(*, ticket: UploadTicket, key: str, size: int) -> None:
-    """Note what the embedded endpoint stored (S3 tells us nothing until confirm)."""
-    UploadTicket.objects.filter(pk=ticket.pk, state=UploadTicket.State.ISSUED).update(
+def upload_ticket_store(*, ticket: UploadTicket, key: str, content: IO[bytes], size: int) -> str:
+    """Store what the embedded endpoint received with ``ticket``, once (S3 tells us nothing).
+
+    The ticket is claimed first with a conditional update, so of two posts racing
+    with one ticket only one writes; the other gets ``UploadTicketUsed``. If the
+    write fails the claim is given back, so the client can try again.
+    """
+    ticket_key_check(key, prefix=ticket.key_prefix)
+    claimed = UploadTicket.objects.filter(pk=ticket.pk, state=UploadTicket.State.ISSUED).update(
         state=UploadTicket.State.UPLOADED, uploaded_key=key, uploaded_size=size
     )
+    if not claimed:
+        raise UploadTicketUsed(str(ticket.pk))
+    try:
+        return storage_put(key, content)
+    except BaseException:
+        UploadTicket.objects.filter(
+            pk=ticket.pk, state=UploadTicket.State.UPLOADED, uploaded_key=key
+        ).update(state=UploadTicket.State.ISSUED, uploaded_key="", uploaded_size=None)
+        raise
+
+
+def uploaded_objects(ticket: UploadTicket) -> list[StoredObject]:
+    """Every object under the ticket's prefix, at any depth (hostile ones too)."""
+    return objects_under(ticket.key_prefix)
 
 
 def uploaded_keys(ticket: UploadTicket) -> list[str]:
-    """Objects stored under the ticket's prefix (one, unless a client posted twice)."""
-    try:
-        _, names = default_storage.listdir(ticket.key_prefix)
-    except FileNotFoundError:
-        return []
-    return [ticket.key_prefix + name for name in names]
+    """Keys under the ticket's prefix that a ticket may hold: its prefix and one clean name."""
+    keys = []
+    for stored in uploaded_objects(ticket):
+        try:
+            keys.append(ticket_key_check(stored.key, prefix=ticket.key_prefix))
+        except StorageKeyError:
+            continue
+    return keys
 
 
 @transaction.atomic
@@ -172,15 +204,25 @@ def upload_ticket_confirm(
         raise UploadMissing(
             "This upload has expired; ask for a new upload and send the file again."
         )
-    if key is not None and not key.startswith(ticket.key_prefix):
-        raise UploadMissing("The upload location does not belong to this upload ticket.")
+    if key is not None:
+        try:
+            ticket_key_check(key, prefix=ticket.key_prefix)
+        except StorageKeyError as refused:
+            raise UploadMissing(
+                f"The upload location does not belong to this upload ticket: {refused.message}"
+            ) from None
     candidates = [key] if key else ([ticket.uploaded_key] if ticket.uploaded_key else [])
     candidates = [k for k in candidates if default_storage.exists(k)] or (
         [] if key else uploaded_keys(ticket)
     )
     if not candidates:
         raise UploadMissing("No file has been uploaded for this upload ticket yet.")
-    chosen = sorted(candidates)[-1]
+    if len(candidates) > 1:
+        raise UploadMissing(
+            "More than one file was uploaded with this upload ticket; one ticket carries "
+            "one file. Ask for a new upload ticket and send the file again."
+        )
+    chosen = candidates[0]
     name = original_name or unquote(chosen.rsplit("/", 1)[-1])
     actor = as_actor(confirmed_by)
     file = File(

@@ -7,11 +7,18 @@ with S3 (where nothing is public either).
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage, default_storage
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
+
+from files.keys import path_problem
 
 
 class PrivateFileSystemStorage(FileSystemStorage):
@@ -25,6 +32,25 @@ class PrivateFileSystemStorage(FileSystemStorage):
         raise NotImplementedError(
             "Private storage has no public URLs; serve the file through the download view."
         )
+
+    def path(self, name):
+        """The file system path of ``name``, which never leaves the storage's root.
+
+        Every operation (exists, delete, open, save, size, listdir) comes through
+        here. Django's own check only keeps the *normalised* path inside the root,
+        so ``<prefix>../../<another account's key>`` passed it; here a name that is
+        not already clean is refused (``files.keys``), and the resolved path, links
+        followed, must still be under the resolved root.
+        """
+        problem = path_problem(name, directory_allowed=True)
+        if problem:
+            raise SuspiciousFileOperation(f"Refused storage name: it {problem}.")
+        full_path = super().path(name)
+        root = Path(self.location).resolve()
+        resolved = Path(full_path).resolve()
+        if resolved != root and root not in resolved.parents:
+            raise SuspiciousFileOperation("Refused storage name: it leaves the storage's root.")
+        return full_path
 
 
 def stored_bytes(key: str, start: int, length: int, *, chunk_size: int) -> Iterator[bytes]:
@@ -59,3 +85,85 @@ def stored_bytes(key: str, start: int, length: int, *, chunk_size: int) -> Itera
                 break
             remaining -= len(chunk)
             yield chunk
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object found under a prefix. ``key`` is as stored: a client posting straight to
+    S3 may have chosen one the portal would refuse, so it is only ever deleted exactly
+    (``objects_remove``), never passed through a storage's name normalisation."""
+
+    key: str
+    size: int
+
+
+def _prefix_checked(prefix: str) -> str:
+    problem = path_problem(prefix, directory_allowed=True)
+    if problem or not prefix.endswith("/"):
+        raise SuspiciousFileOperation(f"Refused storage prefix {prefix!r}: {problem or 'no /'}")
+    return prefix
+
+
+def _s3_location(storage: S3Storage) -> str:
+    location = (storage.location or "").strip("/")
+    return f"{location}/" if location else ""
+
+
+def objects_under(prefix: str) -> list[StoredObject]:
+    """Every object whose key starts with ``prefix``, at any depth (``listdir`` only sees
+    one level, so an object posted under ``<prefix>a/b`` was never found)."""
+    _prefix_checked(prefix)
+    storage = default_storage
+    if isinstance(storage, S3Storage):
+        location = _s3_location(storage)
+        paginator = storage.connection.meta.client.get_paginator("list_objects_v2")
+        found = []
+        for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=location + prefix):
+            for entry in page.get("Contents", []):
+                found.append(StoredObject(entry["Key"][len(location) :], entry["Size"]))
+        return found
+    root = Path(storage.path(prefix))
+    found = []
+    for directory, _dirs, names in os.walk(root, followlinks=False):
+        for name in names:
+            full_path = Path(directory) / name
+            relative = full_path.relative_to(root).as_posix()
+            try:
+                size = full_path.lstat().st_size
+            except FileNotFoundError:
+                continue
+            found.append(StoredObject(prefix + relative, size))
+    return found
+
+
+def objects_remove(objects: list[StoredObject], *, prefix: str) -> int:
+    """Delete exactly these listed objects under ``prefix``; the number deleted."""
+    _prefix_checked(prefix)
+    storage = default_storage
+    removed = 0
+    if isinstance(storage, S3Storage):
+        client = storage.connection.meta.client
+        location = _s3_location(storage)
+        for stored in objects:
+            if stored.key.startswith(prefix):
+                client.delete_object(Bucket=storage.bucket_name, Key=location + stored.key)
+                removed += 1
+        return removed
+    root = Path(storage.path(prefix))
+    resolved_root = root.resolve()
+    for stored in objects:
+        relative = stored.key[len(prefix) :]
+        if not stored.key.startswith(prefix) or ".." in relative.split("/"):
+            continue
+        full_path = root / relative
+        parent = full_path.parent.resolve()
+        if parent != resolved_root and resolved_root not in parent.parents:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            full_path.unlink()  # a link is removed, never what it points at
+            removed += 1
+    # Folders left empty go too, deepest first; the prefix's own folder with them.
+    for directory, _dirs, _names in sorted(os.walk(root), key=lambda entry: -len(entry[0])):
+        with contextlib.suppress(OSError):
+            Path(directory).rmdir()
+    return removed

@@ -4,6 +4,8 @@ Reads the multipart form as a stream, in order: every field before the file is
 checked against the signed policy (signature, expiry, key prefix, fixed values,
 no unsigned extra fields), then the file streams to a spooled temporary file
 while its size is held to ``content-length-range``, then it is saved at its key.
+The key is checked before storage is touched (``ticket_for_key``): clean, one name
+under its ticket's prefix, and the ticket not yet used.
 Answers as S3 does: 201 with a ``PostResponse`` XML, or an XML ``Error``.
 Fields after the file are ignored, as S3 ignores them.
 """
@@ -16,8 +18,6 @@ import tempfile
 from xml.sax.saxutils import escape
 
 from django.conf import settings
-from django.core.files import File as DjangoFile
-from django.core.files.storage import default_storage
 from django.http import HttpResponse
 from django.http.multipartparser import (
     FILE,
@@ -32,6 +32,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from files import selectors, services
+from files.keys import MAX_KEY_BYTES, StorageKeyError, storage_key_check, ticket_key_check
+from files.models import UploadTicket
 from files.names import safe_filename
 from files.tickets import PostPolicyError, check_fields, location_for
 
@@ -131,10 +133,49 @@ def receive_upload(request) -> HttpResponse:
     )
 
 
+def ticket_for_key(key: str) -> UploadTicket:
+    """The upload ticket this key may be stored under, or an S3-style refusal.
+
+    Runs before a byte is stored or a name is looked up in storage: the key must be
+    clean (``files.keys``), be its ticket's prefix and one name, and the ticket must
+    not have been used (one ticket stores one object; S3 would overwrite, this
+    endpoint refuses, so a ticket holder cannot store a second object or replace
+    the first after it was confirmed).
+    """
+    try:
+        storage_key_check(key)
+    except StorageKeyError as refused:
+        if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+            raise PostPolicyError(400, "KeyTooLongError", "Your key is too long.") from None
+        raise PostPolicyError(400, "InvalidArgument", refused.message) from None
+    ticket = selectors.upload_ticket_for_key(key=key)
+    if ticket is None:
+        raise PostPolicyError(
+            400, "InvalidArgument", "The storage key does not belong to an upload ticket."
+        )
+    try:
+        ticket_key_check(key, prefix=ticket.key_prefix)
+    except StorageKeyError as refused:
+        raise PostPolicyError(400, "InvalidArgument", refused.message) from None
+    if ticket.state != UploadTicket.State.ISSUED:
+        raise ticket_used()
+    return ticket
+
+
+def ticket_used() -> PostPolicyError:
+    return PostPolicyError(
+        403,
+        "AccessDenied",
+        "This upload ticket has already been used: one ticket stores one file. "
+        "Ask for a new upload ticket to send another file.",
+    )
+
+
 def receive_file(fields: dict[str, str], filename: str, part) -> HttpResponse:
     if "key" in fields:
         fields["key"] = fields["key"].replace("${filename}", safe_filename(filename))
     policy = check_fields(fields)
+    ticket = ticket_for_key(policy.key)
     digest = hashlib.md5(usedforsecurity=False)  # S3's ETag of a single-part upload
     size = 0
     with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as spool:
@@ -157,13 +198,12 @@ def receive_file(fields: dict[str, str], filename: str, part) -> HttpResponse:
                 {"ProposedSize": size, "MinSizeAllowed": policy.min_size},
             )
         spool.seek(0)
-        # S3 overwrites an object posted twice to one key; so does this endpoint.
-        if default_storage.exists(policy.key):
-            default_storage.delete(policy.key)
-        saved_key = default_storage.save(policy.key, DjangoFile(spool, name=policy.key))
-    ticket = selectors.upload_ticket_for_key(key=saved_key)
-    if ticket is not None:
-        services.upload_ticket_mark_uploaded(ticket=ticket, key=saved_key, size=size)
+        try:
+            saved_key = services.upload_ticket_store(
+                ticket=ticket, key=policy.key, content=spool, size=size
+            )
+        except services.UploadTicketUsed:
+            raise ticket_used() from None
     logger.info("embedded storage accepted an upload of %d bytes", size)
     if policy.success_action_status == "201":
         return post_response(key=saved_key, etag=digest.hexdigest())

@@ -4,7 +4,8 @@
   ``FILES_RETENTION_DAYS`` longer; then its facets' objects are removed and the row
   is kept (``purged_at``) for the record.
 * ``stale_upload_sweep``: tickets never confirmed well after they expired lose their
-  objects; finished files whose temporary object could not be deleted are retried;
+  objects, and every expired ticket keeps at most its one object (``files.ticket_sweeps``,
+  recursive); finished files whose temporary object could not be deleted are retried;
   files stuck in ``pending``/``processing`` (a lost message) are queued again.
 * ``dead_worker_requeue``: a worker killed outright (a lost machine) leaves its task
   unacknowledged in Redis until the visibility timeout (an hour). Its heartbeat
@@ -21,9 +22,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from files.models import Facet, File, UploadTicket
+from files.models import Facet, File
 from files.processing import FINAL_STATES, temp_object_remove
-from files.services import file_enqueue_processing, uploaded_keys
+from files.services import file_enqueue_processing
+from files.ticket_sweeps import upload_tickets_sweep
 from portal.audit.services import Actor, audit_record
 
 logger = logging.getLogger(__name__)
@@ -59,29 +61,10 @@ def retention_sweep(*, now: dt.datetime | None = None) -> int:
 def stale_upload_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     counts = {"abandoned": 0, "temp_removed": 0, "requeued": 0}
-    grace = dt.timedelta(seconds=settings.FILES_STALE_TICKET_GRACE_SECONDS)
-    stale_tickets = UploadTicket.objects.filter(
-        expires_at__lte=now - grace,
-        state__in=[UploadTicket.State.ISSUED, UploadTicket.State.UPLOADED],
-    )
-    for ticket in stale_tickets:
-        with transaction.atomic():
-            ticket = UploadTicket.objects.select_for_update().get(pk=ticket.pk)
-            if ticket.state not in (UploadTicket.State.ISSUED, UploadTicket.State.UPLOADED):
-                continue
-            keys = uploaded_keys(ticket)
-            for key in keys:
-                default_storage.delete(key)
-            ticket.state = UploadTicket.State.ABANDONED
-            ticket.save(update_fields=["state"])
-            audit_record(
-                account=ticket.account,
-                actor=Actor.system(),
-                action="upload_ticket.abandon",
-                target=ticket,
-                detail={"objects_removed": len(keys)},
-            )
-            counts["abandoned"] += 1
+    # Tickets whose policy has expired: one object each, found at any depth (files.ticket_sweeps).
+    ticket_counts = upload_tickets_sweep(now=now)
+    counts["abandoned"] = ticket_counts["abandoned"]
+    counts["objects_removed"] = ticket_counts["objects_removed"]
 
     for file in File.objects.filter(state__in=FINAL_STATES).exclude(temp_key=""):
         temp_object_remove(file_id=file.pk, key=file.temp_key)

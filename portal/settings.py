@@ -450,6 +450,17 @@ FILES_UPLOAD_TICKET_SECONDS = env.int("FILES_UPLOAD_TICKET_SECONDS", default=15 
 # After a ticket expires, how long its uploaded-but-never-confirmed object may wait
 # for the client's confirm call before the stale-ticket sweep removes it.
 FILES_STALE_TICKET_GRACE_SECONDS = env.int("FILES_STALE_TICKET_GRACE_SECONDS", default=24 * 3600)
+# After a ticket expires, how long an upload already in flight may still land before the
+# sweep removes what the ticket may not hold (sub-paths, a second object) and measures it.
+FILES_TICKET_SETTLE_SECONDS = env.int("FILES_TICKET_SETTLE_SECONDS", default=10 * 60)
+# Bytes that may wait in storage unconfirmed (tickets issued, not yet confirmed or swept)
+# for one file request, and for one patient: a ticket holder cannot park unbounded data.
+FILES_UNCONFIRMED_MAX_BYTES_PER_REQUEST = env.int(
+    "FILES_UNCONFIRMED_MAX_BYTES_PER_REQUEST", default=512 * 1024 * 1024
+)
+FILES_UNCONFIRMED_MAX_BYTES_PER_PATIENT = env.int(
+    "FILES_UNCONFIRMED_MAX_BYTES_PER_PATIENT", default=1024 * 1024 * 1024
+)
 # The last resort for a lost message (a broker that dropped it, a queue purged): a file
 # still pending or processing this long after upload is queued again by the stale sweep.
 # A worker that dies is noticed far sooner, by its heartbeat (below).

@@ -1,0 +1,23 @@
+# Written for issue 13 (one object per ticket, recursive sweeps).
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("files", "0004_file_processing_worker"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="uploadticket",
+            name="swept_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text=(
+                    "When the sweep last emptied the ticket's prefix, once nothing could arrive."
+                ),
+                null=True,
+            ),
+        ),
+    ]

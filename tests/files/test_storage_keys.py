@@ -1,0 +1,343 @@
+"""Storage keys fuzzed against both storages, with other tenants' canaries that must survive.
+
+The attack (issue 13, finding 2): a ticket holder (a patient with a link is one)
+posts a ``key`` of ``<ticket prefix>../../<another account's key>``. It passes the
+policy's ``starts-with`` check, and the embedded endpoint looked the name up and
+deleted it before anything validated it. Every hostile key below is posted with a
+real ticket, to the embedded endpoint and to the S3 server the suite runs (which may
+or may not enforce the policy: each answer is allowed, only the outcome is judged).
+Whatever the answer, the canaries (another account's stored file, another ticket's
+upload of the same account, an object at the storage's root) keep their bytes, and
+nothing of the attempt is left once the portal has looked at it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import uuid
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
+
+import pytest
+import requests
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.test.client import encode_multipart
+from django.utils import timezone
+
+from files import services
+from files.keys import StorageKeyError, ticket_key_check
+from files.models import UploadTicket, permanent_prefix
+from files.sweeps import stale_upload_sweep
+from portal.audit.services import Actor
+from tests.factories import PatientFactory
+from tests.files.conftest import stored_keys
+
+pytestmark = pytest.mark.django_db
+BOUNDARY = "StorageKeyFuzzBoundary"
+ATTACK_BYTES = b"attacker's bytes"
+
+
+def up_to_root(prefix: str) -> str:
+    """``../`` as many times as ``prefix`` is deep: from the prefix back to the root."""
+    return "../" * prefix.rstrip("/").count("/") + "../"
+
+
+# Each entry: (id, builder of the key from the ticket's prefix P and the canary's key C).
+HOSTILE_KEYS = [
+    ("traversal-to-canary", lambda p, c: p + up_to_root(p) + c),
+    ("traversal-deep", lambda p, c: p + "../" * 12 + c),
+    ("traversal-one-up", lambda p, c: p + "../x.jpg"),
+    ("traversal-in-the-middle", lambda p, c: p + "a/../../" + c.split("/", 1)[1]),
+    ("dot-segment", lambda p, c: p + "./x.jpg"),
+    ("dot-only", lambda p, c: p + "."),
+    ("dot-dot-only", lambda p, c: p + ".."),
+    ("empty-segment", lambda p, c: p + "/x.jpg"),
+    ("double-slash-inside", lambda p, c: p + "a//x.jpg"),
+    ("trailing-slash-folder", lambda p, c: p + "x.jpg/"),
+    ("the-prefix-itself", lambda p, c: p),
+    ("sub-path", lambda p, c: p + "sub/x.jpg"),
+    ("deep-sub-path", lambda p, c: p + "a/b/c/d/x.jpg"),
+    ("backslash-traversal", lambda p, c: p + "..\\..\\..\\" + c.replace("/", "\\")),
+    ("backslash-in-name", lambda p, c: p + "x\\y.jpg"),
+    ("nul-byte", lambda p, c: p + "x.jpg\x00.png"),
+    ("nul-then-traversal", lambda p, c: p + "\x00/" + up_to_root(p) + c),
+    ("newline", lambda p, c: p + "x\n.jpg"),
+    ("carriage-return", lambda p, c: p + "x\r.jpg"),
+    ("escape-char", lambda p, c: p + "x\x1b[2J.jpg"),
+    ("delete-char", lambda p, c: p + "x\x7f.jpg"),
+    ("percent-dot-dot", lambda p, c: p + "%2e%2e/%2e%2e/" + c),
+    ("percent-slash", lambda p, c: p + "..%2f..%2f" + c.replace("/", "%2f")),
+    ("percent-upper", lambda p, c: p + "%2E%2E%2F" + c),
+    ("percent-backslash", lambda p, c: p + "..%5c..%5cx.jpg"),
+    ("double-encoded", lambda p, c: p + "%252e%252e%252f" + c),
+    ("percent-nul", lambda p, c: p + "x.jpg%00.png"),
+    ("too-long-ascii", lambda p, c: p + "a" * (1025 - len(p)) + ".jpg"),
+    ("too-long-multibyte", lambda p, c: p + "\u00e9" * 600 + ".jpg"),
+    ("exactly-1025-bytes", lambda p, c: p + "b" * (1025 - len(p))),
+    ("fullwidth-dots", lambda p, c: p + "\uff0e\uff0e/\uff0e\uff0e/" + c),
+    ("fullwidth-slash", lambda p, c: p + "..\uff0f..\uff0f" + c),
+    ("fullwidth-backslash", lambda p, c: p + "..\uff3c..\uff3cx.jpg"),
+    ("one-dot-leader", lambda p, c: p + "\u2024\u2024/" + c),
+    ("two-dot-leader", lambda p, c: p + "\u2025/" + c),
+    ("small-full-stop", lambda p, c: p + "\ufe52\ufe52/x.jpg"),
+    ("rtl-override", lambda p, c: p + "evil\u202egpj.exe"),
+    ("zero-width-space", lambda p, c: p + "\u200b../" + c),
+    ("line-separator", lambda p, c: p + "x\u2028.jpg"),
+    ("not-nfc", lambda p, c: p + "cafe\u0301.jpg"),
+    ("trailing-dot", lambda p, c: p + "x."),
+    ("leading-space", lambda p, c: p + " x.jpg"),
+    ("private-use", lambda p, c: p + "x\ue000.jpg"),
+]
+
+
+@pytest.fixture
+def canaries(account, other_account):
+    """Bytes of others the attacker's ticket must never reach: another account's stored
+    file, another upload of the same account and an object at the storage's root."""
+    other_patient = PatientFactory(account=other_account)
+    keys = {
+        permanent_prefix(
+            account_id=other_account.pk, patient_id=other_patient.pk, file_id=uuid.uuid4()
+        )
+        + "content.jpg": b"another clinic's photo",
+        f"accounts/{account.pk}/patients/none/temp/{uuid.uuid4()}/x.jpg": b"another upload",
+        "canary.jpg": b"the root's canary",
+    }
+    for key, data in keys.items():
+        assert default_storage.save(key, ContentFile(data)) == key
+    return keys
+
+
+def assert_canaries_survive(canaries: dict[str, bytes]) -> None:
+    for key, data in canaries.items():
+        assert default_storage.exists(key), f"{key} was deleted"
+        with default_storage.open(key, "rb") as stored:
+            assert stored.read() == data, f"{key} was overwritten"
+
+
+@pytest.fixture
+def ticket(account, patient):
+    return services.upload_ticket_issue(
+        account=account, patient=patient, purpose="photo", issued_by=Actor.system()
+    )
+
+
+class NamedBytes:
+    def __init__(self, name: str, data: bytes):
+        self.name, self.data = name, data
+
+    def read(self):
+        return self.data
+
+
+def post_embedded(client, post: dict, key: str, *, name: str = "x.jpg"):
+    fields = {**post["fields"], "key": key}
+    body = encode_multipart(BOUNDARY, {**fields, "file": NamedBytes(name, ATTACK_BYTES)})
+    return client.generic(
+        "POST",
+        urlsplit(post["url"]).path,
+        body,
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+    )
+
+
+def canary_key(canaries) -> str:
+    return next(iter(canaries))  # the other account's file
+
+
+@pytest.mark.parametrize(
+    "build", [build for _, build in HOSTILE_KEYS], ids=[i for i, _ in HOSTILE_KEYS]
+)
+def test_embedded_endpoint_refuses_hostile_keys_before_touching_storage(
+    build, ticket, canaries, client
+):
+    """GIVEN a patient's upload ticket and other tenants' stored objects
+    WHEN the ticket's policy is posted with a hostile key
+    THEN an S3-style XML refusal (400 when the key passed the policy's starts-with, else
+    403), the canaries unchanged, nothing stored, and the ticket still unused."""
+    key = build(ticket.key_prefix, canary_key(canaries))
+    before = sorted(stored_keys(""))
+
+    response = post_embedded(client, ticket.presigned_post(), key)
+
+    assert_canaries_survive(canaries)
+    expected = 400 if key.startswith(ticket.key_prefix) else 403
+    assert response.status_code == expected, response.content
+    assert response["Content-Type"] == "application/xml"
+    error = ElementTree.fromstring(response.content)
+    assert error.findtext("Code") in {"InvalidArgument", "KeyTooLongError", "AccessDenied"}
+    assert error.findtext("Message")
+    assert_canaries_survive(canaries)
+    assert sorted(stored_keys("")) == before
+    ticket.refresh_from_db()
+    assert ticket.state == UploadTicket.State.ISSUED
+
+
+HOSTILE_FILENAMES = [
+    ("traversal", lambda c: "../" * 9 + c),
+    ("backslash-traversal", lambda c: "..\\" * 9 + c.replace("/", "\\")),
+    ("nul", lambda c: "x.jpg\x00../../" + c),
+    ("fullwidth", lambda c: "\uff0e\uff0e\uff0f\uff0e\uff0e\uff0f" + c),
+    ("percent", lambda c: "%2e%2e%2f%2e%2e%2f" + c),
+    ("dots-only", lambda c: ".."),
+    ("empty", lambda c: ""),
+    ("very-long", lambda c: "\u00e9" * 300 + ".jpg"),
+    ("rtl", lambda c: "evil\u202egpj.exe"),
+    ("control", lambda c: "a\r\nb\x1b.jpg"),
+]
+
+
+@pytest.mark.parametrize(
+    "build", [build for _, build in HOSTILE_FILENAMES], ids=[i for i, _ in HOSTILE_FILENAMES]
+)
+def test_embedded_endpoint_stores_a_hostile_file_name_as_one_clean_name(
+    build, ticket, canaries, client
+):
+    """GIVEN a ticket whose key ends in ${filename}
+    WHEN the browser's file name is hostile
+    THEN the object is stored as the ticket's prefix and one clean name, and the canaries
+    survive."""
+    post = ticket.presigned_post()
+    response = post_embedded(client, post, post["fields"]["key"], name=build(canary_key(canaries)))
+
+    assert response.status_code == 201, response.content
+    key = ElementTree.fromstring(response.content).findtext("Key")
+    assert ticket_key_check(key, prefix=ticket.key_prefix) == key
+    with default_storage.open(key, "rb") as stored:
+        assert stored.read() == ATTACK_BYTES
+    assert_canaries_survive(canaries)
+
+
+def test_s3_hostile_keys_reach_no_other_object_and_are_swept(
+    s3_bucket, account, patient, canaries, settings
+):
+    """GIVEN S3 and tickets whose policy allows keys starting with their prefix
+    WHEN each hostile key is posted straight to the S3 server (which may store it, refuse
+    it or normalise it), then confirmed with that key, then left to the stale sweep
+    THEN every confirm is refused, the canaries keep their bytes, and after the sweep
+    nothing is left under any ticket's prefix.
+
+    One bucket for every key (the S3 server's buckets are not free), each key its own
+    ticket; every failure is reported by the key's name."""
+    failures = []
+    tickets = {}
+    for key_id, build in HOSTILE_KEYS:
+        ticket = services.upload_ticket_issue(
+            account=account, patient=patient, purpose="photo", issued_by=Actor.system()
+        )
+        tickets[key_id] = ticket
+        key = build(ticket.key_prefix, canary_key(canaries))
+        post = ticket.presigned_post()
+        try:
+            requests.post(
+                post["url"],
+                data={**post["fields"], "key": key},
+                files={"file": ("x.jpg", ATTACK_BYTES)},
+                timeout=30,
+            )
+        except (requests.RequestException, ValueError):
+            pass  # a key that cannot even be sent is refused as well as any
+        try:
+            services.upload_ticket_confirm(ticket=ticket, confirmed_by=Actor.system(), key=key)
+            failures.append(f"{key_id}: confirmed")
+        except services.UploadMissing:
+            pass
+        try:
+            assert_canaries_survive(canaries)
+        except AssertionError as damage:
+            failures.append(f"{key_id}: {damage}")
+
+    UploadTicket.objects.filter(pk__in=[t.pk for t in tickets.values()]).update(
+        expires_at=timezone.now()
+        - dt.timedelta(seconds=settings.FILES_STALE_TICKET_GRACE_SECONDS + 60)
+    )
+    stale_upload_sweep()
+    assert_canaries_survive(canaries)
+    for key_id, ticket in tickets.items():
+        if left := services.uploaded_objects(ticket):
+            failures.append(f"{key_id}: left after the sweep: {left}")
+    assert failures == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "accounts/a/../../canary.jpg",
+        "accounts/./x.jpg",
+        "accounts//x.jpg",
+        "/etc/passwd",
+        "..",
+        "x\x00.jpg",
+        "x\\..\\y.jpg",
+        "accounts/%2e%2e/canary.jpg",
+        "\uff0e\uff0e/canary.jpg",
+        "a" * 1025,
+    ],
+)
+def test_embedded_storage_refuses_unclean_names_for_every_operation(name, canaries):
+    """GIVEN the embedded storage WHEN any operation names an unclean path (one Django's
+    own check lets through when it normalises inside the root, too)
+    THEN it is refused, and no canary is touched."""
+    for operation in (
+        default_storage.exists,
+        default_storage.delete,
+        default_storage.size,
+        lambda n: default_storage.save(n, ContentFile(b"x")),
+        lambda n: default_storage.open(n, "rb"),
+    ):
+        with pytest.raises(SuspiciousFileOperation):
+            operation(name)
+    assert_canaries_survive(canaries)
+
+
+def test_embedded_storage_path_never_follows_a_link_out_of_its_root(
+    private_storage, tmp_path, canaries
+):
+    """GIVEN a link inside the storage's root that points outside it
+    WHEN a name through that link is used THEN it is refused (resolved, then contained)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"outside the root")
+    (private_storage / "accounts").mkdir(exist_ok=True)
+    os.symlink(outside, private_storage / "accounts" / "link")
+
+    with pytest.raises(SuspiciousFileOperation):
+        default_storage.open("accounts/link/secret.txt", "rb")
+    with pytest.raises(SuspiciousFileOperation):
+        default_storage.delete("accounts/link/secret.txt")
+    assert (outside / "secret.txt").read_bytes() == b"outside the root"
+
+
+# A sub-path is a clean key (permanent keys have folders); only a ticket refuses one.
+UNCLEAN_KEYS = [(i, build) for i, build in HOSTILE_KEYS if "sub-path" not in i]
+
+
+@pytest.mark.parametrize(
+    "build", [build for _, build in UNCLEAN_KEYS], ids=[i for i, _ in UNCLEAN_KEYS]
+)
+def test_storage_put_refuses_hostile_keys_before_deleting_anything(build, ticket, canaries):
+    """GIVEN the embedded storage WHEN the portal's own write (exists, delete, save) is
+    handed a hostile key THEN StorageKeyError before anything is looked up or deleted."""
+    key = build(ticket.key_prefix, canary_key(canaries))
+    with pytest.raises(StorageKeyError):
+        services.storage_put(key, io.BytesIO(ATTACK_BYTES))
+    assert_canaries_survive(canaries)
+
+
+def test_s3_storage_put_refuses_hostile_keys_before_deleting_anything(s3_bucket, ticket, canaries):
+    """GIVEN S3 (where django-storages normalises ``..`` away before it acts) WHEN the
+    portal's own write is handed each hostile key THEN StorageKeyError every time, and
+    the canaries keep their bytes."""
+    accepted = []
+    for key_id, build in UNCLEAN_KEYS:
+        try:
+            services.storage_put(build(ticket.key_prefix, canary_key(canaries)), io.BytesIO(b"x"))
+            accepted.append(key_id)
+        except StorageKeyError:
+            pass
+    assert accepted == []
+    assert_canaries_survive(canaries)
