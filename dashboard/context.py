@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard import selectors
+from dashboard import inbox, selectors
 
 APP_LAYOUT = "dashboard/layouts/app.html"
 PUBLIC_LAYOUT = "dashboard/layouts/public.html"
@@ -10,6 +10,8 @@ PUBLIC_LAYOUT = "dashboard/layouts/public.html"
 SECTIONS = {
     "patient": "patients",
     "file-request": "file_requests",
+    "review": "inbox",
+    "notifications": "notifications",
     "settings": "settings",
     "security": "security",
     "two-factor": "security",
@@ -39,4 +41,5 @@ def dashboard(request):
         "current_account": staff.account,
         "memberships": memberships,
         "section": current_section(request),
+        "review_counts": inbox.review_counts(account=staff.account, staff=staff),
     }

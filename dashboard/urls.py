@@ -12,6 +12,7 @@ from dashboard.views import (
     home,
     patients,
     record,
+    review,
     security,
     staff,
     webhooks,
@@ -27,6 +28,7 @@ sign_in = [
     path("login/verify/", auth.login_verify, name="login-verify"),
     path("login/enrol/", auth.login_enrol, name="login-enrol"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("invitations/<str:token>/", staff.staff_invitation, name="staff-invitation"),
     path(
         "password-reset/",
         auth_views.PasswordResetView.as_view(
@@ -67,6 +69,12 @@ account = [
     path("security/two-factor/", security.two_factor_enrol, name="two-factor-enrol"),
     path("security/two-factor/disable/", security.two_factor_disable, name="two-factor-disable"),
     path("account/switch/", home.account_switch, name="account-switch"),
+    path("account/notifications/", review.notification_settings, name="notifications"),
+]
+
+review_pages = [
+    path("inbox/", review.review_inbox, name="review-inbox"),
+    path("inbox/status/", review.review_status, name="review-status"),
 ]
 
 patient_pages = [
@@ -140,6 +148,16 @@ file_request_pages = [
         name="file-request-resend",
     ),
     path(
+        "file-requests/<str:file_request_id>/review/",
+        review.file_request_review,
+        name="file-request-review",
+    ),
+    path(
+        "file-requests/<str:file_request_id>/follow-up/",
+        review.file_request_follow_up,
+        name="file-request-follow-up",
+    ),
+    path(
         "file-requests/<str:file_request_id>/unlock/",
         file_requests.file_request_unlock,
         name="file-request-unlock",
@@ -207,5 +225,6 @@ urlpatterns = [
     *account,
     *patient_pages,
     *file_request_pages,
+    *review_pages,
     *settings_pages,
 ]

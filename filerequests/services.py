@@ -18,6 +18,7 @@ from filerequests.models import AddressThrottle, FileRequest, Notification
 from filerequests.selectors import file_request_files
 from filerequests.shortlinks import short_link_id_new, short_link_url
 from filerequests.sms import SmsPermanentError, SmsTemporaryError, sms_backend
+from filerequests.staff_notifications import photos_arrived_queue
 from portal.accounts.models import Account, Staff
 from portal.audit.services import Actor, audit_record
 from portal.clientip import client_throttle_key
@@ -683,6 +684,8 @@ def file_request_publish_files_update(
         request=request,
         detail={"added_file_ids": added},
     )
+    # The staff member who asked hears of it by e-mail, if they chose to (after commit).
+    photos_arrived_queue(file_request=file_request, file_ids=added)
     event_id = uuid.uuid4()
     body = {
         "event": {

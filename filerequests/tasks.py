@@ -31,3 +31,19 @@ def notification_send_task(self, notification_id: str) -> None:
 @shared_task(name="filerequests.expire_due", acks_late=True, soft_time_limit=120, time_limit=180)
 def expire_due_task() -> int:
     return services.file_request_expire_due()
+
+
+@shared_task(
+    name="filerequests.photos_arrived_email",
+    acks_late=True,
+    autoretry_for=(OSError,),  # the mail server refused or was unreachable
+    retry_backoff=30,
+    max_retries=5,
+    soft_time_limit=30,
+    time_limit=60,
+)
+def photos_arrived_email_task(file_request_id: str, file_ids: list[str]) -> bool:
+    """E-mail the staff member who sent the request, if they chose to be told."""
+    from filerequests.staff_notifications import photos_arrived_email_send
+
+    return photos_arrived_email_send(file_request_id=file_request_id, file_ids=file_ids)

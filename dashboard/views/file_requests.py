@@ -115,15 +115,25 @@ def live_context(file_request: FileRequest) -> dict:
         "live": live,
         "poll_seconds": POLL_SECONDS,
         "locked": file_request.is_locked() and file_request.accepts_answers(),
+        "to_review": sum(1 for f in files if f.reviewed_at is None and f.state not in UNFINISHED),
+        "reviewed": reviewed_summary(files),
         "dob_max_attempts": settings.FILE_REQUEST_DOB_MAX_ATTEMPTS,
         "now_ymd": timezone.localdate().strftime("%Y%m%d"),
     }
 
 
+def reviewed_summary(files) -> dict | None:
+    """Who reviewed the request's files last, and when; None while any is unreviewed."""
+    if not files or any(f.reviewed_at is None for f in files):
+        return None
+    last = max(files, key=lambda f: f.reviewed_at)
+    return {"by": last.reviewed_by, "at": last.reviewed_at}
+
+
 def live_version(file_request: FileRequest, files, notifications) -> str:
     """A short fingerprint of what the live part shows; unchanged means nothing to redraw."""
     parts = [file_request.status, str(file_request.updated_at.timestamp())]
-    parts += [f"{file.id}:{file.state}" for file in files]
+    parts += [f"{file.id}:{file.state}:{file.reviewed_at}" for file in files]
     parts += [f"{n.id}:{n.status}:{n.attempts}" for n in notifications]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -142,7 +152,8 @@ def file_request_live(request, file_request_id):
     context = live_context(file_request)
     if request.GET.get("v") == context["version"]:
         return HttpResponse(status=204)  # htmx swaps nothing and keeps polling
-    return render(request, "dashboard/file_requests/_live.html", context)
+    # The header's actions change with the status (answered: review, ask for more).
+    return render(request, "dashboard/file_requests/_live.html", {**context, "oob_actions": True})
 
 
 @require_POST

@@ -65,6 +65,9 @@ PAGES: dict[str, PageRule] = {
         public=True, kwargs=lambda world: {"uidb64": "MQ", "token": "set-password"}
     ),
     "password-reset-complete": PageRule(public=True),
+    "staff-invitation": PageRule(
+        methods=("GET", "POST"), public=True, kwargs=lambda world: {"token": "not-a-token"}
+    ),
     "favicon": PageRule(public=True),
     # Any member of the account.
     "home": PageRule(),
@@ -93,6 +96,11 @@ PAGES: dict[str, PageRule] = {
     "file-request-resend": PageRule(methods=("POST",), kwargs=file_request),
     "file-request-cancel": PageRule(methods=("POST",), kwargs=file_request),
     "file-request-unlock": PageRule(methods=("POST",), kwargs=file_request),
+    "file-request-review": PageRule(methods=("POST",), kwargs=file_request),
+    "file-request-follow-up": PageRule(methods=("GET", "POST"), kwargs=file_request),
+    "review-inbox": PageRule(),
+    "review-status": PageRule(),
+    "notifications": PageRule(methods=("GET", "POST")),
     "file-request-file-thumbnail": PageRule(kwargs=request_file),
     "file-request-file-content": PageRule(kwargs=request_file),
     # Account admins only.

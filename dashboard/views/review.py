@@ -1,0 +1,114 @@
+"""The review loop: the inbox of files patients sent that no one has reviewed, its live
+count, Mark reviewed, Ask for more, and each person's notification choices."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from dashboard import inbox
+from dashboard.access import staff_required
+from dashboard.forms.review import FollowUpForm, NotificationSettingsForm
+from dashboard.lookups import get_file_request_or_404
+from dashboard.pagination import paginate, query_without_page
+from filerequests import services, staff_actions
+from portal.audit.services import Actor
+
+VIEW_MINE = "mine"
+# Seconds between the pages' looks at the inbox count.
+INBOX_POLL_SECONDS = 10
+
+
+@staff_required
+def review_inbox(request):
+    mine = request.GET.get("view") == VIEW_MINE
+    requests = inbox.review_inbox(account=request.account, staff=request.staff if mine else None)
+    page = paginate(request, requests)
+    return render(
+        request,
+        "dashboard/review/inbox.html",
+        {"page": page, "mine": mine, "page_query": query_without_page(request)},
+    )
+
+
+@staff_required
+def review_status(request):
+    """The inbox counts and the caller's latest arrivals, for the pages' live badge,
+    the tab title and the optional browser notification."""
+    counts = inbox.review_counts(account=request.account, staff=request.staff)
+    arrivals = inbox.arrivals_for(account=request.account, staff=request.staff)
+    response = JsonResponse({**counts, "arrivals": arrivals})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@staff_required
+def file_request_review(request, file_request_id):
+    file_request = get_file_request_or_404(request, file_request_id)
+    count = staff_actions.file_request_mark_reviewed(
+        file_request=file_request, staff=request.staff, actor=Actor.for_staff(request.staff)
+    )
+    if count:
+        messages.success(
+            request,
+            f"Marked {count} file{'s' if count != 1 else ''} from {file_request.patient} "
+            "as reviewed by you.",
+        )
+    else:
+        messages.info(request, "Nothing new to review on this request.")
+    if request.POST.get("next") == "inbox":
+        return redirect("dashboard:review-inbox")
+    return redirect("dashboard:file-request-detail", file_request_id=file_request.id)
+
+
+@staff_required
+def file_request_follow_up(request, file_request_id):
+    file_request = get_file_request_or_404(request, file_request_id)
+    form = FollowUpForm(request.POST or None, first_request=file_request)
+    if request.method == "POST" and form.is_valid():
+        try:
+            follow_up = staff_actions.file_request_follow_up_create(
+                file_request=file_request,
+                staff=request.staff,
+                actor=Actor.for_staff(request.staff),
+                prompt=form.cleaned_data["prompt"].strip(),
+                short_link_expires_at=form.expires_at(),
+            )
+        except (services.FileRequestStateError, services.FileRequestInputError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Asked {follow_up.patient} for more; the new link is on its way to "
+                f"{follow_up.patient.mobile.as_international}.",
+            )
+            return redirect("dashboard:file-request-detail", file_request_id=follow_up.id)
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "dashboard/review/follow_up.html",
+        {"form": form, "file_request": file_request},
+        status=status,
+    )
+
+
+@staff_required
+def notification_settings(request):
+    staff = request.staff
+    form = NotificationSettingsForm(
+        request.POST if request.method == "POST" else None,
+        initial={"notify_photos_by_email": staff.notify_photos_by_email},
+    )
+    if request.method == "POST" and form.is_valid():
+        staff.notify_photos_by_email = form.cleaned_data["notify_photos_by_email"]
+        staff.save(update_fields=["notify_photos_by_email"])
+        messages.success(request, "Your notification choices are saved.")
+        return redirect("dashboard:notifications")
+    return render(
+        request,
+        "dashboard/review/notifications.html",
+        {"form": form, "has_email": bool(staff.user and staff.user.email)},
+    )
