@@ -1,0 +1,57 @@
+"""gunicorn's settings for every shape: ``gunicorn -c portal/gunicorn_conf.py portal.wsgi``.
+
+``make run`` (through ``manage.py run_embedded``) and the scaled shape's web machines use
+the same file; the command line may still override any setting (``--bind``, ``--workers``).
+
+- ``gthread`` workers with the slow-client guard (portal/gunicorn_worker.py): a client
+  that sends its request slowly is cut off instead of holding a thread, so a few of them
+  cannot stop the server answering (security review, issue 13 #14);
+- ``timeout``: a worker that stops answering its arbiter (stuck in C code, say) is
+  replaced; ``graceful_timeout`` bounds a stop;
+- request line and header limits stay at gunicorn's defaults, which are strict;
+- access log on standard output, through the portal's redacting logger when it exists
+  (short-link paths are credentials: issue 13 #16).
+"""
+
+from __future__ import annotations
+
+import os
+
+bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
+worker_class = "portal.gunicorn_worker.GuardedThreadWorker"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 10
+keepalive = 5
+# A worker process is replaced after this many requests (bounds slow memory growth).
+max_requests = 2000
+max_requests_jitter = 200
+accesslog = "-"
+errorlog = "-"
+# No gunicornc control socket: it lives at one path per user ($HOME/.gunicorn/gunicorn.ctl),
+# so two servers on one machine would take it from each other.
+control_socket_disable = True
+
+
+def _redacting_logger_class() -> str | None:
+    """The gunicorn Logger subclass portal/gunicorn_logging.py defines, if that file exists."""
+    try:
+        from portal import gunicorn_logging
+    except ImportError:
+        return None
+    from gunicorn.glogging import Logger
+
+    for value in vars(gunicorn_logging).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, Logger)
+            and value is not Logger
+            and value.__module__ == gunicorn_logging.__name__
+        ):
+            return f"{value.__module__}.{value.__qualname__}"
+    return None
+
+
+if redacting_logger := _redacting_logger_class():
+    logger_class = redacting_logger
