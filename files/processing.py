@@ -10,15 +10,18 @@ temporary object is deleted only after the new state has committed.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import tempfile
 import time
 from dataclasses import dataclass
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from files import rendering, selectors
@@ -28,6 +31,7 @@ from files.services import CHUNK, KeepOpen, human_size, sha256_of, storage_put
 from files.signals import file_processed
 from files.sniffing import IMAGE_TYPES, PDF, FileRejected, sniff
 from files.storage import stored_bytes
+from files.tasks import TRANSIENT_FAULTS
 from portal.webhooks import events
 from portal.webhooks.services import event_record
 
@@ -55,6 +59,10 @@ def file_process(*, file_id, worker: str = "") -> File | None:
         file = File.objects.select_for_update().filter(pk=file_id).first()
         if file is None or file.state in FINAL_STATES:
             return file
+        if file.processing_attempts >= settings.FILES_PROCESSING_MAX_ATTEMPTS:
+            # Begun that often and never finished (killed, out of memory, over its time
+            # limit): a poison file, refused before it costs another attempt.
+            return file_give_up(file=file)
         file.state = File.State.PROCESSING
         file.processing_attempts += 1
         file.processing_worker = worker[:200]
@@ -68,6 +76,15 @@ def file_process(*, file_id, worker: str = "") -> File | None:
             ]
         )
 
+    try:
+        return file_process_locked(file_id=file_id)
+    except TRANSIENT_FAULTS:
+        attempt_uncount(file_id=file_id)
+        raise
+
+
+def file_process_locked(*, file_id) -> File:
+    """The processing run itself, under the File's row lock."""
     started = time.monotonic()
     with transaction.atomic():
         # The row lock makes a second worker wait here, then find the file finished.
@@ -83,17 +100,20 @@ def file_process(*, file_id, worker: str = "") -> File | None:
                     max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR
                 ) as original,
             ):
-                verify(file, original)
-                mime_type = sniff(
-                    original,
-                    purpose=file.purpose,
-                    original_name=file.original_name,
-                    declared_type=file.declared_type,
-                )
-                cleaned = clean(original, mime_type)
-                content = io.BytesIO(cleaned.content) if cleaned.content is not None else original
-                content.seek(0)
-                promote(file, cleaned, content)
+                verify(file, original)  # storage: its faults raise and are retried
+                with bad_file_errors_are_rejections():
+                    mime_type = sniff(
+                        original,
+                        purpose=file.purpose,
+                        original_name=file.original_name,
+                        declared_type=file.declared_type,
+                    )
+                    cleaned = clean(original, mime_type)
+                    content = (
+                        io.BytesIO(cleaned.content) if cleaned.content is not None else original
+                    )
+                    thumbnail = thumbnail_render(cleaned, content)
+                promote(file, cleaned, content, thumbnail)  # storage again
         except (FileRejected, rendering.ImageRejected) as rejection:
             permanent_objects_remove(file)
             file = File.objects.get(pk=file_id)
@@ -102,6 +122,56 @@ def file_process(*, file_id, worker: str = "") -> File | None:
     logger.info(
         "file %s processed: %s in %.0f ms", file.pk, file.state, (time.monotonic() - started) * 1000
     )
+    return file
+
+
+@contextlib.contextmanager
+def bad_file_errors_are_rejections():
+    """Whatever goes wrong while the bytes are judged, decoded or re-encoded is the file's
+    fault: a rejection with a reason, never a retry. These steps touch no storage, network
+    or database (they read the local spool), so no transient fault is mistaken here."""
+    try:
+        yield
+    except (FileRejected, rendering.ImageRejected):
+        raise
+    except SoftTimeLimitExceeded:
+        raise FileRejected(
+            "The file took too long to process; send a smaller or simpler file."
+        ) from None
+    except MemoryError:
+        raise FileRejected(
+            "The file needs more memory to process than this server allows for one file."
+        ) from None
+    except Exception:
+        logger.warning("processing failed on a file's contents", exc_info=True)
+        raise FileRejected("The file is damaged and cannot be read.") from None
+
+
+def attempt_uncount(*, file_id) -> None:
+    """A run that ended in a storage, network or database fault was not the file's
+    doing: it does not count towards ``FILES_PROCESSING_MAX_ATTEMPTS``."""
+    try:
+        File.objects.filter(pk=file_id, processing_attempts__gt=0).update(
+            processing_attempts=F("processing_attempts") - 1
+        )
+    except DatabaseError:
+        logger.warning("could not uncount a failed attempt of file %s", file_id)
+
+
+def file_give_up(*, file: File) -> File:
+    """Reject a file whose processing was begun ``FILES_PROCESSING_MAX_ATTEMPTS`` times
+    without ever finishing. Call with the File's row locked; the temporary object is
+    removed after commit."""
+    attempts = file.processing_attempts
+    permanent_objects_remove(file)
+    mark_rejected(
+        file,
+        f"The file could not be processed ({attempts} attempts stopped before the end: "
+        "it is too large or too complex for this server). Send it again in another form.",
+    )
+    temp_key = file.temp_key
+    transaction.on_commit(lambda: temp_object_remove(file_id=file.pk, key=temp_key))
+    logger.warning("file %s rejected after %d unfinished attempts", file.pk, attempts)
     return file
 
 
@@ -151,8 +221,8 @@ def clean(original, mime_type: str) -> Cleaned:
             )
         pdf_check(original)
         return Cleaned(None, PDF, None, None)
-    except (FileRejected, rendering.ImageRejected):
-        raise
+    except (FileRejected, rendering.ImageRejected, SoftTimeLimitExceeded, MemoryError):
+        raise  # judged by bad_file_errors_are_rejections, each with its own reason
     except Exception:
         # A decoder failing in a way nobody foresaw is still a bad file, not a stuck one.
         logger.warning("decoder failed on a %s", mime_type, exc_info=True)
@@ -169,7 +239,22 @@ def permanent_objects_remove(file: File) -> None:
         pass
 
 
-def promote(file: File, cleaned: Cleaned, content) -> None:
+def thumbnail_render(cleaned: Cleaned, content) -> rendering.Rendition | None:
+    """The thumbnail of an image: aspect-filled, then cropped to the box (so a 60000x1
+    strip makes a 320x1 thumbnail, not an image no encoder takes). None for a PDF."""
+    if cleaned.width is None:
+        return None
+    content.seek(0)
+    thumbnail = rendering.render_aspect_fill(
+        KeepOpen(content),
+        *settings.FILES_THUMBNAIL_SIZE,
+        max_size=settings.FILES_THUMBNAIL_SIZE,
+    )
+    content.seek(0)
+    return thumbnail
+
+
+def promote(file: File, cleaned: Cleaned, content, thumbnail: rendering.Rendition | None) -> None:
     """Store the content and thumbnail facets at permanent keys and mark the file ready."""
     prefix = file.permanent_prefix
     sha256 = sha256_of(content)
@@ -189,9 +274,7 @@ def promote(file: File, cleaned: Cleaned, content) -> None:
         height=cleaned.height,
     )
     pause_for_fault_tests(file)
-    if cleaned.width is not None:
-        content.seek(0)
-        thumbnail = rendering.render_aspect_fill(KeepOpen(content), *settings.FILES_THUMBNAIL_SIZE)
+    if thumbnail is not None:
         facet_store_rendition(file=file, name=Facet.THUMBNAIL, rendition=thumbnail)
     file.mime_type = cleaned.mime_type
     file.size = size

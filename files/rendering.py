@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import logging
 import re
 import warnings
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from PIL import Image, ImageCms, UnidentifiedImageError
 
 pillow_heif.register_heif_opener()
 
+logger = logging.getLogger(__name__)
+
 # Pillow's own format ids. MPO (multi-picture JPEG from cameras) is opened by the JPEG plugin.
 ALLOWED_IMAGE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "HEIF")
 
@@ -42,6 +45,10 @@ ALLOWED_IMAGE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "HEIF")
 # oversized header fails inside Image.open itself, before any decoder runs.
 MAX_IMAGE_PIXELS = 64_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+# The longest side accepted: JPEG's own limit, so every accepted image can be re-encoded.
+# It also bounds memory: Pillow keeps a pointer per row, so a 1x60,000,000 strip (under
+# the pixel limit) cost 480 MB per copy of it before a single pixel was decoded.
+MAX_IMAGE_SIDE = 65_500
 
 
 @contextlib.contextmanager
@@ -52,8 +59,10 @@ def _bomb_warnings_are_errors():
         yield
 
 
-# Largest side a client may ask for in `imageSize=WxH`.
+# Largest side a client may ask for in `imageSize=WxH`, and the largest side of any
+# rendition: an aspect-fill beyond it (a panorama far wider than its box) is cropped.
 MAX_REQUESTED_SIDE = 4096
+MAX_RENDITION_SIDE = MAX_REQUESTED_SIDE
 
 # Decode JPEGs at a DCT scale that leaves at least this much for the resampling filter:
 # libjpeg's reduced decode is a block average; a real filter must do the last factor of two.
@@ -124,6 +133,12 @@ def open_image(fp: IO[bytes]) -> Image.Image:
     if width * height > MAX_IMAGE_PIXELS:
         image.close()
         raise ImageRejected(_too_many_pixels_reason(width, height))
+    if max(width, height) > MAX_IMAGE_SIDE:
+        image.close()
+        raise ImageRejected(
+            f"The image is too long and thin ({width}x{height}): at most "
+            f"{MAX_IMAGE_SIDE:,} pixels on a side are accepted."
+        )
     return image
 
 
@@ -168,39 +183,78 @@ def aspect_fill_size(src_w: int, src_h: int, req_w: int, req_h: int) -> tuple[in
     return min(src_w, _ceil_div(src_w * req_h, src_h)), req_h
 
 
-def render_aspect_fill(fp: IO[bytes], req_w: int, req_h: int, *, quality: int = 85) -> Rendition:
-    """A thumbnail of the image in `fp`, aspect-filled to `req_w` x `req_h` (see seed 001).
+def render_aspect_fill(
+    fp: IO[bytes],
+    req_w: int,
+    req_h: int,
+    *,
+    quality: int = 85,
+    max_size: tuple[int, int] = (MAX_RENDITION_SIDE, MAX_RENDITION_SIDE),
+) -> Rendition:
+    """A thumbnail of the image in `fp`, aspect-filled to `req_w` x `req_h` (see seed 001),
+    then cropped about its centre to at most `max_size` (upright width, height).
 
-    JPEG out for opaque images, PNG when transparency is actually used. Raises ImageRejected.
+    The crop only bites on images whose shape is far from the box's (a 65600x1 strip
+    aspect-fills to 65600x1): a rendition is never larger than its box, so it can always
+    be encoded, in bounded memory. JPEG out for opaque images, PNG when transparency is
+    actually used. Any failure to decode, resize or encode is ImageRejected with a reason:
+    a bad image is refused, never retried.
     """
     image = open_image(fp)
     try:
-        orientation = _orientation_to_apply(image)
-        swapped = orientation in (5, 6, 7, 8)
-        stored_w, stored_h = image.size
-        upright_w, upright_h = (stored_h, stored_w) if swapped else (stored_w, stored_h)
-        target_w, target_h = aspect_fill_size(upright_w, upright_h, req_w, req_h)
-        # Work in the stored orientation until the very end.
-        stored_target = (target_h, target_w) if swapped else (target_w, target_h)
-
-        if image.format == "HEIF":
-            # Embedded thumbnail if one is at least the target size, else no-op (full decode).
-            image.draft(None, stored_target)
-        elif image.format in ("JPEG", "MPO"):
-            image.draft("RGB", (stored_target[0] * DRAFT_FACTOR, stored_target[1] * DRAFT_FACTOR))
-        pixels = _load(image)
-        decoded_size = pixels.size
-        pixels = _to_render_mode(pixels)
-        if pixels.size != stored_target:
-            pixels = pixels.resize(
-                stored_target, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP
-            )
-        pixels = _to_srgb(pixels, image.info.get("icc_profile"))
-        if orientation in _TRANSPOSE_FOR_ORIENTATION:
-            pixels = pixels.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
-        return _encode_thumbnail(pixels, quality, decoded_size)
+        return _render(image, req_w, req_h, quality, max_size)
+    except ImageRejected:
+        raise
+    except MemoryError:
+        raise ImageRejected(
+            "The image needs more memory to process than this server allows for one image."
+        ) from None
+    except Exception:
+        # Pillow's encoders and filters raise OSError, ValueError, SystemError... on
+        # images they cannot handle: the image's fault, never a reason to try again.
+        logger.warning("rendering failed", exc_info=True)
+        raise ImageRejected(
+            "The image cannot be processed: its pixels could not be resized."
+        ) from None
     finally:
         image.close()
+
+
+def _render(image, req_w: int, req_h: int, quality: int, max_size: tuple[int, int]) -> Rendition:
+    orientation = _orientation_to_apply(image)
+    swapped = orientation in (5, 6, 7, 8)
+    stored_w, stored_h = image.size
+    upright_w, upright_h = (stored_h, stored_w) if swapped else (stored_w, stored_h)
+    target_w, target_h = aspect_fill_size(upright_w, upright_h, req_w, req_h)
+    out_w, out_h = min(target_w, max_size[0]), min(target_h, max_size[1])
+    # Work in the stored orientation until the very end.
+    stored_target = (target_h, target_w) if swapped else (target_w, target_h)
+    stored_out = (out_h, out_w) if swapped else (out_w, out_h)
+
+    if image.format == "HEIF":
+        # Embedded thumbnail if one is at least the target size, else no-op (full decode).
+        image.draft(None, stored_target)
+    elif image.format in ("JPEG", "MPO"):
+        image.draft("RGB", (stored_target[0] * DRAFT_FACTOR, stored_target[1] * DRAFT_FACTOR))
+    pixels = _load(image)
+    decoded_size = pixels.size
+    pixels = _to_render_mode(pixels)
+    if pixels.size != stored_out:
+        # The centred window of the aspect-filled target, in decoded pixels: only that
+        # region is resampled (Pillow's `box`), so a cropped strip costs no more than
+        # its visible part.
+        scale_x = pixels.width / stored_target[0]
+        scale_y = pixels.height / stored_target[1]
+        left = (stored_target[0] - stored_out[0]) / 2 * scale_x
+        top = (stored_target[1] - stored_out[1]) / 2 * scale_y
+        region = (left, top, left + stored_out[0] * scale_x, top + stored_out[1] * scale_y)
+        pixels = pixels.resize(
+            stored_out, Image.Resampling.LANCZOS, box=region, reducing_gap=REDUCING_GAP
+        )
+    pixels = _to_srgb(pixels, image.info.get("icc_profile"))
+    if orientation in _TRANSPOSE_FOR_ORIENTATION:
+        pixels = pixels.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
+    return _encode_thumbnail(pixels, quality, decoded_size)
 
 
 def clean_original(fp: IO[bytes], *, quality: int = 95) -> Rendition:

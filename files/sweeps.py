@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from files.models import Facet, File
-from files.processing import FINAL_STATES, temp_object_remove
+from files.processing import FINAL_STATES, file_give_up, temp_object_remove
 from files.services import file_enqueue_processing
 from files.ticket_sweeps import upload_tickets_sweep
 from portal.audit.services import Actor, audit_record
@@ -71,10 +71,18 @@ def stale_upload_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         counts["temp_removed"] += 1
 
     stuck_before = now - dt.timedelta(seconds=settings.FILES_REQUEUE_PENDING_AFTER_SECONDS)
+    counts["given_up"] = 0
     for file in File.objects.filter(
         state__in=[File.State.PENDING, File.State.PROCESSING], created_at__lte=stuck_before
     ):
         with transaction.atomic():
+            if file.processing_attempts >= settings.FILES_PROCESSING_MAX_ATTEMPTS:
+                # Begun that often and never finished: rejected here, not queued forever.
+                locked = File.objects.select_for_update().get(pk=file.pk)
+                if locked.state not in FINAL_STATES:
+                    file_give_up(file=locked)
+                    counts["given_up"] += 1
+                continue
             file_enqueue_processing(file=file)
         counts["requeued"] += 1
     return counts

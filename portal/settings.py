@@ -358,6 +358,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=200)
+# A pool child whose resident memory passed this (KiB) after a task is replaced by a
+# fresh one: a 64-megapixel image takes a few hundred MB, which is given back at once.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int(
+    "CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=512 * 1024
+)
 CELERY_TASK_SOFT_TIME_LIMIT = 5 * 60
 CELERY_TASK_TIME_LIMIT = 6 * 60
 CELERY_TASK_SERIALIZER = "json"
@@ -467,6 +472,10 @@ FILES_UNCONFIRMED_MAX_BYTES_PER_PATIENT = env.int(
 FILES_REQUEUE_PENDING_AFTER_SECONDS = env.int(
     "FILES_REQUEUE_PENDING_AFTER_SECONDS", default=15 * 60
 )
+# A file whose processing was begun this often without ever finishing (worker killed,
+# out of memory, over its time limit, an unforeseen error; storage, network and database
+# faults do not count) is rejected with a reason instead of being tried again.
+FILES_PROCESSING_MAX_ATTEMPTS = env.int("FILES_PROCESSING_MAX_ATTEMPTS", default=3)
 # Each worker writes its own heartbeat this often (portal.ops.heartbeat); one silent for
 # OPS_WORKER_DEAD_AFTER_SECONDS is taken for dead and its files are queued again by the
 # dead-worker sweep, run every FILES_DEAD_WORKER_SWEEP_SECONDS. Worst case with the

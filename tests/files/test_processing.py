@@ -38,7 +38,7 @@ def test_photo_becomes_ready_with_facets_and_no_temp_object(storage_mode, upload
             f"accounts/{file.account_id}/patients/{file.patient_id}/files/{file.id}/"
         )
         assert default_storage.exists(facet.storage_key)
-    assert (facets[Facet.THUMBNAIL].width, facets[Facet.THUMBNAIL].height) == (427, 320)
+    assert (facets[Facet.THUMBNAIL].width, facets[Facet.THUMBNAIL].height) == (320, 320)
     assert not default_storage.exists(temp_key)
     assert file.temp_key == ""
     assert Event.objects.filter(type="file.ready", payload__data__fileId=str(file.id)).exists()

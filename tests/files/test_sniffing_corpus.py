@@ -161,6 +161,12 @@ def crafted() -> dict[str, tuple[str, bytes]]:
                 lambda seed: encoded(noise((512, 512), seed), "JPEG", quality=95), start=3982
             ),
         ),
+        "webp, <svg in the VP8 data": (
+            "WEBP",
+            first_seed(
+                lambda seed: encoded(noise((768, 768), seed), "WEBP", quality=95), start=100477
+            ),
+        ),
         "png, <svg <script <html in IDAT": ("PNG", palette_png_with_markup(8_000)),
         "png, <script in IDAT past the head": ("PNG", palette_png_with_markup(2_000, b"<script>")),
         "png, <html in the last IDAT": ("PNG", palette_png_with_markup(24_000, b"<html>")),
