@@ -632,6 +632,8 @@ SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=60)
 SIGN_IN_LOCKOUT_MAX_SECONDS = env.int("SIGN_IN_LOCKOUT_MAX_SECONDS", default=60 * 60)
 SIGN_IN_FAILURE_WINDOW_SECONDS = 15 * 60
 SIGN_IN_LOCKOUT_MEMORY_SECONDS = 24 * 60 * 60
+# How long a staff invitation's link works (portal.accounts.services.staff_invite).
+STAFF_INVITATION_TTL_SECONDS = env.int("STAFF_INVITATION_TTL_SECONDS", default=7 * 24 * 60 * 60)
 CELERY_BEAT_SCHEDULE["accounts-sign-in-throttle-sweep"] = {
     "task": "accounts.sign_in_throttle_sweep",
     "schedule": 60 * 60.0,

@@ -14,8 +14,9 @@ class ApiKeyForm(forms.Form):
 
 
 class StaffInviteForm(forms.Form):
-    HOW_LINK = "link"
-    HOW_PASSWORD = "password"
+    """Who to invite. There is no temporary-password option: an admin never knows a
+    colleague's password, and the answer must not depend on whether the address
+    already has a sign-in (an existing user's password is theirs alone)."""
 
     email = forms.EmailField(
         label="E-mail address",
@@ -25,15 +26,6 @@ class StaffInviteForm(forms.Form):
         max_length=200, label="Name", help_text="As colleagues and patients see it."
     )
     role = forms.ChoiceField(choices=Staff.Role.choices, initial=Staff.Role.CLINICIAN)
-    how = forms.ChoiceField(
-        label="How they sign in first",
-        widget=forms.RadioSelect,
-        initial=HOW_LINK,
-        choices=[
-            (HOW_LINK, "E-mail them a link to choose a password"),
-            (HOW_PASSWORD, "Give them a temporary password (shown once)"),
-        ],
-    )
 
 
 class StaffRoleForm(forms.Form):

@@ -224,3 +224,39 @@ class SignInThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key_digest[:12]}…"
+
+
+class StaffInvitation(models.Model):
+    """An account admin's invitation to join the clinic, sent by e-mail.
+
+    Nobody becomes a member until the person at that address accepts: someone who
+    already signs in (to any clinic) must sign in as themselves to accept, and a new
+    address chooses its password through the same link. So an admin learns nothing
+    about whether an address is known, and no one is added to a clinic unasked.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    display_name = models.CharField(max_length=200)
+    role = models.CharField(max_length=20, choices=Staff.Role.choices)
+    invited_by = models.ForeignKey(
+        Staff, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    staff = models.ForeignKey(
+        Staff, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.account}"
+
+    def is_pending(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.accepted_at is None and self.withdrawn_at is None and self.expires_at > now

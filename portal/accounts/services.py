@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
 from portal.accounts import keys
-from portal.accounts.models import Account, ApiKey, Staff, User
+from portal.accounts.models import Account, ApiKey, Staff, StaffInvitation, User
 from portal.audit.services import Actor, audit_record
 
 
@@ -130,13 +130,15 @@ class StaffChangeError(Exception):
     """A membership change that would leave the clinic in a bad state; says why."""
 
 
-@dataclass(frozen=True)
-class InvitedStaff:
-    staff: Staff
-    # A new user's first password, shown once; None when they set their own
-    # through the e-mailed link, or already had an account.
-    temporary_password: str | None
-    existing_user: bool
+INVITATION_SALT = "portal.accounts.staff-invitation"
+
+
+class InvitationUnusable(Exception):
+    """The link is not one we made, has expired, was used, withdrawn or replaced."""
+
+
+class InvitationForAnotherUser(Exception):
+    """The invitation is for an address other than the signed-in user's."""
 
 
 @transaction.atomic
@@ -147,33 +149,126 @@ def staff_invite(
     display_name: str,
     role: str,
     invited_by: Staff,
-    with_temporary_password: bool,
-) -> InvitedStaff:
-    """Add a person to the clinic. A new user gets a temporary password or none
-    (they set one through a link); an existing user's password is never touched."""
+) -> StaffInvitation:
+    """Invite a person to the clinic by e-mail; they join only when they accept.
+
+    The answer is the same whether the address already signs in (to this portal, for
+    any clinic) or not: nothing here looks at other clinics' users. A newer
+    invitation to the same address replaces a pending one."""
     email = User.objects.normalize_email(email.strip())
-    existing_user = User.objects.filter(email__iexact=email).exists()
+    if role not in Staff.Role.values:
+        raise StaffChangeError("Choose one of the roles offered.")
     if Staff.objects.filter(account=account, user__email__iexact=email).exists():
         raise StaffChangeError(f"{email} is already a member of {account.name}.")
-    temporary_password = None
-    if with_temporary_password and not existing_user:
-        temporary_password = secrets.token_urlsafe(12)
-    staff = staff_create(
+    now = timezone.now()
+    StaffInvitation.objects.filter(
+        account=account, email__iexact=email, accepted_at__isnull=True, withdrawn_at__isnull=True
+    ).update(withdrawn_at=now)
+    invitation = StaffInvitation.objects.create(
         account=account,
         email=email,
-        password=temporary_password,
-        display_name=display_name,
+        display_name=display_name.strip(),
         role=role,
+        invited_by=invited_by,
+        expires_at=now + timedelta(seconds=settings.STAFF_INVITATION_TTL_SECONDS),
     )
     audit_record(
         account=account,
         actor=Actor.for_staff(invited_by),
-        action="staff.create",
-        target=staff,
+        action="staff.invite",
+        target=invitation,
         detail={"role": role},
     )
-    return InvitedStaff(
-        staff=staff, temporary_password=temporary_password, existing_user=existing_user
+    return invitation
+
+
+def staff_invitation_token(invitation: StaffInvitation) -> str:
+    """The signed token of the invitation's link (its id and address; expiry checked
+    both by the signature's age and the row)."""
+    return signing.dumps(
+        {"invitation": str(invitation.pk), "email": invitation.email.lower()},
+        salt=INVITATION_SALT,
+        compress=True,
+    )
+
+
+def staff_invitation_for_token(token: str) -> StaffInvitation:
+    """The pending invitation a link names; InvitationUnusable when there is none."""
+    try:
+        payload = signing.loads(
+            token, salt=INVITATION_SALT, max_age=settings.STAFF_INVITATION_TTL_SECONDS
+        )
+    except signing.BadSignature:
+        raise InvitationUnusable() from None
+    invitation = (
+        StaffInvitation.objects.select_related("account")
+        .filter(pk=payload.get("invitation"))
+        .first()
+    )
+    if (
+        invitation is None
+        or invitation.email.lower() != payload.get("email")
+        or not invitation.is_pending()
+    ):
+        raise InvitationUnusable()
+    return invitation
+
+
+def invited_user(invitation: StaffInvitation) -> User | None:
+    """The user the invitation's address already belongs to, if any."""
+    return User.objects.filter(email__iexact=invitation.email).first()
+
+
+@transaction.atomic
+def staff_invitation_accept(*, invitation: StaffInvitation, user: User) -> Staff:
+    """``user`` (signed in as themselves) accepts: they become a member with the role
+    the admin chose. Single use: the row is locked and marked accepted."""
+    invitation = StaffInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_pending():
+        raise InvitationUnusable()
+    if user.email.lower() != invitation.email.lower():
+        raise InvitationForAnotherUser()
+    staff = Staff.objects.filter(account_id=invitation.account_id, user=user).first()
+    if staff is None:
+        staff = Staff(
+            account_id=invitation.account_id,
+            user=user,
+            display_name=invitation.display_name or user.email.split("@")[0],
+            role=invitation.role,
+        )
+        staff.full_clean()
+        staff.save()
+    invitation.accepted_at = timezone.now()
+    invitation.staff = staff
+    invitation.save(update_fields=["accepted_at", "staff"])
+    audit_record(
+        account=invitation.account,
+        actor=Actor.for_staff(staff),
+        action="staff.invitation_accept",
+        target=staff,
+        detail={"role": staff.role, "invitation": str(invitation.pk)},
+    )
+    return staff
+
+
+@transaction.atomic
+def staff_invitation_accept_new_user(*, invitation: StaffInvitation, password: str) -> Staff:
+    """A new address accepts by choosing its password: the user is made, then joins.
+    Refused if the address has a sign-in by now (that person must sign in to accept)."""
+    if invited_user(invitation) is not None:
+        raise InvitationForAnotherUser()
+    user = User.objects.create_user(email=invitation.email, password=password)
+    return staff_invitation_accept(invitation=invitation, user=user)
+
+
+def staff_invitations_pending(*, account: Account) -> list[StaffInvitation]:
+    return list(
+        StaffInvitation.objects.filter(
+            account=account,
+            accepted_at__isnull=True,
+            withdrawn_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        ).order_by("-created_at")
     )
 
 

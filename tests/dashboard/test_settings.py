@@ -5,15 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core import mail
 from django.test import Client
 
 from portal.accounts.models import ApiKey, Staff, User
 from portal.accounts.services import api_key_create
 from portal.audit.models import AuditEvent
 from tests.conftest import client_with_key
-from tests.dashboard.conftest import PASSWORD
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,64 +65,8 @@ def test_revoking_a_key_stops_it_at_once(admin_client, account, admin_staff):
 # --- Staff -----------------------------------------------------------------------
 
 
-def test_invite_with_an_emailed_link(admin_client, account, admin_staff):
-    """GIVEN an admin WHEN they add a new person with the e-mailed link
-    THEN the person is a member, gets a working set-password link, and it is audited."""
-    response = admin_client.post(
-        "/settings/staff/",
-        {
-            "email": "nina@clinic.example",
-            "display_name": "Nurse Nina",
-            "role": "receptionist",
-            "how": "link",
-        },
-    )
-    assert response.status_code == 201
-    assert "We have e-mailed nina@clinic.example a link" in html_of(response)
-    member = Staff.objects.get(account=account, user__email="nina@clinic.example")
-    assert member.role == Staff.Role.RECEPTIONIST
-    assert not member.user.has_usable_password()
-    assert AuditEvent.objects.filter(action="staff.create", target_id=str(member.id)).exists()
-    link = re.search(r"http://testserver(/password-reset/\S+/)", mail.outbox[0].body).group(1)
-    page = Client().get(link, follow=True)
-    assert "Choose a new password" in html_of(page)
-
-
-def test_invite_with_a_temporary_password(admin_client, account):
-    """GIVEN an admin WHEN they add a person with a temporary password
-    THEN the password is shown once and signs the person in."""
-    response = admin_client.post(
-        "/settings/staff/",
-        {
-            "email": "tom@clinic.example",
-            "display_name": "Dr Tom",
-            "role": "clinician",
-            "how": "password",
-        },
-    )
-    password = re.search(r'id="temporary-password">([^<]+)<', html_of(response)).group(1)
-    sign_in = Client().post("/login/", {"username": "tom@clinic.example", "password": password})
-    assert sign_in["Location"] == "/"
-    assert password not in html_of(admin_client.get("/settings/staff/"))
-
-
-def test_inviting_an_existing_user_never_changes_their_password(admin_client, account):
-    """GIVEN a person who already signs in to another clinic
-    WHEN an admin here adds them with a 'temporary password'
-    THEN their own password still works and no new one is issued."""
-    user = UserFactory(email="shared@clinic.example")
-    response = admin_client.post(
-        "/settings/staff/",
-        {
-            "email": "shared@clinic.example",
-            "display_name": "Dr Shared",
-            "role": "clinician",
-            "how": "password",
-        },
-    )
-    assert "They already have a portal sign-in" in html_of(response)
-    user.refresh_from_db()
-    assert user.check_password(PASSWORD)
+# Inviting (same answer for every address, accept by signing in or choosing a
+# password): tests/dashboard/test_staff_invitations.py.
 
 
 def test_invite_validation_errors_are_shown(admin_client, admin_staff):
