@@ -29,7 +29,7 @@ def error(message: str, status: int) -> JsonResponse:
 def json_body(request) -> dict | None:
     try:
         body = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[" x 100,000
         return None
     return body if isinstance(body, dict) else None
 

@@ -316,7 +316,7 @@ def json_refusal(refusal: HttpResponse) -> JsonResponse:
 def read_json(request) -> dict:
     try:
         body = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[" x 100,000
         return {}
     return body if isinstance(body, dict) else {}
 

@@ -3,20 +3,29 @@ bytes inert in a browser. Attachment routes of every dialect reuse ``file_respon
 
 from __future__ import annotations
 
+import itertools
+import logging
 import re
+from collections.abc import Iterator
 from urllib.parse import quote
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
-from files import processing, selectors
+from files import renditions, selectors
 from files.models import Facet, File
 from files.names import safe_filename
 from files.storage import stored_bytes
 from portal.api.errors import error_body
 from portal.audit.services import audit_record
 
+logger = logging.getLogger(__name__)
+
 CHUNK = 256 * 1024
+# S3's codes for an object that is not there.
+MISSING_OBJECT_CODES = {"NoSuchKey", "404", "NotFound"}
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 EXTENSIONS_FOR_TYPE = {
     "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
@@ -86,6 +95,66 @@ def stream(key: str, start: int, length: int):
     return stored_bytes(key, start, length, chunk_size=CHUNK)
 
 
+class StoredBytesUnavailable(Exception):
+    """The bytes cannot be read: ``response`` is the answer to send instead (410 when the
+    object is gone, 503 when the storage does not answer)."""
+
+    def __init__(self, response: JsonResponse):
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def gone_response() -> JsonResponse:
+    return error_response(
+        "This file's stored bytes are missing, so it cannot be sent. Ask the clinic to "
+        "upload it again.",
+        "gone",
+        410,
+    )
+
+
+def storage_unavailable_response() -> JsonResponse:
+    return error_response(
+        "The file store is not answering; try again shortly.",
+        "storage_unavailable",
+        503,
+        Retry_After=str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER),
+    )
+
+
+def storage_failure(error: BaseException, *, file: File) -> StoredBytesUnavailable:
+    """What a storage error while opening a file's bytes means for the caller."""
+    missing = isinstance(error, FileNotFoundError | SuspiciousFileOperation) or (
+        isinstance(error, ClientError)
+        and str(error.response.get("Error", {}).get("Code")) in MISSING_OBJECT_CODES
+    )
+    # The file's id only: its name and key may say who the patient is.
+    logger.error(
+        "Stored bytes of file %s could not be read (%s): %s",
+        file.pk,
+        "missing" if missing else "storage error",
+        type(error).__name__,
+    )
+    return StoredBytesUnavailable(gone_response() if missing else storage_unavailable_response())
+
+
+STORAGE_ERRORS = (OSError, BotoCoreError, ClientError, SuspiciousFileOperation)
+
+
+def opened_stream(key: str, start: int, length: int, *, file: File) -> Iterator[bytes]:
+    """The bytes, with the object already opened and its first chunk read, so a missing
+    object or a storage that does not answer is known before any header is sent (once
+    the headers are out, the only thing left to do is cut the connection)."""
+    chunks = stream(key, start, length)
+    try:
+        first = next(chunks, None)
+    except STORAGE_ERRORS as error:
+        raise storage_failure(error, file=file) from error
+    if first is None:
+        return iter(())
+    return itertools.chain([first], chunks)
+
+
 def file_response(
     request,
     *,
@@ -102,16 +171,39 @@ def file_response(
     refusal = file_state_response(file)
     if refusal is not None:
         return refusal
+    try:
+        return facet_response(request, file=file, image_size=image_size, facet_name=facet_name)
+    except StoredBytesUnavailable as unavailable:
+        return unavailable.response
+
+
+def facet_response(request, *, file: File, image_size, facet_name):
     if facet_name is not None:
         facet = selectors.facet_get(file=file, name=facet_name)
         if facet is None:
             return error_response("This file has no such form.", "not_found", 404)
     elif image_size is not None and file.is_image:
-        facet = processing.facet_rendition_get_or_create(
-            file=file, width=image_size[0], height=image_size[1]
-        )
+        try:
+            # Made by the worker (files.renditions): this process never decodes an image.
+            facet = renditions.facet_rendition_wait(
+                file=file,
+                width=image_size[0],
+                height=image_size[1],
+                timeout=settings.FILES_RENDITION_WAIT_SECONDS,
+            )
+        except STORAGE_ERRORS as error:
+            raise storage_failure(error, file=file) from error
+        if facet is None:
+            return error_response(
+                "This size of the image is still being made; try again shortly.",
+                "not_ready",
+                409,
+                Retry_After=str(settings.FILES_NOT_READY_RETRY_AFTER),
+            )
     else:
-        facet = file.facets.get(name=Facet.CONTENT, state=Facet.State.READY)
+        facet = file.facets.filter(name=Facet.CONTENT, state=Facet.State.READY).first()
+        if facet is None:
+            return gone_response()
 
     etag = f'"{facet.sha256}"'
     headers = {
@@ -127,6 +219,12 @@ def file_response(
     if request.headers.get("Range") and (if_range is None or if_range == etag):
         requested_range = parse_range(request.headers["Range"], facet.size)
 
+    body = None
+    not_modified = etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]
+    if not not_modified and requested_range != "bad":
+        start, end = requested_range or (0, facet.size - 1)
+        body = opened_stream(facet.storage_key, start, end - start + 1, file=file)
+
     # One INSERT, committed on its own before any byte is sent: a download changes nothing
     # else, so a transaction around it would only add BEGIN and COMMIT round trips.
     audit_record(
@@ -138,24 +236,18 @@ def file_response(
         detail={"facet": facet.name, "range": requested_range is not None},
     )
 
-    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+    if not_modified:
         response = HttpResponse(status=304)
     elif requested_range == "bad":
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{facet.size}"
     elif requested_range is not None:
         start, end = requested_range
-        response = StreamingHttpResponse(
-            stream(facet.storage_key, start, end - start + 1),
-            status=206,
-            content_type=facet.mime_type,
-        )
+        response = StreamingHttpResponse(body, status=206, content_type=facet.mime_type)
         response["Content-Range"] = f"bytes {start}-{end}/{facet.size}"
         response["Content-Length"] = str(end - start + 1)
     else:
-        response = StreamingHttpResponse(
-            stream(facet.storage_key, 0, facet.size), content_type=facet.mime_type
-        )
+        response = StreamingHttpResponse(body, content_type=facet.mime_type)
         response["Content-Length"] = str(facet.size)
     for name, value in headers.items():
         response[name] = value

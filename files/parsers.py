@@ -38,6 +38,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
 from portal.api.errors import PayloadTooLarge
+from portal.api.parsers import MAX_JSON_DEPTH, TOO_DEEP
 
 try:
     basic_parse = ijson.get_backend("yajl2_c").basic_parse
@@ -140,6 +141,10 @@ def base64_uploads_close(data) -> None:
             contents.close()
 
 
+class JsonTooDeep(Exception):
+    pass
+
+
 class StringTooLong(Exception):
     def __init__(self, path: str, is_contents: bool):
         self.path = path
@@ -209,9 +214,11 @@ class StringLengthGuard:
         elif byte == 0x7B:  # '{'
             self.path.append(None)
             self.expect_key = True
+            self.depth_check()
         elif byte == 0x5B:  # '['
             self.path.append("item")
             self.expect_key = False
+            self.depth_check()
         elif byte in (0x7D, 0x5D):  # '}' ']'
             if self.path:
                 self.path.pop()
@@ -220,6 +227,10 @@ class StringLengthGuard:
             self.expect_key = False
         elif byte == 0x2C:  # ','
             self.expect_key = bool(self.path) and self.path[-1] != "item"
+
+    def depth_check(self) -> None:
+        if len(self.path) > MAX_JSON_DEPTH:
+            raise JsonTooDeep
 
     def string_start(self) -> None:
         self.in_string = True
@@ -292,6 +303,10 @@ class XonBase64JsonParser(BaseParser):
             for upload in uploads:
                 upload.close()
             raise string_too_long_error(error, limit) from None
+        except JsonTooDeep:
+            for upload in uploads:
+                upload.close()
+            raise ParseError(TOO_DEEP) from None
         except BaseException:
             for upload in uploads:
                 upload.close()
