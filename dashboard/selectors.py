@@ -97,15 +97,24 @@ def staff_member_get(*, account: Account, staff_id) -> Staff | None:
 def audit_event_list(
     *,
     account: Account,
-    actor_kind: str = "",
+    who: str = "",
+    patient_ids: list | None = None,
     action: str = "",
     target_id: str = "",
     occurred_from: datetime.date | None = None,
     occurred_to: datetime.date | None = None,
 ) -> QuerySet[AuditEvent]:
+    """The account's events, newest first. ``who``: ``staff:<id>`` or ``kind:<kind>``.
+    ``patient_ids``: events about these patients, their files, requests and attachments
+    (an empty list matches nothing)."""
     events = AuditEvent.objects.filter(account=account)
-    if actor_kind:
-        events = events.filter(actor_kind=actor_kind)
+    kind, _, actor_id = who.partition(":")
+    if kind == "staff" and actor_id:
+        events = events.filter(actor_kind=AuditEvent.ActorKind.STAFF, actor_id=actor_id)
+    elif kind == "kind" and actor_id:
+        events = events.filter(actor_kind=actor_id)
+    if patient_ids is not None:
+        events = events.filter(target_id__in=patient_target_ids(account, patient_ids))
     if action:
         events = events.filter(action=action)
     if target_id:
@@ -114,7 +123,39 @@ def audit_event_list(
         events = events.filter(occurred_at__date__gte=occurred_from)
     if occurred_to:
         events = events.filter(occurred_at__date__lte=occurred_to)
-    return events.order_by("-occurred_at")
+    return events.order_by("-occurred_at", "-id")
+
+
+# Enough for any one patient's history; a patient past it is matched on their newest.
+PATIENT_TARGETS_LIMIT = 5000
+
+
+def patient_target_ids(account: Account, patient_ids: list) -> list[str]:
+    """The ids the audit log may name a patient by: the patient, their files, requests
+    and attachments (as the log's text ids)."""
+    from attachments.models import PatientAttachment
+    from files.models import File
+
+    ids = [str(pk) for pk in patient_ids]
+    for model in (File, FileRequest, PatientAttachment):
+        ids += [
+            str(pk)
+            for pk in model.objects.filter(account=account, patient_id__in=patient_ids)
+            .order_by("-created_at")
+            .values_list("pk", flat=True)[:PATIENT_TARGETS_LIMIT]
+        ]
+    return ids
+
+
+def audit_patients_matching(*, account: Account, text: str) -> list[Patient]:
+    """The patients a filter's text names: by id, or by every word of the name."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    parsed = parse_uuid(text)
+    if parsed is not None:
+        return list(Patient.objects.filter(account=account, pk=parsed))
+    return list(patient_selectors.patient_list(account=account, name=text)[:25])
 
 
 def audit_actions(*, account: Account) -> list[str]:

@@ -195,6 +195,7 @@ settings_pages = [
         name="settings-staff-remove",
     ),
     path("settings/audit/", audit.audit_log, name="settings-audit"),
+    path("settings/audit/export/", audit.audit_export, name="settings-audit-export"),
     path("settings/webhooks/", webhooks.webhook_list, name="settings-webhooks"),
     path(
         "settings/webhooks/<str:endpoint_id>/",

@@ -33,21 +33,45 @@ class StaffRoleForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    actor_kind = forms.ChoiceField(
-        label="Who", required=False, choices=[("", "Anyone"), *AuditEvent.ActorKind.choices]
+    """Who, which patient, what, when. ``who`` is ``staff:<id>`` for a person or
+    ``kind:<actor kind>`` for API keys, patient links, the portal itself."""
+
+    who = forms.ChoiceField(label="Who", required=False)
+    patient = forms.CharField(
+        label="Patient",
+        required=False,
+        max_length=100,
+        help_text="A name, or the patient id from their page.",
     )
-    action = forms.ChoiceField(label="Action", required=False)
+    action = forms.ChoiceField(label="What happened", required=False)
     occurred_from = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     occurred_to = forms.DateField(
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    target_id = forms.CharField(label="Target id", required=False, max_length=64)
+    target_id = forms.CharField(
+        label="About (id)", required=False, max_length=64, widget=forms.HiddenInput
+    )
 
-    def __init__(self, *args, actions: list[str], **kwargs):
+    def __init__(self, *args, actions: list[str], people: list[Staff], **kwargs):
+        from portal.audit.presentation import ACTOR_KIND_WORDS, action_label
+
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Any action"), *((a, a) for a in actions)]
+        labelled = sorted(((code, action_label(code)) for code in actions), key=lambda a: a[1])
+        self.fields["action"].choices = [("", "Anything"), *labelled]
+        self.fields["who"].choices = [
+            ("", "Anyone"),
+            ("People", [(f"staff:{member.pk}", str(member)) for member in people]),
+            (
+                "Others",
+                [
+                    (f"kind:{kind}", words)
+                    for kind, words in ACTOR_KIND_WORDS.items()
+                    if kind != AuditEvent.ActorKind.STAFF
+                ],
+            ),
+        ]
 
     def clean(self):
         cleaned = super().clean()

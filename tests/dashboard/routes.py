@@ -117,6 +117,7 @@ PAGES: dict[str, PageRule] = {
         methods=("POST",), admin=True, kwargs=lambda world: {"staff_id": world.staff.id}
     ),
     "settings-audit": PageRule(admin=True),
+    "settings-audit-export": PageRule(admin=True),
     "settings-webhooks": PageRule(methods=("GET", "POST"), admin=True),
     "settings-webhook-detail": PageRule(methods=("GET", "POST"), admin=True, kwargs=endpoint),
     "settings-webhook-ping": PageRule(methods=("POST",), admin=True, kwargs=endpoint),
