@@ -25,6 +25,7 @@ system-deps:
 	(command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1) || missing="$$missing postgresql"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
+	(command -v nginx >/dev/null || test -x /usr/sbin/nginx) || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -36,6 +37,13 @@ migrate: install
 run: install migrate
 	@$(PY) manage.py demo_setup --port $(PORT)
 	PORTAL_PORT=$(PORT) $(VENV)/bin/honcho --procfile Procfile start
+
+# The scaled shape on this machine, as production runs it (deploy/run_scaled.py):
+# PostgreSQL, Redis, SeaweedFS (S3), nginx in front of two gunicorns, two Celery workers
+# and beat, all on loopback; Ctrl-C stops everything. PORTAL_SCALED_PORT moves it.
+.PHONY: run-scaled
+run-scaled: install system-deps
+	$(PY) deploy/run_scaled.py
 
 test: install system-deps
 	$(PY) manage.py makemigrations --check --dry-run --verbosity 0 || \
