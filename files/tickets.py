@@ -2,7 +2,7 @@
 
 With S3, boto3 signs the POST policy (SigV4) and the client posts to the bucket.
 With the embedded filesystem storage, the portal signs an identical-looking
-policy with a key derived from ``SECRET_KEY`` and serves ``/storage/upload``,
+policy with ``STORAGE_SIGNING_KEY`` (its own key) and serves ``/storage/upload``,
 which enforces it the way S3 does. A client cannot tell the two apart.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import hmac
 import json
 from dataclasses import dataclass
@@ -19,7 +20,6 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from files.models import UploadTicket
 
@@ -93,7 +93,10 @@ def embedded_upload_url() -> str:
 
 
 def signature_for(policy_b64: str) -> str:
-    return salted_hmac("files.embedded-post-policy", policy_b64, algorithm="sha256").hexdigest()
+    """The embedded policy's signature: HMAC-SHA256 under ``STORAGE_SIGNING_KEY``, a key of
+    its own (derived from ``SECRET_KEY`` under a label unless set), not the session key."""
+    key = settings.STORAGE_SIGNING_KEY.encode()
+    return hmac.new(key, policy_b64.encode(), hashlib.sha256).hexdigest()
 
 
 def embedded_fields(ticket: UploadTicket, fields: dict, conditions: list) -> dict:

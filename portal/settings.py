@@ -19,6 +19,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.install_secret import derived_key, install_secret
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -56,10 +58,9 @@ if IS_PRODUCTION:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
     DEBUG = False
 else:
-    SECRET_KEY = env.str(
-        "SECRET_KEY",
-        default="development-only-secret-key-change-me-0123456789-abcdefghijklmnop",
-    )
+    # Unset: a random secret made on first run in the data folder (never a constant in
+    # the repository, which would let anyone sign sessions and storage policies).
+    SECRET_KEY = env.str("SECRET_KEY", default="") or install_secret(DATA_DIR)
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
     DEBUG = env.bool("DEBUG", default=ENVIRONMENT == "development")
 
@@ -68,6 +69,12 @@ else:
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 # Fernet keys for fields encrypted at rest, newest first; unset: derived from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# The key that signs the embedded storage's POST policies (files.tickets). Unset: derived
+# from SECRET_KEY under its own label (HMAC-SHA256), so a policy signature, which any
+# ticket holder sees, says nothing about the key that signs sessions.
+STORAGE_SIGNING_KEY = env.str("STORAGE_SIGNING_KEY", default="") or derived_key(
+    SECRET_KEY, purpose="portal.files.storage-signing-key.v1"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
