@@ -81,7 +81,7 @@ class PatientAttachmentAdmin(admin.ModelAdmin):
 
     @admin.display(description="file name", ordering="file__original_name")
     def file_name(self, attachment: PatientAttachment) -> str:
-        return attachment.file.original_name or str(attachment)
+        return attachment.file.display_name or str(attachment)
 
     @admin.display(description="file state", ordering="file__state")
     def file_state(self, attachment: PatientAttachment) -> str:

@@ -83,7 +83,7 @@ def binary_id(file: File, facet_name: str) -> str:
 
 
 def attachment_for(file: File, facet: Facet, *, base_url: str) -> dict:
-    title = file.original_name or "file"
+    title = file.display_name or "file"
     if facet.name == Facet.THUMBNAIL:
         title = f"Thumbnail of {title}"
     return {

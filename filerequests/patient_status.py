@@ -118,7 +118,7 @@ def sent_photos(*, file_request: FileRequest, file_ids: list[str]) -> list[SentP
         photos.append(
             SentPhoto(
                 id=str(file.id),
-                name=file.original_name or f"Photo {index}",
+                name=file.display_name or f"Photo {index}",
                 state=state,
                 reason=reason,
                 sent_at=file.created_at,

@@ -42,7 +42,7 @@ def file_thumbnail(file: File | None, *, large: bool = False) -> str:
         '<img class="{}" src="{}" alt="{}" loading="lazy">',
         size_class,
         url,
-        file.original_name or "Thumbnail",
+        file.display_name or "Thumbnail",
     )
 
 
@@ -60,7 +60,7 @@ def file_thumbnails(files) -> str:
                 (
                     reverse("admin:files_file_change", args=[file.pk]),
                     file_thumbnail(file, large=True),
-                    file.original_name or str(file),
+                    file.display_name or str(file),
                 )
                 for file in files
             ),
@@ -193,7 +193,7 @@ class FileAdmin(admin.ModelAdmin):
 
     @admin.display(description="name", ordering="original_name")
     def name(self, file: File) -> str:
-        return file.original_name or str(file)
+        return file.display_name or str(file)
 
     @admin.display(description="type, pixels and size", ordering="mime_type")
     def details(self, file: File) -> str:

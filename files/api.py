@@ -70,7 +70,7 @@ class Base64ContentsField(serializers.Field):
 
 
 class XonFileInput(StrictSerializer):
-    name = serializers.CharField(max_length=1000)
+    name = serializers.CharField(max_length=1000, trim_whitespace=False)
     description = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=5000
     )

@@ -210,6 +210,14 @@ class File(ActorFields):
         return self.expires_at is not None and timezone.now() >= self.expires_at
 
     @property
+    def display_name(self) -> str:
+        """The name to show a person: the client's name without path parts, control or
+        bidirectional characters (``original_name`` is kept exactly as given)."""
+        from files.names import safe_filename
+
+        return safe_filename(self.original_name, default="") if self.original_name else ""
+
+    @property
     def is_ready(self) -> bool:
         return self.state == self.State.READY
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from files.keys import StorageKeyError, storage_key_check, ticket_key_check
 from files.models import File, Purpose, UploadTicket, temp_prefix
-from files.names import safe_filename
+from files.names import safe_filename, stored_name
 from files.storage import StoredObject, objects_under
 from portal.accounts.models import Account, ApiKey, Staff
 from portal.audit.services import Actor, audit_record
@@ -231,7 +231,7 @@ def upload_ticket_confirm(
         file_request=file_request or ticket.file_request,
         upload_ticket=ticket,
         purpose=ticket.purpose,
-        original_name=safe_filename(name),
+        original_name=stored_name(name),
         description=description,
         declared_type=ticket.content_type,
         max_size=ticket.max_size,
@@ -378,15 +378,11 @@ def file_create_from_stream(
     spool, size = spool_stream(stream, limit=limit)
     with stored_objects_removed_on_failure(), spool:
         width, height = image_header_size(spool)
-        name = safe_filename(original_name)
-        key = (
-            temp_prefix(
-                account_id=account.pk,
-                patient_id=patient.pk if patient else None,
-                token=uuid.uuid4(),
-            )
-            + name
-        )
+        key = temp_prefix(
+            account_id=account.pk,
+            patient_id=patient.pk if patient else None,
+            token=uuid.uuid4(),
+        ) + safe_filename(original_name)
         storage_put(key, spool)
         _stored_in_block.get().append(key)
         actor = as_actor(uploaded_by)
@@ -396,7 +392,7 @@ def file_create_from_stream(
                 patient=patient,
                 file_request=file_request,
                 purpose=purpose,
-                original_name=name,
+                original_name=stored_name(original_name),
                 description=description,
                 declared_type=(declared_type or "")[:255],
                 max_size=limit,

@@ -65,6 +65,6 @@ def attachment_archive_view(request, patient_id, attachment_id):
         )
         response["HX-Trigger"] = "attachment-archived"
         return response
-    name = attachment.file.original_name or "The attachment"
+    name = attachment.file.display_name or "The attachment"
     messages.success(request, f"{name} is archived. It stays in the record, out of the gallery.")
     return redirect("dashboard:patient-detail", patient_id=patient.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from base64 import b64encode
 
 import pytest
 from django.core.files.storage import default_storage
@@ -101,3 +102,50 @@ def test_content_disposition_for_any_name():
     assert "filename*=UTF-8''Zo%C3%AB%20_rash_%20%C2%BD.jpg" in header
     assert content_disposition("IMG_1.HEIC", "image/jpeg").endswith("IMG_1.jpg")
     assert all(ord(c) < 128 for c in header)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "Scan  2024-05-01.jpg",
+        "  leading and trailing  .jpg",
+        "../../etc/passwd.jpg",
+        "evil\u202egnp.jpg",
+        "tab\there.jpg",
+        "CON.jpg",
+        "名前 の 写真.jpg",
+    ],
+)
+def test_names_are_kept_as_given_and_made_safe_where_used(api, patient, process, given):
+    """GIVEN an X-on upload whose name has runs of spaces, path parts, controls or a
+    bidirectional override WHEN it is stored THEN originalName comes back exactly as
+    given (a client matches its files by name), while the storage key, the download's
+    Content-Disposition and what staff see use the safe form."""
+    body = {
+        "files": [
+            {"name": given, "type": "image/jpeg", "contents": b64encode(samples.jpeg()).decode()}
+        ],
+        "userId": str(patient.id),
+    }
+    response = api.post("/api/v1/files", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()[0]["originalName"] == given
+    file = process(File.objects.get(pk=response.json()[0]["id"]))
+    assert api.get(f"/api/v1/files/{file.pk}/metadata").json()["originalName"] == given
+    assert file.display_name == safe_filename(given)
+    for key in [file.temp_key, *file.facets.values_list("storage_key", flat=True)]:
+        assert ".." not in key and "\u202e" not in key and "\t" not in key
+    disposition = api.get(f"/api/v1/files/{file.pk}")["Content-Disposition"]
+    assert "\u202e" not in disposition and "/" not in disposition.split(";")[1]
+
+
+def test_a_nul_in_a_name_is_a_clear_400_and_nothing_is_stored(api, patient):
+    contents = b64encode(samples.jpeg()).decode()
+    body = {
+        "files": [{"name": "a\x00b.jpg", "type": "image/jpeg", "contents": contents}],
+        "userId": str(patient.id),
+    }
+    response = api.post("/api/v1/files", body, format="json")
+    assert response.status_code == 400
+    assert "Null characters" in response.json()["fields"]["files.0.name"][0]
+    assert not File.objects.exists()
