@@ -254,6 +254,12 @@
       },
     };
     var preview = element.querySelector(".photo__preview");
+    preview.addEventListener("error", function () {
+      // A file this browser cannot draw (HEIC outside Safari, or damaged): a plain tile.
+      preview.alt = "";
+      preview.removeAttribute("src");
+      preview.classList.add("photo__preview--none");
+    });
     preview.src = photo.previewUrl;
     preview.alt = "Preview of photo " + (photos.length + 1);
     var name = element.querySelector(".photo__name");

@@ -216,3 +216,12 @@ def quality_samples(seeds=SEEDS) -> list[Sample]:
                 )
                 samples.append(Sample(f"{scene}-{seed}-{category}", category, jpeg(damaged)))
     return samples
+
+
+def scene_photo(scene: str = "rash", seed: int = 0, defect: str | None = None) -> bytes:
+    """One photo of the set as a JPEG: a sharp scene, or with ``defect`` applied."""
+    rng = random.Random(f"{scene}-{seed}")
+    image = SCENE_MAKERS[scene](rng)
+    if defect is not None:
+        image = DEFECTS[defect](image, rng)
+    return jpeg(with_noise(image, rng))
