@@ -60,10 +60,10 @@ def downloads(file_id: str) -> dict:
 
 def rendition(file_id: str, width: str, height: str) -> dict:
     from files.models import Facet, File
-    from files.rendering import aspect_fill_size
+    from files.renditions import rendition_for
 
     file = File.objects.get(pk=file_id)
-    name = Facet.rendition_name(*aspect_fill_size(file.width, file.height, int(width), int(height)))
+    name = rendition_for(file=file, width=int(width), height=int(height))[0] or Facet.CONTENT
     found = Facet.objects.get(file=file, name=name)
     return {
         "name": name,

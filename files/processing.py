@@ -368,34 +368,17 @@ def temp_object_remove(*, file_id, key: str) -> None:
 
 
 def facet_rendition_get_or_create(*, file: File, width: int, height: int) -> Facet:
-    """The aspect-fill rendition of a ready image for ``imageSize=WxH``, made once.
+    """The rendition answering ``imageSize=WxH``, made now in this process if missing.
 
-    Named by its output size, so requests that come out the same share a facet. Made
-    under the File's row lock: many requests at one moment wait for the first, then
-    find its facet.
-    """
-    out_w, out_h = rendering.aspect_fill_size(file.width, file.height, width, height)
-    name = Facet.rendition_name(out_w, out_h)
-    # Both candidates in one query (a cached rendition is served on every imageSize request).
-    ready = {
-        facet.name: facet
-        for facet in file.facets.filter(
-            name__in=(Facet.CONTENT, name), state=Facet.State.READY
-        ).order_by()
-    }
-    if Facet.CONTENT not in ready:
-        raise Facet.DoesNotExist(f"file {file.pk} has no ready content facet")
-    content_facet = ready[Facet.CONTENT]
-    if (out_w, out_h) == (file.width, file.height):
-        return content_facet
-    if name in ready:
-        return ready[name]
-    with transaction.atomic():
-        File.objects.select_for_update().filter(pk=file.pk).first()
-        existing = selectors.facet_get(file=file, name=name)
-        if existing is not None:
-            return existing
-        with default_storage.open(content_facet.storage_key, "rb") as stored:
-            source = io.BytesIO(stored.read())
-        rendition = rendering.render_aspect_fill(source, width, height)
-        return facet_store_rendition(file=file, name=name, rendition=rendition)
+    For tools and benchmarks; requests go through ``files.renditions`` (the worker
+    renders, the web process never decodes)."""
+    from files.renditions import facet_rendition_render, rendition_for
+
+    name, box = rendition_for(file=file, width=width, height=height)
+    if name is not None:
+        facet = selectors.facet_get(file=file, name=name) or facet_rendition_render(
+            file_id=file.pk, box_w=box[0], box_h=box[1]
+        )
+        if facet is not None:
+            return facet
+    return file.facets.get(name=Facet.CONTENT, state=Facet.State.READY)

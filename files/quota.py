@@ -73,6 +73,21 @@ def stored_size(file) -> int:
     return 0
 
 
+def rendition_bytes(*, account: Account) -> int:
+    """Bytes of the ``imageSize`` renditions kept for the account's counted files: they are
+    stored for the account, so they use its space (files.renditions)."""
+    from files.models import Facet
+
+    return (
+        Facet.objects.filter(
+            file__in=counted_files(account),
+            name__startswith="rendition:",
+            state=Facet.State.READY,
+        ).aggregate(total=Sum("size"))["total"]
+        or 0
+    )
+
+
 def trial_usage(*, account: Account) -> TrialUsage | None:
     """What the account uses of the trial's space; None for a full account."""
     if not account.is_trial:
@@ -83,7 +98,7 @@ def trial_usage(*, account: Account) -> TrialUsage | None:
     unmeasured = sum(stored_size(file) for file in unmeasured_files)
     return TrialUsage(
         files=files.count(),
-        bytes=measured + unmeasured,
+        bytes=measured + unmeasured + rendition_bytes(account=account),
         max_files=settings.FILES_TRIAL_MAX_FILES,
         max_bytes=settings.FILES_TRIAL_MAX_BYTES,
     )

@@ -165,6 +165,32 @@ def parse_image_size(value: str) -> tuple[int, int]:
     return width, height
 
 
+# `imageSize` sides are rounded up to one of these before rendering, so a file has at most
+# a few dozen renditions however many sizes clients ask for (each one stored and counted
+# in the account's usage). Roughly x1.5 apart: the answer is never more than about
+# half as large again as needed.
+RENDITION_SIDES: tuple[int, ...] = (
+    32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, MAX_REQUESTED_SIDE
+)  # fmt: skip
+
+
+def snap_image_size(req_w: int, req_h: int) -> tuple[int, int]:
+    """The box a rendition is made for: each requested side rounded up to the next of
+    `RENDITION_SIDES` (the nearest size that is not smaller)."""
+    return _snap_side(req_w), _snap_side(req_h)
+
+
+def _snap_side(side: int) -> int:
+    return next((snapped for snapped in RENDITION_SIDES if snapped >= side), RENDITION_SIDES[-1])
+
+
+def rendition_size(src_w: int, src_h: int, box_w: int, box_h: int) -> tuple[int, int]:
+    """The size `render_aspect_fill` makes for this box: aspect-fill (never upscaled),
+    each side then capped at `MAX_RENDITION_SIDE` by the centre crop."""
+    fill_w, fill_h = aspect_fill_size(src_w, src_h, box_w, box_h)
+    return min(fill_w, MAX_RENDITION_SIDE), min(fill_h, MAX_RENDITION_SIDE)
+
+
 def aspect_fill_size(src_w: int, src_h: int, req_w: int, req_h: int) -> tuple[int, int]:
     """The size of `src` scaled so that neither side is smaller than requested, aspect kept.
 

@@ -50,3 +50,20 @@ def dead_worker_requeue_task() -> None:
     from files.sweeps import dead_worker_requeue
 
     dead_worker_requeue()
+
+
+@shared_task(
+    name="files.render_rendition",
+    acks_late=True,
+    autoretry_for=TRANSIENT_FAULTS,
+    retry_backoff=2,
+    max_retries=5,
+    soft_time_limit=2 * 60,
+    time_limit=3 * 60,
+    ignore_result=True,
+)
+def rendition_render_task(file_id: str, box_w: int, box_h: int) -> None:
+    """An ``imageSize`` rendition, made in the worker (files.renditions)."""
+    from files.renditions import facet_rendition_render
+
+    facet_rendition_render(file_id=file_id, box_w=box_w, box_h=box_h)

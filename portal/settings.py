@@ -489,6 +489,11 @@ FILES_REQUEUE_PENDING_AFTER_SECONDS = env.int(
 # out of memory, over its time limit, an unforeseen error; storage, network and database
 # faults do not count) is rejected with a reason instead of being tried again.
 FILES_PROCESSING_MAX_ATTEMPTS = env.int("FILES_PROCESSING_MAX_ATTEMPTS", default=3)
+# An imageSize request for a rendition not made yet waits this long for the worker to
+# make it, then answers 409 with Retry-After; a rendition asked for this long ago and
+# still not made (its message lost) is asked for again.
+FILES_RENDITION_WAIT_SECONDS = env.float("FILES_RENDITION_WAIT_SECONDS", default=10.0)
+FILES_RENDITION_REQUEUE_SECONDS = env.int("FILES_RENDITION_REQUEUE_SECONDS", default=120)
 # Each worker writes its own heartbeat this often (portal.ops.heartbeat); one silent for
 # OPS_WORKER_DEAD_AFTER_SECONDS is taken for dead and its files are queued again by the
 # dead-worker sweep, run every FILES_DEAD_WORKER_SWEEP_SECONDS. Worst case with the

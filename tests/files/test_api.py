@@ -15,6 +15,7 @@ from PIL import Image
 from filerequests.models import FileRequest
 from files.models import Facet, File
 from files.processing import facet_rendition_get_or_create
+from files.renditions import facet_rendition_render
 from portal.audit.models import AuditEvent
 from portal.webhooks.models import Event
 from tests.attachments import samples as attachment_samples
@@ -330,16 +331,30 @@ def test_s3_range_download_fetches_only_that_range(s3_bucket, settings, api, pat
     assert [(entry[2], entry[3]) for entry in gets] == [("bytes=100000-101023", 1024)]
 
 
-def test_image_size_rendition_is_aspect_fill_and_kept(storage_mode, api, ready_file):
-    """GIVEN an 800x600 photo WHEN imageSize=200x140 is asked twice THEN 200x150 both times,
-    made once and kept as one facet; larger than the original gives the original."""
+def test_image_size_rendition_is_aspect_fill_and_kept(
+    storage_mode, api, ready_file, settings, django_capture_on_commit_callbacks
+):
+    """GIVEN an 800x600 photo WHEN imageSize=200x140 is asked THEN the web process asks the
+    worker (409 with Retry-After until it is made), and once made the answer is the
+    aspect-fill of the snapped 256x192 box, 256x192, kept as one facet; larger than the
+    original gives the original at once."""
+    settings.FILES_RENDITION_WAIT_SECONDS = 0
     url = f"/api/v1/files/{ready_file.id}"
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        first = api.get(url, {"imageSize": "200x140"})
+    assert (first.status_code, first.json()["code"], first["Retry-After"]) == (
+        409,
+        "not_ready",
+        "5",
+    )
+    assert len(queued) == 1
+    facet_rendition_render(file_id=ready_file.pk, box_w=256, box_h=192)  # what the worker does
     for _ in range(2):
         response = api.get(url, {"imageSize": "200x140"})
         assert response.status_code == 200
         image = Image.open(io.BytesIO(b"".join(response.streaming_content)))
-        assert image.size == (200, 150)
-    assert ready_file.facets.filter(name="rendition:200x150").count() == 1
+        assert image.size == (256, 192)
+    assert ready_file.facets.filter(name="rendition:256x192").count() == 1
     big = api.get(url, {"imageSize": "4000x4000"})
     assert Image.open(io.BytesIO(b"".join(big.streaming_content))).size == (800, 600)
 
