@@ -1,0 +1,125 @@
+"""Production defaults that fail safe (issue 13 #15), in tests/test_deployment.py's style:
+the real settings module, in a subprocess started as production would start it.
+
+- An e-mail backend that prints, keeps or drops mail (reset and invitation links) is
+  refused at start-up in production.
+- ``X-Forwarded-Proto`` is believed only when ``PORTAL_BEHIND_PROXY`` says a TLS proxy
+  is in front; otherwise a client's own "https" does not make a plain request secure.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.test_deployment import manage
+
+SECRET = "x7!" + "k2Jq9-Lm4zP0vR8sT1wY6uB3nC5eG" * 2
+
+
+def production(tmp_path, **overrides) -> dict[str, str]:
+    return {
+        "PORTAL_ENVIRONMENT": "production",
+        "PORTAL_DATA_DIR": str(tmp_path),
+        "SECRET_KEY": SECRET,
+        "ALLOWED_HOSTS": "portal.example.org,testserver",
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.mail.backends.locmem.EmailBackend",
+        "django.core.mail.backends.dummy.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
+    ],
+)
+def test_production_refuses_an_email_backend_that_does_not_send(tmp_path, backend):
+    """GIVEN production with an e-mail backend that prints, keeps or drops mail
+    WHEN the portal starts THEN it refuses, naming the backend and what to set."""
+    result = manage("check", env_overrides=production(tmp_path, EMAIL_BACKEND=backend))
+
+    assert result.returncode != 0
+    assert f"EMAIL_BACKEND={backend}" in result.stderr
+    assert "smtp.EmailBackend" in result.stderr
+
+
+def test_production_sends_email_by_smtp_unless_told_otherwise(tmp_path):
+    """GIVEN production with no EMAIL_BACKEND WHEN the portal starts THEN it starts,
+    and sends e-mail by SMTP."""
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.EMAIL_BACKEND)",
+        env_overrides=production(tmp_path),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_development_keeps_the_console_backend(tmp_path):
+    """GIVEN development WHEN the portal starts THEN e-mail goes to the console, as before."""
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.EMAIL_BACKEND)",
+        env_overrides={"PORTAL_ENVIRONMENT": "development", "PORTAL_DATA_DIR": str(tmp_path)},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "django.core.mail.backends.console.EmailBackend"
+    )
+
+
+# What a plain-HTTP request that claims "X-Forwarded-Proto: https" gets, run inside the
+# production settings: Django's test client against the real middleware and URLs.
+PROBE = """
+import json
+from django.test import Client
+from django.conf import settings
+answer = Client().get("/healthz", HTTP_X_FORWARDED_PROTO="https")
+print(json.dumps({
+    "status": answer.status_code,
+    "location": answer.get("Location", ""),
+    "proxy_header": settings.SECURE_PROXY_SSL_HEADER,
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("behind_proxy", "believed"),
+    [(None, False), ("false", False), ("true", True)],
+    ids=["unset", "false", "true"],
+)
+def test_forwarded_proto_is_believed_only_behind_a_proxy(tmp_path, behind_proxy, believed):
+    """GIVEN production, with PORTAL_BEHIND_PROXY unset, false or true WHEN a plain-HTTP
+    request says X-Forwarded-Proto: https THEN without a proxy it is still redirected to
+    HTTPS (the header is the client's own word); behind the proxy it is served."""
+    overrides = {} if behind_proxy is None else {"PORTAL_BEHIND_PROXY": behind_proxy}
+    result = manage("shell", "-c", PROBE, env_overrides=production(tmp_path, **overrides))
+
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    if believed:
+        assert answer["proxy_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+        assert answer["status"] != 301, answer
+    else:
+        assert answer["proxy_header"] is None
+        assert answer["status"] == 301 and answer["location"].startswith("https://"), answer
+
+
+def test_check_deploy_still_clean_behind_a_proxy(tmp_path):
+    """GIVEN production behind a proxy WHEN check --deploy runs THEN no warning."""
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env_overrides=production(tmp_path, PORTAL_BEHIND_PROXY="true"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
