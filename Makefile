@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint format bench soak install system-deps migrate clean
+.PHONY: run dev test lint format bench soak soak-embedded install system-deps migrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,9 +34,19 @@ system-deps:
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+# The embedded shape: gunicorn, a Celery worker and beat under one supervisor that
+# restarts whichever dies (manage.py run_embedded); Ctrl-C stops them all.
 run: install migrate
-	@$(PY) manage.py demo_setup --port $(PORT)
-	PORTAL_PORT=$(PORT) $(VENV)/bin/honcho --procfile Procfile start
+	@PORT=$(PORT) $(PY) manage.py demo_setup --port $(PORT)
+	@PORT=$(PORT) $(PY) manage.py run_embedded --port $(PORT)
+
+# Development: Django's runserver with autoreload and DEBUG, a worker with beat beside it.
+dev: install migrate
+	@PORT=$(PORT) $(PY) manage.py demo_setup --port $(PORT)
+	PORT=$(PORT) DEBUG=true $(PY) manage.py runserver 127.0.0.1:$(PORT) & web=$$!; \
+	  trap 'kill $$web 2>/dev/null' EXIT; \
+	  PORT=$(PORT) DEBUG=true $(PY) -m celery -A portal worker --beat --loglevel=INFO \
+	    --concurrency=1 --schedule=$${PORTAL_DATA_DIR:-data}/celerybeat-schedule
 
 # The scaled shape on this machine, as production runs it (deploy/run_scaled.py):
 # PostgreSQL, Redis, SeaweedFS (S3), nginx in front of two gunicorns, two Celery workers
@@ -65,6 +75,13 @@ bench: install system-deps
 
 soak: install system-deps
 	PORTAL_ENVIRONMENT=test $(PY) -m pytest -m soak -p no:xdist -rP tests/soak
+
+# The embedded shape exactly as `make run` starts it, driven through every door at once
+# for SOAK_SECONDS (default 15 minutes); prints uploads, ready, lost, restarts, errors.
+SOAK_SECONDS ?= 900
+soak-embedded: install system-deps
+	SOAK_SECONDS=$(SOAK_SECONDS) PORTAL_ENVIRONMENT=test $(PY) -m pytest -m soak -p no:xdist \
+	  -rP tests/soak/test_embedded.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

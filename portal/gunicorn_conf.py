@@ -1,7 +1,9 @@
-"""gunicorn's settings for every shape: ``gunicorn -c portal/gunicorn_conf.py portal.wsgi``.
+"""gunicorn's settings for the embedded shape: ``gunicorn -c portal/gunicorn_conf.py portal.wsgi``.
 
-``make run`` (through ``manage.py run_embedded``) and the scaled shape's web machines use
-the same file; the command line may still override any setting (``--bind``, ``--workers``).
+``make run`` (through ``manage.py run_embedded``) serves with it; the command line may
+still override any setting (``--bind``, ``--workers``). It needs no proxy in front, so
+it protects itself from slow clients; the scaled shape's deploy/gunicorn.conf.py runs
+behind nginx, which buffers request bodies instead.
 
 - ``gthread`` workers with the slow-client guard (portal/gunicorn_worker.py): a client
   that sends its request slowly is cut off instead of holding a thread, so a few of them

@@ -331,7 +331,7 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 20
 BROKER_DIR = DATA_DIR / "broker"
 # The embedded broker: a kombu transport on one SQLite file in the data folder
 # (portal/sqlite_broker.py says why not kombu's filesystem:// or SQLAlchemy transports).
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="sqlite-queue://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="sqlite-queue://localhost")
 if CELERY_BROKER_URL.startswith("sqlite-queue://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "database_path": str(DATA_DIR / "broker.sqlite3"),
@@ -433,7 +433,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Portal -------------------------------------------------------------------
 
-PORTAL_PUBLIC_BASE_URL = env.str("PORTAL_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Where patients' short links and upload tickets point. Unset: this machine on the port
+# `make run` serves (PORT), so `PORT=8080 make run` moves every link with it.
+PORTAL_PUBLIC_BASE_URL = env.str(
+    "PORTAL_PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+)
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 # Proxies in front of the portal whose X-Forwarded-For is believed (networks or
 # addresses, comma-separated). Empty: the header is ignored and the client is the

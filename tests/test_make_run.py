@@ -85,3 +85,71 @@ def test_make_run_serves_health_and_admin_then_stops_on_ctrl_c(tmp_path):
     leftover = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True)
     assert leftover.stdout.strip() == "", f"processes left after Ctrl-C: {leftover.stdout}"
     assert get(f"http://127.0.0.1:{port}/healthz")[0] == 0
+
+
+def test_make_run_on_another_port_takes_a_patient_upload_through_the_texted_link(tmp_path):
+    """GIVEN `PORT=<p> make run` on a fresh data folder WHEN an integrator uses the printed
+    API key to ask a patient for a photo, and the patient opens the link in the texted SMS
+    (printed by the console SMS backend), confirms their date of birth and sends a photo
+    THEN every link (banner, SMS, upload ticket) names port p, the photo ends ready, the
+    banner says where the data lives and that two-factor sign-in is asked for, and the
+    server answers pages without Django's debug pages (DEBUG is off)."""
+    import datetime
+    import re
+
+    import requests
+
+    from tests.files import samples
+    from tests.support import clients
+    from tests.support.embedded import embedded_shape, file_request
+
+    with embedded_shape(tmp_path, via_make=True) as shape:
+        base = shape.url
+        banner = shape.log()
+        key = re.search(r"API key\s+(\S+)", banner)[1]
+        assert f"Dashboard   {base}/" in banner
+        assert f"Data        {tmp_path / 'data'}" in banner
+        assert "two-factor sign-in" in banner and "authenticator app" in banner
+        account_id = re.search(r"Account id\s+(\S+)", banner)[1]
+
+        api = clients.keyed(key)
+        created = file_request(
+            api, shape, account_id, mobile="+447777123456", date_of_birth="1980-06-17"
+        )
+        assert created["shortLinkUrl"].startswith(f"{base}/r/")
+        texted = wait_for(
+            lambda: re.search(r"--- SMS to \+447777123456 .*?\n(.*?)\n---", shape.log(), re.S),
+            timeout=60,
+            message=f"no SMS printed:\n{shape.log()[-3000:]}",
+        )
+        link = re.search(r"https?://\S+/r/[\w-]+", texted[1])[0]
+        assert link.startswith(f"{base}/r/"), link
+
+        patient = clients.PatientBrowser(base)
+        short_link_id = link.rsplit("/", 1)[1]
+        assert patient.verify(short_link_id, datetime.date(1980, 6, 17)).status_code == 302
+        data = samples.jpeg((800, 600))
+        ticket = patient.ticket(len(data))
+        assert ticket.status_code == 200, ticket.text
+        assert ticket.json()["url"].startswith(f"{base}/"), ticket.json()["url"]
+        stored = clients.post_to_storage(
+            ticket.json()["url"],
+            ticket.json()["fields"],
+            filename="IMG_1.JPG",
+            data=data,
+            content_type="image/jpeg",
+        )
+        assert stored.status_code in (200, 201, 204), stored.text
+        confirmed = patient.confirm(ticket.json()["ticketId"], note="my rash")
+        assert confirmed.status_code == 200, confirmed.text
+        file_id = confirmed.json()["fileId"]
+        wait_for(
+            lambda: api.get(f"{base}/api/v1/files/{file_id}", timeout=30).status_code == 200,
+            timeout=120,
+            interval=1,
+            message=f"the photo never became ready:\n{shape.log()[-3000:]}",
+        )
+        missing = requests.get(f"{base}/no-such-page", timeout=10)
+        assert missing.status_code == 404
+        assert "URLconf" not in missing.text and "DEBUG = True" not in missing.text
+    assert shape.leftover() == [], f"processes left after Ctrl-C: {shape.leftover()}"
