@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
 from dashboard import selectors, serving
@@ -117,9 +118,21 @@ def live_context(file_request: FileRequest) -> dict:
         "locked": file_request.is_locked() and file_request.accepts_answers(),
         "to_review": sum(1 for f in files if f.reviewed_at is None and f.state not in UNFINISHED),
         "reviewed": reviewed_summary(files),
+        "development_sms": development_sms_text(file_request),
         "dob_max_attempts": settings.FILE_REQUEST_DOB_MAX_ATTEMPTS,
         "now_ymd": timezone.localdate().strftime("%Y%m%d"),
     }
+
+
+def development_sms_text(file_request: FileRequest) -> str | None:
+    """The text message the patient gets, link and all, for a first run on a developer's
+    machine, where texts go to the console or a file rather than a phone. Never in
+    production, nor with a backend that really sends: the link is the credential."""
+    if settings.IS_PRODUCTION or not file_request.accepts_answers():
+        return None
+    if getattr(import_string(settings.SMS_BACKEND), "name", "") not in ("console", "file"):
+        return None
+    return services.sms_text(file_request)
 
 
 def reviewed_summary(files) -> dict | None:
