@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -15,7 +16,9 @@ from rest_framework.views import APIView
 from filerequests import selectors, services
 from filerequests.models import FileRequest, Notification
 from filerequests.shortlinks import short_link_url
-from files.models import Facet
+from files import sniffing
+from files.models import Facet, File
+from files.storage import stored_bytes
 from portal.api.errors import Conflict
 from portal.api.pagination import PortalPagination, paginated_schema
 from portal.api.serializers import E164MobileField, StrictSerializer
@@ -92,6 +95,19 @@ class ThumbnailSerializer(serializers.Serializer):
     url = serializers.CharField(help_text="Download it from the files API with your key.")
 
 
+UNKNOWN_TYPE = "application/octet-stream"
+
+
+def type_of_first_bytes(file: File) -> str | None:
+    if not file.temp_key or file.state not in (File.State.PENDING, File.State.PROCESSING):
+        return None
+    try:
+        head = b"".join(stored_bytes(file.temp_key, 0, 64, chunk_size=64))
+    except (OSError, ClientError):  # gone already: processing has just moved it
+        return None
+    return sniffing.detect(head)
+
+
 class FileRequestFileSerializer(serializers.Serializer):
     """A file sent in answer: seed 004's fields, then X-on's image size and the
     portal's processing state and thumbnail."""
@@ -109,8 +125,11 @@ class FileRequestFileSerializer(serializers.Serializer):
     rejectionReason = serializers.SerializerMethodField()
     thumbnail = serializers.SerializerMethodField()
 
-    def get_mimeType(self, file) -> str | None:
-        return file.mime_type or file.declared_type or None
+    def get_mimeType(self, file) -> str:
+        """Always a string, as seed 004 types it: the type detected from the bytes; for a
+        file not yet processed, the one its first bytes announce (one small ranged read,
+        only while processing runs, when the files.update event sends clients here)."""
+        return file.mime_type or type_of_first_bytes(file) or file.declared_type or UNKNOWN_TYPE
 
     def get_rejectionReason(self, file) -> str | None:
         return file.rejection_reason or None
@@ -165,7 +184,14 @@ class FileRequestOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(FileRequestFileSerializer(many=True))
     def get_files(self, file_request) -> list[dict]:
-        files = selectors.file_request_files(file_request=file_request)
+        """The files the clinic holds from the patient: a file the pipeline refused (a GIF,
+        a PDF among photos) is not one of them. The patient is told on their page, and
+        the staff see it, with its reason, on the request's page."""
+        files = [
+            file
+            for file in selectors.file_request_files(file_request=file_request)
+            if file.state != File.State.REJECTED
+        ]
         return FileRequestFileSerializer(files, many=True).data
 
     def get_shortLinkUrl(self, file_request) -> str:

@@ -460,3 +460,55 @@ def test_resend_queues_a_new_message_and_refuses_closed_requests(api, account):
     assert Notification.objects.filter(file_request_id=body["id"]).count() == 2
     assert refused.status_code == 409
     assert AuditEvent.objects.filter(action="file_request.resend").count() == 1
+
+
+def test_listed_files_always_have_a_string_mime_type_and_refused_files_are_left_out(
+    api, account, storage_mode, django_capture_on_commit_callbacks
+):
+    """GIVEN a request answered with a photo still processing (its type not declared, as
+    the patient page sends it), a photo processed, and a GIF the pipeline refuses
+    WHEN the request is read THEN files[x].mimeType is a string for each (seed 004 types
+    it String; it was null while processing, exactly when files.update fires), judged
+    from the bytes; the refused GIF is not among the files the clinic holds."""
+    import io
+
+    from PIL import Image
+
+    from files.models import File
+    from files.processing import file_process
+    from files.services import file_create_from_stream
+    from portal.audit.services import Actor
+    from tests.files import samples
+
+    def process(file):
+        with django_capture_on_commit_callbacks(execute=True):
+            file_process(file_id=file.pk)
+        return File.objects.get(pk=file.pk)
+
+    file_request = FileRequestFactory(account=account)
+
+    def answer(data: bytes, name: str):
+        return file_create_from_stream(
+            account=account,
+            patient=file_request.patient,
+            purpose="photo",
+            original_name=name,
+            declared_type="",
+            stream=io.BytesIO(data),
+            uploaded_by=Actor.for_patient_link(file_request.pk),
+            file_request=file_request,
+        )
+
+    gif = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(gif, format="GIF")
+    processed = process(answer(samples.png((40, 30)), "a.png"))
+    refused = process(answer(gif.getvalue(), "b.gif"))
+    waiting = answer(samples.jpeg(), "c.jpg")
+    assert refused.state == "rejected" and waiting.state == "pending"
+
+    files = api.get(f"/api/v1/file-requests/{file_request.pk}").json()["files"]
+    by_id = {f["id"]: f for f in files}
+    assert set(by_id) == {str(processed.pk), str(waiting.pk)}
+    assert by_id[str(processed.pk)]["mimeType"] == "image/png"
+    assert by_id[str(waiting.pk)]["mimeType"] == "image/jpeg"
+    assert all(isinstance(f["mimeType"], str) for f in files)
