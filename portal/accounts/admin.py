@@ -1,10 +1,11 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from portal.accounts.models import Account, ApiKey, Staff, User
+from portal.accounts.models import Account, ApiKey, SignInThrottle, Staff, StaffInvitation, User
 from portal.accounts.services import api_key_revoke
+from portal.accounts.signin_throttle import key_digest
 from portal.admin_filters import set_or_not_filter
-from portal.audit.services import Actor
+from portal.audit.services import Actor, audit_record
 
 
 @admin.register(User)
@@ -81,3 +82,63 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for api_key in active:
             api_key_revoke(api_key=api_key, actor=Actor.for_admin(request.user))
         self.message_user(request, f"{len(active)} key(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(StaffInvitation)
+class StaffInvitationAdmin(admin.ModelAdmin):
+    """Invitations are made from the dashboard (Settings → Staff) and accepted through
+    their link; here they can be looked at."""
+
+    list_display = ["email", "account", "role", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["role", "account"]
+    search_fields = ["email", "display_name"]
+    list_select_related = ["account"]
+    readonly_fields = [
+        "account",
+        "email",
+        "display_name",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "staff",
+        "withdrawn_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SignInThrottle)
+class SignInThrottleAdmin(admin.ModelAdmin):
+    """Sign-in pauses. Rows are keyed by a digest, so a search for an e-mail or a client
+    address computes the digest; "End the pause" lets a person in again at once."""
+
+    list_display = ["__str__", "scope", "failures", "lockouts", "last_failure_at", "locked_until"]
+    list_filter = ["scope"]
+    search_fields = ["key_digest"]
+    readonly_fields = ["scope", "key_digest", "failures", "lockouts", "last_failure_at"]
+    actions = ["end_pause"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        digests = [key_digest(scope, term) for scope in SignInThrottle.Scope.values]
+        return queryset.filter(key_digest__in=[*digests, term]), False
+
+    @admin.action(description="End the pause (and the back-off) of the selected rows")
+    def end_pause(self, request, queryset):
+        ended = queryset.update(locked_until=None, failures=0, lockouts=0)
+        audit_record(
+            account=None,
+            actor=Actor.for_admin(request.user),
+            action="auth.sign_in_pause_ended",
+            request=request,
+            detail={"rows": ended},
+        )
+        self.message_user(request, f"{ended} pause(s) ended.", messages.SUCCESS)

@@ -20,8 +20,9 @@ from PIL import Image
 
 from filerequests.models import AddressThrottle, FileRequest
 from files.models import Facet
-from portal.accounts.models import Staff
-from portal.accounts.services import api_key_create
+from portal.accounts.models import SignInThrottle, Staff
+from portal.accounts.services import api_key_create, staff_invite
+from portal.accounts.signin_throttle import key_digest
 from portal.audit.models import AuditEvent
 from portal.audit.services import Actor
 from portal.patients.services import patient_create
@@ -77,6 +78,19 @@ def world(account, other_account):
     )
     made.update(account=account, staff=staff, patient=patient)
     made["group"] = Group.objects.create(name="Support desk")
+    made["invitation"] = staff_invite(
+        account=account,
+        email="new.nurse@riverside.example",
+        display_name="Nurse New",
+        role=Staff.Role.CLINICIAN,
+        invited_by=staff,
+    )
+    Client(REMOTE_ADDR="198.51.100.44").post(
+        "/login/", {"username": "guess@riverside.example", "password": "wrong"}
+    )
+    made["sign_in_throttle"] = SignInThrottle.objects.get(
+        key_digest=key_digest("account", "guess@riverside.example")
+    )
     return made
 
 
@@ -92,6 +106,8 @@ SAMPLES = {
     "accounts.account": lambda w: (w["account"], "Riverside"),
     "accounts.staff": lambda w: (w["staff"], "Rachel"),
     "accounts.apikey": lambda w: (w["api_key"], "management sync"),
+    "accounts.staffinvitation": lambda w: (w["invitation"], "new.nurse@riverside"),
+    "accounts.signinthrottle": lambda w: (w["sign_in_throttle"], "guess@riverside.example"),
     "patients.patient": lambda w: (w["patient"], "Thackeray"),
     "audit.auditevent": lambda w: (
         AuditEvent.objects.get(action="file_request.create", target_id=w["file_request"].id),

@@ -21,6 +21,7 @@ from portal.accounts.models import SignInThrottle
 from portal.accounts.signin_throttle import key_digest
 from portal.audit.models import AuditEvent
 from tests.dashboard.conftest import PASSWORD
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -273,3 +274,27 @@ def test_the_rest_framework_sign_in_is_gone(clinician, path, method):
     response = client.post(path, data) if method == "POST" else client.get(path)
     assert response.status_code == 404
     assert SESSION_KEY not in client.session
+
+
+def test_an_operator_can_end_a_pause_from_the_admin_and_it_is_audited(clinician):
+    """GIVEN a paused account WHEN the operator finds its row by e-mail in the admin
+    and ends the pause THEN the person signs in at once; the admin's act is audited."""
+    from tests.support.sessions import sign_in
+
+    wrong(clinician.user, ACCOUNT_LIMIT)
+    operator = sign_in(Client(), UserFactory(is_staff=True, is_superuser=True))
+    row = SignInThrottle.objects.get(
+        scope="account", key_digest=key_digest("account", clinician.user.email)
+    )
+    listing = operator.get(
+        "/admin/accounts/signinthrottle/", {"q": clinician.user.email}
+    ).content.decode()
+    assert f"/admin/accounts/signinthrottle/{row.pk}/change/" in listing
+    operator.post(
+        "/admin/accounts/signinthrottle/",
+        {"action": "end_pause", "_selected_action": [row.pk]},
+    )
+    response, client = attempt(clinician.user, PASSWORD)
+    assert response.status_code == 302
+    assert SESSION_KEY in client.session
+    assert AuditEvent.objects.filter(action="auth.sign_in_pause_ended").exists()
