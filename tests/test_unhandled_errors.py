@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from attachments.models import PatientPhoto
 from files.models import Facet
+from files.processing import facet_rendition_get_or_create
 from portal.accounts.services import api_key_create
 from tests.access.routes import OTHER_ROUTES, ROUTES
 from tests.dashboard.objects import attachment_with_file, stored_file
@@ -110,6 +111,8 @@ def doors(account, patient):
     request_file = stored_file(account=account, patient=patient, file_request=file_request)
     record_file = stored_file(account=account, patient=patient)
     xon_file = stored_file(account=account, patient=patient)
+    # imageSize is answered from a rendition the worker makes: made here as the worker would.
+    facet_rendition_get_or_create(file=xon_file, width=50, height=50)
     attachment = attachment_with_file(account=account, patient=patient)
     photo_patient = PatientFactory(account=account)
     photo = PatientPhoto.objects.create(
