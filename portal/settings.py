@@ -452,13 +452,27 @@ API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
 
 # --- Logging: no patient data in log lines, ever -----------------------------
 
+# Every handler redacts short links, reset and invitation links, API keys and mobile
+# numbers (portal.redaction). Django's own handlers ("Not Found: /r/<id>", runserver's
+# request lines) are replaced by the redacting one: its loggers propagate to the root.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "portal.redaction.RedactingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 # Development writes e-mail (reset and invitation links) to the console; production

@@ -1,0 +1,33 @@
+"""gunicorn's logger with credentials taken out of its access and error logs.
+
+gunicorn's access log writes each request line, path and Referer as they came:
+``GET /r/<short link id>`` would put a patient's credential in every log file. This
+``Logger`` redacts every value of the access-log atoms (portal.redaction) before the
+line is formatted, whatever ``access_log_format`` says, and puts the same
+``RedactingFilter`` on the error log's handlers.
+
+Use it with ``logger_class = "portal.gunicorn_logging.RedactingLogger"`` in a gunicorn
+config (portal/gunicorn_conf.py finds it by itself), or ``--logger-class`` on the
+command line.
+"""
+
+from __future__ import annotations
+
+from gunicorn.glogging import Logger
+
+from portal.redaction import RedactingFilter, redact_value
+
+
+class RedactingLogger(Logger):
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                    handler.addFilter(RedactingFilter())
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        return {
+            name: redact_value(value)
+            for name, value in super().atoms(resp, req, environ, request_time).items()
+        }
