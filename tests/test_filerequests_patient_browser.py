@@ -244,7 +244,8 @@ def test_the_blur_hint_shows_and_the_patient_can_keep_the_photo(live_server, pho
     WHEN they choose a blurred photo and a sharp one
     THEN the blurred one shows "This photo looks blurred: try again with the phone steady,
     in daylight", the sharp one no hint; "Keep this photo" puts the hint away and keeps
-    the photo ready to send, and "Take it again" removes it."""
+    the photo ready to send, and "Take it again" replaces the photo with the one taken
+    next."""
     open_upload_page(phone, live_server, file_request)
     phone.locator("#library-input").set_input_files(
         [
@@ -276,9 +277,15 @@ def test_the_blur_hint_shows_and_the_patient_can_keep_the_photo(live_server, pho
     assert phone.evaluate("document.activeElement.classList.contains('photo__note')")
     assert tiles.count() == 3
 
-    tiles.nth(2).get_by_role("button", name="Take it again").click()
-    assert tiles.count() == 2
-    assert phone.get_by_role("button", name="Send 2 photos").is_enabled()
+    # "Take it again" opens the camera; the dark photo goes only once a new one is taken.
+    with phone.expect_file_chooser() as chooser:
+        tiles.nth(2).get_by_role("button", name="Take it again").click()
+    assert tiles.count() == 3
+    chooser.value.set_files(photo("retaken.jpg", scene_photo("rash", 3)))
+    phone.locator(".photo__name", has_text="retaken.jpg").wait_for()
+    assert tiles.all_inner_texts()[2].startswith("retaken.jpg")
+    assert "dark.jpg" not in " ".join(tiles.all_inner_texts())
+    assert phone.get_by_role("button", name="Send 3 photos").is_enabled()
 
 
 PAGES = ["landing", "wrong-date", "locked", "expired", "unknown", "session-ended"]

@@ -38,6 +38,7 @@
   var photos = [];
   var sequence = 0;
   var busy = ""; // "", "checking-files", "sending", "waiting" or "finishing"
+  var replacing = null; // the photo "Take it again" or "Choose another photo" will replace
 
   var NETWORK_WORDS = "Your phone lost its connection.";
 
@@ -284,12 +285,14 @@
     photo.keep.addEventListener("click", function () {
       keepPhoto(photo);
     });
+    // The photo goes only when its replacement is chosen: a patient who cancels the
+    // camera keeps what they had.
     photo.replace.addEventListener("click", function () {
-      removePhoto(photo, true);
+      replacing = photo;
       cameraInput.click();
     });
     photo.another.addEventListener("click", function () {
-      removePhoto(photo, true);
+      replacing = photo;
       libraryInput.click();
     });
     photos.push(photo);
@@ -644,6 +647,10 @@
 
   inputs.forEach(function (input) {
     input.addEventListener("change", function () {
+      if (replacing && input.files && input.files.length) {
+        removePhoto(replacing, true);
+      }
+      replacing = null;
       addFiles(input.files);
       input.value = "";
     });
