@@ -42,7 +42,10 @@ def send(client: Client, name: str, data: bytes) -> str:
     """Ticket, storage post and confirm, as the page does; the new file's id."""
     csrf = {"HTTP_X_CSRFTOKEN": client.cookies["csrftoken"].value}
     ticket = client.post(
-        "/r/upload/ticket", {"size": len(data)}, content_type="application/json", **csrf
+        "/r/upload/ticket",
+        {"size": len(data), "name": name, "type": "image/jpeg"},
+        content_type="application/json",
+        **csrf,
     ).json()
     fields = dict(ticket["fields"])
     fields["file"] = io.BytesIO(data)
