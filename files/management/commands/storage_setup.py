@@ -17,6 +17,8 @@ from files.tickets import storage_is_s3
 
 class Command(BaseCommand):
     help = "Create or check the S3 bucket: CORS, public-access block, encryption, lifecycle."
+    # Its own report says what the start-up check would (files.checks); not twice.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument(
