@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import JsonResponse
 
+from filerequests.answering import file_request_closed_reason, upload_ticket_seconds
 from files import quota
 from files import selectors as file_selectors
 from files import services as file_services
@@ -23,6 +24,8 @@ MAX_TICKETS_PER_REQUEST = 100
 NOTE_MAX_LENGTH = 500
 # A trial clinic out of file space: the patient can do nothing but tell the clinic.
 CLINIC_FULL_MESSAGE = "The clinic cannot receive more photos at the moment. Please call the clinic."
+# Too many photos sent and not yet confirmed: they lapse within minutes.
+WAITING_MESSAGE = "Too many photos are still on their way. Wait a few minutes, then try again."
 
 
 def error(message: str, status: int) -> JsonResponse:
@@ -49,14 +52,28 @@ def ticket_for_patient(request, file_request, body: dict) -> JsonResponse:
     issued = UploadTicket.objects.filter(file_request=file_request).count()
     if issued >= MAX_TICKETS_PER_REQUEST:
         return error("Too many uploads for this request. Please call the clinic.", 429)
-    ticket = file_services.upload_ticket_issue(
-        account=file_request.account,
-        patient=file_request.patient,
-        purpose=Purpose.PHOTO,
-        issued_by=Actor.for_patient_link(file_request.id),
-        file_request=file_request,
-        max_size=size,
-    )
+    # Never past the request's own link: a ticket issued just before it lapses is not a
+    # way to send photos after it (issue 13 #17).
+    if (seconds := upload_ticket_seconds(file_request)) < 1 or file_request_closed_reason(
+        file_request
+    ):
+        return error("This request has ended. Please call the clinic.", 409)
+    name = body.get("name")
+    try:
+        ticket = file_services.upload_ticket_issue(
+            account=file_request.account,
+            patient=file_request.patient,
+            purpose=Purpose.PHOTO,
+            issued_by=Actor.for_patient_link(file_request.id),
+            file_request=file_request,
+            max_size=size,
+            # The page sends the photo's name: an exact key, so S3 too stores one object
+            # per ticket. Without one, the file part's name fills ${filename}.
+            filename=name if isinstance(name, str) and name.strip() else None,
+            expires_in=seconds,
+        )
+    except quota.UnconfirmedBytesExceeded:
+        return error(WAITING_MESSAGE, 429)
     post = ticket.presigned_post()
     return JsonResponse(
         {

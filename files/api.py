@@ -22,6 +22,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from filerequests.answering import file_request_closed_reason
 from filerequests.models import FileRequest
 from filerequests.services import file_request_publish_files_update
 from files import quota, rendering, selectors, services
@@ -199,8 +200,8 @@ class FileListApi(APIView):
                 raise ValidationError(
                     {"fileRequestId": ["No file request with this id exists in your account."]}
                 )
-            if file_request.status == FileRequest.Status.CANCELLED:
-                raise Conflict("This file request was cancelled; it accepts no more files.")
+            if closed := file_request_closed_reason(file_request):
+                raise Conflict(closed)  # cancelled, or expired (issue 13 #17)
         patient, _staff = resolve_uploader(caller.account, data["userId"], file_request)
         now = timezone.now()
         expires_at = (

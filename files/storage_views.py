@@ -31,6 +31,7 @@ from django.utils.http import parse_header_parameters
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from filerequests.answering import file_request_closed_reason
 from files import selectors, services
 from files.keys import MAX_KEY_BYTES, StorageKeyError, storage_key_check, ticket_key_check
 from files.models import UploadTicket
@@ -159,6 +160,12 @@ def ticket_for_key(key: str) -> UploadTicket:
         raise PostPolicyError(400, "InvalidArgument", refused.message) from None
     if ticket.state != UploadTicket.State.ISSUED:
         raise ticket_used()
+    if ticket.file_request_id is not None:
+        # A photo for a request that was cancelled or has expired since the ticket was
+        # issued is refused like the request's other doors refuse it (issue 13 #17).
+        closed = file_request_closed_reason(ticket.file_request)
+        if closed:
+            raise PostPolicyError(403, "AccessDenied", closed)
     return ticket
 
 
