@@ -11,11 +11,13 @@ account row locked so two uploads cannot both take the last place.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import Sum
+from django.utils import timezone
 
 from portal.accounts.models import Account
 
@@ -173,3 +175,70 @@ def account_lock(account: Account) -> None:
     Full accounts have no quota, so their uploads never wait on each other here."""
     if account.is_trial:
         Account.objects.select_for_update().filter(pk=account.pk).first()
+
+
+# --- Unconfirmed bytes: what ticket holders may park in storage -------------------------
+
+
+class UnconfirmedBytesExceeded(TrialQuotaExceeded):
+    """Too many bytes wait unconfirmed for this request or patient; says how much."""
+
+    def __init__(self, message: str):
+        super().__init__(message, reason="unconfirmed")
+
+
+def unconfirmed_bytes(tickets, *, now: dt.datetime | None = None) -> int:
+    """Bytes these tickets hold or may still receive before anyone confirms them.
+
+    A ticket that can still be used counts its whole size range (one ticket stores one
+    object); one that has expired counts what it was seen to hold (the endpoint's record,
+    or the sweep's measure), and its whole range until it has been looked at. Confirmed,
+    abandoned and swept tickets count nothing: their bytes are files, or gone.
+    """
+    from files.models import UploadTicket
+
+    now = now or timezone.now()
+    waiting = tickets.filter(
+        state__in=[UploadTicket.State.ISSUED, UploadTicket.State.UPLOADED],
+        swept_at__isnull=True,
+    ).values_list("max_size", "uploaded_size", "expires_at")
+    total = 0
+    for max_size, uploaded_size, expires_at in waiting:
+        if expires_at > now:
+            total += max(max_size, uploaded_size or 0)
+        else:
+            total += max_size if uploaded_size is None else uploaded_size
+    return total
+
+
+def unconfirmed_bytes_check(*, account: Account, patient, file_request, adding: int) -> None:
+    """Raise ``UnconfirmedBytesExceeded`` unless a new ticket of ``adding`` bytes keeps
+    the file request and the patient within their limits of unconfirmed bytes."""
+    from files.models import UploadTicket
+
+    minutes = max(1, settings.FILES_UPLOAD_TICKET_SECONDS // 60)
+    scopes = []
+    if file_request is not None:
+        scopes.append(
+            (
+                "this file request",
+                UploadTicket.objects.filter(file_request=file_request),
+                settings.FILES_UNCONFIRMED_MAX_BYTES_PER_REQUEST,
+            )
+        )
+    scopes.append(
+        (
+            "this patient" if patient is not None else "uploads without a patient",
+            UploadTicket.objects.filter(account=account, patient=patient),
+            settings.FILES_UNCONFIRMED_MAX_BYTES_PER_PATIENT,
+        )
+    )
+    for label, tickets, limit in scopes:
+        waiting = unconfirmed_bytes(tickets)
+        if waiting + adding > limit:
+            raise UnconfirmedBytesExceeded(
+                f"Uploads of {waiting:,} bytes for {label} are waiting to be confirmed, and "
+                f"at most {limit:,} bytes may wait at once. Confirm the uploads already "
+                f"sent, or let their upload tickets lapse (about {minutes} minutes), then "
+                "ask for a new one."
+            )

@@ -20,6 +20,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from files import quota
 from files.keys import StorageKeyError, storage_key_check, ticket_key_check
 from files.models import File, Purpose, UploadTicket, temp_prefix
 from files.names import safe_filename, stored_name
@@ -116,11 +117,20 @@ def upload_ticket_issue(
     """A presigned-POST ticket for one file under a fresh temporary key prefix.
 
     ``max_size`` is capped by ``FILES_MAX_UPLOAD_BYTES``. ``filename`` fixes the key's
-    last segment; without it the client's own name fills ``${filename}``.
+    last segment (an exact ``key`` condition: S3 then stores one object per ticket);
+    without it the client's own name fills ``${filename}`` (a ``starts-with`` policy,
+    Cliniko's contract). Raises ``quota.UnconfirmedBytesExceeded`` when the request or
+    patient already has too many bytes waiting unconfirmed.
     """
     if purpose not in Purpose.values:
         raise ValueError(f"Unknown purpose {purpose!r}")
     limit = settings.FILES_MAX_UPLOAD_BYTES
+    max_size = min(max_size or limit, limit)
+    if patient is not None:  # two tickets issued at once cannot both take the last room
+        type(patient).objects.select_for_update().filter(pk=patient.pk).first()
+    quota.unconfirmed_bytes_check(
+        account=account, patient=patient, file_request=file_request, adding=max_size
+    )
     ticket = UploadTicket(
         account=account,
         patient=patient,
@@ -128,7 +138,7 @@ def upload_ticket_issue(
         purpose=purpose,
         filename=safe_filename(filename) if filename else "",
         content_type=content_type or "",
-        max_size=min(max_size or limit, limit),
+        max_size=max_size,
         expires_at=timezone.now()
         + dt.timedelta(seconds=expires_in or settings.FILES_UPLOAD_TICKET_SECONDS),
     )
