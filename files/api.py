@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from filerequests.answering import file_request_closed_reason
 from filerequests.models import FileRequest
 from filerequests.services import file_request_publish_files_update
-from files import quota, rendering, selectors, services
+from files import processing, quota, rendering, selectors, services
 from files.downloads import file_response, file_state_response
 from files.models import File, Purpose
 from files.parsers import (
@@ -36,6 +36,7 @@ from files.parsers import (
     base64_upload_from_text,
     base64_uploads_close,
 )
+from files.waiting import file_wait_processed, files_wait_processed
 from portal.accounts.models import Staff
 from portal.api.errors import Conflict, PayloadTooLarge
 from portal.api.serializers import StrictSerializer
@@ -246,6 +247,20 @@ class FileListApi(APIView):
             raise PayloadTooLarge(str(too_large)) from None
         except quota.TrialQuotaExceeded as exceeded:
             raise PermissionDenied(exceeded.message, code="trial_quota_exceeded") from None
+        created = files_wait_processed(files=created)
+        refused = [(index, f) for index, f in enumerate(created) if f.state == File.State.REJECTED]
+        if refused:
+            processing.files_withdraw(
+                files=[f for f in created if f.state != File.State.REJECTED],
+                reason="Another file of the same upload was refused; send the upload again "
+                "without it.",
+            )
+            raise ValidationError(
+                {
+                    f"files.{index}": [f"{file.original_name}: {file.rejection_reason}"]
+                    for index, file in refused
+                }
+            )
         return Response(XonFileOutput(created, many=True).data, status=status.HTTP_201_CREATED)
 
     def uploads_from(self, request) -> tuple[list[dict], dict]:
@@ -331,7 +346,9 @@ class FileDetailApi(APIView):
         },
     )
     def get(self, request, file_id):
-        file = get_file_or_404(request, file_id)
+        # Seed 001 has no processing state: a download straight after the upload waits
+        # (bounded by FILES_SYNC_WAIT_SECONDS) before answering 409 with Retry-After.
+        file = file_wait_processed(get_file_or_404(request, file_id))
         image_size = None
         if "imageSize" in request.query_params:
             try:

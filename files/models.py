@@ -158,7 +158,7 @@ class File(ActorFields):
         UploadTicket, on_delete=models.SET_NULL, null=True, blank=True, related_name="file"
     )
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.DOCUMENT)
-    original_name = models.CharField(max_length=255, blank=True)
+    original_name = models.CharField(max_length=1000, blank=True)
     description = models.TextField(blank=True, null=True)
     declared_type = models.CharField(max_length=255, blank=True)
     mime_type = models.CharField(max_length=100, blank=True, help_text="Detected from the bytes.")

@@ -76,14 +76,14 @@ def _cut(text: str, max_chars: int, max_bytes: int) -> str:
     return text
 
 
-STORED_NAME_LENGTH = 255
+STORED_NAME_LENGTH = 1000
 
 
 def stored_name(name: str | None) -> str:
     """The name as the client gave it, runs of spaces and all (clients match files by
-    it), less what no database can hold: NUL and lone surrogates. At most 255
-    characters. Never used as it is in a key, a header or a page: those use
-    ``safe_filename`` (``File.display_name``)."""
+    it), less what no database can hold: NUL and lone surrogates; at most 1,000
+    characters, what the X-on door accepts. Never used as it is in a key, a header or a
+    page: those use ``safe_filename`` (``File.display_name``)."""
     text = str(name or "").replace("\x00", "")
     text = "".join(c for c in text if not 0xD800 <= ord(c) <= 0xDFFF)
     return text[:STORED_NAME_LENGTH]

@@ -382,3 +382,18 @@ def facet_rendition_get_or_create(*, file: File, width: int, height: int) -> Fac
         if facet is not None:
             return facet
     return file.facets.get(name=Facet.CONTENT, state=Facet.State.READY)
+
+
+def files_withdraw(*, files: list[File], reason: str) -> None:
+    """Refuse files that came in with a refused one (an X-on batch answered 400), so a
+    client that sends the batch again is not left with doubles: each is rejected with
+    ``reason`` and whatever processing stored for it is removed. Under the row lock, so
+    a worker still processing one finishes first (and its outcome is then replaced)."""
+    for file in files:
+        with transaction.atomic():
+            locked = File.objects.select_for_update().filter(pk=file.pk).first()
+            if locked is None or locked.state == File.State.REJECTED:
+                continue
+            locked.facets.all().delete()
+            mark_rejected(locked, reason)
+        permanent_objects_remove(locked)

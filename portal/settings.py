@@ -571,6 +571,13 @@ FILES_THUMBNAIL_SIZE = (
 FILES_EMBEDDED_BUCKET = env.str("FILES_EMBEDDED_BUCKET", default="portal-files")
 # Seconds a client should wait before asking again for a file still being processed.
 FILES_NOT_READY_RETRY_AFTER = 5
+# The in-app doors (X-on's files API, Claros's PDF upload) and the download of a file still
+# processing wait this long for the worker before answering as "not ready yet": neither
+# seed has a processing state (files.waiting). The test suite, which mostly runs without a
+# worker, waits only where a test sets it.
+FILES_SYNC_WAIT_SECONDS = env.float(
+    "FILES_SYNC_WAIT_SECONDS", default=0.0 if ENVIRONMENT == "test" else 5.0
+)
 # Test hook, ignored in production: processing holds each file this long half-way
 # through storing it (content stored, thumbnail not yet), and logs that it does, so
 # fault tests can kill a worker in the middle of processing.

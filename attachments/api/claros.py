@@ -23,7 +23,9 @@ from rest_framework.views import APIView
 from attachments import selectors, services
 from attachments.uploadhandlers import SizeLimitUploadHandler
 from files import quota
+from files.models import File
 from files.services import UploadTooLarge
+from files.waiting import file_wait_processed
 from portal.api.errors import PayloadTooLarge
 from portal.api.schema import ERROR_SCHEMA
 from portal.patients.selectors import patient_get
@@ -121,6 +123,14 @@ class PatientPdfUploadApi(APIView):
             if exc.reason == "bytes":
                 raise PayloadTooLarge(exc.message) from exc
             raise ValidationError({"file": [exc.message]}) from exc
+        # Seed 002 has no processing state: wait (bounded) for the worker's verdict, so a
+        # PDF whose header is right and whose body is junk answers 400 here, not 201 and
+        # then a 409 on its url for ever.
+        file = file_wait_processed(attachment.file)
+        if file.state == File.State.REJECTED:
+            raise ValidationError(
+                {"file": [f"The file must be a valid PDF document: {file.rejection_reason}"]}
+            )
         url = request.build_absolute_uri(
             reverse("patient-attachment-content", kwargs={"attachment_id": attachment.pk})
         )

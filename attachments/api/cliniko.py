@@ -31,6 +31,7 @@ from files import quota
 from files.api import AnyAcceptNegotiation
 from files.downloads import file_response
 from files.models import File
+from files.waiting import file_wait_processed
 from portal.api.errors import Conflict, Gone
 from portal.api.serializers import StrictSerializer
 from portal.patients.selectors import patient_get
@@ -314,7 +315,8 @@ class AttachmentContentApi(ClinikoApiView):
     def get(self, request, attachment_id):
         """The attachment's bytes, streamed through the API (there is no public URL)."""
         attachment = attachment_or_404(request, attachment_id)
-        file = attachment.file
+        # Claros's url is downloaded straight after the upload: wait (bounded) for it.
+        file = file_wait_processed(attachment.file)
         if file.is_expired or file.purged_at is not None:
             raise Gone("This file has expired and is no longer available.")
         if file.state in (File.State.PENDING, File.State.PROCESSING):

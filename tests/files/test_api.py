@@ -209,15 +209,20 @@ def test_bad_base64_and_hostile_names_are_400_not_500(api, patient):
         ('say "cheese".jpg', "say _cheese_.jpg"),
     ],
 )
-def test_hostile_names_are_stored_safe(api, patient, process, name, expected):
-    """GIVEN a hostile but valid name WHEN uploaded THEN the stored name is safe and the
-    photo itself is processed normally."""
+def test_hostile_names_are_shown_and_served_safe(api, patient, process, name, expected):
+    """GIVEN a hostile but valid name WHEN uploaded THEN originalName is kept as the client
+    gave it (issue 17 #3), while what staff see and the download's Content-Disposition use
+    the safe form; the photo itself is processed normally."""
     response = api.post(
         "/api/v1/files", xon_body(patient.id, (name, "image/jpeg", samples.jpeg())), format="json"
     )
     assert response.status_code == 201
-    assert response.json()[0]["originalName"] == expected
-    assert process(File.objects.get(pk=response.json()[0]["id"])).state == File.State.READY
+    assert response.json()[0]["originalName"] == name
+    file = process(File.objects.get(pk=response.json()[0]["id"]))
+    assert file.state == File.State.READY
+    assert file.display_name == expected
+    disposition = api.get(f"/api/v1/files/{file.pk}")["Content-Disposition"]
+    assert "\u202e" not in disposition and "../" not in disposition
 
 
 def test_file_request_upload_records_the_webhook_event(api, account, patient, staff):
