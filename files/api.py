@@ -335,7 +335,13 @@ class FileDetailApi(APIView):
             OpenApiParameter(
                 "imageSize",
                 OpenApiTypes.STR,
-                description="WxH, e.g. 200x140: aspect-fill, never larger than the original.",
+                description=(
+                    "WxH, e.g. 200x140 (1 to 4096 a side). Each side is rounded up to the next "
+                    "of 32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096 "
+                    "and the image is aspect-filled to that box: never smaller than asked, "
+                    "never larger than the original. 409 with Retry-After while the size "
+                    "is being made."
+                ),
             )
         ],
         responses={

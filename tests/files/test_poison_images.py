@@ -179,3 +179,12 @@ def test_the_memory_cap_is_real():
     )
     assert child.returncode != 0 and "MemoryError" in child.stderr
     assert resource.RLIMIT_AS  # the platform has the limit
+
+
+def test_worker_children_are_replaced_past_the_memory_bound(settings):
+    """GIVEN the settings WHEN Celery reads its configuration THEN a pool child is replaced
+    once its resident memory passes CELERY_WORKER_MAX_MEMORY_PER_CHILD (512 MiB)."""
+    from portal.celery import app
+
+    assert settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD == 512 * 1024
+    assert app.conf.worker_max_memory_per_child == settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD
