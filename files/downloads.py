@@ -15,6 +15,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
 from files import renditions, selectors
+from files.keys import path_problem
 from files.models import Facet, File
 from files.names import safe_filename
 from files.storage import stored_bytes
@@ -124,7 +125,9 @@ def storage_unavailable_response() -> JsonResponse:
 
 def storage_failure(error: BaseException, *, file: File) -> StoredBytesUnavailable:
     """What a storage error while opening a file's bytes means for the caller."""
-    missing = isinstance(error, FileNotFoundError | SuspiciousFileOperation) or (
+    missing = isinstance(
+        error, FileNotFoundError | IsADirectoryError | NotADirectoryError | SuspiciousFileOperation
+    ) or (
         isinstance(error, ClientError)
         and str(error.response.get("Error", {}).get("Code")) in MISSING_OBJECT_CODES
     )
@@ -145,6 +148,11 @@ def opened_stream(key: str, start: int, length: int, *, file: File) -> Iterator[
     """The bytes, with the object already opened and its first chunk read, so a missing
     object or a storage that does not answer is known before any header is sent (once
     the headers are out, the only thing left to do is cut the connection)."""
+    if problem := path_problem(key):
+        # Never hand a name that is not a clean key to storage (it may normalise it into
+        # another object's name, or a folder): the bytes are as good as gone.
+        logger.error("File %s names a storage key that %s", file.pk, problem)
+        raise StoredBytesUnavailable(gone_response())
     chunks = stream(key, start, length)
     try:
         first = next(chunks, None)

@@ -242,3 +242,30 @@ def test_a_ready_file_without_its_content_form_is_410(account, patient):
 
     assert response.status_code == 410
     assert response.json()["code"] == "gone"
+
+
+ODD_STORED_KEYS = {
+    "traversal": "../../../etc/passwd",
+    "dot segment": "accounts/./x.jpg",
+    "absolute": "/etc/passwd",
+    "a folder": "accounts/",
+    "over 1,024 bytes": "accounts/" + "/".join(["a" * 210] * 5),
+    "a look-alike dot": "accounts/\u2024\u2024/x.jpg",
+    "empty segments": "accounts//x.jpg",
+}
+
+
+@pytest.mark.parametrize("key", ODD_STORED_KEYS.values(), ids=ODD_STORED_KEYS.keys())
+def test_a_facet_with_an_odd_storage_key_is_410_not_500(storage_mode, account, patient, key):
+    """GIVEN a ready file whose content facet row names an odd storage key (traversal,
+    absolute, a folder, too long, look-alikes) WHEN it is downloaded THEN 410 in the error shape,
+    decided before any header: never a 500, never bytes from outside the file's key."""
+    file = stored_file(account=account, patient=patient)
+    file.facets.filter(name=Facet.CONTENT).update(storage_key=key)
+    client = Client(HTTP_X_API_KEY=api_key_create(account=account).plaintext)
+
+    response = client.get(f"/api/v1/files/{file.id}")
+
+    assert response.status_code == 410, response.status_code
+    assert not response.streaming
+    assert response.json()["code"] == "gone"
