@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 from portal import sqlite_broker
 
@@ -14,3 +14,15 @@ sqlite_broker.register()
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def redact_worker_logs(logger, **kwargs):
+    """A worker replaces the root logger's handlers with its own (Celery's default), so
+    the redacting filter of LOGGING is put on them here too (portal.redaction)."""
+    from portal.redaction import RedactingFilter
+
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
