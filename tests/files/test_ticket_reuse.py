@@ -345,3 +345,43 @@ def test_patient_page_tickets_carry_the_photo_name_as_an_exact_key(account, stor
     assert fields["key"].endswith("/IMG_1.JPG") and "${filename}" not in fields["key"]
     conditions = json.loads(base64.b64decode(fields["policy"]))["conditions"]
     assert {"key": fields["key"]} in conditions
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_posts_racing_with_one_ticket_store_one_object(account, patient):
+    """GIVEN one ticket WHEN two clients post with it at the same moment THEN exactly one
+    is stored (201) and the other refused (403): the ticket is claimed by a conditional
+    update before the bytes are written."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    ticket = services.upload_ticket_issue(
+        account=account, patient=patient, purpose="photo", issued_by=Actor.system()
+    )
+    ticket_post = ticket.presigned_post()
+    start = threading.Barrier(2)
+    answers = []
+
+    def send(name: str, data: bytes) -> None:
+        try:
+            start.wait(timeout=30)
+            answers.append(post(Client(), ticket_post, data, name=name).status_code)
+        finally:
+            connection.close()
+
+    racers = [
+        threading.Thread(target=send, args=("a.jpg", FIRST)),
+        threading.Thread(target=send, args=("b.jpg", SECOND)),
+    ]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(timeout=60)
+
+    assert sorted(answers) == [201, 403]
+    kept = stored_under(ticket.key_prefix)
+    assert len(kept) == 1 and read(kept[0]) in (FIRST, SECOND)
+    ticket.refresh_from_db()
+    assert ticket.state == UploadTicket.State.UPLOADED and ticket.uploaded_key == kept[0]
