@@ -288,6 +288,16 @@ def test_the_blur_hint_shows_and_the_patient_can_keep_the_photo(live_server, pho
     assert phone.get_by_role("button", name="Send 3 photos").is_enabled()
 
 
+# Whether something else is drawn over any part (top, middle, bottom edge) of the element
+# at selector, which must be in view.
+COVERED = """(selector) => {
+  const target = document.querySelector(selector);
+  const box = target.getBoundingClientRect();
+  if (box.bottom > innerHeight || box.top < 0) return null;
+  const x = box.left + box.width / 2;
+  return [box.top + 3, box.top + box.height / 2, box.bottom - 3].some(
+    (y) => !target.contains(document.elementFromPoint(x, y)));
+}"""
 PAGES = ["landing", "wrong-date", "locked", "expired", "unknown", "session-ended"]
 
 
@@ -343,6 +353,9 @@ def test_every_patient_page_has_no_serious_axe_violations(
 
         with celery_worker(tmp_path):
             open_upload_page(page, live_server, file_request)
+            # Nothing covers the photo pickers: the send bar is not sticky until photos
+            # are chosen (on a 740 px high phone it would sit on "Choose from your photos").
+            assert page.evaluate(COVERED, "label[for=library-input]") is False
             check("upload-empty")
             page.locator("#library-input").set_input_files(
                 [

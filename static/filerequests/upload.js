@@ -26,6 +26,7 @@
   var list = document.getElementById("photo-list");
   var template = document.getElementById("photo-template");
   var sendButton = document.getElementById("send-button");
+  var sendBar = document.getElementById("send-bar");
   var sendCount = document.getElementById("send-count");
   var sendProgress = document.getElementById("send-progress");
   var emptyState = document.getElementById("empty-state");
@@ -128,6 +129,7 @@
 
   function refresh() {
     emptyState.hidden = photos.length > 0;
+    sendBar.classList.toggle("sendbar--sticky", photos.length > 0);
     var waiting = toSend().length;
     var received = withStatus("received").length;
     var label;
