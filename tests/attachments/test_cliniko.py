@@ -1,4 +1,4 @@
-"""Cliniko's presigned flow over HTTP, on the embedded storage and on S3 (moto's server)."""
+"""Cliniko's presigned flow over HTTP, on the embedded storage and on S3 (SeaweedFS)."""
 
 from __future__ import annotations
 

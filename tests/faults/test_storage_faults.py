@@ -1,5 +1,5 @@
 """The storage answering 500s and hanging for a while, through a fault-injecting proxy on
-loopback in front of moto's S3 server. The portal and the worker reach S3 only through
+loopback in front of SeaweedFS's S3 server. The portal and the worker reach S3 only through
 the proxy (``S3_ENDPOINT_URL``); the test reads the bucket directly."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Load through every door at once, against the real stack: gunicorn (2 processes x 4
 threads), two Celery workers (one with beat, for Medable's collector), PostgreSQL,
-Redis and moto's S3 server. A bounded load tool (a thread pool of ``requests``
+Redis and SeaweedFS's S3 server. A bounded load tool (a thread pool of ``requests``
 sessions on loopback, a fixed number of uploads, a deadline) drives the uploads;
 afterwards every upload must be ``ready`` exactly once, every byte must match its
 SHA-256 when downloaded, and no temporary object may be left in the bucket.

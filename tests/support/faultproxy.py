@@ -1,6 +1,6 @@
 """Proxies on loopback that misbehave on command, for fault tests against real servers.
 
-``FaultyHttpProxy`` forwards HTTP to an upstream server (moto's S3) and, when told,
+``FaultyHttpProxy`` forwards HTTP to an upstream server (SeaweedFS's S3) and, when told,
 answers the next N requests with S3's ``500 InternalError`` or hangs on them
 (reads the request, says nothing, then drops the connection). ``TcpProxy``
 forwards raw TCP (PostgreSQL) and can be cut: live connections are dropped and
