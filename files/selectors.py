@@ -7,6 +7,7 @@ from urllib.parse import unquote, urlsplit
 
 from django.db.models import QuerySet
 
+from files.keys import path_problem
 from files.models import Facet, File, UploadTicket
 from portal.accounts.models import Account
 from portal.ids import parse_uuid
@@ -52,9 +53,12 @@ def upload_ticket_get(*, account: Account, ticket_id) -> UploadTicket | None:
 
 
 def upload_ticket_for_key(*, key: str, account: Account | None = None) -> UploadTicket | None:
-    """The ticket whose temporary prefix holds ``key`` (scoped to ``account`` when given)."""
+    """The ticket whose temporary prefix holds ``key`` (scoped to ``account`` when given).
+
+    None for a key that is not already clean (``files.keys``): a Location sent back by a
+    client is never looked up in storage under a name a storage would normalise."""
     match = TEMP_KEY.search(key or "")
-    if not match or ".." in key:
+    if not match or path_problem(key):
         return None
     tickets = UploadTicket.objects.filter(pk=match["token"], account_id=match["account"])
     if account is not None:

@@ -347,3 +347,37 @@ def test_s3_storage_put_refuses_hostile_keys_before_deleting_anything(s3_bucket,
             pass
     assert accepted == []
     assert_canaries_survive(canaries)
+
+
+def test_cliniko_upload_url_with_a_hostile_key_is_a_422_on_both_storages(
+    storage_mode, api, account, patient, canaries
+):
+    """GIVEN a Cliniko presigned post WHEN the attachment is created with an ``upload_url``
+    (the S3 ``Location``, key URL-encoded) naming each hostile key under its prefix
+    THEN Cliniko's 422 on ``upload_url`` every time (never a 400 page or a 500), no
+    attachment, and the canaries keep their bytes."""
+    from urllib.parse import quote
+
+    from attachments.models import PatientAttachment
+
+    answers = {}
+    for key_id, build in HOSTILE_KEYS:
+        ticket = services.upload_ticket_issue(
+            account=account,
+            patient=patient,
+            purpose="document",
+            issued_by=Actor.system(),
+            max_size=1024,
+        )
+        key = build(ticket.key_prefix, canary_key(canaries))
+        upload_url = ticket.presigned_post()["url"].rstrip("/") + "/" + quote(key, safe="")
+        response = api.post(
+            "/api/v1/patient_attachments",
+            {"patient_id": str(patient.id), "upload_url": upload_url},
+            format="json",
+        )
+        if response.status_code != 422 or "upload_url" not in response.json().get("errors", {}):
+            answers[key_id] = (response.status_code, response.content[:200])
+    assert answers == {}
+    assert PatientAttachment.objects.count() == 0
+    assert_canaries_survive(canaries)
