@@ -290,6 +290,8 @@ def test_document_reference_carries_what_a_record_needs(fhir, record):
         ("subject=Patient/{patient}", ["request", "request", "xon", "claros", "cliniko"]),
         ("subject:Patient={patient}", ["request", "request", "xon", "claros", "cliniko"]),
         ("subject=Group/{patient}", []),
+        ("_id={claros_file}", ["claros"]),
+        ("_id={claros_file},not-a-uuid", ["claros"]),
         ("patient={other}", []),
         ("type=photo", ["request", "request", "xon", "cliniko"]),
         ("type={kind_system}|document", ["claros"]),
@@ -311,6 +313,7 @@ def test_document_reference_search(fhir, record, query, expected_sources):
         other=record.other_patient.pk,
         kind_system=kind_system(),
         source_system=source_system(),
+        claros_file=record.files[3].pk,
     )
     body = bundle_of(fhir(path))
     sources = [
