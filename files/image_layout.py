@@ -40,8 +40,9 @@ TEXT_INFLATE_LIMIT = 1024 * 1024
 MAX_APPENDED_JPEGS = 8
 
 # In JPEG entropy-coded data 0xFF is followed by 0x00 (stuffing), a restart marker
-# (D0-D7) or another 0xFF (fill); anything else starts the next segment.
-_JPEG_NEXT_MARKER = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
+# (D0-D7) or another 0xFF (fill); anything else starts the next segment. One 0xFF and the
+# byte after it, no repetition: a run of fill bytes must not make the search quadratic.
+_JPEG_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _HEIF_METADATA_ITEMS = {b"Exif", b"mime", b"uri "}
 
 
@@ -126,8 +127,8 @@ def _jpeg_one(data: bytes, start: int, layout: Layout) -> int:
             found = _JPEG_NEXT_MARKER.search(data, position)
             if found is None:
                 raise _Malformed  # truncated: no marker ends the scan
-            layout.pixel_spans.append((position, found.end() - 2))
-            position = found.end() - 2
+            layout.pixel_spans.append((position, found.start()))
+            position = found.start()
 
 
 # --- PNG --------------------------------------------------------------------

@@ -101,7 +101,7 @@ ACTIVE_MARKUP = re.compile(
 )
 
 
-PDF_STREAM = re.compile(rb"\bstream\r?\n.*?\bendstream\b", re.DOTALL)
+PDF_STREAM_TOKEN = re.compile(rb"\bendstream\b|\bstream\r?\n")
 PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 PDF_ACTIVE_NAME = re.compile(rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia\w*)(?![\w])")
 
@@ -209,7 +209,7 @@ def scan_for_polyglot(fp, detected: str) -> str | None:
         # Outside its (compressed, binary) streams a PDF is plain syntax. Its objects are
         # judged by parsing (``files.pdf_check``); this byte search of the syntax, names'
         # ``#xx`` escapes decoded, also sees objects no cross-reference table lists.
-        syntax = PDF_STREAM.sub(b"", data)
+        syntax = pdf_outside_streams(data)
         if PDF_ACTIVE_NAME.search(PDF_NAME_ESCAPE.sub(_unescape_name_byte, syntax)):
             return (
                 "This PDF contains scripts, launch actions or embedded files, "
@@ -223,6 +223,21 @@ def scan_for_polyglot(fp, detected: str) -> str | None:
             )
     fp.seek(0)
     return None
+
+
+def pdf_outside_streams(data: bytes) -> bytes:
+    """The PDF's bytes with each ``stream`` ... ``endstream`` body left out, in one pass
+    (a regex with ``.*?`` between the two was quadratic on many unclosed ``stream``s).
+    A stream never closed leaves everything after it in."""
+    kept, position, opened_at = [], 0, None
+    for token in PDF_STREAM_TOKEN.finditer(data):
+        if opened_at is None and token[0].startswith(b"stream"):
+            kept.append(data[position : token.start()])
+            opened_at = token.start()
+        elif opened_at is not None and token[0] == b"endstream":
+            opened_at, position = None, token.end()
+    kept.append(data[position if opened_at is None else opened_at :])
+    return b"".join(kept)
 
 
 def markup_outside_pixels(data: bytes, layout) -> bool:

@@ -119,6 +119,24 @@ def noisy_jpeg(size) -> bytes:
 
 
 PNG, JPEG, WEBP, HEIC = "image/png", "image/jpeg", "image/webp", "image/heic"
+PDF = "application/pdf"
+
+
+def jpeg_with_fill_run(length: int) -> bytes:
+    """A JPEG whose scan is followed by ``length`` 0xFF fill bytes and no end marker: a
+    search for the next marker that backtracks over the run is quadratic."""
+    data = encoded(Image.new("L", (8, 8)), "JPEG")
+    scan = data.index(b"\xff\xda")
+    header_end = scan + 2 + int.from_bytes(data[scan + 2 : scan + 4], "big")
+    return data[: header_end + 8] + b"\xff" * length
+
+
+def pdf_with_unclosed_streams(count: int) -> bytes:
+    """A PDF whose syntax holds ``count`` ``stream`` keywords and no ``endstream``."""
+    from tests.files.pdfs import build
+
+    return build({4: b"(" + b"stream\n" * count + b")"})
+
 
 CORPUS = {
     # Extreme ratios, both ways, and one-pixel sides.
@@ -230,7 +248,19 @@ CORPUS = {
     "heic greyscale": ("grey.heic", HEIC, lambda: heic(mode="L")),
     "heic 1x4000": ("tower.heic", HEIC, lambda: heic((1, 4_000))),
     "heic with a second, extreme image": ("seq.heic", HEIC, heic_sequence),
+    # Structures that make a careless scanner quadratic.
+    "jpeg with 20 MB of fill bytes": ("fill.jpg", JPEG, lambda: jpeg_with_fill_run(20_000_000)),
+    "pdf with 2 million unclosed streams": (
+        "streams.pdf",
+        PDF,
+        lambda: pdf_with_unclosed_streams(2_000_000),
+    ),
 }
+
+
+def purpose_of(declared: str) -> str:
+    return "document" if declared == PDF else "photo"
+
 
 # The heaviest of them, also run in a child process under a memory cap.
 HEAVY = [
@@ -241,4 +271,6 @@ HEAVY = [
     "apng of 10,000 frames",
     "bomb just over the pixel limit",
     "bomb in a jpeg header",
+    "jpeg with 20 MB of fill bytes",
+    "pdf with 2 million unclosed streams",
 ]

@@ -45,7 +45,9 @@ def test_pathological_image_ends_ready_or_rejected(upload, process, name):
     processing task's function runs THEN it returns (nothing raised, so nothing retried)
     with the file ready and its thumbnail inside the box, or rejected with a reason."""
     filename, declared, make = poison.CORPUS[name]
-    file = process(upload(make(), name=filename, declared=declared))
+    file = process(
+        upload(make(), name=filename, declared=declared, purpose=poison.purpose_of(declared))
+    )
 
     assert file.state in (File.State.READY, File.State.REJECTED)
     if file.state == File.State.REJECTED:
@@ -53,6 +55,8 @@ def test_pathological_image_ends_ready_or_rejected(upload, process, name):
             file.rejection_reason
         )
         assert not file.facets.exists()
+        return
+    if file.mime_type == poison.PDF:
         return
     thumbnail = file.facets.get(name=Facet.THUMBNAIL)
     assert thumbnail.width <= THUMBNAIL_BOX[0] and thumbnail.height <= THUMBNAIL_BOX[1]
@@ -143,7 +147,7 @@ def test_heavy_image_finishes_under_a_memory_cap(account, patient, name):
     file = file_create_from_stream(
         account=account,
         patient=patient,
-        purpose="photo",
+        purpose=poison.purpose_of(declared),
         original_name=filename,
         declared_type=declared,
         stream=io.BytesIO(make()),
