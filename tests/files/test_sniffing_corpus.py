@@ -153,6 +153,69 @@ def planted(pixels: bytes) -> bytes:
     return bytes(pixels)
 
 
+def heic_with_markup_in_coded_data() -> bytes:
+    """A HEIC whose coded image item ends with a filler-data NAL unit (type 38, which
+    decoders skip) holding markup: the item's extent, ``mdat`` and any later extents
+    are rewritten to match, so the file stays valid and decodes."""
+    data = bytearray(encoded(noise((64, 64), 1), "HEIF", quality=80))
+
+    def boxes(position: int, end: int) -> dict[bytes, tuple[int, int]]:
+        found = {}
+        while position + 8 <= end:
+            size = int.from_bytes(data[position : position + 4], "big")
+            found[bytes(data[position + 4 : position + 8])] = (position, position + size)
+            position += size
+        return found
+
+    top = boxes(0, len(data))
+    iloc_start, _ = boxes(top[b"meta"][0] + 12, top[b"meta"][1])[b"iloc"]
+    position = iloc_start + 8
+    version = data[position]
+    offset_size, length_size = data[position + 4] >> 4, data[position + 4] & 15
+    base_size = data[position + 5] >> 4
+    index_size = data[position + 5] & 15 if version in (1, 2) else 0
+    assert (offset_size, length_size) == (4, 4) and base_size in (0, 4)
+    id_size = 2 if version < 2 else 4
+    position += 6
+    count = int.from_bytes(data[position : position + id_size], "big")
+    position += id_size
+    extents = []  # (base at, base, offset at, offset, length at, length)
+    for _ in range(count):
+        position += id_size + (2 if version in (1, 2) else 0) + 2
+        base_at, base = position, int.from_bytes(data[position : position + base_size], "big")
+        position += base_size
+        extent_count = int.from_bytes(data[position : position + 2], "big")
+        position += 2
+        for _ in range(extent_count):
+            position += index_size
+            offset = int.from_bytes(data[position : position + 4], "big")
+            length = int.from_bytes(data[position + 4 : position + 8], "big")
+            extents.append((base_at, base, position, offset, position + 4, length))
+            position += 8
+    coded = max(extents, key=lambda extent: extent[5])  # the image's coded data
+    insert_at = coded[1] + coded[3] + coded[5]
+    nal = b"\x4c\x01" + MARKUP + b"\x80"  # NAL header: filler data, layer 0, tid 1
+    inserted = len(nal).to_bytes(4, "big") + nal
+    grow = len(inserted)
+    moved_bases = set()
+    for base_at, base, offset_at, offset, _, _ in extents:
+        if base + offset < insert_at:
+            continue
+        if base_size and base >= insert_at:
+            if base_at not in moved_bases:
+                moved_bases.add(base_at)
+                data[base_at : base_at + 4] = (base + grow).to_bytes(4, "big")
+        else:
+            data[offset_at : offset_at + 4] = (offset + grow).to_bytes(4, "big")
+    data[coded[4] : coded[4] + 4] = (coded[5] + grow).to_bytes(4, "big")
+    mdat_start, mdat_end = top[b"mdat"]
+    assert mdat_start < insert_at <= mdat_end
+    data[mdat_start : mdat_start + 4] = (mdat_end - mdat_start + grow).to_bytes(4, "big")
+    crafted_file = bytes(data[:insert_at]) + inserted + bytes(data[insert_at:])
+    assert Image.open(io.BytesIO(crafted_file)).size == (64, 64)
+    return crafted_file
+
+
 def crafted() -> dict[str, tuple[str, bytes]]:
     return {
         "jpeg, <svg in the entropy-coded data": (
@@ -166,6 +229,10 @@ def crafted() -> dict[str, tuple[str, bytes]]:
             first_seed(
                 lambda seed: encoded(noise((768, 768), seed), "WEBP", quality=95), start=100477
             ),
+        ),
+        "heic, <svg <script <html in the coded image's data": (
+            "HEIF",
+            heic_with_markup_in_coded_data(),
         ),
         "png, <svg <script <html in IDAT": ("PNG", palette_png_with_markup(8_000)),
         "png, <script in IDAT past the head": ("PNG", palette_png_with_markup(2_000, b"<script>")),
