@@ -151,6 +151,16 @@ def test_patient_sends_two_photos_with_notes_from_a_phone(
 
         body = wait_for(both_ready, timeout=90, message="files not ready with thumbnails")
         (delivery,) = wait_for(lambda: receiver.deliveries, message="no files.update delivered")
+        # An imageSize rendition is made by the worker: 409 with Retry-After until then.
+        thumbnail = wait_for(
+            lambda: (
+                answer
+                if (answer := api.get(body["files"][0]["thumbnail"]["url"])).status_code != 409
+                else None
+            ),
+            timeout=60,
+            message="thumbnail rendition not made",
+        )
     receiver.close()
 
     assert body["status"] == "answered"
@@ -164,7 +174,6 @@ def test_patient_sends_two_photos_with_notes_from_a_phone(
     assert (first["imageWidth"], first["imageHeight"]) == (1600, 1200)
     assert (second["imageWidth"], second["imageHeight"]) == (1200, 1600)
     assert all(f["size"] > 1000 for f in body["files"])
-    thumbnail = api.get(first["thumbnail"]["url"])
     assert thumbnail.status_code == 200
     assert Image.open(io.BytesIO(b"".join(thumbnail.streaming_content))).format == "JPEG"
 
