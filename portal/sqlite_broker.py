@@ -82,40 +82,97 @@ def owner_is_gone(owner: str) -> bool:
 
 
 class Database:
-    """One SQLite connection per thread (and per process: a forked child opens its own)."""
+    """The broker file's connections in this process, safe across threads and fork().
+
+    SQLite must not be used across ``fork()``: a child that inherits a connection (or
+    SQLite's per-file lock bookkeeping, or one of its mutexes held by another thread at
+    the moment of the fork) can hang or lose its locks. Celery's worker forks its pool
+    processes, which publish tasks. So every statement runs under one lock per process,
+    and just before a fork that lock is taken and every connection closed; the parent
+    reopens lazily, the child starts with none.
+    """
+
+    _instances: dict[str, Database] = {}  # one per file per process
+    _fork_lock = threading.RLock()
+
+    @classmethod
+    def for_path(cls, path: str, busy_timeout_seconds: float) -> Database:
+        with cls._fork_lock:
+            if path not in cls._instances:
+                cls._instances[path] = cls(path, busy_timeout_seconds)
+            return cls._instances[path]
 
     def __init__(self, path: str, busy_timeout_seconds: float):
         self.path = path
         self.busy_timeout_seconds = busy_timeout_seconds
-        self._local = threading.local()
-        with contextlib.closing(self._open()) as connection:
-            connection.executescript(SCHEMA)
+        self._connections: dict[int, sqlite3.Connection] = {}  # thread id -> connection
+        self.run(SCHEMA, script=True)
 
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
-            self.path, timeout=self.busy_timeout_seconds, isolation_level=None
+            self.path,
+            timeout=self.busy_timeout_seconds,
+            isolation_level=None,
+            check_same_thread=False,
         )
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         return connection
 
-    @property
-    def connection(self) -> sqlite3.Connection:
-        opened = getattr(self._local, "connection", None)
-        if opened is None or getattr(self._local, "pid", None) != os.getpid():
-            opened = self._open()
-            self._local.connection = opened
-            self._local.pid = os.getpid()
-        return opened
+    def _connection(self) -> sqlite3.Connection:
+        thread_id = threading.get_ident()
+        if thread_id not in self._connections:
+            self._connections[thread_id] = self._open()
+        return self._connections[thread_id]
 
-    def execute(self, sql: str, parameters=()) -> sqlite3.Cursor:
-        return self.connection.execute(sql, parameters)
+    def query(self, sql: str, parameters=()) -> list[tuple]:
+        """Rows of one statement, read to the end (so no statement is left open)."""
+        with Database._fork_lock:
+            return self._connection().execute(sql, parameters).fetchall()
 
-    def close(self) -> None:
-        opened = getattr(self._local, "connection", None)
-        if opened is not None and getattr(self._local, "pid", None) == os.getpid():
-            opened.close()
-        self._local.connection = None
+    def run(self, sql: str, parameters=(), *, script: bool = False) -> int:
+        """Run one statement (or a script); the number of rows it changed."""
+        with Database._fork_lock:
+            connection = self._connection()
+            if script:
+                connection.executescript(sql)
+                return 0
+            return connection.execute(sql, parameters).rowcount
+
+    def close_thread_connection(self) -> None:
+        with Database._fork_lock:
+            connection = self._connections.pop(threading.get_ident(), None)
+            if connection is not None:
+                connection.close()
+
+    def _close_all(self) -> None:
+        for connection in self._connections.values():
+            with contextlib.suppress(sqlite3.Error):
+                connection.close()
+        self._connections.clear()
+
+    @classmethod
+    def before_fork(cls) -> None:
+        cls._fork_lock.acquire()
+        for database in cls._instances.values():
+            database._close_all()
+
+    @classmethod
+    def after_fork_in_parent(cls) -> None:
+        cls._fork_lock.release()
+
+    @classmethod
+    def after_fork_in_child(cls) -> None:
+        cls._fork_lock = threading.RLock()
+        for database in cls._instances.values():
+            database._connections.clear()
+
+
+os.register_at_fork(
+    before=Database.before_fork,
+    after_in_parent=Database.after_fork_in_parent,
+    after_in_child=Database.after_fork_in_child,
+)
 
 
 class QoS(virtual.QoS):
@@ -172,28 +229,25 @@ class Channel(virtual.Channel):
     # --- the queue operations kombu's virtual channel asks for ---------------------
 
     def _put(self, queue, message, **kwargs):
-        self.database.execute(
+        self.database.run(
             "INSERT INTO message (queue, payload) VALUES (?, ?)", (queue, json.dumps(message))
         )
 
     def _get(self, queue, timeout=None):
         self._reclaim_lost()
-        if (
-            self.database.execute(
-                "SELECT 1 FROM message WHERE queue = ? AND owner IS NULL LIMIT 1", (queue,)
-            ).fetchone()
-            is None
+        if not self.database.query(
+            "SELECT 1 FROM message WHERE queue = ? AND owner IS NULL LIMIT 1", (queue,)
         ):
             raise Empty()
-        row = self.database.execute(
+        rows = self.database.query(
             "UPDATE message SET owner = ?, lease_until = ?, deliveries = deliveries + 1 "
             "WHERE id = (SELECT id FROM message WHERE queue = ? AND owner IS NULL "
             "ORDER BY id LIMIT 1) RETURNING id, payload, deliveries",
             (self.owner, time.time() + self.lease_seconds, queue),
-        ).fetchone()
-        if row is None:
+        )
+        if not rows:
             raise Empty()
-        message_id, payload, deliveries = row
+        [(message_id, payload, deliveries)] = rows
         message = json.loads(payload)
         # The row id is the delivery tag: acknowledging deletes exactly this row.
         message["properties"]["delivery_tag"] = str(message_id)
@@ -203,18 +257,16 @@ class Channel(virtual.Channel):
         return message
 
     def _size(self, queue):
-        return self.database.execute(
+        return self.database.query(
             "SELECT count(*) FROM message WHERE queue = ? AND owner IS NULL", (queue,)
-        ).fetchone()[0]
+        )[0][0]
 
     def _purge(self, queue):
-        return self.database.execute(
-            "DELETE FROM message WHERE queue = ? AND owner IS NULL", (queue,)
-        ).rowcount
+        return self.database.run("DELETE FROM message WHERE queue = ? AND owner IS NULL", (queue,))
 
     def _delete(self, queue, *args, **kwargs):
         super()._delete(queue, *args, **kwargs)
-        self.database.execute("DELETE FROM message WHERE queue = ?", (queue,))
+        self.database.run("DELETE FROM message WHERE queue = ?", (queue,))
 
     def _new_queue(self, queue, **kwargs):
         """Queues need no declaring: a queue is the rows that name it."""
@@ -225,13 +277,13 @@ class Channel(virtual.Channel):
     # --- acknowledgement, release and recovery ------------------------------------
 
     def message_delete(self, delivery_tag) -> None:
-        self.database.execute("DELETE FROM message WHERE id = ?", (int(delivery_tag),))
+        self.database.run("DELETE FROM message WHERE id = ?", (int(delivery_tag),))
 
     def message_release(self, delivery_tags) -> None:
         ids = [int(tag) for tag in delivery_tags]
         if ids:
             placeholders = ",".join("?" * len(ids))
-            self.database.execute(
+            self.database.run(
                 f"UPDATE message SET owner = NULL, lease_until = NULL "
                 f"WHERE owner = ? AND id IN ({placeholders})",
                 (self.owner, *ids),
@@ -245,18 +297,18 @@ class Channel(virtual.Channel):
         self._next_reclaim = now + RECLAIM_EVERY_SECONDS
         owners = [
             owner
-            for (owner,) in self.database.execute(
+            for (owner,) in self.database.query(
                 "SELECT DISTINCT owner FROM message WHERE owner IS NOT NULL"
             )
         ]
         gone = [owner for owner in owners if owner != self.owner and owner_is_gone(owner)]
-        self.database.execute(
+        self.database.run(
             "UPDATE message SET owner = NULL, lease_until = NULL "
             "WHERE owner IS NOT NULL AND lease_until < ?",
             (now,),
         )
         for owner in gone:
-            self.database.execute(
+            self.database.run(
                 "UPDATE message SET owner = NULL, lease_until = NULL WHERE owner = ?", (owner,)
             )
 
@@ -273,11 +325,11 @@ class Channel(virtual.Channel):
         interval = self.lease_seconds / 4
         while not self._stopped.wait(interval):
             with contextlib.suppress(sqlite3.Error):
-                self.database.execute(
+                self.database.run(
                     "UPDATE message SET lease_until = ? WHERE owner = ?",
                     (time.time() + self.lease_seconds, self.owner),
                 )
-        self.database.close()
+        self.database.close_thread_connection()
 
     def close(self):
         super().close()  # gives back unacknowledged messages through QoS.restore_unacked
@@ -296,14 +348,8 @@ class Transport(virtual.Transport):
     connection_errors = (*virtual.Transport.connection_errors, sqlite3.OperationalError)
     channel_errors = (*virtual.Transport.channel_errors, sqlite3.DatabaseError)
 
-    def __init__(self, client, **kwargs):
-        super().__init__(client, **kwargs)
-        self._databases: dict[str, Database] = {}
-
     def database_for(self, path: str, busy_timeout_seconds: float) -> Database:
-        if path not in self._databases:
-            self._databases[path] = Database(path, busy_timeout_seconds)
-        return self._databases[path]
+        return Database.for_path(path, busy_timeout_seconds)
 
     def driver_version(self):
         return sqlite3.sqlite_version
