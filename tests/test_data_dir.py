@@ -29,9 +29,12 @@ def start(env_changes: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+# A scaled deployment sets its secret (without it, the portal keeps a per-install secret
+# in the data folder, portal/install_secret.py).
 SCALED = {
     "DATABASE_URL": "postgres://portal@127.0.0.1:1/portal",
     "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
+    "SECRET_KEY": "scaled-test-secret-key-0123456789-0123456789-abcdefghij",
 }
 
 
