@@ -11,7 +11,8 @@ reads it, and only the spans that are pixel data are left out:
 * JPEG: the segment walk up to each SOS, then the entropy-coded data up to the next
   marker that is not a restart or a stuffed byte (progressive files have many
   scans); EOI ends the image. Images appended after EOI (MPO, Ultra HDR gain maps)
-  are walked the same way; anything else after EOI is trailing data.
+  are walked the same way, and so is a motion photo's MP4 (its ``mdat`` is media
+  data); anything else after EOI is trailing data.
 * PNG: the chunk walk with CRCs; IDAT and fdAT (APNG) payloads are pixel data;
   zTXt and compressed iTXt are inflated (bounded) so their text is scanned too.
 * WebP: the RIFF walk; VP8, VP8L and ALPH payloads (also inside ANMF frames) are
@@ -95,9 +96,22 @@ def _jpeg_walk(data: bytes, layout: Layout) -> None:
     start = 0
     for _ in range(MAX_APPENDED_JPEGS):
         end = _jpeg_one(data, start, layout)
+        if data[end + 4 : end + 8] == b"ftyp":
+            # A motion photo (Pixel, Samsung): an MP4 right after the still. Its media
+            # data is skipped like pixels; its other boxes, and anything after, are not.
+            _media_data_walk(data, end, layout)
+            return
         if not data.startswith(b"\xff\xd8\xff", end):
             return  # what follows EOI (if anything) is trailing data: scanned
         start = end
+
+
+def _media_data_walk(data: bytes, start: int, layout: Layout) -> None:
+    """The top-level boxes of an ISO BMFF file (MP4) from ``start``: ``mdat`` payloads are
+    media data; a malformed box stops the walk (the rest is scanned)."""
+    for box_type, payload, box_end in _boxes(data, start, len(data)):
+        if box_type == b"mdat":
+            layout.pixel_spans.append((payload, box_end))
 
 
 def _jpeg_one(data: bytes, start: int, layout: Layout) -> int:

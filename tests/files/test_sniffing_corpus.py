@@ -216,6 +216,21 @@ def heic_with_markup_in_coded_data() -> bytes:
     return crafted_file
 
 
+def mp4_box(box_type: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + box_type + payload
+
+
+def motion_photo(*, media: bytes, extra_box: bytes = b"", trailing: bytes = b"") -> bytes:
+    """A still JPEG with an MP4 right after its EOI, as Pixel and Samsung motion photos are."""
+    video = (
+        mp4_box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41")
+        + extra_box
+        + mp4_box(b"moov", mp4_box(b"mvhd", b"\x00" * 100))
+        + mp4_box(b"mdat", media)
+    )
+    return encoded(noise((96, 64), 7), "JPEG", quality=90) + video + trailing
+
+
 def crafted() -> dict[str, tuple[str, bytes]]:
     return {
         "jpeg, <svg in the entropy-coded data": (
@@ -233,6 +248,10 @@ def crafted() -> dict[str, tuple[str, bytes]]:
         "heic, <svg <script <html in the coded image's data": (
             "HEIF",
             heic_with_markup_in_coded_data(),
+        ),
+        "jpeg motion photo, markup in the video's media data": (
+            "JPEG",
+            motion_photo(media=planted(random.Random(8).randbytes(30_000)) + MARKUP),
         ),
         "png, <svg <script <html in IDAT": ("PNG", palette_png_with_markup(8_000)),
         "png, <script in IDAT past the head": ("PNG", palette_png_with_markup(2_000, b"<script>")),
@@ -366,6 +385,14 @@ POLYGLOTS = {
     "jpeg, markup between segments": ("JPEG", jpeg_with_segment_gap),
     "jpeg, markup after a second image (MPO)": ("JPEG", mpo_with_trailing_markup),
     "jpeg, html after EOI past 5 MB": ("JPEG", lambda: jpeg_base() + b"\x00" * 5_000_000 + MARKUP),
+    "jpeg motion photo, markup in a box beside the video": (
+        "JPEG",
+        lambda: motion_photo(media=b"\x00" * 64, extra_box=mp4_box(b"free", MARKUP)),
+    ),
+    "jpeg motion photo, html after the video": (
+        "JPEG",
+        lambda: motion_photo(media=b"\x00" * 64, trailing=MARKUP),
+    ),
     "png, html after IEND": ("PNG", lambda: png_base() + MARKUP),
     "png, markup in tEXt": ("PNG", lambda: png_text("tEXt")),
     "png, markup in compressed zTXt": ("PNG", lambda: png_text("zTXt")),
