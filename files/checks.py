@@ -35,11 +35,7 @@ def _bucket_messages() -> list[checks.CheckMessage]:
     if not storage_is_s3(default_storage):
         return []
     try:
-        items = bucket_items(
-            client=default_storage.connection.meta.client,
-            bucket=default_storage.bucket_name,
-            apply=False,
-        )
+        items = bucket_items(client=quick_client(), bucket=default_storage.bucket_name, apply=False)
     except Exception as exc:  # an unreachable store is a warning at start-up, not a crash
         return [
             checks.Warning(
@@ -57,3 +53,23 @@ def _bucket_messages() -> list[checks.CheckMessage]:
         for item in items
         if item.needs_action
     ]
+
+
+def quick_client():
+    """The storage's own S3 client settings, but one attempt and short timeouts: a store
+    that does not answer delays a start-up by seconds, not by the storage's retries."""
+    import boto3
+    from botocore.config import Config
+    from django.conf import settings
+
+    options = settings.STORAGES["default"]["OPTIONS"]
+    quick = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1})
+    config = options.get("client_config")
+    return boto3.client(
+        "s3",
+        endpoint_url=options.get("endpoint_url"),
+        region_name=options.get("region_name"),
+        aws_access_key_id=options.get("access_key"),
+        aws_secret_access_key=options.get("secret_key"),
+        config=config.merge(quick) if config else quick,
+    )

@@ -8,6 +8,7 @@ on moto's server (started here on demand), the one place the suite still uses mo
 from __future__ import annotations
 
 import io
+import socket
 import uuid
 from pathlib import Path
 
@@ -149,3 +150,22 @@ def test_embedded_storage_has_nothing_to_set_up():
     bucket_check_forget()
     assert "nothing to set up" in run()
     assert bucket_check() == []
+
+
+def test_startup_check_warns_when_the_store_does_not_answer(settings):
+    """GIVEN S3 configured on an address where nothing listens WHEN the system check runs
+    THEN it warns that the bucket could not be inspected (a warning, not a crash)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": storage_settings_for("any", endpoint_url=f"http://127.0.0.1:{dead_port}"),
+    }
+    bucket_check_forget()
+    try:
+        [warning] = bucket_check()
+    finally:
+        bucket_check_forget()
+    assert warning.id == "files.W010" and warning.level < 40
+    assert "S3_ENDPOINT_URL" in warning.hint
