@@ -5,6 +5,7 @@ Django their own way for the peers), so what needs the ORM runs here, on the env
 stack gives it, and answers one JSON line.
 
     python -m benchmarks.seed account            -> {"api_key", "account_id", "patient_id"}
+    python -m benchmarks.seed token ACCOUNT_ID   -> {"token"}  (serving settings only)
     python -m benchmarks.seed states FILE_ID...  -> {"ready": n, "rejected": n, ...}
     python -m benchmarks.seed downloads FILE_ID  -> {"audited": n}  (file.download events)
     python -m benchmarks.seed rendition FILE_ID W H -> the imageSize=WxH facet: {"storage_key",
@@ -39,6 +40,19 @@ def account() -> dict:
         "account_id": str(clinic.pk),
         "patient_id": str(patient.pk),
     }
+
+
+def token(account_id: str) -> dict:
+    """A staff member of the account with a DRF token (run under benchmarks.serving_settings,
+    which installs ``rest_framework.authtoken``), for the conventional peer of the serving
+    benchmark."""
+    from rest_framework.authtoken.models import Token
+
+    from portal.accounts.models import Staff, User
+
+    user = User.objects.create_user(email="peer@bench.example", password=None)
+    Staff.objects.create(account_id=account_id, user=user, display_name="Peer")
+    return {"token": Token.objects.create(user=user).key}
 
 
 def states(*file_ids: str) -> dict:
@@ -80,6 +94,7 @@ if __name__ == "__main__":
     django.setup()
     commands = {
         "account": account,
+        "token": token,
         "states": states,
         "downloads": downloads,
         "rendition": rendition,

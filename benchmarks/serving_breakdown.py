@@ -43,9 +43,11 @@ def breakdown(file_id: str, api_key: str, storage_key: str) -> dict:
     from django.db import connection
     from django.test import Client
 
-    from files import processing, selectors
+    from files import lean_download, processing, selectors
+    from portal.accounts import keys
     from portal.accounts.services import api_key_authenticate
     from portal.audit.services import Actor, audit_record
+    from portal.ids import parse_uuid
 
     client = Client()
     portal_path = f"/api/v1/files/{file_id}?imageSize=200x140"
@@ -74,12 +76,17 @@ def breakdown(file_id: str, api_key: str, storage_key: str) -> dict:
         {
             "portal request (whole, test client)": portal_request,
             "bare request (whole, test client)": bare_request,
-            "API key check (1 query)": lambda: api_key_authenticate(plaintext=api_key),
-            "file in the caller's account (1 query)": lambda: selectors.file_get(
+            "lean path: key, file and ready facets (1 raw SQL query)": lambda: (
+                lean_download._lookup(keys.parse_prefix(api_key), parse_uuid(file_id))
+            ),
+            "DRF path: API key check (1 ORM query)": lambda: api_key_authenticate(
+                plaintext=api_key
+            ),
+            "DRF path: file in the caller's account (1 ORM query)": lambda: selectors.file_get(
                 account=key_row.account, file_id=file_id
             ),
-            "kept rendition facet (1 query)": lambda: processing.facet_rendition_get_or_create(
-                file=file, width=200, height=140
+            "DRF path: kept rendition facet (1 ORM query)": lambda: (
+                processing.facet_rendition_get_or_create(file=file, width=200, height=140)
             ),
             "audit event (1 insert)": lambda: audit_record(
                 account=key_row.account,

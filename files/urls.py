@@ -3,9 +3,12 @@
 from django.urls import path
 
 from files.api import FileDetailApi, FileListApi, FileMetadataApi
+from files.lean_download import lean_download_view
 
 urlpatterns = [
     path("files", FileListApi.as_view(), name="file-list"),
-    path("files/<str:file_id>", FileDetailApi.as_view(), name="file-detail"),
+    # The common download (a ready file's kept facet, an API key) skips DRF's dispatch;
+    # everything else is answered by FileDetailApi (files.lean_download says why).
+    path("files/<str:file_id>", lean_download_view(FileDetailApi.as_view()), name="file-detail"),
     path("files/<str:file_id>/metadata", FileMetadataApi.as_view(), name="file-metadata"),
 ]

@@ -1,0 +1,220 @@
+"""``GET /api/v1/files/{id}``, the common case, outside DRF's dispatch.
+
+A download is the request integrators make most, and a ready file's kept facet is what
+they almost always ask for. Through DRF it cost one query for the key, one for the file,
+one for the facet and the audit insert, each built by the ORM, plus DRF's content
+negotiation, authenticator and permission classes, and its response finalising.
+
+This path answers that case with two round trips: one query that checks the key (known,
+not revoked, its digest compared in constant time here) and finds the file in the key's
+account with its ready facets, then the audit insert (autocommit, no transaction around
+it). The key and its revocation are read on every request, and the audit row is written
+before a byte is sent, exactly as on the DRF path.
+
+Anything else goes to the DRF view (``FileDetailApi``) unchanged, which then answers as it
+always has: no key or a session, a Basic header, an unknown, wrong or revoked key, a file
+not in the account, not ready, rejected, expired or purged, a size not made yet or failed,
+``Range``/``If-None-Match``/``If-Range``, a method other than GET, a malformed
+``imageSize``. Falling back repeats the look-ups, but only on those rarer requests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, StreamingHttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from files import rendering
+from files.downloads import StoredBytesUnavailable, content_disposition, opened_stream
+from files.models import Facet, File
+from portal.accounts import keys
+from portal.accounts.models import ApiKey
+from portal.api.authentication import key_from_request
+from portal.audit.models import AuditEvent
+from portal.audit.services import client_ip
+from portal.ids import parse_uuid
+
+# The headers DRF's APIView adds to every answer of FileDetailApi (its renderers make it
+# vary on Accept; Allow lists the view's methods), so both paths answer alike.
+DRF_HEADERS = {"Allow": "GET, HEAD, OPTIONS", "Vary": "Accept"}
+# Only these query parameters are understood; any other goes to the DRF view as well, so
+# what it does with them stays its business.
+KNOWN_PARAMETERS = {"imageSize"}
+CONDITIONAL_HEADERS = ("HTTP_RANGE", "HTTP_IF_RANGE", "HTTP_IF_NONE_MATCH")
+
+
+def _column(model, field: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(field).column)
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _lookup_sql() -> str:
+    """Key, file and the file's ready facets in one statement (one row per ready facet;
+    no row when the key is unknown or revoked, or the file is not in the key's account)."""
+    k, f, c = ApiKey, File, Facet
+    key_names = ("id", "key_digest", "last_used_at")
+    key_columns = ", ".join(f"k.{_column(k, name)}" for name in key_names)
+    file_columns = ", ".join(
+        f"f.{_column(f, name)}"
+        for name in (
+            "account",
+            "state",
+            "expires_at",
+            "purged_at",
+            "mime_type",
+            "width",
+            "height",
+            "original_name",
+        )
+    )
+    facet_columns = ", ".join(
+        f"c.{_column(c, name)}" for name in ("name", "storage_key", "mime_type", "size", "sha256")
+    )
+    return (
+        f"SELECT {key_columns}, {file_columns}, {facet_columns} "
+        f"FROM {_table(k)} k "
+        f"JOIN {_table(f)} f ON f.{_column(f, 'account')} = k.{_column(k, 'account')} "
+        f"LEFT JOIN {_table(c)} c ON c.{_column(c, 'file')} = f.{_column(f, 'id')} "
+        f"AND c.{_column(c, 'state')} = %s "
+        f"WHERE k.{_column(k, 'prefix')} = %s AND k.{_column(k, 'revoked_at')} IS NULL "
+        f"AND f.{_column(f, 'id')} = %s"
+    )
+
+
+_LOOKUP_SQL: str | None = None
+
+
+def _lookup(prefix: str, file_id) -> list[tuple]:
+    global _LOOKUP_SQL
+    if _LOOKUP_SQL is None:
+        _LOOKUP_SQL = _lookup_sql()
+    with connection.cursor() as cursor:
+        # The file id as Django would adapt it for this database (a uuid on PostgreSQL,
+        # 32 hex digits on SQLite).
+        file_id_param = File._meta.pk.get_db_prep_value(file_id, connection)
+        cursor.execute(_LOOKUP_SQL, [Facet.State.READY.value, prefix, file_id_param])
+        return cursor.fetchall()
+
+
+def _facet_name(*, mime_type: str, width, height, image_size) -> str:
+    """The facet that answers, as ``files.renditions.rendition_for`` names it."""
+    if image_size is None or not (mime_type.startswith("image/") and width is not None):
+        return Facet.CONTENT
+    box = rendering.snap_image_size(*image_size)
+    size = rendering.rendition_size(width, height, *box)
+    if size == (width, height):
+        return Facet.CONTENT
+    return Facet.rendition_name(*size)
+
+
+class _FileRef:
+    """What ``opened_stream`` needs of a file to log a storage failure: its id."""
+
+    __slots__ = ("pk",)
+
+    def __init__(self, pk) -> None:
+        self.pk = pk
+
+
+def lean_file_response(request: HttpRequest, file_id: str):
+    """The download, or None when the DRF view must answer (see the module's docstring)."""
+    if request.method != "GET" or any(name in request.META for name in CONDITIONAL_HEADERS):
+        return None
+    if not set(request.GET).issubset(KNOWN_PARAMETERS):
+        return None
+    if "HTTP_X_API_KEY" not in request.META and not request.META.get(
+        "HTTP_AUTHORIZATION", ""
+    ).lower().startswith("bearer "):
+        return None  # Basic (whose errors the DRF path words), a session, or nobody
+    plaintext = key_from_request(request)
+    prefix = keys.parse_prefix(plaintext) if plaintext else None
+    parsed_id = parse_uuid(file_id)
+    if prefix is None or parsed_id is None:
+        return None
+    image_size = None
+    if "imageSize" in request.GET:
+        try:
+            image_size = rendering.parse_image_size(request.GET["imageSize"])
+        except ValueError:
+            return None
+
+    rows = _lookup(prefix, parsed_id)
+    if not rows:
+        return None
+    key_id, key_digest, last_used_at, account_id, state, expires_at, purged_at = rows[0][:7]
+    mime_type, width, height, original_name = rows[0][7:11]
+    if not keys.digests_match(plaintext, key_digest):
+        return None
+    now = timezone.now()
+    if (
+        state != File.State.READY
+        or purged_at is not None
+        or (expires_at is not None and now >= expires_at)
+    ):
+        return None
+    wanted = _facet_name(mime_type=mime_type, width=width, height=height, image_size=image_size)
+    facet = next((row[11:] for row in rows if row[11] == wanted), None)
+    if facet is None:
+        return None  # not made yet, failed, or missing: the DRF view knows what to say
+    facet_name, storage_key, facet_mime_type, size, sha256 = facet
+
+    # The key was used: recorded at most once a minute, as api_key_authenticate does.
+    resolution = dt.timedelta(seconds=settings.API_KEY_LAST_USED_RESOLUTION_SECONDS)
+    if last_used_at is None or now - last_used_at > resolution:
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=now)
+
+    try:
+        body = opened_stream(storage_key, 0, size, file=_FileRef(parsed_id))
+    except StoredBytesUnavailable as unavailable:
+        return unavailable.response
+
+    # One INSERT, committed on its own before any byte is sent (the same row as
+    # audit_record writes on the DRF path).
+    AuditEvent.objects.create(
+        account_id=account_id,
+        actor_kind=AuditEvent.ActorKind.API_KEY,
+        actor_id=str(key_id),
+        actor_label=f"key {prefix}",
+        action="file.download",
+        target_type=File._meta.label_lower,
+        target_id=str(parsed_id),
+        ip_address=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        detail={"facet": facet_name, "range": False},
+    )
+
+    response = StreamingHttpResponse(body, content_type=facet_mime_type)
+    response["Content-Length"] = str(size)
+    response["ETag"] = f'"{sha256}"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Content-Disposition"] = content_disposition(original_name, facet_mime_type)
+    response["Accept-Ranges"] = "bytes"
+    for name, value in DRF_HEADERS.items():
+        response[name] = value
+    return response
+
+
+def lean_download_view(drf_view):
+    """``drf_view`` (``FileDetailApi.as_view()``) with the lean path in front of it. Keeps
+    the attributes drf-spectacular and the URL walker read from a DRF view."""
+
+    @csrf_exempt
+    def view(request, file_id: str):
+        response = lean_file_response(request, file_id)
+        return response if response is not None else drf_view(request, file_id=file_id)
+
+    view.cls = drf_view.cls
+    view.initkwargs = drf_view.initkwargs
+    view.view_class = getattr(drf_view, "view_class", drf_view.cls)
+    view.view_initkwargs = getattr(drf_view, "view_initkwargs", drf_view.initkwargs)
+    view.__doc__ = drf_view.__doc__
+    return view
