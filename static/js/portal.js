@@ -2,6 +2,22 @@
 (function () {
   "use strict";
 
+  // A form sent back with errors: its summary takes focus, so the next thing read or
+  // tabbed to is the list of what to fix; each link moves focus to its field.
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) {
+    summary.focus();
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      var field = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (field) {
+        event.preventDefault();
+        field.scrollIntoView({ block: "center" });
+        field.focus();
+      }
+    });
+  }
+
   // Forms with data-confirm ask before they submit (revoke, remove, turn off).
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -11,13 +27,8 @@
     }
   });
 
-  // Selects inside a form with data-autosubmit submit it when changed.
-  document.addEventListener("change", function (event) {
-    var form = event.target.closest && event.target.closest("form[data-autosubmit]");
-    if (form && event.target.tagName === "SELECT") {
-      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
-    }
-  });
+  // No select submits its form when changed: a keyboard user choosing with the arrow
+  // keys would send every option they pass (WCAG 3.2.2). Each such form has a button.
 
   document.addEventListener("click", function (event) {
     // Copy buttons: data-copy="#selector" copies that element's text.

@@ -16,7 +16,9 @@
   var note = dialog.querySelector("[data-viewer-note]");
   var count = dialog.querySelector("[data-viewer-count]");
   var download = dialog.querySelector("[data-viewer-download]");
-  var zoomLabel = dialog.querySelector("[data-viewer-zoom-reset]");
+  // The reset button's name starts with what it shows ("150% zoom: back to fit").
+  var zoomLabel = dialog.querySelector("[data-viewer-zoom-value]");
+  var zoomReset = dialog.querySelector("[data-viewer-zoom-reset]");
   var canvas = dialog.querySelector("[data-viewer-canvas]");
   var prev = dialog.querySelector("[data-viewer-prev]");
   var next = dialog.querySelector("[data-viewer-next]");
@@ -125,7 +127,7 @@
   dialog.querySelector("[data-viewer-zoom-out]").addEventListener("click", function () {
     setZoom(state.zoom - 1);
   });
-  zoomLabel.addEventListener("click", function () {
+  zoomReset.addEventListener("click", function () {
     setZoom(0);
   });
   image.addEventListener("dblclick", function () {

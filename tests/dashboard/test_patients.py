@@ -146,7 +146,7 @@ def test_form_validation_errors_are_shown(clinician_client, account):
     assert "Date of birth cannot be in the future." in html
     assert "is a landline number" in html
     assert "Enter the patient&#x27;s first or last name." in html
-    assert "Please correct the" in html
+    assert "There are 3 problems" in html
     assert not Patient.objects.filter(account=account).exists()
 
 
