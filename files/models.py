@@ -173,16 +173,16 @@ class File(ActorFields):
     max_size = models.PositiveBigIntegerField(help_text="The largest upload this file may be.")
     temp_key = models.CharField(max_length=1100, blank=True)
     processing_attempts = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    purged_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the retention sweep removed the bytes."
     # Which Celery worker (its host name, ``-n``) began the latest processing run, and
     # when: a file whose worker stopped sending heartbeats is queued again at once
     # (files.sweeps.dead_worker_requeue), not after FILES_REQUEUE_PENDING_AFTER_SECONDS.
     processing_worker = models.CharField(max_length=200, blank=True, default="")
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    purged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the retention sweep removed the bytes."
     )
     # The review loop: a file a patient sent waits in the clinic's inbox until a
     # staff member has looked at it.
