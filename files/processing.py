@@ -24,7 +24,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from files import rendering, selectors
+from files import cleaning, rendering, selectors
 from files.models import Facet, File, patient_segment
 from files.pdf_check import pdf_check
 from files.services import CHUNK, KeepOpen, human_size, sha256_of, storage_put
@@ -212,8 +212,19 @@ def verify(file: File, original) -> None:
 
 
 def clean(original, mime_type: str) -> Cleaned:
-    """Images: upright, metadata (GPS, device) removed, re-encoded. PDFs: checked whole."""
+    """Images: metadata (GPS, device, names, times) removed. JPEG, PNG and WebP keep the
+    camera's image data byte for byte (``files.cleaning``; a JPEG keeps its orientation
+    as its only EXIF tag); HEIC/HEIF are turned upright and re-encoded as JPEG for
+    browsers. PDFs: checked whole. Width and height are as the image is shown (upright)."""
     try:
+        if mime_type in cleaning.LOSSLESS_TYPES:
+            original.seek(0)
+            cleaned = cleaning.clean_losslessly(original.read(), mime_type)
+            with rendering.open_image(io.BytesIO(cleaned.content)) as image:
+                width, height = image.size
+            if cleaned.orientation in cleaning.SIDEWAYS_ORIENTATIONS:
+                width, height = height, width
+            return Cleaned(cleaned.content, cleaned.content_type, width, height)
         if mime_type in IMAGE_TYPES:
             rendition = rendering.clean_original(KeepOpen(original))
             return Cleaned(
@@ -221,6 +232,11 @@ def clean(original, mime_type: str) -> Cleaned:
             )
         pdf_check(original)
         return Cleaned(None, PDF, None, None)
+    except cleaning.CleaningError as error:
+        detail = str(error)
+        raise FileRejected(
+            f"The file is damaged and cannot be read: {detail[:1].lower()}{detail[1:]}"
+        ) from None
     except (FileRejected, rendering.ImageRejected, SoftTimeLimitExceeded, MemoryError):
         raise  # judged by bad_file_errors_are_rejections, each with its own reason
     except Exception:

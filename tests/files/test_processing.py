@@ -6,7 +6,7 @@ import io
 
 import pytest
 from django.core.files.storage import default_storage
-from PIL import Image
+from PIL import Image, ImageOps
 
 from files.models import Facet, File
 from files.processing import file_process
@@ -46,15 +46,18 @@ def test_photo_becomes_ready_with_facets_and_no_temp_object(storage_mode, upload
 
 def test_exif_rotated_photo_is_upright_without_gps_or_device(storage_mode, upload, process):
     """GIVEN a phone JPEG stored sideways (orientation 6) with GPS and camera make/model
-    WHEN processed THEN the content is upright (portrait) and carries no EXIF at all."""
+    WHEN processed THEN the content keeps the camera's pixels as stored, with orientation
+    as its only EXIF tag (so every viewer shows it upright), no GPS, device or comment;
+    the file's width and height are as it is shown: portrait (issue 16)."""
     file = process(upload(samples.jpeg((600, 400), orientation=6, gps=True)))
 
     assert (file.width, file.height) == (400, 600)
     content = file.facets.get(name=Facet.CONTENT)
     with default_storage.open(content.storage_key, "rb") as stored:
         image = Image.open(io.BytesIO(stored.read()))
-    assert image.size == (400, 600)
-    assert not image.getexif()
+    assert image.size == (600, 400)
+    assert dict(image.getexif()) == {0x0112: 6}
+    assert ImageOps.exif_transpose(image).size == (400, 600)
     assert "comment" not in image.info
 
 

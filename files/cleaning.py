@@ -1,0 +1,283 @@
+"""Lossless metadata removal: the camera's image kept byte for byte, its metadata gone.
+
+Decoding a photo and encoding it again to drop its EXIF costs most of a photo's
+processing time (a second or more for a large PNG) and stores a second-generation
+image, so what a clinician zooms into is not what the patient's camera took. Here the
+file's container is rewritten instead, keeping the image data untouched:
+
+- **JPEG**: the segments are walked from SOI to EOI. Kept: JFIF/JFXX (APP0), ICC
+  profiles (APP2 ``ICC_PROFILE``), Adobe (APP14, which says how to read the colours),
+  the tables, frame and scan headers, and the entropy-coded data, byte for byte.
+  Dropped: EXIF and XMP (APP1), IPTC/Photoshop (APP13), every other APPn, comments,
+  and anything after EOI. Orientation is kept as the only EXIF tag (a new, minimal
+  APP1), rather than turning the image with a lossless transform: a transform can
+  only be lossless on whole MCUs, so a photo whose size is not a multiple of 8 or 16
+  would lose its edge columns or keep a strip of garbage (jpegtran's ``-trim`` versus
+  ``-perfect``), and every browser has applied EXIF orientation since 2020.
+- **PNG**: the chunks are walked with their CRCs checked. Kept: the critical chunks and
+  those that say how to show the pixels (``iCCP``, ``sRGB``, ``gAMA``, ``cHRM``,
+  ``sBIT``, ``tRNS``, ``bKGD``, ``pHYs`` and APNG's frame chunks). Dropped: ``eXIf``,
+  ``tEXt``, ``zTXt``, ``iTXt``, ``tIME`` and any chunk not on that list.
+- **WebP**: the RIFF chunks are walked. ``EXIF`` and ``XMP `` are dropped (and their
+  flags cleared in ``VP8X``), as is any chunk WebP does not define; the bitstream
+  chunks are kept byte for byte.
+
+No library does this without decoding (python-exiv2 rewrites metadata in place but
+keeps what it does not know, and needs a compiled libexiv2; Pillow re-encodes), so the
+walk is written here, and strictly: a file whose structure does not parse is refused
+with a reason, as the sniffing step refuses it.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+JPEG = "image/jpeg"
+PNG = "image/png"
+WEBP = "image/webp"
+LOSSLESS_TYPES = (JPEG, PNG, WEBP)
+# EXIF orientations that show the stored pixels turned by 90 degrees (width and height swap).
+SIDEWAYS_ORIENTATIONS = (5, 6, 7, 8)
+
+
+class CleaningError(ValueError):
+    """The file's structure does not parse: a reason a person can read."""
+
+
+@dataclass(frozen=True)
+class CleanedImage:
+    content: bytes
+    content_type: str
+    orientation: int  # the EXIF orientation kept (1 when none)
+
+
+def clean_losslessly(data: bytes, content_type: str) -> CleanedImage:
+    """``data`` without its metadata; raises ``CleaningError`` for a broken structure."""
+    if content_type == JPEG:
+        return jpeg_clean(data)
+    if content_type == PNG:
+        return CleanedImage(png_clean(data), PNG, 1)
+    if content_type == WEBP:
+        return CleanedImage(webp_clean(data), WEBP, 1)
+    raise ValueError(f"no lossless cleaning for {content_type}")
+
+
+# --- JPEG -----------------------------------------------------------------------------
+
+SOI, EOI, SOS = 0xD8, 0xD9, 0xDA
+APP0, APP1, APP2, APP14 = 0xE0, 0xE1, 0xE2, 0xEE
+COM = 0xFE
+TEM = 0x01
+RST = range(0xD0, 0xD8)
+STANDALONE = {TEM, *RST}
+EXIF_HEADER = b"Exif\x00\x00"
+ORIENTATION_TAG = 0x0112
+
+
+def jpeg_clean(data: bytes) -> CleanedImage:
+    if not data.startswith(b"\xff\xd8"):
+        raise CleaningError("The JPEG does not start as a JPEG does.")
+    kept = [b"\xff\xd8"]
+    orientation = 1
+    position = 2
+    seen_frame = False
+    exif_slot = None  # where the orientation segment goes: after JFIF, or first
+    while True:
+        marker, position = jpeg_next_marker(data, position)
+        if marker == EOI:
+            kept.append(b"\xff\xd9")
+            break
+        if marker in STANDALONE:
+            kept.append(bytes((0xFF, marker)))
+            continue
+        if position + 2 > len(data):
+            raise CleaningError("The JPEG ends in the middle of a segment.")
+        (length,) = struct.unpack(">H", data[position : position + 2])
+        end = position + length
+        if length < 2 or end > len(data):
+            raise CleaningError("The JPEG has a segment longer than the file.")
+        segment = data[position - 2 : end]
+        body = data[position + 2 : end]
+        if marker == SOS:
+            if not seen_frame:
+                raise CleaningError("The JPEG has image data before its frame header.")
+            scan_end = jpeg_scan_end(data, end)
+            kept.append(data[position - 2 : scan_end])
+            position = scan_end
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            seen_frame = True
+        if marker == APP1 and body.startswith(EXIF_HEADER):
+            orientation = exif_orientation(body[len(EXIF_HEADER) :]) or orientation
+        elif marker == APP0 and body[:5] in (b"JFIF\x00", b"JFXX\x00"):
+            kept.append(segment)
+            exif_slot = len(kept)
+        elif (marker == APP2 and body.startswith(b"ICC_PROFILE\x00")) or (
+            marker == APP14 and body.startswith(b"Adobe")
+        ):
+            kept.append(segment)
+        elif 0xE0 <= marker <= 0xEF or marker == COM:
+            pass  # EXIF, XMP, IPTC/Photoshop, maker APPn, comments: dropped
+        else:
+            kept.append(segment)  # tables, frame header, restart interval
+        position = end
+    if not seen_frame:
+        raise CleaningError("The JPEG has no frame header.")
+    if orientation != 1:
+        kept.insert(exif_slot or 1, orientation_segment(orientation))
+    return CleanedImage(b"".join(kept), JPEG, orientation)
+
+
+def jpeg_next_marker(data: bytes, position: int) -> tuple[int, int]:
+    """The next marker (fill bytes skipped) and the position after it."""
+    if position + 2 > len(data) or data[position] != 0xFF:
+        raise CleaningError("The JPEG's segments do not follow each other as they should.")
+    while position < len(data) and data[position] == 0xFF:
+        position += 1
+    if position >= len(data):
+        raise CleaningError("The JPEG ends before its end marker.")
+    marker = data[position]
+    if marker == 0x00:
+        raise CleaningError("The JPEG's segments do not follow each other as they should.")
+    return marker, position + 1
+
+
+def jpeg_scan_end(data: bytes, position: int) -> int:
+    """Where the entropy-coded data after a scan header ends: at the first marker that is
+    neither a stuffed 0xFF00 nor a restart marker."""
+    while True:
+        found = data.find(b"\xff", position)
+        if found < 0 or found + 1 >= len(data):
+            raise CleaningError("The JPEG ends in the middle of its image data.")
+        following = data[found + 1]
+        if following == 0x00 or following in RST or following == 0xFF:
+            position = found + (2 if following != 0xFF else 1)
+            continue
+        return found
+
+
+def exif_orientation(tiff: bytes) -> int | None:
+    """The Orientation tag of IFD0, or None when absent or unreadable."""
+    if tiff[:2] == b"II":
+        order = "<"
+    elif tiff[:2] == b"MM":
+        order = ">"
+    else:
+        return None
+    try:
+        (ifd_offset,) = struct.unpack(order + "I", tiff[4:8])
+        (count,) = struct.unpack(order + "H", tiff[ifd_offset : ifd_offset + 2])
+        for index in range(count):
+            entry = ifd_offset + 2 + index * 12
+            tag, kind = struct.unpack(order + "HH", tiff[entry : entry + 4])
+            if tag == ORIENTATION_TAG and kind == 3:
+                (value,) = struct.unpack(order + "H", tiff[entry + 8 : entry + 10])
+                return value if 1 <= value <= 8 else None
+    except struct.error:
+        return None
+    return None
+
+
+def orientation_segment(orientation: int) -> bytes:
+    """An APP1 EXIF segment holding one tag, Orientation, and nothing else."""
+    tiff = (
+        b"MM\x00\x2a\x00\x00\x00\x08"  # big-endian TIFF header, IFD0 at offset 8
+        + struct.pack(">H", 1)
+        + struct.pack(">HHIHH", ORIENTATION_TAG, 3, 1, orientation, 0)
+        + struct.pack(">I", 0)  # no next IFD
+    )
+    body = EXIF_HEADER + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+# --- PNG ------------------------------------------------------------------------------
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_KEPT = {
+    b"IHDR",
+    b"PLTE",
+    b"IDAT",
+    b"IEND",
+    b"iCCP",
+    b"sRGB",
+    b"gAMA",
+    b"cHRM",
+    b"sBIT",
+    b"tRNS",
+    b"bKGD",
+    b"pHYs",
+    b"acTL",
+    b"fcTL",
+    b"fdAT",
+}
+
+
+def png_clean(data: bytes) -> bytes:
+    if not data.startswith(PNG_SIGNATURE):
+        raise CleaningError("The PNG does not start as a PNG does.")
+    kept = [PNG_SIGNATURE]
+    position = len(PNG_SIGNATURE)
+    first = True
+    while True:
+        if position + 8 > len(data):
+            raise CleaningError("The PNG ends before its IEND chunk.")
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        end = position + 12 + length
+        if length > 0x7FFFFFFF or end > len(data):
+            raise CleaningError("The PNG has a chunk longer than the file.")
+        (crc,) = struct.unpack(">I", data[end - 4 : end])
+        if zlib.crc32(data[position + 4 : end - 4]) != crc:
+            raise CleaningError(f"The PNG's {kind.decode('latin-1')} chunk is damaged.")
+        if first and kind != b"IHDR":
+            raise CleaningError("The PNG does not start with its header chunk.")
+        first = False
+        if kind in PNG_KEPT:
+            kept.append(data[position:end])
+        elif not kind[:1].islower():
+            raise CleaningError(f"The PNG has a critical chunk no viewer knows ({kind!r}).")
+        position = end
+        if kind == b"IEND":
+            return b"".join(kept)
+
+
+# --- WebP -----------------------------------------------------------------------------
+
+WEBP_KEPT = {b"VP8 ", b"VP8L", b"VP8X", b"ANIM", b"ANMF", b"ALPH", b"ICCP"}
+VP8X_EXIF_FLAG = 0x08
+VP8X_XMP_FLAG = 0x04
+
+
+def webp_clean(data: bytes) -> bytes:
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise CleaningError("The WebP does not start as a WebP does.")
+    (riff_size,) = struct.unpack("<I", data[4:8])
+    end_of_riff = 8 + riff_size
+    if end_of_riff > len(data) or riff_size < 4:
+        raise CleaningError("The WebP says it is longer than the file.")
+    kept = []
+    position = 12
+    has_bitstream = False
+    while position < end_of_riff:
+        if position + 8 > end_of_riff:
+            raise CleaningError("The WebP ends in the middle of a chunk header.")
+        kind, length = struct.unpack("<4sI", data[position : position + 8])
+        end = position + 8 + length + (length & 1)
+        if position + 8 + length > end_of_riff:
+            raise CleaningError("The WebP has a chunk longer than the file.")
+        chunk = data[position : min(end, end_of_riff)]
+        if kind == b"VP8X":
+            if length < 10:
+                raise CleaningError("The WebP's extended header is too short.")
+            flags = chunk[8] & ~(VP8X_EXIF_FLAG | VP8X_XMP_FLAG)
+            chunk = chunk[:8] + bytes((flags,)) + chunk[9:]
+        if kind in (b"VP8 ", b"VP8L", b"ANMF"):
+            has_bitstream = True
+        if kind in WEBP_KEPT:
+            kept.append(chunk + (b"\x00" if len(chunk) % 2 else b""))
+        position = end
+    if not has_bitstream:
+        raise CleaningError("The WebP has no image data.")
+    body = b"WEBP" + b"".join(kept)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
