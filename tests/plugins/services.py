@@ -240,6 +240,11 @@ def start_seaweedfs(workdir: Path) -> str:
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             "-master.telemetry=false",
+            # Each bucket is a collection with volumes of its own; with the default 128 MB
+            # volumes the automatic volume limit (free disk / volume size) runs out after
+            # about 75 buckets and writes fail with InternalError. Small volumes leave room
+            # for the thousands of buckets a suite makes (one per S3 test).
+            "-master.volumeSizeLimitMB=8",
         ],
         stdout=(root / "weed.log").open("wb"),
         stderr=subprocess.STDOUT,
