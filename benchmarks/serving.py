@@ -84,14 +84,15 @@ def measure(stack: Stack, photo: bytes) -> dict:
         file_id = client.upload_photo(
             server.url, api_key=key, patient_id=seed["patient_id"], data=photo, name="IMG.jpg"
         )
-        with stack.celery_worker(concurrency=1):
-            state = client.wait_until_processed(server.url, api_key=key, file_id=file_id)
-        if state != "ready":
-            raise RuntimeError(f"the photo to serve ended {state}")
         width, height = IMAGE_SIZE
         portal_path = f"/api/v1/files/{file_id}?imageSize={width}x{height}"
-        first = requests.get(server.url + portal_path, headers={"X-API-Key": key}, timeout=60)
-        first.raise_for_status()  # this one makes the rendition; every later one serves it
+        with stack.celery_worker(concurrency=1):
+            state = client.wait_until_processed(server.url, api_key=key, file_id=file_id)
+            if state != "ready":
+                raise RuntimeError(f"the photo to serve ended {state}")
+            # This one has the worker make the rendition; every later one serves it.
+            first = requests.get(server.url + portal_path, headers={"X-API-Key": key}, timeout=60)
+            first.raise_for_status()
         facet = stack.seed("rendition", file_id, str(width), str(height))
         targets = {
             "bare": (f"/bench/bare/{quote(facet['storage_key'])}", {}),
