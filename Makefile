@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: run dev test lint format bench soak soak-embedded install system-deps migrate clean
+.PHONY: run dev test lint format bench bench-deps soak soak-embedded install system-deps migrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,7 +69,17 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install system-deps
+# The tools the cleaning benchmark compares with (issue 16); the bench target only.
+bench-deps:
+	@missing=""; \
+	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \
+	command -v jpegtran >/dev/null || missing="$$missing libjpeg-turbo-progs"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+bench: install system-deps bench-deps
 	$(PY) -m pip install --quiet ".[bench]"
 	$(PY) benchmarks/run.py
 

@@ -96,7 +96,7 @@ def render(
         lines += section.markdown
     lines += [
         "",
-        "## Goals (issue 9)",
+        "## Goals (issues 9, 16 and 17)",
         "",
         "Thumbnail goals are judged on wall-time medians (the goal as written) and on CPU-time "
         "medians. Rows marked *stress* use the heavy-grain JPEG, not a goal's fixture.",

@@ -4,10 +4,11 @@ figures to results.json), with the machine's description and the load average.
     python benchmarks/run.py [--repeats N] [--only SECTION ...] [--output PATH]
     python benchmarks/run.py --profile CONTENDER FIXTURE    # pyinstrument of one thumbnail
 
-Sections, in this order: thumbnails (child processes only, before any server starts), then on
-one stack of the portal's scaled shape (`stack.py`): processing, serving, ingest (last: the
-uploads it leaves queued are never processed). A section that fails is reported as not
-measured, with the reason; it never stops the others or the report.
+Sections, in this order: thumbnails and cleaning (child processes only, before any server
+starts), then on one stack of the portal's scaled shape (`stack.py`): processing, serving,
+upload to answer, ingest (last: the uploads it leaves queued are never processed). A section
+that fails is reported as not measured, with the reason; it never stops the others or the
+report.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ REPO_DIR = BENCH_DIR.parent
 sys.path[:] = [str(REPO_DIR), *(entry for entry in sys.path if Path(entry) != BENCH_DIR)]
 
 from benchmarks import (  # noqa: E402
+    cleaning,
     ingest,
     machine,
     processing,
     report,
     serving,
     thumbnails,
+    upload_answer,
 )
 from benchmarks.fixtures import ensure_fixtures, fixture_path  # noqa: E402
 from benchmarks.stack import Stack  # noqa: E402
@@ -38,9 +41,10 @@ from benchmarks.stack import Stack  # noqa: E402
 PIPELINE = {
     "processing": (processing.TITLE, lambda stack, photo: processing.run(stack, photo)),
     "serving": (serving.TITLE, lambda stack, photo: serving.run(stack, photo)),
+    "upload_answer": (upload_answer.TITLE, lambda stack, photo: upload_answer.run(stack, photo)),
     "ingest": (ingest.TITLE, lambda stack, photo: ingest.run(stack)),
 }
-SECTIONS = ("thumbnails", *PIPELINE)
+SECTIONS = ("thumbnails", "cleaning", *PIPELINE)
 
 
 def run_all(*, repeats: int, output: Path, only: tuple[str, ...]) -> None:
@@ -53,6 +57,9 @@ def run_all(*, repeats: int, output: Path, only: tuple[str, ...]) -> None:
         sections.append(
             report.guarded("thumbnails", thumbnails.TITLE, lambda: thumbnails.run(repeats))
         )
+    if "cleaning" in only:
+        print("Cleaning (one child process, round-robin)...", flush=True)
+        sections.append(report.guarded("cleaning", cleaning.TITLE, cleaning.run))
     wanted = [key for key in PIPELINE if key in only]
     if wanted:
         photo = fixture_path("jpeg").read_bytes()
