@@ -18,5 +18,5 @@ urlpatterns = [
         name="fhir-document-read",
     ),
     re_path(rf"^Binary/{FHIR_ID}$", views.binary_read, name="fhir-binary-read"),
-    re_path(r"^(?P<rest>.+)$", views.unsupported),
+    re_path(r"^(?P<rest>.+)$", views.unsupported, name="fhir-unsupported"),
 ]

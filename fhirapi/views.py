@@ -66,12 +66,14 @@ def caller_of(request) -> Caller:
 
 
 def fhir_endpoint(view):
-    """Read only, authenticated, every refusal an OperationOutcome."""
+    """Authenticated first (401 for anything without a live key), read only, every
+    refusal an OperationOutcome."""
 
     @csrf_exempt
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
+            request.auth = caller_of(request)
             if request.method not in ("GET", "HEAD"):
                 raise FhirError(
                     405,
@@ -80,7 +82,6 @@ def fhir_endpoint(view):
                     "(read and search).",
                     headers={"Allow": "GET, HEAD"},
                 )
-            request.auth = caller_of(request)
             return view(request, *args, **kwargs)
         except FhirError as error:
             return outcome_response(error)

@@ -234,13 +234,23 @@ def allowed(kind: str, name: str, caller: str, method: str) -> set[int] | None:
         return {302}
     if kind == "storage":
         return {400, 403, 411, 412}
+    if kind == "metrics":
+        return {401, 403, 404}
+    if kind.startswith("fhir"):
+        if caller != "other account's key":
+            return {401}  # FHIR takes an API key only: no session, no patient link
+        if kind == "fhir":
+            return {404, 405}
+        return None
     if kind == "patient":
         short = name.removeprefix("filerequests-patient:")
         if short == "short-link":
             return {200}  # the date-of-birth form: the link is public, the check is not
         if not patient:
             return {403}  # no verified session: "open your link again"
-        return {"upload-confirm": {404}, "upload-ticket": {200}}.get(short, {200})
+        return {"upload-confirm": {404}, "upload-ticket": {200}, "upload-thumbnail": {404}}.get(
+            short, {200}
+        )
     return None  # public
 
 
@@ -270,7 +280,7 @@ def test_no_caller_sees_or_changes_what_it_should_not(world, name, route):
             text = content.decode("utf-8", "replace")
             for secret in secrets_of(world):
                 assert secret not in text, (*where, secret)
-            if kind == "api" and ROUTES[name].collection:
+            if (kind == "api" and ROUTES[name].collection) or kind == "fhir-collection":
                 assert str(world.patient.id) not in text, where
     assert fingerprint(world) == before, name
 

@@ -113,6 +113,10 @@ class OtherRule:
     # public: anyone may open it and it shows nothing of any account.
     # patient: the patient page; the short link or the verified session decides.
     # storage: the embedded storage's POST endpoint; only a signed policy decides.
+    # metrics: Prometheus's scrape, behind its own token.
+    # fhir: an account's object over FHIR (401 without a live key, 404 for another's);
+    # fhir-collection: a search (another account finds nothing of A's);
+    # fhir-public: metadata and refusals, the same for any live key.
     kind: str
     kwargs: Callable[[object], dict] = field(default=lambda world: {})
 
@@ -135,4 +139,31 @@ OTHER_ROUTES: dict[str, OtherRule] = {
     "filerequests-patient:upload-confirm": OtherRule(methods=("POST",), kind="patient"),
     "filerequests-patient:upload-finish": OtherRule(methods=("POST",), kind="patient"),
     "filerequests-patient:done": OtherRule(methods=("GET",), kind="patient"),
+    "filerequests-patient:upload-status": OtherRule(methods=("GET",), kind="patient"),
+    "filerequests-patient:upload-thumbnail": OtherRule(
+        methods=("GET",), kind="patient", kwargs=lambda world: {"file_id": world.request_file.pk}
+    ),
+    # Prometheus: 404 unless METRICS_TOKEN is set, then only its bearer.
+    "metrics": OtherRule(methods=("GET",), kind="metrics"),
+    # FHIR R4: an account's API key; another account's objects answer 404.
+    "fhir-metadata": OtherRule(methods=("GET",), kind="fhir-public"),
+    "fhir-base": OtherRule(methods=("GET",), kind="fhir-public"),
+    "fhir-unsupported": OtherRule(
+        methods=("GET", "POST"), kind="fhir-public", kwargs=lambda world: {"rest": "Observation"}
+    ),
+    "fhir-patient-search": OtherRule(methods=("GET",), kind="fhir-collection"),
+    "fhir-document-search": OtherRule(methods=("GET",), kind="fhir-collection"),
+    "fhir-patient-read": OtherRule(
+        methods=("GET", "PUT", "DELETE"),
+        kind="fhir",
+        kwargs=lambda world: {"resource_id": str(world.patient.pk)},
+    ),
+    "fhir-document-read": OtherRule(
+        methods=("GET", "DELETE"),
+        kind="fhir",
+        kwargs=lambda world: {"resource_id": str(world.file.pk)},
+    ),
+    "fhir-binary-read": OtherRule(
+        methods=("GET",), kind="fhir", kwargs=lambda world: {"resource_id": str(world.file.pk)}
+    ),
 }
