@@ -40,3 +40,11 @@ def upload_ticket_seconds(file_request: FileRequest, *, now: dt.datetime | None 
         left = int((file_request.short_link_expires_at - now).total_seconds())
         seconds = min(seconds, max(0, left))
     return seconds
+
+
+def ticket_closed_reason(ticket) -> str | None:
+    """Why an upload ticket issued for a file request may no longer be used (the request
+    was cancelled or has expired since), or None; registered with ``files.tickets``."""
+    if ticket.file_request_id is None:
+        return None
+    return file_request_closed_reason(ticket.file_request)

@@ -5,3 +5,9 @@ class FileRequestsConfig(AppConfig):
     name = "filerequests"
     label = "filerequests"
     verbose_name = "File requests"
+
+    def ready(self):
+        from filerequests.answering import ticket_closed_reason
+        from files.tickets import ticket_refusal_register
+
+        ticket_refusal_register(ticket_closed_reason)

@@ -31,12 +31,11 @@ from django.utils.http import parse_header_parameters
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from filerequests.answering import file_request_closed_reason
 from files import selectors, services
 from files.keys import MAX_KEY_BYTES, StorageKeyError, storage_key_check, ticket_key_check
 from files.models import UploadTicket
 from files.names import safe_filename
-from files.tickets import PostPolicyError, check_fields, location_for
+from files.tickets import PostPolicyError, check_fields, location_for, ticket_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -160,12 +159,12 @@ def ticket_for_key(key: str) -> UploadTicket:
         raise PostPolicyError(400, "InvalidArgument", refused.message) from None
     if ticket.state != UploadTicket.State.ISSUED:
         raise ticket_used()
-    if ticket.file_request_id is not None:
-        # A photo for a request that was cancelled or has expired since the ticket was
-        # issued is refused like the request's other doors refuse it (issue 13 #17).
-        closed = file_request_closed_reason(ticket.file_request)
-        if closed:
-            raise PostPolicyError(403, "AccessDenied", closed)
+    # A photo for a request that was cancelled or has expired since the ticket was issued
+    # is refused like the request's other doors refuse it (issue 13 #17): the apps above
+    # ``files`` register why a ticket may no longer be used (files.tickets).
+    refusal = ticket_refusal(ticket)
+    if refusal:
+        raise PostPolicyError(403, "AccessDenied", refusal)
     return ticket
 
 

@@ -230,3 +230,25 @@ def condition_failed(condition) -> PostPolicyError:
     return access_denied(
         f"Invalid according to Policy: Policy Condition failed: {json.dumps(condition)}"
     )
+
+
+# --- Refusals from the apps above ------------------------------------------------------
+#
+# ``files`` imports no app above it, yet a ticket issued for a file request must stop
+# working when that request is cancelled or expires. The app that knows registers a check
+# at start-up (filerequests/apps.py); the storage endpoint asks them all.
+TICKET_REFUSALS: list = []
+
+
+def ticket_refusal_register(check) -> None:
+    """``check(ticket) -> str | None``: why the ticket may no longer upload, or None."""
+    if check not in TICKET_REFUSALS:
+        TICKET_REFUSALS.append(check)
+
+
+def ticket_refusal(ticket) -> str | None:
+    for check in TICKET_REFUSALS:
+        reason = check(ticket)
+        if reason:
+            return reason
+    return None
