@@ -14,36 +14,15 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
 
-from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from attachments.models import PatientAttachment, PatientPhoto
+from attachments.models import PatientAttachment
+from attachments.selectors import FileSource as Source
+from attachments.selectors import file_source_expression as source_expression
 from files.models import File
 from portal.accounts.models import Account
-from portal.audit.models import AuditEvent
 from portal.patients.models import Patient
-
-
-class Source:
-    """Which door a file came through: the values of the record's ``source`` filter."""
-
-    REQUEST = "request"
-    XON = "xon"
-    CLINIKO = PatientAttachment.Source.CLINIKO
-    CLAROS = PatientAttachment.Source.CLAROS
-    DASHBOARD = PatientAttachment.Source.DASHBOARD
-    MEDABLE = "medable"
-
-    LABELS = {
-        REQUEST: "Sent by the patient",
-        XON: "X-on files API",
-        CLINIKO: "Cliniko upload",
-        CLAROS: "Claros PDF",
-        DASHBOARD: "Dashboard upload",
-        MEDABLE: "Medable photo",
-    }
-    CHOICES = list(LABELS.items())
-
 
 KIND_PHOTO = "photo"
 KIND_DOCUMENT = "document"
@@ -55,20 +34,6 @@ GROUP_CHOICES = [(GROUP_DATE, "By date"), (GROUP_REQUEST, "By request")]
 
 ARCHIVED_EXCLUDE = "exclude"
 ARCHIVED_ONLY = "only"
-
-
-def source_expression() -> Case:
-    """SQL naming the door of each file (see ``Source``): an attachment says its own
-    source; a Medable photo property points at its file; a file uploaded through a
-    patient link came from a request; anything else came by the X-on files API."""
-    is_photo_property = Exists(PatientPhoto.objects.filter(file=OuterRef("pk")))
-    return Case(
-        When(patient_attachment__isnull=False, then=F("patient_attachment__source")),
-        When(is_photo_property, then=Value(Source.MEDABLE)),
-        When(actor_kind=AuditEvent.ActorKind.PATIENT_LINK, then=Value(Source.REQUEST)),
-        default=Value(Source.XON),
-        output_field=CharField(),
-    )
 
 
 def is_photo_q() -> Q:

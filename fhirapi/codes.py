@@ -19,7 +19,7 @@ KIND_DOCUMENT = "document"
 KIND_DISPLAY = {KIND_PHOTO: "Photo", KIND_DOCUMENT: "Document"}
 
 # Which door a file came through (DocumentReference.category): the record's own
-# vocabulary (``dashboard.record.Source``), so the dashboard and FHIR name doors alike.
+# vocabulary (``attachments.selectors.FileSource``), so the dashboard and FHIR name doors alike.
 
 
 def system_base() -> str:

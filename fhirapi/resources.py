@@ -16,7 +16,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.patient import Patient as FhirPatient
 
-from dashboard.record import Source
+from attachments.selectors import FileSource
 from fhirapi import codes
 from fhirapi.hashes import facet_sha1_base64
 from files.models import Facet, File
@@ -117,7 +117,7 @@ def document_reference_resource(file: File, *, base_url: str) -> DocumentReferen
                     {
                         "system": codes.source_system(),
                         "code": file.source,
-                        "display": Source.LABELS.get(file.source, file.source),
+                        "display": FileSource.LABELS.get(file.source, file.source),
                     }
                 ]
             }

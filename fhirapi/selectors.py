@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from dashboard.record import source_expression
+from attachments.selectors import file_source_expression
 from files.models import Facet, File
 from portal.accounts.models import Account
 from portal.ids import parse_uuid
@@ -52,7 +52,7 @@ def with_document_parts(files: QuerySet[File]) -> QuerySet[File]:
     """Each file with its door (``source``), patient, request, attachment, and its
     content and thumbnail facets (``served_facets``): one query, plus one for facets."""
     return (
-        files.annotate(source=source_expression())
+        files.annotate(source=file_source_expression())
         .select_related("patient", "file_request", "patient_attachment")
         .prefetch_related(
             Prefetch(
