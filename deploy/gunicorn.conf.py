@@ -41,4 +41,6 @@ control_socket = str(_run_dir / f"gunicorn-{_name}.ctl")
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = "-"
 errorlog = "-"
+# Short links, reset and invitation links, API keys and mobiles never reach the log.
+logger_class = "portal.gunicorn_logging.RedactingLogger"
 proc_name = f"portal-web-{_name}"

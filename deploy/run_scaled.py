@@ -305,6 +305,7 @@ class Run:
             "PORTAL_METRICS_ALLOW": "",
             "PORTAL_NGINX_TEMP": str(temp),
             "PORTAL_NGINX_DIR": str(nginx_dir),
+            "PORTAL_NGINX_LOG_DIR": str(nginx_dir),
         }
         for source, target in (("portal.conf", "portal.conf"), ("run-scaled.conf", "nginx.conf")):
             text = (DEPLOY / "nginx" / f"{source}.template").read_text()

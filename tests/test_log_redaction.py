@@ -189,3 +189,73 @@ def test_gunicorn_access_log_redacts_credentials(account, tmp_path):
     assert "/password-reset/[redacted]/" in output
     for secret in (link_id, key.split("_", 2)[2], reset_token, invitation, MOBILE[1:]):
         assert secret not in output, secret
+
+
+def test_nginx_access_log_redacts_credentials(tmp_path):
+    """GIVEN the shipped nginx configuration (deploy/nginx), rendered as run-scaled renders
+    it, in front of a stand-in upstream WHEN a short link, a reset link, an invitation
+    link and a URL with a query string are requested THEN the access log has a line for
+    each, and none carries the secret part or the query."""
+    import shutil
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from pathlib import Path
+    from string import Template
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.skip("nginx is installed by make system-deps")
+
+    class Upstream(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    port = free_port()
+    temp = tmp_path / "temp"
+    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (temp / sub).mkdir(parents=True)
+        shutil.chown(temp / sub, "nobody")
+    values = {
+        "PORTAL_LISTEN": f"127.0.0.1:{port}",
+        "PORTAL_SERVER_NAME": "127.0.0.1",
+        "PORTAL_UPSTREAMS": f"server 127.0.0.1:{upstream.server_address[1]};",
+        "PORTAL_METRICS_ALLOW": "",
+        "PORTAL_NGINX_TEMP": str(temp),
+        "PORTAL_NGINX_DIR": str(tmp_path),
+        "PORTAL_NGINX_LOG_DIR": str(tmp_path),
+    }
+    for source, target in (("portal.conf", "portal.conf"), ("run-scaled.conf", "nginx.conf")):
+        text = (BASE_DIR / "deploy" / "nginx" / f"{source}.template").read_text()
+        (tmp_path / target).write_text(Template(text).safe_substitute(values))
+    server = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")])
+    try:
+        wait_until(
+            lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok,
+            what="nginx",
+        )
+        secrets = [
+            "/r/AbCdEfGhIjKlMnOpQrStUv",
+            "/password-reset/MQ/cc1-abcdef0123456789/",
+            "/invitations/eyJzZWNyZXQiOiJ4In0:1abc/",
+            "/api/v1/files?token=cfp_secret_key",
+        ]
+        for path in secrets:
+            requests.get(f"http://127.0.0.1:{port}{path}", timeout=5)
+        log = tmp_path / "portal-access.log"
+        wait_until(lambda: log.read_text().count("\n") >= 5, what="access log lines", timeout=10)
+        text = log.read_text()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        upstream.shutdown()
+    for secret in ("AbCdEfGhIjKlMnOpQrStUv", "cc1-abcdef", "eyJzZWNyZXQi", "cfp_secret_key"):
+        assert secret not in text, text
+    assert "/r/[redacted]" in text and "/api/v1/files" in text
