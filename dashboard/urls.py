@@ -8,6 +8,7 @@ from dashboard.views import (
     attachments,
     audit,
     auth,
+    clinic,
     file_requests,
     home,
     patients,
@@ -187,6 +188,7 @@ settings_pages = [
         api_keys.api_key_revoke_view,
         name="settings-api-key-revoke",
     ),
+    path("settings/clinic/", clinic.clinic_settings, name="settings-clinic"),
     path("settings/staff/", staff.staff_list, name="settings-staff"),
     path("settings/staff/<str:staff_id>/role/", staff.staff_role, name="settings-staff-role"),
     path(

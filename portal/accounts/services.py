@@ -32,6 +32,36 @@ def account_create(*, name: str, plan: str = Account.Plan.FULL) -> Account:
 
 
 @transaction.atomic
+@transaction.atomic
+def account_clinic_settings_update(
+    *, account: Account, staff: Staff, name: str, phone_number, patient_safety_line: str
+) -> Account:
+    """Change what patients see of the clinic; audited with the fields that changed
+    (their names only: the audit log is not a second copy of the settings)."""
+    changes = {
+        "name": name.strip(),
+        "phone_number": phone_number or "",
+        "patient_safety_line": (patient_safety_line or "").strip(),
+    }
+    # Compared with the stored row, not ``account``: a ModelForm has already written the
+    # new values onto the instance it validated.
+    stored = Account.objects.select_for_update().get(pk=account.pk)
+    changed = [field for field, value in changes.items() if getattr(stored, field) != value]
+    for field, value in changes.items():
+        setattr(stored, field, value)
+        setattr(account, field, value)
+    if changed:
+        stored.save(update_fields=changed)
+        audit_record(
+            account=account,
+            actor=Actor.for_staff(staff),
+            action="account.clinic_settings_update",
+            target=account,
+            detail={"fields": changed},
+        )
+    return account
+
+
 def staff_create(
     *,
     account: Account,

@@ -22,6 +22,7 @@ from portal.patients.models import Patient
 from portal.webhooks.models import WebhookEndpoint
 
 ACTION_LABELS = {
+    "account.clinic_settings_update": "Changed the clinic's details for patients",
     "api_key.create": "Created an API key",
     "api_key.revoke": "Revoked an API key",
     "audit_log.export": "Exported the audit log",

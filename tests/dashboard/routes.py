@@ -106,6 +106,7 @@ PAGES: dict[str, PageRule] = {
     # Account admins only.
     "settings": PageRule(admin=True),
     "settings-api-keys": PageRule(methods=("GET", "POST"), admin=True),
+    "settings-clinic": PageRule(methods=("GET", "POST"), admin=True),
     "settings-api-key-revoke": PageRule(
         methods=("POST",), admin=True, kwargs=lambda world: {"api_key_id": world.api_key.id}
     ),
