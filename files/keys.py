@@ -63,9 +63,13 @@ def path_problem(name: str, *, directory_allowed: bool = False) -> str | None:
         return None if directory_allowed else "is empty"
     if len(name.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
         return f"is longer than {MAX_KEY_BYTES} bytes"
-    for char in name:
-        if problem := _character_problem(char):
-            return problem
+    # Printable ASCII other than a backslash has no character problem (no control, format
+    # or unassigned character, and NFKC leaves it as it is): every key the portal builds,
+    # checked on each download, skips the per-character look-ups.
+    if not (name.isascii() and name.isprintable() and "\\" not in name):
+        for char in name:
+            if problem := _character_problem(char):
+                return problem
     if unicodedata.normalize("NFC", name) != name:
         return "is not in Unicode normal form C"
     if name.startswith("/"):
