@@ -4,6 +4,7 @@ everything; a port already taken is a start-up error said in words."""
 
 from __future__ import annotations
 
+import datetime
 import socket
 import subprocess
 import sys
@@ -30,25 +31,36 @@ def test_a_killed_worker_is_restarted_and_its_task_is_delivered_again(tmp_path):
     WHEN the worker and its pool are SIGKILLed
     THEN the supervisor says so and starts a worker again, the web server answers all along,
     the upload's task is delivered again and the file ends ready; Ctrl-C then stops all."""
-    with embedded_shape(tmp_path, extra_env={"FILES_PROCESSING_PAUSE_SECONDS": "3"}) as shape:
+    with embedded_shape(tmp_path, extra_env={"FILES_PROCESSING_PAUSE_SECONDS": "4"}) as shape:
         account_id, key = api_key_for(shape, "Restart Clinic")
-        api = clients.keyed(key)
-        patient_id = file_request(
-            api, shape, account_id, mobile="+447777100123", date_of_birth="1975-03-02"
-        )["patientId"]
-        answer = clients.xon_upload(
-            api, shape.url, user_id=patient_id, name="rash.jpg", data=samples.jpeg((640, 480))
+        created = file_request(
+            clients.keyed(key),
+            shape,
+            account_id,
+            mobile="+447777100123",
+            date_of_birth="1975-03-02",
         )
-        assert answer.status_code == 201, answer.text
-        file_id = answer.json()[0]["id"]
+        patient = clients.PatientBrowser(shape.url)
+        verified = patient.verify(created["shortLinkId"], datetime.date(1975, 3, 2))
+        assert verified.status_code == 302
+        confirmed = patient.upload(filename="IMG_1.JPG", data=samples.jpeg((640, 480)))
+        assert confirmed.status_code == 200, confirmed.text
+        file_id = confirmed.json()["fileId"].replace("-", "")
         shape.wait_log("paused half-way through processing", timeout=60)
         killed = shape.kill_program("worker")
 
         shape.wait_log("supervisor: worker was killed by SIGKILL", timeout=30)
         assert requests.get(f"{shape.url}/healthz", timeout=10).status_code == 200
         shape.wait_log("supervisor: starting worker again (restart 1)", timeout=30)
+
+        def file_state() -> str:
+            with shape.database() as db:
+                return db.execute(
+                    "SELECT state FROM files_file WHERE id = ?", (file_id,)
+                ).fetchone()[0]
+
         wait_for(
-            lambda: api.get(f"{shape.url}/api/v1/files/{file_id}", timeout=30).status_code == 200,
+            lambda: file_state() == "ready",
             timeout=180,
             interval=1,
             message=f"the file never became ready after the restart:\n{shape.log()[-5000:]}",
