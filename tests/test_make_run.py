@@ -145,9 +145,15 @@ def test_make_run_on_another_port_takes_a_patient_upload_through_the_texted_link
         assert stored.status_code in (200, 201, 204), stored.text
         confirmed = patient.confirm(ticket.json()["ticketId"], note="my rash")
         assert confirmed.status_code == 200, confirmed.text
-        file_id = confirmed.json()["fileId"]
+        file_id = confirmed.json()["fileId"].replace("-", "")
+
+        def photo_state() -> str:
+            with shape.database() as db:
+                row = db.execute("SELECT state FROM files_file WHERE id = ?", (file_id,))
+                return row.fetchone()[0]
+
         wait_for(
-            lambda: api.get(f"{base}/api/v1/files/{file_id}", timeout=30).status_code == 200,
+            lambda: photo_state() == "ready",
             timeout=120,
             interval=1,
             message=f"the photo never became ready:\n{shape.log()[-3000:]}",
