@@ -54,8 +54,12 @@ class ConsoleSmsBackend(SmsBackend):
 
     def send(self, *, to: str, body: str) -> SmsReceipt:
         message_id = f"console-{uuid.uuid4().hex[:12]}"
-        sys.stdout.write(f"--- SMS to {to} ({message_id})\n{body}\n---\n")
-        sys.stdout.flush()
+        # The development console is where a developer plays the patient: the text goes to
+        # the process's own stdout, not through the Celery worker's redirect into the
+        # (redacting) log, so the link stays readable here and nowhere else.
+        out = sys.__stdout__ or sys.stdout
+        out.write(f"--- SMS to {to} ({message_id})\n{body}\n---\n")
+        out.flush()
         return SmsReceipt(provider_message_id=message_id)
 
 
