@@ -151,8 +151,9 @@ def measure(stack: Stack, photo: bytes) -> dict:
         .strip()
         .splitlines()[-1]
     )
-    # The portal's requests plus the peer's (both write a file.download row for the file).
-    portal_requests = 2 * (1 + WARMUP_REQUESTS + ROUNDS * REQUESTS_PER_ROUND)
+    # The portal's requests plus the peer's (both write a file.download row for the file):
+    # the first (which has the rendition made), one check of each, warm-ups and rounds.
+    portal_requests = 1 + 2 + 2 * (WARMUP_REQUESTS + ROUNDS * REQUESTS_PER_ROUND)
     summary = {name: _summary(results) for name, results in rounds.items()}
     for name, seconds in cpu.items():
         summary[name]["cpu_ms_per_request"] = {
