@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from files import rendering
@@ -122,6 +123,19 @@ def _lookup(prefix: str, file_id) -> list[tuple]:
     return _execute(_LOOKUP_SQL, [Facet.State.READY.value, prefix, file_id_param], fetch=True)
 
 
+def _datetime(value):
+    """A datetime column as the ORM would give it. PostgreSQL's driver answers aware
+    datetimes; SQLite answers naive UTC ones (or text), which Django's SQLite backend
+    converts only for the ORM's own queries."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if settings.USE_TZ and timezone.is_naive(value):
+        value = timezone.make_aware(value, connection.timezone)
+    return value
+
+
 def _facet_name(*, mime_type: str, width, height, image_size) -> str:
     """The facet that answers, as ``files.renditions.rendition_for`` names it."""
     if image_size is None or not (mime_type.startswith("image/") and width is not None):
@@ -210,6 +224,10 @@ def lean_file_response(request: HttpRequest, file_id: str):
     if not rows:
         return None
     key_id, key_digest, last_used_at, account_id, state, expires_at, purged_at = rows[0][:7]
+    # UUIDs as the ORM gives them (SQLite stores 32 hex digits), so the audit row names the
+    # key exactly as the DRF path's does.
+    key_id = uuid.UUID(str(key_id))
+    last_used_at, expires_at, purged_at = map(_datetime, (last_used_at, expires_at, purged_at))
     mime_type, width, height, original_name = rows[0][7:11]
     if not keys.digests_match(plaintext, key_digest):
         return None
