@@ -66,6 +66,7 @@ def dashboard_pages(clinic) -> dict[str, str]:
         "security": "/security/",
         "settings": "/settings/",
         "api-keys": "/settings/api-keys/",
+        "clinic": "/settings/clinic/",
         "staff": "/settings/staff/",
         "audit": "/settings/audit/",
         "audit-filtered": f"/settings/audit/?patient={priya.first_name}",
