@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 from PIL import Image
+from playwright.sync_api import expect
 
 from filerequests.models import FileRequest
 from filerequests.sms import file_outbox_messages
@@ -133,7 +134,9 @@ def test_patient_sends_two_photos_with_notes_from_a_phone(
             ]
         )
         notes = page.get_by_label("Note for this photo (optional)")
-        assert notes.count() == 2
+        # Each chosen photo is read (its first bytes, a quality check) before its card
+        # appears: wait for both cards, as a person would.
+        expect(notes).to_have_count(2)
         notes.nth(1).fill("This rash is looking better here than it was yesterday.")
         page.get_by_role("button", name="Send 2 photos").focus()
         screenshot(page, "filerequest-3-photos-with-notes")

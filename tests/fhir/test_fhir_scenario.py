@@ -10,6 +10,7 @@ import hashlib
 
 import pytest
 from fhirpy import SyncFHIRClient
+from playwright.sync_api import expect
 
 from tests.factories import FileRequestFactory, PatientFactory, StaffFactory
 from tests.support.patient_phone import fill_date_of_birth, jpeg_bytes
@@ -60,6 +61,7 @@ def test_a_record_system_polling_sees_the_photos_a_patient_sends(
             ]
         )
         notes = page.get_by_label("Note for this photo (optional)")
+        expect(notes).to_have_count(2)
         notes.nth(0).fill("It itches most at night.")
         page.get_by_role("button", name="Send 2 photos").click()
         page.wait_for_url(f"{live_server.url}/r/done")
