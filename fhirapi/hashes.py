@@ -1,8 +1,8 @@
 """FHIR's ``Attachment.hash``: the SHA-1 of the bytes, Base64.
 
-The pipeline records SHA-256; the SHA-1 is computed the first time a facet is
-described over FHIR (streamed, never held whole) and kept on the facet, so a
-record system polling every few minutes costs one read of each file, once.
+Processing records both digests in one read of the bytes (``files.services.
+digests_of``). A facet stored before that has none: its SHA-1 is computed the first
+time it is described over FHIR (streamed, never held whole) and kept on the facet.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from django.utils import timezone
 from files import cleaning, rendering, selectors
 from files.models import Facet, File, patient_segment
 from files.pdf_check import pdf_check
-from files.services import CHUNK, KeepOpen, human_size, sha256_of, storage_put
+from files.services import CHUNK, KeepOpen, digests_of, human_size, storage_put
 from files.signals import file_processed
 from files.sniffing import IMAGE_TYPES, PDF, FileRejected, sniff
 from files.storage import stored_bytes
@@ -273,7 +273,7 @@ def thumbnail_render(cleaned: Cleaned, content) -> rendering.Rendition | None:
 def promote(file: File, cleaned: Cleaned, content, thumbnail: rendering.Rendition | None) -> None:
     """Store the content and thumbnail facets at permanent keys and mark the file ready."""
     prefix = file.permanent_prefix
-    sha256 = sha256_of(content)
+    sha256, sha1 = digests_of(content)
     content.seek(0, io.SEEK_END)
     size = content.tell()
     content.seek(0)
@@ -286,6 +286,7 @@ def promote(file: File, cleaned: Cleaned, content, thumbnail: rendering.Renditio
         mime_type=cleaned.mime_type,
         size=size,
         sha256=sha256,
+        sha1=sha1,
         width=cleaned.width,
         height=cleaned.height,
     )
@@ -352,7 +353,7 @@ def facet_store_rendition(*, file: File, name: str, rendition: rendering.Renditi
     slug = name.replace("rendition:", "")
     key = f"{file.permanent_prefix}{slug}.{extension}"
     content = io.BytesIO(rendition.content)
-    sha256 = sha256_of(content)
+    sha256, sha1 = digests_of(content)
     storage_put(key, content)
     return facet_store(
         file=file,
@@ -361,6 +362,7 @@ def facet_store_rendition(*, file: File, name: str, rendition: rendering.Renditi
         mime_type=rendition.content_type,
         size=len(rendition.content),
         sha256=sha256,
+        sha1=sha1,
         width=rendition.width,
         height=rendition.height,
     )

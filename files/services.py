@@ -426,10 +426,13 @@ def file_create_from_stream(
     return file
 
 
-def sha256_of(fp) -> str:
-    digest = hashlib.sha256()
+def digests_of(fp) -> tuple[str, str]:
+    """SHA-256 (the pipeline's checksum) and SHA-1 (FHIR's ``Attachment.hash``), hex, in
+    one read of the bytes."""
+    sha256, sha1 = hashlib.sha256(), hashlib.sha1(usedforsecurity=False)
     fp.seek(0)
     while chunk := fp.read(CHUNK):
-        digest.update(chunk)
+        sha256.update(chunk)
+        sha1.update(chunk)
     fp.seek(0)
-    return digest.hexdigest()
+    return sha256.hexdigest(), sha1.hexdigest()
