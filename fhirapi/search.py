@@ -246,6 +246,10 @@ def search_request_parse(
     for key, values in query.items():
         name, _, modifier = key.partition(":")
         for raw in values:
+            if any(ord(char) < 32 or ord(char) == 127 for char in key + raw):
+                # A NUL reaches no database (PostgreSQL refuses it), nor does any other
+                # control character belong in a search value.
+                raise invalid(f"The search parameter '{name[:40]}' holds a control character.")
             if name == "_count":
                 count = bounded_int(raw, name="_count", low=0, high=MAX_COUNT, clamp=True)
             elif name == "_offset":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 from urllib.parse import urlencode
 
 from django.http import StreamingHttpResponse
@@ -229,7 +230,7 @@ def binary_read(request, resource_id: str):
         detail={"facet": facet.name, "format": "fhir+json"},
     )
     skeleton = binary_skeleton(file, facet).model_dump(mode="json", exclude_none=True)
-    head = fhir_response(skeleton).content.decode()[:-1]  # the object, without its "}"
+    head = json.dumps(skeleton, separators=(",", ":"))[:-1]  # the object, without its "}"
 
     def body():
         yield (head + ',"data":"').encode()
