@@ -60,7 +60,12 @@ class Patient(models.Model):
         for _ in range(20):
             try:
                 with transaction.atomic():
-                    Account.objects.select_for_update().filter(pk=self.account_id).exists()
+                    # Read the row so the lock is taken (the FOR UPDATE of a fetched row).
+                    list(
+                        Account.objects.select_for_update()
+                        .filter(pk=self.account_id)
+                        .values_list("pk", flat=True)
+                    )
                     highest = Patient.objects.filter(account_id=self.account_id).aggregate(
                         highest=Max("number")
                     )["highest"]
