@@ -10,9 +10,9 @@ second time, and it keeps the bucket's other CORS and lifecycle rules.
    requests by default.
 3. Public access is blocked (no ACL or policy can make an object public).
 4. Default server-side encryption, as ``S3_SERVER_SIDE_ENCRYPTION`` asks.
-5. A lifecycle rule aborts multipart uploads left incomplete. Temporary objects sit under
-   per-patient prefixes (``accounts/<a>/patients/<p>/temp/``), which no lifecycle filter
-   can select (filters match a key's start); the stale-upload sweep removes them.
+5. Lifecycle: multipart uploads left incomplete are aborted, and whatever is left under
+   ``temp/`` (every unchecked upload waits there, ``files.models.TEMP_ROOT``) is deleted
+   after ``S3_TEMP_EXPIRE_DAYS``: the store's own backstop behind the stale-upload sweep.
 """
 
 from __future__ import annotations
@@ -23,7 +23,13 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 from django.conf import settings
 
+from files.models import TEMP_ROOT
+
+# Where checked files live (``files.models.permanent_prefix``): no rule may expire them.
+PERMANENT_ROOT = "accounts/"
+
 RULE_ID = "clinic-file-portal"
+TEMP_RULE_ID = "clinic-file-portal-temp"
 MULTIPART_DAYS = 1
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
@@ -170,29 +176,82 @@ def _encryption(client, bucket: str, apply: bool) -> BucketItem:
     return BucketItem("encryption", "applied", f"{algorithm} by default")
 
 
+def lifecycle_rules_wanted() -> list[dict]:
+    return [
+        {
+            "ID": RULE_ID,
+            "Filter": {"Prefix": ""},
+            "Status": "Enabled",
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": MULTIPART_DAYS},
+        },
+        {
+            "ID": TEMP_RULE_ID,
+            "Filter": {"Prefix": TEMP_ROOT},
+            "Status": "Enabled",
+            "Expiration": {"Days": settings.S3_TEMP_EXPIRE_DAYS},
+        },
+    ]
+
+
+def rule_prefix(rule: dict) -> str | None:
+    """The key prefix a lifecycle rule selects (either way AWS lets one be written), or
+    None when it also filters on tags or sizes, so it may not cover every object."""
+    rule_filter = rule.get("Filter")
+    if rule_filter is None:
+        return rule.get("Prefix", "")
+    if set(rule_filter) - {"Prefix"}:
+        return None
+    return rule_filter.get("Prefix", "")
+
+
+def lifecycle_problems(rules: list[dict]) -> list[str]:
+    """What the bucket's lifecycle rules fail to do, in words ([] when all is done)."""
+    enabled = [rule for rule in rules if rule.get("Status") == "Enabled"]
+    problems = []
+    if not any(
+        "AbortIncompleteMultipartUpload" in rule and rule_prefix(rule) == "" for rule in enabled
+    ):
+        problems.append("incomplete multipart uploads are kept")
+    days = settings.S3_TEMP_EXPIRE_DAYS
+    expiring = [rule for rule in enabled if set(rule.get("Expiration", {})) & {"Days", "Date"}]
+    if not any(
+        rule_prefix(rule) == TEMP_ROOT and rule["Expiration"].get("Days") == days
+        for rule in expiring
+    ):
+        problems.append(f"abandoned uploads under {TEMP_ROOT} are not expired after {days} days")
+    for rule in expiring:
+        prefix = rule_prefix(rule)
+        name = f"rule {rule.get('ID') or '(no ID)'}"
+        if prefix is None or PERMANENT_ROOT.startswith(prefix) or prefix.startswith(PERMANENT_ROOT):
+            # Tags or sizes decide which objects it takes: it may take a patient's file.
+            problems.append(f"{name} deletes objects that may be patients' files")
+        elif TEMP_ROOT.startswith(prefix) and rule["Expiration"].get("Days", 0) < days:
+            problems.append(f"{name} deletes uploads under {TEMP_ROOT} sooner than {days} days")
+    return problems
+
+
 def _lifecycle(client, bucket: str, apply: bool) -> BucketItem:
     config = _read(
         lambda: client.get_bucket_lifecycle_configuration(Bucket=bucket),
         {"NoSuchLifecycleConfiguration"},
     )
     rules = (config or {}).get("Rules", [])
-    if any(
-        rule.get("Status") == "Enabled" and "AbortIncompleteMultipartUpload" in rule
-        for rule in rules
-    ):
-        return BucketItem("lifecycle", "ok", "incomplete multipart uploads are aborted")
+    done = (
+        f"incomplete multipart uploads aborted after {MULTIPART_DAYS} day; "
+        f"{TEMP_ROOT} expired after {settings.S3_TEMP_EXPIRE_DAYS} days"
+    )
+    problems = lifecycle_problems(rules)
+    if not problems:
+        return BucketItem("lifecycle", "ok", done)
     if not apply:
-        return BucketItem("lifecycle", "missing", "incomplete multipart uploads are kept")
-    wanted = {
-        "ID": RULE_ID,
-        "Filter": {"Prefix": ""},
-        "Status": "Enabled",
-        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": MULTIPART_DAYS},
-    }
-    kept = [rule for rule in rules if rule.get("ID") != RULE_ID]
+        return BucketItem("lifecycle", "missing", "; ".join(problems))
+    ours = {RULE_ID, TEMP_RULE_ID}
+    kept = [rule for rule in rules if rule.get("ID") not in ours]
     client.put_bucket_lifecycle_configuration(
-        Bucket=bucket, LifecycleConfiguration={"Rules": [*kept, wanted]}
+        Bucket=bucket, LifecycleConfiguration={"Rules": [*kept, *lifecycle_rules_wanted()]}
     )
-    return BucketItem(
-        "lifecycle", "applied", f"incomplete multipart uploads aborted after {MULTIPART_DAYS} day"
-    )
+    left = lifecycle_problems([*kept, *lifecycle_rules_wanted()])
+    if left:
+        # Another rule of the bucket (not ours to change) still expires temp/ too soon.
+        return BucketItem("lifecycle", "error", "; ".join(left))
+    return BucketItem("lifecycle", "applied", done)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.core import checks
 
 _found: list[checks.CheckMessage] | None = None
+DAY_SECONDS = 24 * 3600
 
 
 @checks.register("storage")
@@ -18,6 +19,29 @@ def bucket_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if _found is None:
         _found = _bucket_messages()
     return _found
+
+
+@checks.register("storage")
+def temp_expiry_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """The bucket's expiry of ``temp/`` must never take an upload the portal may still
+    process: it must come at least a day after the longest ticket's grace has run out."""
+    from django.conf import settings
+
+    longest_ticket = max(
+        settings.FILES_UPLOAD_TICKET_SECONDS, settings.ATTACHMENTS_PHOTO_UPLOAD_SECONDS
+    )
+    needed = longest_ticket + settings.FILES_STALE_TICKET_GRACE_SECONDS + DAY_SECONDS
+    if needed <= settings.S3_TEMP_EXPIRE_DAYS * DAY_SECONDS:
+        return []
+    return [
+        checks.Error(
+            f"S3_TEMP_EXPIRE_DAYS={settings.S3_TEMP_EXPIRE_DAYS} would let the bucket delete "
+            "uploads the portal may still process.",
+            hint=f"Set S3_TEMP_EXPIRE_DAYS to at least {-(-needed // DAY_SECONDS)} (the longest "
+            "upload ticket, plus FILES_STALE_TICKET_GRACE_SECONDS, plus a day).",
+            id="files.E012",
+        )
+    ]
 
 
 def bucket_check_forget() -> None:

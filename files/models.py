@@ -28,9 +28,27 @@ def patient_segment(patient_id) -> str:
     return str(patient_id) if patient_id else "none"
 
 
+# Every unchecked upload waits under this one top-level prefix, so a bucket lifecycle
+# rule (whose filters match only a key's start) can expire what is abandoned there.
+TEMP_ROOT = "temp/"
+
+
 def temp_prefix(*, account_id, patient_id, token) -> str:
-    """Where unchecked bytes wait: ``accounts/<a>/patients/<p>/temp/<token>/``."""
-    return f"accounts/{account_id}/patients/{patient_segment(patient_id)}/temp/{token}/"
+    """Where unchecked bytes wait: ``temp/accounts/<a>/patients/<p>/<token>/``."""
+    return f"{TEMP_ROOT}{temp_patient_prefix(account_id=account_id, patient_id=patient_id)}{token}/"
+
+
+def temp_patient_prefix(*, account_id, patient_id) -> str:
+    """The part of a temporary key that names its account and patient."""
+    return f"accounts/{account_id}/patients/{patient_segment(patient_id)}/"
+
+
+def temp_prefixes_allowed(*, account_id, patient_id) -> tuple[str, ...]:
+    """Where this account and patient's unchecked uploads may be: today's layout, and the
+    one before it (``accounts/<a>/patients/<p>/temp/``), so an upload made before an
+    upgrade, or a ticket issued then, is still processed after it."""
+    patient = temp_patient_prefix(account_id=account_id, patient_id=patient_id)
+    return (f"{TEMP_ROOT}{patient}", f"{patient}temp/")
 
 
 def permanent_prefix(*, account_id, patient_id, file_id) -> str:
@@ -204,6 +222,16 @@ class File(ActorFields):
 
     def __str__(self) -> str:
         return f"File {str(self.id)[:8]}"
+
+    def temp_key_in_place(self, key: str | None = None) -> bool:
+        """Whether ``key`` (default: ``temp_key``) is a clean key under this file's own
+        account and patient's temporary prefixes: the only objects the portal reads as
+        this file's upload, or deletes once it is done with them."""
+        from files.keys import path_problem
+
+        key = self.temp_key if key is None else key
+        allowed = temp_prefixes_allowed(account_id=self.account_id, patient_id=self.patient_id)
+        return bool(key) and not path_problem(key) and key.startswith(allowed)
 
     @property
     def is_expired(self) -> bool:

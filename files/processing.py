@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from files import cleaning, rendering, selectors
-from files.models import Facet, File, patient_segment
+from files.models import Facet, File
 from files.pdf_check import pdf_check
 from files.services import CHUNK, KeepOpen, digests_of, human_size, storage_put
 from files.signals import file_processed
@@ -118,7 +118,7 @@ def file_process_locked(*, file_id) -> File:
             permanent_objects_remove(file)
             file = File.objects.get(pk=file_id)
             mark_rejected(file, rejection.reason)
-        transaction.on_commit(lambda: temp_object_remove(file_id=file.pk, key=temp_key))
+        transaction.on_commit(lambda: temp_object_remove(file=file, key=temp_key))
     logger.info(
         "file %s processed: %s in %.0f ms", file.pk, file.state, (time.monotonic() - started) * 1000
     )
@@ -170,7 +170,7 @@ def file_give_up(*, file: File) -> File:
         "it is too large or too complex for this server). Send it again in another form.",
     )
     temp_key = file.temp_key
-    transaction.on_commit(lambda: temp_object_remove(file_id=file.pk, key=temp_key))
+    transaction.on_commit(lambda: temp_object_remove(file=file, key=temp_key))
     logger.warning("file %s rejected after %d unfinished attempts", file.pk, attempts)
     return file
 
@@ -181,16 +181,10 @@ def verify(file: File, original) -> None:
     Copies it into ``original`` (a local spool) so later steps never re-read storage.
     """
     key = file.temp_key
-    expected = f"accounts/{file.account_id}/patients/{patient_segment(file.patient_id)}/temp/"
     ticket = file.upload_ticket
-    if (
-        not key
-        or ".." in key.split("/")
-        or not key.startswith(expected)
-        or (
-            ticket is not None
-            and (ticket.account_id != file.account_id or not key.startswith(ticket.key_prefix))
-        )
+    if not file.temp_key_in_place() or (
+        ticket is not None
+        and (ticket.account_id != file.account_id or not key.startswith(ticket.key_prefix))
     ):
         raise FileRejected("The upload is not where its upload ticket allowed.")
     if not default_storage.exists(key):
@@ -368,21 +362,26 @@ def facet_store_rendition(*, file: File, name: str, rendition: rendering.Renditi
     )
 
 
-def temp_object_remove(*, file_id, key: str) -> None:
+def temp_object_remove(*, file: File, key: str) -> None:
     """Delete the temporary object of a finished file, then forget its key.
 
     Runs after commit. If storage fails here, ``temp_key`` stays set and the
     stale-upload sweep tries again, so the temp object never outlives processing.
+    A key outside the file's own temporary prefixes (a file rejected for it) is
+    forgotten without deleting anything: it may name another patient's upload.
     """
     if not key:
         return
-    try:
-        if default_storage.exists(key):
-            default_storage.delete(key)
-    except Exception:
-        logger.warning("could not delete the temporary object of file %s", file_id, exc_info=True)
-        return
-    File.objects.filter(pk=file_id, temp_key=key, state__in=FINAL_STATES).update(temp_key="")
+    if file.temp_key_in_place(key):
+        try:
+            if default_storage.exists(key):
+                default_storage.delete(key)
+        except Exception:
+            logger.warning(
+                "could not delete the temporary object of file %s", file.pk, exc_info=True
+            )
+            return
+    File.objects.filter(pk=file.pk, temp_key=key, state__in=FINAL_STATES).update(temp_key="")
 
 
 def facet_rendition_get_or_create(*, file: File, width: int, height: int) -> Facet:

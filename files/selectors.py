@@ -12,10 +12,28 @@ from files.models import Facet, File, UploadTicket
 from portal.accounts.models import Account
 from portal.ids import parse_uuid
 
-TEMP_KEY = re.compile(
-    r"accounts/(?P<account>[0-9a-f-]{36})/patients/(?P<patient>[0-9a-f-]{36}|none)"
-    r"/temp/(?P<token>[0-9a-f-]{36})/(?P<name>[^/]+)$"
+_UUID = r"[0-9a-f-]{36}"
+# A temporary key (``files.models.temp_prefix``), and the layout before it, which tickets
+# issued before an upgrade still name.
+TEMP_KEYS = (
+    re.compile(
+        rf"(?:^|/)(?P<key>temp/accounts/(?P<account>{_UUID})/patients/(?P<patient>{_UUID}|none)"
+        rf"/(?P<token>{_UUID})/(?P<name>[^/]+))$"
+    ),
+    re.compile(
+        rf"(?:^|/)(?P<key>accounts/(?P<account>{_UUID})/patients/(?P<patient>{_UUID}|none)"
+        rf"/temp/(?P<token>{_UUID})/(?P<name>[^/]+))$"
+    ),
 )
+
+
+def temp_key_match(path: str) -> re.Match | None:
+    """The temporary key at the end of ``path`` (a key, or a URL's path), parsed."""
+    for pattern in TEMP_KEYS:
+        match = pattern.search(path or "")
+        if match:
+            return match
+    return None
 
 
 def file_get(*, account: Account, file_id) -> File | None:
@@ -57,23 +75,24 @@ def upload_ticket_for_key(*, key: str, account: Account | None = None) -> Upload
 
     None for a key that is not already clean (``files.keys``): a Location sent back by a
     client is never looked up in storage under a name a storage would normalise."""
-    match = TEMP_KEY.search(key or "")
-    if not match or path_problem(key):
+    match = temp_key_match(key)
+    if not match or match["key"] != key or path_problem(key):
         return None
     tickets = UploadTicket.objects.filter(pk=match["token"], account_id=match["account"])
     if account is not None:
         tickets = tickets.filter(account=account)
     ticket = tickets.select_related("account", "patient").first()
-    if ticket is None or not key.endswith(match[0]) or not match[0].startswith(ticket.key_prefix):
+    if ticket is None or not key.startswith(ticket.key_prefix):
         return None
     return ticket
 
 
 def key_from_location(location: str) -> str:
-    """The storage key in an S3 ``Location`` URL (any host style, key URL-encoded)."""
-    path = unquote(urlsplit(location or "").path)
-    start = path.find("accounts/")
-    return path[start:] if start >= 0 else ""
+    """The temporary key in an S3 ``Location`` URL (any host style, key URL-encoded):
+    the path's end that is a temporary key, whatever bucket or endpoint path precedes it;
+    "" when it holds none."""
+    match = temp_key_match(unquote(urlsplit(location or "").path))
+    return match["key"] if match else ""
 
 
 def upload_ticket_for_location(*, account: Account, location: str) -> UploadTicket | None:

@@ -43,7 +43,7 @@ def retention_sweep(*, now: dt.datetime | None = None) -> int:
             for facet in file.facets.all():
                 if facet.storage_key and default_storage.exists(facet.storage_key):
                     default_storage.delete(facet.storage_key)
-            if file.temp_key and default_storage.exists(file.temp_key):
+            if file.temp_key_in_place() and default_storage.exists(file.temp_key):
                 default_storage.delete(file.temp_key)
             file.facets.update(state=Facet.State.FAILED, storage_key="")
             file.purged_at = now
@@ -67,7 +67,7 @@ def stale_upload_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     counts["objects_removed"] = ticket_counts["objects_removed"]
 
     for file in File.objects.filter(state__in=FINAL_STATES).exclude(temp_key=""):
-        temp_object_remove(file_id=file.pk, key=file.temp_key)
+        temp_object_remove(file=file, key=file.temp_key)
         counts["temp_removed"] += 1
 
     stuck_before = now - dt.timedelta(seconds=settings.FILES_REQUEUE_PENDING_AFTER_SECONDS)

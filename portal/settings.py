@@ -237,6 +237,13 @@ if S3_ADDRESSING_STYLE not in {"", "virtual", "path"}:
     raise ImproperlyConfigured(
         f"S3_ADDRESSING_STYLE must be virtual, path or empty, not {S3_ADDRESSING_STYLE!r}."
     )
+# Days after which the bucket's lifecycle rule (``manage.py storage_setup``) deletes what
+# is left under ``temp/``: uploads never confirmed or never processed. The stale-upload
+# sweep removes them far sooner; this is the store's own backstop, for a portal that is
+# down or a sweep that never ran. At least a day longer than a temporary object can be
+# needed (the longest upload ticket plus FILES_STALE_TICKET_GRACE_SECONDS; a system check
+# says so), so an upload still in use is never expired under the portal.
+S3_TEMP_EXPIRE_DAYS = env.int("S3_TEMP_EXPIRE_DAYS", default=7)
 # AWS's dual-stack (IPv4 and IPv6) endpoints: bucket.s3.dualstack.<region>.amazonaws.com.
 S3_USE_DUALSTACK_ENDPOINT = env.bool("S3_USE_DUALSTACK_ENDPOINT", default=False)
 # Server-side encryption asked of every object, by the storage and in every ticket's

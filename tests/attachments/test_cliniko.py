@@ -48,7 +48,7 @@ def test_presigned_post_has_cliniko_fields(storage_mode, api, account, patient):
     fields, success_action_status "201" and acl private."""
     post = presign(api, patient)
     fields = post["fields"]
-    assert fields["key"].startswith(f"accounts/{account.id}/patients/{patient.id}/temp/")
+    assert fields["key"].startswith(f"temp/accounts/{account.id}/patients/{patient.id}/")
     assert fields["key"].endswith("/${filename}")
     assert fields["success_action_status"] == "201"
     assert fields["acl"] == "private"

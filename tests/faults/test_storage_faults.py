@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
+from files.models import TEMP_ROOT
 from tests.faults.conftest import photo
 from tests.support import clients
 from tests.support.faultproxy import FaultyHttpProxy
@@ -80,4 +81,4 @@ def test_uploads_end_ready_after_storage_errors_and_timeouts(tmp_path, s3_bucket
             download = session.get(f"{server.url}/api/v1/files/{file.pk}", timeout=30)
             assert download.status_code == 200
             assert clients.sha256(download.content) == file.sha256
-    assert not [key for key in clients.bucket_keys(s3_bucket) if "/temp/" in key]
+    assert not [key for key in clients.bucket_keys(s3_bucket) if key.startswith(TEMP_ROOT)]

@@ -13,7 +13,7 @@ from files.services import file_create_from_stream
 from portal.audit.services import Actor
 
 
-def stored_keys(prefix: str = "accounts/") -> list[str]:
+def stored_keys(prefix: str = "") -> list[str]:
     """Every object under ``prefix`` in the current storage (both storages alike)."""
     found = []
     try:

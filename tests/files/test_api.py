@@ -150,6 +150,7 @@ def test_a_refused_batch_leaves_no_object_behind(storage_mode, api, patient, set
     assert response.status_code == 413, response.content
     assert File.objects.count() == 0
     assert stored_keys(f"accounts/{patient.account_id}/") == []
+    assert stored_keys(f"temp/accounts/{patient.account_id}/") == []
 
 
 def test_request_larger_than_the_request_limit_is_413(api, patient, settings):

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from files import services
 from files.keys import StorageKeyError, ticket_key_check
-from files.models import UploadTicket, permanent_prefix
+from files.models import UploadTicket, permanent_prefix, temp_prefix
 from files.sweeps import stale_upload_sweep
 from portal.audit.services import Actor
 from tests.factories import PatientFactory
@@ -104,7 +104,8 @@ def canaries(account, other_account):
             account_id=other_account.pk, patient_id=other_patient.pk, file_id=uuid.uuid4()
         )
         + "content.jpg": b"another clinic's photo",
-        f"accounts/{account.pk}/patients/none/temp/{uuid.uuid4()}/x.jpg": b"another upload",
+        temp_prefix(account_id=account.pk, patient_id=None, token=uuid.uuid4())
+        + "x.jpg": b"another upload",
         "canary.jpg": b"the root's canary",
     }
     for key, data in keys.items():

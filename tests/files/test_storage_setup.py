@@ -65,6 +65,21 @@ def states(output: str) -> dict[str, str]:
     return found
 
 
+def lifecycle_summary(rules: list[dict]) -> set[tuple]:
+    """(prefix, what, days) of each enabled rule, however the store writes its filter."""
+    found = set()
+    for rule in rules:
+        if rule.get("Status") != "Enabled":
+            continue
+        prefix = rule.get("Filter", {}).get("Prefix", rule.get("Prefix", ""))
+        if "AbortIncompleteMultipartUpload" in rule:
+            days = rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+            found.add((prefix, "abort incomplete multipart", days))
+        if "Days" in rule.get("Expiration", {}):
+            found.add((prefix, "expire", rule["Expiration"]["Days"]))
+    return found
+
+
 def test_check_reports_a_missing_bucket_and_changes_nothing(new_bucket, settings):
     """GIVEN a bucket that does not exist WHEN storage_setup --check runs THEN it fails naming
     the bucket and creates nothing."""
@@ -91,8 +106,11 @@ def test_setup_creates_and_configures_the_bucket_then_changes_nothing(new_bucket
     assert (rule["AllowedOrigins"], rule["AllowedMethods"]) == ([ORIGIN], ["POST"])
     encryption = s3.get_bucket_encryption(Bucket=new_bucket)["ServerSideEncryptionConfiguration"]
     assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=new_bucket)["Rules"]
-    assert lifecycle["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=new_bucket)["Rules"]
+    assert lifecycle_summary(rules) == {
+        ("", "abort incomplete multipart", 1),
+        ("temp/", "expire", settings.S3_TEMP_EXPIRE_DAYS),
+    }
 
     again = states(run())
     assert set(again.values()) <= {"ok", "unsupported"}
@@ -169,3 +187,152 @@ def test_startup_check_warns_when_the_store_does_not_answer(settings):
         bucket_check_forget()
     assert warning.id == "files.W010" and warning.level < 40
     assert "S3_ENDPOINT_URL" in warning.hint
+
+
+# --- The lifecycle of temp/ ----------------------------------------------------------
+
+OWN_RULES = {
+    "a whole-bucket rule of its own (another ID)": (
+        {
+            "ID": "site-wide",
+            "Filter": {"Prefix": ""},
+            "Status": "Enabled",
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 3},
+        },
+        "ok",
+    ),
+    "a rule for another prefix": (
+        {
+            "ID": "logs",
+            "Filter": {"Prefix": "logs/"},
+            "Status": "Enabled",
+            "Expiration": {"Days": 30},
+        },
+        "ok",
+    ),
+}
+DANGEROUS_RULES = {
+    "expires the whole bucket": (
+        {"ID": "tidy", "Filter": {"Prefix": ""}, "Status": "Enabled", "Expiration": {"Days": 90}},
+        "may be patients' files",
+    ),
+    "expires accounts/": (
+        {
+            "ID": "old-files",
+            "Filter": {"Prefix": "accounts/"},
+            "Status": "Enabled",
+            "Expiration": {"Days": 365},
+        },
+        "may be patients' files",
+    ),
+    "expires one clinic's files": (
+        {
+            "ID": "one-clinic",
+            "Filter": {"Prefix": "accounts/abc/"},
+            "Status": "Enabled",
+            "Expiration": {"Days": 365},
+        },
+        "may be patients' files",
+    ),
+    "expires by tag (any object may carry it)": (
+        {
+            "ID": "tagged",
+            "Filter": {"Tag": {"Key": "expire", "Value": "yes"}},
+            "Status": "Enabled",
+            "Expiration": {"Days": 30},
+        },
+        "may be patients' files",
+    ),
+    "expires temp/ sooner than the portal allows": (
+        {
+            "ID": "hasty",
+            "Filter": {"Prefix": "temp/"},
+            "Status": "Enabled",
+            "Expiration": {"Days": 1},
+        },
+        "sooner than 7 days",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", OWN_RULES)
+def test_setup_adds_the_temp_rule_beside_the_buckets_own_lifecycle(case, new_bucket, settings):
+    """GIVEN a bucket with a lifecycle rule of its own that endangers nothing WHEN
+    storage_setup runs THEN the portal's two rules are added beside it, and it stays."""
+    rule, _ = OWN_RULES[case]
+    s3 = client_for(settings.S3_ENDPOINT_URL, settings)
+    s3.create_bucket(Bucket=new_bucket)
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=new_bucket, LifecycleConfiguration={"Rules": [rule]}
+    )
+    assert states(run())["lifecycle"] == "applied"
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=new_bucket)["Rules"]
+    assert rule["ID"] in [r.get("ID") for r in rules]
+    assert ("temp/", "expire", 7) in lifecycle_summary(rules)
+    assert states(run("--check"))["lifecycle"] == "ok"
+
+
+@pytest.mark.parametrize("case", DANGEROUS_RULES)
+def test_a_rule_that_could_delete_what_the_portal_keeps_is_an_error(case, new_bucket, settings):
+    """GIVEN a bucket whose own lifecycle rule would delete patients' files (whole bucket,
+    accounts/, a clinic's prefix, by tag) or uploads still in use (temp/ too soon) WHEN
+    storage_setup runs THEN it adds its rules but leaves that rule alone (not its to change),
+    fails naming the rule and the danger, and the start-up check warns of it too."""
+    rule, danger = DANGEROUS_RULES[case]
+    s3 = client_for(settings.S3_ENDPOINT_URL, settings)
+    s3.create_bucket(Bucket=new_bucket)
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=new_bucket, LifecycleConfiguration={"Rules": [rule]}
+    )
+    with pytest.raises(CommandError, match=f"rule {rule['ID']} .*{danger}"):
+        run()
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=new_bucket)["Rules"]
+    assert rule["ID"] in [r.get("ID") for r in rules]
+    bucket_check_forget()
+    lifecycle = [w for w in bucket_check() if "lifecycle" in w.msg]
+    assert lifecycle and danger in lifecycle[0].msg
+
+
+def test_setup_replaces_its_own_temp_rule_when_the_days_change(new_bucket, settings):
+    """GIVEN the portal's rules in place WHEN S3_TEMP_EXPIRE_DAYS changes THEN the check
+    reports it, and storage_setup rewrites the portal's rule (one temp/ rule, new days)."""
+    run()
+    settings.S3_TEMP_EXPIRE_DAYS = 10
+    with pytest.raises(CommandError, match="lifecycle .*not expired after 10 days"):
+        run("--check")
+    assert states(run())["lifecycle"] == "applied"
+    rules = client_for(settings.S3_ENDPOINT_URL, settings).get_bucket_lifecycle_configuration(
+        Bucket=new_bucket
+    )["Rules"]
+    assert [r for r in lifecycle_summary(rules) if r[0] == "temp/"] == [("temp/", "expire", 10)]
+
+
+@pytest.mark.parametrize(
+    ("days", "grace_hours", "ticket_minutes", "refused"),
+    [
+        (7, 24, 15, False),
+        (3, 24, 15, False),
+        (2, 24, 15, True),
+        (1, 24, 15, True),
+        (2, 48, 15, True),
+        (3, 24, 24 * 60, False),
+        (2, 24, 24 * 60, True),
+    ],
+)
+def test_start_up_refuses_a_temp_expiry_shorter_than_an_upload_may_wait(
+    days, grace_hours, ticket_minutes, refused, settings
+):
+    """GIVEN S3_TEMP_EXPIRE_DAYS against the longest ticket and the stale-ticket grace WHEN
+    the checks run THEN an expiry that could take an upload still in use is an error that
+    names the least safe number of days."""
+    from files.checks import temp_expiry_check
+
+    settings.S3_TEMP_EXPIRE_DAYS = days
+    settings.FILES_STALE_TICKET_GRACE_SECONDS = grace_hours * 3600
+    settings.ATTACHMENTS_PHOTO_UPLOAD_SECONDS = ticket_minutes * 60
+    errors = temp_expiry_check()
+    assert bool(errors) == refused
+    if refused:
+        assert errors[0].id == "files.E012" and errors[0].level >= 40
+        needed = -(-(ticket_minutes * 60 + grace_hours * 3600 + 24 * 3600) // (24 * 3600))
+        assert f"at least {needed}" in errors[0].hint

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import uuid
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
@@ -85,7 +86,7 @@ def test_ticket_round_trip_on_both_storages(storage_mode, issue, client, process
     assert list(post["fields"])[:1] and "policy" in post["fields"]
     assert post["fields"]["key"] == ticket.key_prefix + "${filename}"
     assert ticket.key_prefix.startswith(
-        f"accounts/{ticket.account_id}/patients/{ticket.patient_id}/temp/"
+        f"temp/accounts/{ticket.account_id}/patients/{ticket.patient_id}/"
     )
 
     response = post_to(client, post, samples.jpeg(), "IMG 1.jpg")
@@ -162,7 +163,7 @@ def test_embedded_endpoint_refuses_a_key_outside_the_prefix(issue, client, other
     post = issue().presigned_post()
     fields = {
         **post["fields"],
-        "key": f"accounts/{other_account.id}/patients/none/temp/x/${{filename}}",
+        "key": f"temp/accounts/{other_account.id}/patients/none/{uuid.uuid4()}/${{filename}}",
     }
     response = post_embedded(client, post, samples.jpeg(), fields=fields)
     assert (response.status_code, error_code(response)) == (403, "AccessDenied")

@@ -18,7 +18,7 @@ import pytest
 
 from attachments.models import PatientAttachment, PatientPhoto
 from filerequests.models import FileRequest
-from files.models import File
+from files.models import TEMP_ROOT, File
 from portal.accounts.services import api_key_create
 from tests.attachments import samples as attachment_samples
 from tests.factories import AccountFactory, FileRequestFactory, PatientFactory
@@ -172,7 +172,7 @@ def run_load(tmp_path, bucket: str, uploads: int) -> dict:
             if door in ("claros pdf", "cliniko presigned"):
                 assert download.content == data, (door, file_id)  # PDFs are kept byte for byte
         both_worked = "files.process" in worker_a.log() and "files.process" in worker_b.log()
-    left = [key for key in clients.bucket_keys(bucket) if "/temp/" in key]
+    left = [key for key in clients.bucket_keys(bucket) if key.startswith(TEMP_ROOT)]
     assert not left, f"temporary objects left behind: {left[:10]}"
     assert FileRequest.objects.filter(account=account).count() == requests_needed
     by_door = {door: sum(1 for o in outcomes if o[0] == door) for door in DOORS}

@@ -46,7 +46,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 styles[item.state](f"  {item.name:<20} {item.state:<12} {item.detail}")
             )
-        failing = [item.name for item in items if item.needs_action]
+        failing = [f"{item.name} ({item.detail})" for item in items if item.needs_action]
         if failing:
             hint = "" if check else " (see the errors above)"
             raise CommandError(
