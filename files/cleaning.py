@@ -30,6 +30,7 @@ with a reason, as the sniffing step refuses it.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ def jpeg_clean(data: bytes) -> CleanedImage:
             if not seen_frame:
                 raise CleaningError("The JPEG has image data before its frame header.")
             scan_end = jpeg_scan_end(data, end)
-            kept.append(data[position - 2 : scan_end])
+            kept.append(memoryview(data)[position - 2 : scan_end])  # no copy until the join
             position = scan_end
             continue
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
@@ -144,18 +145,20 @@ def jpeg_next_marker(data: bytes, position: int) -> tuple[int, int]:
     return marker, position + 1
 
 
+# A marker inside or after a scan: 0xFF followed by anything but a stuffed 0x00, a restart
+# marker (0xD0-0xD7) or another 0xFF (fill before the marker; the last 0xFF of a run begins
+# it). One search in C: a Python loop over each of the ~13,000 stuffed 0xFF00 pairs of a
+# 3 MB photo took twice as long.
+SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
 def jpeg_scan_end(data: bytes, position: int) -> int:
     """Where the entropy-coded data after a scan header ends: at the first marker that is
-    neither a stuffed 0xFF00 nor a restart marker."""
-    while True:
-        found = data.find(b"\xff", position)
-        if found < 0 or found + 1 >= len(data):
-            raise CleaningError("The JPEG ends in the middle of its image data.")
-        following = data[found + 1]
-        if following == 0x00 or following in RST or following == 0xFF:
-            position = found + (2 if following != 0xFF else 1)
-            continue
-        return found
+    neither a stuffed 0xFF00 nor a restart marker (the position of its 0xFF)."""
+    found = SCAN_END.search(data, position)
+    if found is None:
+        raise CleaningError("The JPEG ends in the middle of its image data.")
+    return found.start()
 
 
 def exif_orientation(tiff: bytes) -> int | None:

@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", PDF: "pdf"}
 FINAL_STATES = (File.State.READY, File.State.REJECTED)
+# An upload up to this size is verified into memory, not a temporary file: a phone photo
+# is read whole by the cleaning anyway, so writing it to disk first only costs time.
+SPOOL_IN_MEMORY_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -87,8 +90,14 @@ def file_process_locked(*, file_id) -> File:
     """The processing run itself, under the File's row lock."""
     started = time.monotonic()
     with transaction.atomic():
-        # The row lock makes a second worker wait here, then find the file finished.
-        file = File.objects.select_for_update().get(pk=file_id)
+        # The row lock makes a second worker wait here, then find the file finished. The
+        # account (for the outcome's event) and ticket (for verify) come in the same query;
+        # only the file's row is locked.
+        file = (
+            File.objects.select_for_update(of=("self",))
+            .select_related("account", "upload_ticket")
+            .get(pk=file_id)
+        )
         if file.state in FINAL_STATES:
             return file
         temp_key = file.temp_key
@@ -97,7 +106,7 @@ def file_process_locked(*, file_id) -> File:
             with (
                 transaction.atomic(),
                 tempfile.SpooledTemporaryFile(
-                    max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR
+                    max_size=SPOOL_IN_MEMORY_BYTES, dir=settings.FILE_UPLOAD_TEMP_DIR
                 ) as original,
             ):
                 verify(file, original)  # storage: its faults raise and are retried
@@ -273,20 +282,24 @@ def promote(file: File, cleaned: Cleaned, content, thumbnail: rendering.Renditio
     content.seek(0)
     content_key = f"{prefix}content.{EXTENSIONS.get(cleaned.mime_type, 'bin')}"
     storage_put(content_key, content)
-    facet_store(
-        file=file,
-        name=Facet.CONTENT,
-        key=content_key,
-        mime_type=cleaned.mime_type,
-        size=size,
-        sha256=sha256,
-        sha1=sha1,
-        width=cleaned.width,
-        height=cleaned.height,
-    )
+    facets = [
+        Facet(
+            file=file,
+            name=Facet.CONTENT,
+            storage_key=content_key,
+            state=Facet.State.READY,
+            mime_type=cleaned.mime_type,
+            size=size,
+            sha256=sha256,
+            sha1=sha1,
+            width=cleaned.width,
+            height=cleaned.height,
+        )
+    ]
     pause_for_fault_tests(file)
     if thumbnail is not None:
-        facet_store_rendition(file=file, name=Facet.THUMBNAIL, rendition=thumbnail)
+        facets.append(rendition_facet_build(file=file, name=Facet.THUMBNAIL, rendition=thumbnail))
+    facets_store(facets)
     file.mime_type = cleaned.mime_type
     file.size = size
     file.sha256 = sha256
@@ -295,7 +308,18 @@ def promote(file: File, cleaned: Cleaned, content, thumbnail: rendering.Renditio
     file.state = File.State.READY
     file.rejection_reason = ""
     file.processed_at = timezone.now()
-    file.save()
+    file.save(
+        update_fields=[
+            "mime_type",
+            "size",
+            "sha256",
+            "width",
+            "height",
+            "state",
+            "rejection_reason",
+            "processed_at",
+        ]
+    )
     record_outcome(file)
 
 
@@ -342,17 +366,33 @@ def facet_store(*, file: File, name: str, key: str, **fields) -> Facet:
     return facet
 
 
-def facet_store_rendition(*, file: File, name: str, rendition: rendering.Rendition) -> Facet:
+FACET_FIELDS = ("storage_key", "state", "mime_type", "size", "sha256", "sha1", "width", "height")
+
+
+def facets_store(facets: list[Facet]) -> None:
+    """Write (or replace) a file's facets in one statement: each is new on a first run,
+    and replaces the row of its name when a file is processed again."""
+    Facet.objects.bulk_create(
+        facets,
+        update_conflicts=True,
+        unique_fields=["file", "name"],
+        update_fields=list(FACET_FIELDS),
+    )
+
+
+def rendition_facet_build(*, file: File, name: str, rendition: rendering.Rendition) -> Facet:
+    """Store a rendition's bytes at the file's permanent prefix; its (unsaved) facet."""
     extension = EXTENSIONS.get(rendition.content_type, "bin")
     slug = name.replace("rendition:", "")
     key = f"{file.permanent_prefix}{slug}.{extension}"
     content = io.BytesIO(rendition.content)
     sha256, sha1 = digests_of(content)
     storage_put(key, content)
-    return facet_store(
+    return Facet(
         file=file,
         name=name,
-        key=key,
+        storage_key=key,
+        state=Facet.State.READY,
         mime_type=rendition.content_type,
         size=len(rendition.content),
         sha256=sha256,
@@ -360,6 +400,14 @@ def facet_store_rendition(*, file: File, name: str, rendition: rendering.Renditi
         width=rendition.width,
         height=rendition.height,
     )
+
+
+def facet_store_rendition(*, file: File, name: str, rendition: rendering.Rendition) -> Facet:
+    """A rendition asked for after processing (``imageSize``): stored, and its facet written."""
+    built = rendition_facet_build(file=file, name=name, rendition=rendition)
+    described = {field: getattr(built, field) for field in FACET_FIELDS}
+    del described["storage_key"], described["state"]
+    return facet_store(file=file, name=name, key=built.storage_key, **described)
 
 
 def temp_object_remove(*, file: File, key: str) -> None:

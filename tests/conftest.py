@@ -103,6 +103,23 @@ def anonymous_api():
     return APIClient()
 
 
+@pytest.fixture(autouse=True)
+def _no_tasks_from_earlier_tests():
+    """Every test starts with an empty task queue: tasks queued on commit by earlier tests
+    (their rows long gone) would otherwise sit ahead of this test's own, and a test that
+    starts a real worker would wait behind them. Only the queue lists go; kombu's bindings
+    stay."""
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("redis://"):
+        import redis
+
+        with redis.Redis.from_url(url) as broker:
+            stale = [*broker.scan_iter("celery*"), *broker.scan_iter("unacked*")]
+            if stale:
+                broker.delete(*stale)
+    yield
+
+
 @pytest.fixture
 def redis_broker_url():
     return settings.CELERY_BROKER_URL

@@ -106,7 +106,9 @@ def event_record(
     """
     if type not in ALL_EVENT_TYPES and type != WEBHOOK_PING:
         raise ValueError(f"Unknown event type {type!r}")
-    with transaction.atomic():
+    # No savepoint: an event that cannot be written must undo the change it describes,
+    # never be dropped while the change commits (one statement fewer per event, too).
+    with transaction.atomic(savepoint=False):
         event = event_build(account=account, type=type, data=data, body=body, extra_urls=extra_urls)
         event.save()
         event_dispatch_enqueue(event_id=event.id)
