@@ -58,32 +58,44 @@ def file_process(*, file_id, worker: str = "") -> File | None:
     ``worker`` is the Celery worker's host name, recorded so a file whose worker dies
     is found by that worker's missing heartbeat.
     """
-    with transaction.atomic():
-        file = File.objects.select_for_update().filter(pk=file_id).first()
-        if file is None or file.state in FINAL_STATES:
-            return file
-        if file.processing_attempts >= settings.FILES_PROCESSING_MAX_ATTEMPTS:
-            # Begun that often and never finished (killed, out of memory, over its time
-            # limit): a poison file, refused before it costs another attempt.
-            return file_give_up(file=file)
-        file.state = File.State.PROCESSING
-        file.processing_attempts += 1
-        file.processing_worker = worker[:200]
-        file.processing_started_at = timezone.now()
-        file.save(
-            update_fields=[
-                "state",
-                "processing_attempts",
-                "processing_worker",
-                "processing_started_at",
-            ]
-        )
+    # The attempt is counted and committed before any work, so a worker killed half-way
+    # still counts. One UPDATE (it waits for another worker's row lock, then sees that
+    # worker's outcome); only when it changes nothing is the file looked at.
+    if not attempt_begin(file_id=file_id, worker=worker):
+        with transaction.atomic():
+            file = File.objects.select_for_update().filter(pk=file_id).first()
+            if file is None or file.state in FINAL_STATES:
+                return file
+            if file.processing_attempts >= settings.FILES_PROCESSING_MAX_ATTEMPTS:
+                # Begun that often and never finished (killed, out of memory, over its
+                # time limit): a poison file, refused before it costs another attempt.
+                return file_give_up(file=file)
+        # Another worker's attempt was uncounted (a storage fault) in between: begin now.
+        if not attempt_begin(file_id=file_id, worker=worker):
+            return File.objects.filter(pk=file_id).first()
 
     try:
         return file_process_locked(file_id=file_id)
     except TRANSIENT_FAULTS:
         attempt_uncount(file_id=file_id)
         raise
+
+
+def attempt_begin(*, file_id, worker: str) -> bool:
+    """Count and commit one more attempt of a file still to process; False when the file
+    is gone, finished, or has used up its attempts."""
+    return bool(
+        File.objects.filter(
+            pk=file_id,
+            state__in=(File.State.PENDING, File.State.PROCESSING),
+            processing_attempts__lt=settings.FILES_PROCESSING_MAX_ATTEMPTS,
+        ).update(
+            state=File.State.PROCESSING,
+            processing_attempts=F("processing_attempts") + 1,
+            processing_worker=worker[:200],
+            processing_started_at=timezone.now(),
+        )
+    )
 
 
 def file_process_locked(*, file_id) -> File:
@@ -422,8 +434,7 @@ def temp_object_remove(*, file: File, key: str) -> None:
         return
     if file.temp_key_in_place(key):
         try:
-            if default_storage.exists(key):
-                default_storage.delete(key)
+            default_storage.delete(key)  # a key already gone is no error, in either storage
         except Exception:
             logger.warning(
                 "could not delete the temporary object of file %s", file.pk, exc_info=True

@@ -26,3 +26,12 @@ def redact_worker_logs(logger, **kwargs):
     for handler in logger.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+@signals.worker_init.connect
+def load_processing_code(**kwargs):
+    """Before the pool forks: the imaging and PDF code, shared by every child
+    (files/worker_warmup.py), instead of loaded inside each child's first photo."""
+    from files.worker_warmup import processing_code_load
+
+    processing_code_load()
