@@ -26,6 +26,14 @@ No library does this without decoding (python-exiv2 rewrites metadata in place b
 keeps what it does not know, and needs a compiled libexiv2; Pillow re-encodes), so the
 walk is written here, and strictly: a file whose structure does not parse is refused
 with a reason, as the sniffing step refuses it.
+
+**HEIC/HEIF** are still decoded, turned upright and stored as JPEG for browsers
+(``rendering.clean_original``); no cleaned HEIC original is kept beside it. No Python
+library removes a HEIC's metadata without re-encoding: pillow-heif writes only by
+encoding, and exiv2 reads HEIF (its BMFF support) but does not write it. exiftool can
+(``-all=`` rewrites the ``meta`` box), but it is a Perl program that parses dozens of
+formats, and running it on files patients send is the attack surface CVE-2021-22204 (code
+execution from a crafted image) was; the portal does not.
 """
 
 from __future__ import annotations
