@@ -298,7 +298,7 @@ def test_setup_replaces_its_own_temp_rule_when_the_days_change(new_bucket, setti
     reports it, and storage_setup rewrites the portal's rule (one temp/ rule, new days)."""
     run()
     settings.S3_TEMP_EXPIRE_DAYS = 10
-    with pytest.raises(CommandError, match="lifecycle .*not expired after 10 days"):
+    with pytest.raises(CommandError, match=r"lifecycle .*not expired after 10 days"):
         run("--check")
     assert states(run())["lifecycle"] == "applied"
     rules = client_for(settings.S3_ENDPOINT_URL, settings).get_bucket_lifecycle_configuration(
