@@ -18,6 +18,7 @@ from filerequests.models import FileRequest, Notification
 from filerequests.shortlinks import short_link_url
 from files import sniffing
 from files.models import Facet, File
+from files.rendering import rendition_size, snap_image_size
 from files.storage import stored_bytes
 from portal.api.errors import Conflict
 from portal.api.pagination import PortalPagination, paginated_schema
@@ -136,15 +137,23 @@ class FileRequestFileSerializer(serializers.Serializer):
 
     @extend_schema_field(ThumbnailSerializer(allow_null=True))
     def get_thumbnail(self, file) -> dict | None:
+        """A small image for a list, fetched with the files API (seed 001's ``imageSize``).
+
+        Its width and height are what that URL answers: ``imageSize`` aspect-fills
+        without cropping and snaps the box up, so a 320x320 ask of a 4:3 photo answers
+        427x320, not the size of the cropped thumbnail facet it is offered for."""
         facet = next(
             (f for f in file.facets.all() if f.name == Facet.THUMBNAIL and f.state == "ready"),
             None,
         )
-        if facet is None:
+        if facet is None or not file.width or not file.height:
             return None
+        width, height = rendition_size(
+            file.width, file.height, *snap_image_size(facet.width, facet.height)
+        )
         return {
-            "width": facet.width,
-            "height": facet.height,
+            "width": width,
+            "height": height,
             "url": f"/api/v1/files/{file.id}?imageSize={facet.width}x{facet.height}",
         }
 

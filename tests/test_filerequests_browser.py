@@ -178,7 +178,12 @@ def test_patient_sends_two_photos_with_notes_from_a_phone(
     assert (second["imageWidth"], second["imageHeight"]) == (1200, 1600)
     assert all(f["size"] > 1000 for f in body["files"])
     assert thumbnail.status_code == 200
-    assert Image.open(io.BytesIO(b"".join(thumbnail.streaming_content))).format == "JPEG"
+    thumbnail_image = Image.open(io.BytesIO(b"".join(thumbnail.streaming_content)))
+    assert thumbnail_image.format == "JPEG"
+    # The listing says the size its URL answers (aspect-filled, uncropped: 1600x1200 -> 4:3).
+    offered = body["files"][0]["thumbnail"]
+    assert thumbnail_image.size == (offered["width"], offered["height"])
+    assert offered["width"] * 3 == offered["height"] * 4
 
     (event,) = Event.objects.filter(type="file-request.files.update")
     assert event.extra_urls == [receiver.url]
