@@ -686,6 +686,46 @@ def file_request_publish_files_update(
     )
     # The staff member who asked hears of it by e-mail, if they chose to (after commit).
     photos_arrived_queue(file_request=file_request, file_ids=added)
+    return files_update_record(
+        file_request=file_request, files=files, added=added, removed=[], now=now
+    )
+
+
+@transaction.atomic
+def file_request_publish_files_removed(
+    *, file_request: FileRequest, file_ids: list[str], actor: Actor, request=None
+):
+    """Announce that files already announced are gone, as one ``file-request.files.update``
+    event with ``removedFileIds`` (X-on's field for it). Used when a batch is refused after
+    its files were announced: without it a receiver would keep ids that only ever answer
+    as rejected. Returns the event, or None when none of ``file_ids`` was announced."""
+    file_request = (
+        FileRequest.objects.select_for_update().select_related("account").get(pk=file_request.pk)
+    )
+    announced = set(file_request.announced_file_ids)
+    removed = [str(file_id) for file_id in file_ids if str(file_id) in announced]
+    if not removed:
+        return None
+    audit_record(
+        account=file_request.account,
+        actor=actor,
+        action="file_request.files_remove",
+        target=file_request,
+        request=request,
+        detail={"removed_file_ids": removed},
+    )
+    return files_update_record(
+        file_request=file_request,
+        files=file_request_files(file_request=file_request),
+        added=[],
+        removed=removed,
+        now=timezone.now(),
+    )
+
+
+def files_update_record(*, file_request: FileRequest, files, added, removed, now):
+    """Record one ``file-request.files.update`` event in X-on's ``{"event": {...}}`` body,
+    for the account's endpoints and the request's ``filesUpdateWebhookUrl``."""
     event_id = uuid.uuid4()
     body = {
         "event": {
@@ -694,16 +734,19 @@ def file_request_publish_files_update(
             "type": events.FILE_REQUEST_FILES_UPDATE,
             "fileRequest": file_request_event_summary(file_request, files),
             "addedFileIds": added,
-            "removedFileIds": [],
+            "removedFileIds": removed,
         }
     }
     extra_urls = (
         [file_request.files_update_webhook_url] if file_request.files_update_webhook_url else []
     )
+    data = {"fileRequestId": str(file_request.id), "addedFileIds": added}
+    if removed:
+        data["removedFileIds"] = removed
     event = event_record(
         account=file_request.account,
         type=events.FILE_REQUEST_FILES_UPDATE,
-        data={"fileRequestId": str(file_request.id), "addedFileIds": added},
+        data=data,
         body=body,
         extra_urls=extra_urls,
     )

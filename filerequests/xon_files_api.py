@@ -26,7 +26,10 @@ from rest_framework.views import APIView
 
 from filerequests.answering import file_request_closed_reason
 from filerequests.models import FileRequest
-from filerequests.services import file_request_publish_files_update
+from filerequests.services import (
+    file_request_publish_files_removed,
+    file_request_publish_files_update,
+)
 from files import processing, quota, services
 from files.api import XonFileOutput
 from files.models import File, Purpose
@@ -211,6 +214,14 @@ class FileListApi(APIView):
                 reason="Another file of the same upload was refused; send the upload again "
                 "without it.",
             )
+            if file_request is not None:
+                # The batch was announced when it was stored: say it is gone.
+                file_request_publish_files_removed(
+                    file_request=file_request,
+                    file_ids=[str(f.id) for f in created],
+                    actor=caller.actor,
+                    request=request,
+                )
             raise ValidationError(
                 {
                     f"files.{index}": [f"{file.original_name}: {file.rejection_reason}"]

@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "file_request.dob_check_throttled": "Date-of-birth checks refused: too many from one place",
     "file_request.dob_check_while_locked": "Date of birth tried on a locked link",
     "file_request.expire": "Photo request expired",
+    "file_request.files_remove": "Withdrew the files of a refused upload from a request",
     "file_request.follow_up": "Asked the patient for more photos",
     "file_request.link_locked": "Photo link locked after wrong dates of birth",
     "file_request.notification_failed": "Text message could not be sent",

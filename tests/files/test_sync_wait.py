@@ -12,7 +12,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from files.models import Facet, File
+from portal.audit.models import AuditEvent
+from portal.webhooks.models import Event
 from tests.attachments import samples as attachment_samples
+from tests.factories import FileRequestFactory
 from tests.files import samples
 from tests.files.conftest import stored_keys
 from tests.support.worker import celery_worker
@@ -80,6 +83,45 @@ def test_a_refused_file_answers_400_naming_it_and_leaves_nothing_of_the_batch(
     assert set(File.objects.values_list("state", flat=True)) == {File.State.REJECTED}
     assert not Facet.objects.exists()
     assert [key for key in stored_keys() if "/files/" in key] == []
+
+
+@pytest.mark.parametrize("refused_at", [0, 1, 2], ids=["first", "middle", "last"])
+def test_a_refused_batch_for_a_file_request_is_announced_removed(
+    refused_at, api, account, patient, settings, tmp_path
+):
+    """GIVEN a file request and a worker WHEN X-on posts a batch for it (fileRequestId)
+    whose first, middle or last file is refused THEN after the files.update that added the
+    batch (sent when it was stored) comes one that removes every file of it, in X-on's
+    body, to the same receivers; the audit log says so; the listing offers none of them."""
+    settings.FILES_SYNC_WAIT_SECONDS = 30
+    file_request = FileRequestFactory(
+        account=account, patient=patient, files_update_webhook_url="https://ehr.example/hook"
+    )
+    junk = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"junk" * 500
+    files = [xon_file(f"good{i}.jpg", "image/jpeg", samples.jpeg((50, 40))) for i in range(3)]
+    files[refused_at] = xon_file("broken.jpg", "image/jpeg", junk)
+    body = {"files": files, "userId": str(patient.id), "fileRequestId": str(file_request.id)}
+    with celery_worker(tmp_path):
+        response = api.post("/api/v1/files", body, format="json")
+    assert response.status_code == 400, response.content
+    assert f"files.{refused_at}" in response.json()["fields"]
+
+    added, removed = (
+        event.payload["event"]
+        for event in Event.objects.filter(type="file-request.files.update").order_by("created_at")
+    )
+    batch = {str(pk) for pk in File.objects.values_list("pk", flat=True)}
+    assert len(batch) == 3
+    assert (set(added["addedFileIds"]), added["removedFileIds"]) == (batch, [])
+    assert (removed["addedFileIds"], set(removed["removedFileIds"])) == ([], batch)
+    assert removed["fileRequest"]["id"] == str(file_request.id)
+    assert {(f["id"], f["state"]) for f in removed["fileRequest"]["files"]} == {
+        (pk, "rejected") for pk in batch
+    }
+    assert Event.objects.filter(extra_urls=["https://ehr.example/hook"]).count() == 2
+    assert AuditEvent.objects.filter(action="file_request.files_remove").count() == 1
+    listing = api.get(f"/api/v1/file-requests/{file_request.id}").json()
+    assert listing["files"] == []
 
 
 def test_claros_junk_pdf_is_400_and_a_good_one_downloads_at_once(api, patient, settings, tmp_path):
