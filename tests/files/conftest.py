@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 
 from files.models import File
 from files.processing import file_process
-from files.services import file_create_from_stream
+from files.services import file_create_from_stream, upload_ticket_issue
 from portal.audit.services import Actor
 
 
@@ -24,6 +24,19 @@ def stored_keys(prefix: str = "") -> list[str]:
     for directory in dirs:
         found += stored_keys(f"{prefix}{directory}/")
     return found
+
+
+@pytest.fixture
+def issue(account, patient):
+    """Issue an upload ticket for the patient (a photo unless told otherwise)."""
+
+    def make(**extra):
+        extra.setdefault("purpose", "photo")
+        return upload_ticket_issue(
+            account=account, patient=patient, issued_by=Actor.system(), **extra
+        )
+
+    return make
 
 
 @pytest.fixture

@@ -191,65 +191,39 @@ def test_startup_check_warns_when_the_store_does_not_answer(settings):
 
 # --- The lifecycle of temp/ ----------------------------------------------------------
 
+
+def rule(rule_id: str, rule_filter: dict, **action) -> dict:
+    """A bucket lifecycle rule of the bucket's own, enabled."""
+    return {"ID": rule_id, "Filter": rule_filter, "Status": "Enabled", **action}
+
+
+def expire(days: int) -> dict:
+    return {"Expiration": {"Days": days}}
+
+
 OWN_RULES = {
-    "a whole-bucket rule of its own (another ID)": (
-        {
-            "ID": "site-wide",
-            "Filter": {"Prefix": ""},
-            "Status": "Enabled",
-            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 3},
-        },
-        "ok",
+    "a whole-bucket rule of its own (another ID)": rule(
+        "site-wide", {"Prefix": ""}, AbortIncompleteMultipartUpload={"DaysAfterInitiation": 3}
     ),
-    "a rule for another prefix": (
-        {
-            "ID": "logs",
-            "Filter": {"Prefix": "logs/"},
-            "Status": "Enabled",
-            "Expiration": {"Days": 30},
-        },
-        "ok",
-    ),
+    "a rule for another prefix": rule("logs", {"Prefix": "logs/"}, **expire(30)),
 }
+PATIENTS_FILES = "may be patients' files"
 DANGEROUS_RULES = {
-    "expires the whole bucket": (
-        {"ID": "tidy", "Filter": {"Prefix": ""}, "Status": "Enabled", "Expiration": {"Days": 90}},
-        "may be patients' files",
-    ),
+    "expires the whole bucket": (rule("tidy", {"Prefix": ""}, **expire(90)), PATIENTS_FILES),
     "expires accounts/": (
-        {
-            "ID": "old-files",
-            "Filter": {"Prefix": "accounts/"},
-            "Status": "Enabled",
-            "Expiration": {"Days": 365},
-        },
-        "may be patients' files",
+        rule("old-files", {"Prefix": "accounts/"}, **expire(365)),
+        PATIENTS_FILES,
     ),
     "expires one clinic's files": (
-        {
-            "ID": "one-clinic",
-            "Filter": {"Prefix": "accounts/abc/"},
-            "Status": "Enabled",
-            "Expiration": {"Days": 365},
-        },
-        "may be patients' files",
+        rule("one-clinic", {"Prefix": "accounts/abc/"}, **expire(365)),
+        PATIENTS_FILES,
     ),
     "expires by tag (any object may carry it)": (
-        {
-            "ID": "tagged",
-            "Filter": {"Tag": {"Key": "expire", "Value": "yes"}},
-            "Status": "Enabled",
-            "Expiration": {"Days": 30},
-        },
-        "may be patients' files",
+        rule("tagged", {"Tag": {"Key": "expire", "Value": "yes"}}, **expire(30)),
+        PATIENTS_FILES,
     ),
     "expires temp/ sooner than the portal allows": (
-        {
-            "ID": "hasty",
-            "Filter": {"Prefix": "temp/"},
-            "Status": "Enabled",
-            "Expiration": {"Days": 1},
-        },
+        rule("hasty", {"Prefix": "temp/"}, **expire(1)),
         "sooner than 7 days",
     ),
 }
@@ -259,15 +233,15 @@ DANGEROUS_RULES = {
 def test_setup_adds_the_temp_rule_beside_the_buckets_own_lifecycle(case, new_bucket, settings):
     """GIVEN a bucket with a lifecycle rule of its own that endangers nothing WHEN
     storage_setup runs THEN the portal's two rules are added beside it, and it stays."""
-    rule, _ = OWN_RULES[case]
+    own = OWN_RULES[case]
     s3 = client_for(settings.S3_ENDPOINT_URL, settings)
     s3.create_bucket(Bucket=new_bucket)
     s3.put_bucket_lifecycle_configuration(
-        Bucket=new_bucket, LifecycleConfiguration={"Rules": [rule]}
+        Bucket=new_bucket, LifecycleConfiguration={"Rules": [own]}
     )
     assert states(run())["lifecycle"] == "applied"
     rules = s3.get_bucket_lifecycle_configuration(Bucket=new_bucket)["Rules"]
-    assert rule["ID"] in [r.get("ID") for r in rules]
+    assert own["ID"] in [r.get("ID") for r in rules]
     assert ("temp/", "expire", 7) in lifecycle_summary(rules)
     assert states(run("--check"))["lifecycle"] == "ok"
 
@@ -278,16 +252,16 @@ def test_a_rule_that_could_delete_what_the_portal_keeps_is_an_error(case, new_bu
     accounts/, a clinic's prefix, by tag) or uploads still in use (temp/ too soon) WHEN
     storage_setup runs THEN it adds its rules but leaves that rule alone (not its to change),
     fails naming the rule and the danger, and the start-up check warns of it too."""
-    rule, danger = DANGEROUS_RULES[case]
+    dangerous, danger = DANGEROUS_RULES[case]
     s3 = client_for(settings.S3_ENDPOINT_URL, settings)
     s3.create_bucket(Bucket=new_bucket)
     s3.put_bucket_lifecycle_configuration(
-        Bucket=new_bucket, LifecycleConfiguration={"Rules": [rule]}
+        Bucket=new_bucket, LifecycleConfiguration={"Rules": [dangerous]}
     )
-    with pytest.raises(CommandError, match=f"rule {rule['ID']} .*{danger}"):
+    with pytest.raises(CommandError, match=f"rule {dangerous['ID']} .*{danger}"):
         run()
     rules = s3.get_bucket_lifecycle_configuration(Bucket=new_bucket)["Rules"]
-    assert rule["ID"] in [r.get("ID") for r in rules]
+    assert dangerous["ID"] in [r.get("ID") for r in rules]
     bucket_check_forget()
     lifecycle = [w for w in bucket_check() if "lifecycle" in w.msg]
     assert lifecycle and danger in lifecycle[0].msg

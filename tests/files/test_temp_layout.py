@@ -30,17 +30,6 @@ def legacy_prefix(*, account_id, patient_id, token) -> str:
 
 
 @pytest.fixture
-def issue(account, patient):
-    def make(**extra):
-        extra.setdefault("purpose", "photo")
-        return services.upload_ticket_issue(
-            account=account, patient=patient, issued_by=Actor.system(), **extra
-        )
-
-    return make
-
-
-@pytest.fixture
 def legacy_ticket(issue):
     """A ticket as a release before ``temp/`` issued it, still valid after the upgrade."""
     ticket = issue()

@@ -42,17 +42,6 @@ BOUNDARY = "TicketReuseBoundary"
 FIRST, SECOND = b"first photo bytes", b"second, parked bytes"
 
 
-@pytest.fixture
-def issue(account, patient):
-    def make(**extra):
-        extra.setdefault("purpose", "photo")
-        return services.upload_ticket_issue(
-            account=account, patient=patient, issued_by=Actor.system(), **extra
-        )
-
-    return make
-
-
 class NamedBytes:
     def __init__(self, name: str, data: bytes):
         self.name, self.data = name, data

@@ -28,17 +28,6 @@ pytestmark = pytest.mark.django_db
 BOUNDARY = "PortalTestBoundary"
 
 
-@pytest.fixture
-def issue(account, patient):
-    def make(**extra):
-        extra.setdefault("purpose", "photo")
-        return services.upload_ticket_issue(
-            account=account, patient=patient, issued_by=Actor.system(), **extra
-        )
-
-    return make
-
-
 class NamedBytes:
     """A file part for Django's multipart encoder."""
 
