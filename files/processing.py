@@ -369,15 +369,6 @@ def record_outcome(file: File) -> None:
     file_processed.send(sender=File, file=file)
 
 
-def facet_store(*, file: File, name: str, key: str, **fields) -> Facet:
-    facet, _ = Facet.objects.update_or_create(
-        file=file,
-        name=name,
-        defaults={"storage_key": key, "state": Facet.State.READY, **fields},
-    )
-    return facet
-
-
 FACET_FIELDS = ("storage_key", "state", "mime_type", "size", "sha256", "sha1", "width", "height")
 
 
@@ -415,11 +406,11 @@ def rendition_facet_build(*, file: File, name: str, rendition: rendering.Renditi
 
 
 def facet_store_rendition(*, file: File, name: str, rendition: rendering.Rendition) -> Facet:
-    """A rendition asked for after processing (``imageSize``): stored, and its facet written."""
-    built = rendition_facet_build(file=file, name=name, rendition=rendition)
-    described = {field: getattr(built, field) for field in FACET_FIELDS}
-    del described["storage_key"], described["state"]
-    return facet_store(file=file, name=name, key=built.storage_key, **described)
+    """A rendition asked for after processing (``imageSize``): stored, and its facet written
+    over the pending row that asked for it."""
+    facet = rendition_facet_build(file=file, name=name, rendition=rendition)
+    facets_store([facet])
+    return facet
 
 
 def temp_object_remove(*, file: File, key: str) -> None:
