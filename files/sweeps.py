@@ -43,8 +43,8 @@ def retention_sweep(*, now: dt.datetime | None = None) -> int:
             for facet in file.facets.all():
                 if facet.storage_key and default_storage.exists(facet.storage_key):
                     default_storage.delete(facet.storage_key)
-            if file.temp_key_in_place() and default_storage.exists(file.temp_key):
-                default_storage.delete(file.temp_key)
+            if file.temp_key_in_place():
+                default_storage.delete(file.temp_key)  # a key already gone is no error
             file.facets.update(state=Facet.State.FAILED, storage_key="")
             file.purged_at = now
             file.temp_key = ""
