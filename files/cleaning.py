@@ -38,10 +38,11 @@ execution from a crafted image) was; the portal does not.
 
 from __future__ import annotations
 
-import re
 import struct
 import zlib
 from dataclasses import dataclass
+
+from files.image_layout import JPEG_SCAN_END
 
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -153,17 +154,10 @@ def jpeg_next_marker(data: bytes, position: int) -> tuple[int, int]:
     return marker, position + 1
 
 
-# A marker inside or after a scan: 0xFF followed by anything but a stuffed 0x00, a restart
-# marker (0xD0-0xD7) or another 0xFF (fill before the marker; the last 0xFF of a run begins
-# it). One search in C: a Python loop over each of the ~13,000 stuffed 0xFF00 pairs of a
-# 3 MB photo took twice as long.
-SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-
-
 def jpeg_scan_end(data: bytes, position: int) -> int:
     """Where the entropy-coded data after a scan header ends: at the first marker that is
     neither a stuffed 0xFF00 nor a restart marker (the position of its 0xFF)."""
-    found = SCAN_END.search(data, position)
+    found = JPEG_SCAN_END.search(data, position)
     if found is None:
         raise CleaningError("The JPEG ends in the middle of its image data.")
     return found.start()

@@ -43,7 +43,8 @@ MAX_APPENDED_JPEGS = 8
 # In JPEG entropy-coded data 0xFF is followed by 0x00 (stuffing), a restart marker
 # (D0-D7) or another 0xFF (fill); anything else starts the next segment. One 0xFF and the
 # byte after it, no repetition: a run of fill bytes must not make the search quadratic.
-_JPEG_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+# files.cleaning finds the end of a scan with it too.
+JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _HEIF_METADATA_ITEMS = {b"Exif", b"mime", b"uri "}
 
 
@@ -138,7 +139,7 @@ def _jpeg_one(data: bytes, start: int, layout: Layout) -> int:
             raise _Malformed
         position = segment_end
         if marker == 0xDA:  # SOS: entropy-coded data up to the next real marker
-            found = _JPEG_NEXT_MARKER.search(data, position)
+            found = JPEG_SCAN_END.search(data, position)
             if found is None:
                 raise _Malformed  # truncated: no marker ends the scan
             layout.pixel_spans.append((position, found.start()))
