@@ -176,6 +176,14 @@ class FileListApi(APIView):
             with services.stored_objects_removed_on_failure(), transaction.atomic():
                 # A trial account's quota is checked before any byte is stored.
                 quota.account_lock(caller.account)
+                if file_request is not None:
+                    # Asked again under the request's lock: one cancelled (or expired)
+                    # since the check above takes no files.
+                    file_request = FileRequest.objects.select_for_update().get(
+                        pk=file_request.pk
+                    )
+                    if closed := file_request_closed_reason(file_request):
+                        raise Conflict(closed)
                 quota.trial_quota_check_many(
                     account=caller.account, sizes=[upload["size"] for upload in uploads]
                 )

@@ -32,7 +32,6 @@ def account_create(*, name: str, plan: str = Account.Plan.FULL) -> Account:
 
 
 @transaction.atomic
-@transaction.atomic
 def account_clinic_settings_update(
     *, account: Account, staff: Staff, name: str, phone_number, patient_safety_line: str
 ) -> Account:
@@ -62,6 +61,7 @@ def account_clinic_settings_update(
     return account
 
 
+@transaction.atomic
 def staff_create(
     *,
     account: Account,
