@@ -29,6 +29,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.exceptions import AuthenticationFailed
 
 from files import rendering
 from files.downloads import StoredBytesUnavailable, content_disposition, opened_stream
@@ -105,7 +106,9 @@ def _execute(sql: str, params: list, *, fetch: bool) -> list[tuple] | None:
         import psycopg  # the PostgreSQL backend's own driver
 
         connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
+        # Django's error wrapper: a database that stops answering is django.db's
+        # OperationalError (a 503, as on every other path), not psycopg's own (a 500).
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, params, prepare=True)
             return cursor.fetchall() if fetch else None
     with connection.cursor() as cursor:
@@ -208,7 +211,10 @@ def lean_file_response(request: HttpRequest, file_id: str):
         "HTTP_AUTHORIZATION", ""
     ).lower().startswith("bearer "):
         return None  # Basic (whose errors the DRF path words), a session, or nobody
-    plaintext = key_from_request(request)
+    try:
+        plaintext = key_from_request(request)
+    except AuthenticationFailed:
+        return None  # a credential the DRF path refuses in its own words (401)
     prefix = keys.parse_prefix(plaintext) if plaintext else None
     parsed_id = parse_uuid(file_id)
     if prefix is None or parsed_id is None:

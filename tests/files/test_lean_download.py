@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient, APIRequestFactory
 
 from files.api import FileDetailApi
+from files.lean_download import lean_file_response
 from files.models import Facet, File
 from files.renditions import facet_rendition_render
 from portal.accounts.services import api_key_create, api_key_revoke
@@ -86,6 +87,9 @@ def test_lean_answer_is_the_drf_answer(storage_mode, api_key, ready_photo, query
     assert {name: lean[1][name] for name in drf[1]} == drf[1]
     assert lean_audit == last_download()
     assert AuditEvent.objects.filter(action="file.download").count() == 2
+    # ...and the route's answer really was the lean path's, not the DRF view's twice.
+    lean_only = APIRequestFactory().get(url, query, **headers)
+    assert lean_file_response(lean_only, str(ready_photo.id)) is not None
 
 
 @pytest.mark.parametrize(
@@ -118,6 +122,33 @@ def test_lean_path_refuses_as_the_drf_path(api, api_key, other_account, ready_ph
     assert AuditEvent.objects.filter(action="file.download").count() == audited
     if expected == 401 and key:
         assert "invalid or has been revoked" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_X_API_KEY": "", "HTTP_AUTHORIZATION": "Basic !!!"},
+        {"HTTP_X_API_KEY": "", "HTTP_AUTHORIZATION": "Basic " + "A" * 5000},
+        {"HTTP_X_API_KEY": "\x00", "HTTP_AUTHORIZATION": "Bearer"},
+        {"HTTP_AUTHORIZATION": "Bearer " + "x" * 10_000},
+        {"HTTP_AUTHORIZATION": "Bearer \x00\x00"},
+    ],
+    ids=[
+        "empty key, broken Basic",
+        "empty key, huge Basic",
+        "NUL key",
+        "huge bearer",
+        "NUL bearer",
+    ],
+)
+def test_broken_credentials_are_refused_not_a_server_error(ready_photo, headers):
+    """GIVEN a ready photo WHEN the download carries a broken or hostile credential (an
+    empty X-API-Key beside undecodable Basic, NUL bytes, huge values) THEN 401 with no
+    bytes and no audit row, never a 500."""
+    response = APIClient().get(f"/api/v1/files/{ready_photo.id}", **headers)
+    assert response.status_code == 401, response.content
+    assert not response.streaming
+    assert not AuditEvent.objects.filter(action="file.download").exists()
 
 
 def test_a_facet_not_yet_made_still_goes_through_the_drf_path(settings, api, ready_photo):
