@@ -18,7 +18,7 @@ from filerequests.models import FileRequest, Notification
 from filerequests.shortlinks import short_link_url
 from files import sniffing
 from files.models import Facet, File
-from files.rendering import rendition_size, snap_image_size
+from files.rendering import image_size_answer
 from files.storage import stored_bytes
 from portal.api.errors import Conflict
 from portal.api.pagination import PortalPagination, paginated_schema
@@ -148,9 +148,7 @@ class FileRequestFileSerializer(serializers.Serializer):
         )
         if facet is None or not file.width or not file.height:
             return None
-        width, height = rendition_size(
-            file.width, file.height, *snap_image_size(facet.width, facet.height)
-        )
+        width, height = image_size_answer(file.width, file.height, facet.width, facet.height)
         return {
             "width": width,
             "height": height,

@@ -34,6 +34,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from files import rendering
 from files.downloads import StoredBytesUnavailable, content_disposition, opened_stream
 from files.models import Facet, File
+from files.renditions import rendition_name_for
 from portal.accounts import keys
 from portal.accounts.models import ApiKey
 from portal.api.authentication import key_from_request
@@ -143,11 +144,7 @@ def _facet_name(*, mime_type: str, width, height, image_size) -> str:
     """The facet that answers, as ``files.renditions.rendition_for`` names it."""
     if image_size is None or not (mime_type.startswith("image/") and width is not None):
         return Facet.CONTENT
-    box = rendering.snap_image_size(*image_size)
-    size = rendering.rendition_size(width, height, *box)
-    if size == (width, height):
-        return Facet.CONTENT
-    return Facet.rendition_name(*size)
+    return rendition_name_for(width, height, *image_size) or Facet.CONTENT
 
 
 AUDIT_COLUMNS = (

@@ -184,6 +184,12 @@ def _snap_side(side: int) -> int:
     return next((snapped for snapped in RENDITION_SIDES if snapped >= side), RENDITION_SIDES[-1])
 
 
+def image_size_answer(src_w: int, src_h: int, req_w: int, req_h: int) -> tuple[int, int]:
+    """The size ``imageSize=<req_w>x<req_h>`` answers for a ``src_w`` x ``src_h`` image:
+    the box snapped up, then aspect-filled (never upscaled) and capped."""
+    return rendition_size(src_w, src_h, *snap_image_size(req_w, req_h))
+
+
 def rendition_size(src_w: int, src_h: int, box_w: int, box_h: int) -> tuple[int, int]:
     """The size `render_aspect_fill` makes for this box: aspect-fill (never upscaled),
     each side then capped at `MAX_RENDITION_SIDE` by the centre crop."""

@@ -39,11 +39,15 @@ POLL_SECONDS = 0.2
 def rendition_for(*, file: File, width: int, height: int) -> tuple[str | None, tuple[int, int]]:
     """The facet name that answers ``imageSize=WxH`` for ``file`` (None: the content
     itself), and the snapped box it is rendered for."""
-    box = rendering.snap_image_size(width, height)
-    size = rendering.rendition_size(file.width, file.height, *box)
-    if size == (file.width, file.height):
-        return None, box
-    return Facet.rendition_name(*size), box
+    name = rendition_name_for(file.width, file.height, width, height)
+    return name, rendering.snap_image_size(width, height)
+
+
+def rendition_name_for(src_w: int, src_h: int, req_w: int, req_h: int) -> str | None:
+    """The rendition facet's name answering ``imageSize`` for an image of this size, or
+    None when the answer is the image itself (no smaller size would do)."""
+    size = rendering.image_size_answer(src_w, src_h, req_w, req_h)
+    return None if size == (src_w, src_h) else Facet.rendition_name(*size)
 
 
 def facet_rendition_request(*, file: File, width: int, height: int) -> Facet | None:
