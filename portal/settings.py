@@ -641,6 +641,15 @@ SMS_BACKEND = env.str(
         else "filerequests.sms.ConsoleSmsBackend"
     ),
 )
+# As for e-mail: production refuses a backend that prints or keeps texts instead of sending
+# them (the console backend writes the patient's link to stdout, past the log redaction).
+DEVELOPMENT_SMS_BACKENDS = {"filerequests.sms.ConsoleSmsBackend", "filerequests.sms.FileSmsBackend"}
+if IS_PRODUCTION and SMS_BACKEND in DEVELOPMENT_SMS_BACKENDS:
+    raise ImproperlyConfigured(
+        f"SMS_BACKEND={SMS_BACKEND} prints or keeps text messages instead of sending them; "
+        "it cannot be used when PORTAL_ENVIRONMENT=production. Set SMS_BACKEND to "
+        "filerequests.sms.TwilioSmsBackend (the default) and the TWILIO_* settings."
+    )
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(DATA_DIR / "sms" / "outbox.jsonl"))
 SMS_SENDER_NAME = env.str("SMS_SENDER_NAME", default="")
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")

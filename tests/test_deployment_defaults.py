@@ -47,6 +47,19 @@ def test_production_refuses_an_email_backend_that_does_not_send(tmp_path, backen
     assert "smtp.EmailBackend" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "backend", ["filerequests.sms.ConsoleSmsBackend", "filerequests.sms.FileSmsBackend"]
+)
+def test_production_refuses_an_sms_backend_that_does_not_send(tmp_path, backend):
+    """GIVEN production with an SMS backend that prints or keeps texts (the patient's link
+    in the clear) WHEN the portal starts THEN it refuses, naming the backend and what to set."""
+    result = manage("check", env_overrides=production(tmp_path, SMS_BACKEND=backend))
+
+    assert result.returncode != 0
+    assert f"SMS_BACKEND={backend}" in result.stderr
+    assert "TwilioSmsBackend" in result.stderr
+
+
 def test_production_sends_email_by_smtp_unless_told_otherwise(tmp_path):
     """GIVEN production with no EMAIL_BACKEND WHEN the portal starts THEN it starts,
     and sends e-mail by SMTP."""
