@@ -103,20 +103,29 @@ def anonymous_api():
     return APIClient()
 
 
+# The Redis keys of the one task queue ("celery", and kombu's priority lists beside it)
+# and of the messages a worker has taken but not acknowledged.
+BROKER_QUEUE_KEYS = (
+    "celery",
+    *(f"celery\x06\x16{priority}" for priority in (3, 6, 9)),
+    "unacked",
+    "unacked_index",
+    "unacked_mutex",
+)
+
+
 @pytest.fixture(autouse=True)
 def _no_tasks_from_earlier_tests():
     """Every test starts with an empty task queue: tasks queued on commit by earlier tests
     (their rows long gone) would otherwise sit ahead of this test's own, and a test that
-    starts a real worker would wait behind them. Only the queue lists go; kombu's bindings
-    stay."""
+    starts a real worker would wait behind them. One DEL of the queue's keys; kombu's
+    bindings stay."""
     url = settings.CELERY_BROKER_URL
     if url.startswith("redis://"):
         import redis
 
         with redis.Redis.from_url(url) as broker:
-            stale = [*broker.scan_iter("celery*"), *broker.scan_iter("unacked*")]
-            if stale:
-                broker.delete(*stale)
+            broker.delete(*BROKER_QUEUE_KEYS)
     yield
 
 
