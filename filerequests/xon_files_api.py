@@ -179,9 +179,7 @@ class FileListApi(APIView):
                 if file_request is not None:
                     # Asked again under the request's lock: one cancelled (or expired)
                     # since the check above takes no files.
-                    file_request = FileRequest.objects.select_for_update().get(
-                        pk=file_request.pk
-                    )
+                    file_request = FileRequest.objects.select_for_update().get(pk=file_request.pk)
                     if closed := file_request_closed_reason(file_request):
                         raise Conflict(closed)
                 quota.trial_quota_check_many(
