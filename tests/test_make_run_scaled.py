@@ -249,7 +249,14 @@ def test_make_run_scaled_serves_every_door_and_loses_nothing_when_processes_die(
             waiting = sum(
                 states.get(s, {}).get(d, 0) for s in ("pending", "processing") for d in DOORS
             )
-            return states if waiting == 0 and states.get("ready") else None
+            # Every door's three uploads have a final state: a Medable photo has no file at
+            # all until beat's collector finds its bytes, so "nothing waiting" alone is not
+            # enough (it held while those photos were still in storage, uncollected).
+            finished = all(
+                sum(states.get(s, {}).get(door, 0) for s in ("ready", "rejected")) >= 3
+                for door in DOORS
+            )
+            return states if waiting == 0 and finished else None
 
         states = wait_for(settled, timeout=240, interval=2, message=log_path.read_text()[-3000:])
         assert states["ready"] == dict.fromkeys(DOORS, 3), states
