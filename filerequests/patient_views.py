@@ -28,7 +28,7 @@ from filerequests.models import FileRequest
 from filerequests.shortlinks import short_link_id_is_well_formed
 from files.downloads import file_response
 from files.models import Facet, File
-from portal.accounts.models import Account, default_safety_line
+from portal.accounts.models import Account, safety_lines
 from portal.audit.services import Actor
 
 SESSION_KEY = "patient_file_request"
@@ -72,7 +72,8 @@ def patient_page(view):
 
 
 def clinic_context(account: Account | None) -> dict:
-    """The clinic's name, its phone number (display and ``tel:``) and the safety line.
+    """The clinic's name, its phone number (display and ``tel:``) and the safety lines
+    (the emergency numbers, then the clinic's own line if it has one).
 
     A page for a link we do not know has no clinic: it names none, and tells the
     patient to call "the clinic that sent you the link".
@@ -82,7 +83,7 @@ def clinic_context(account: Account | None) -> dict:
             "clinic_name": "",
             "clinic_phone": "",
             "clinic_phone_uri": "",
-            "safety_line": default_safety_line(),
+            "safety_lines": safety_lines(),
         }
     phone = account.phone_number
     phone_display = phone_uri = ""
@@ -96,7 +97,7 @@ def clinic_context(account: Account | None) -> dict:
         "clinic_name": account.name,
         "clinic_phone": phone_display,
         "clinic_phone_uri": phone_uri,
-        "safety_line": account.safety_line,
+        "safety_lines": account.safety_lines,
     }
 
 

@@ -348,3 +348,38 @@ def test_a_clinic_abroad_shows_its_number_in_international_form(file_request, se
     html = Client().get(f"/r/{file_request.short_link_id}").content.decode()
     assert 'href="tel:+35312345678"' in html
     assert "+353 1 234 5678" in html
+
+
+def safety_notice(html: str) -> str:
+    """The text of the page's emergencies notice (the ``#safety-line`` aside)."""
+    start = html.index('id="safety-line"')
+    return html[start : html.index("</aside>", start)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "clinic_line",
+    [
+        "",
+        "   ",
+        "Not for emergencies: call 999, or 111 for urgent advice.",
+        "For urgent dental pain ring us on 0117 496 0000 before 6pm.",
+        "Use this page for anything urgent.",
+        GB_SAFETY_LINE,
+        "  " + GB_SAFETY_LINE.upper() + "  ",
+    ],
+    ids=["none", "blank", "own-wording", "extra-advice", "contradicting", "default", "shouted"],
+)
+def test_the_emergency_numbers_are_never_replaced_by_the_clinic_line(file_request, clinic_line):
+    """GIVEN a clinic with or without a safety line of its own (whatever it says)
+    WHEN each patient page of its link is opened, error pages included
+    THEN the emergencies notice says "not for emergencies, call 999 or 111" exactly once,
+    and the clinic's own line, when it has one, is there too."""
+    Account.objects.filter(pk=file_request.account_id).update(patient_safety_line=clinic_line)
+    own = clinic_line.strip()
+    for name, html in clinic_pages(Client(), file_request).items():
+        notice = safety_notice(html)
+        assert notice.count(GB_SAFETY_LINE) == 1, (name, notice)
+        if own and own.lower() != GB_SAFETY_LINE.lower():
+            assert own in notice, (name, notice)
+        assert notice.lower().count(GB_SAFETY_LINE.lower()) == 1, (name, notice)

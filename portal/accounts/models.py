@@ -28,6 +28,15 @@ def default_safety_line() -> str:
     return SAFETY_LINES.get(settings.PHONENUMBER_DEFAULT_REGION, SAFETY_LINE_ELSEWHERE)
 
 
+def safety_lines(clinic_line: str = "") -> list[str]:
+    """The region's safety line, then the clinic's own unless it is empty or the same."""
+    lines = [default_safety_line()]
+    own = " ".join(clinic_line.split())
+    if own and own.casefold() != lines[0].casefold():
+        lines.append(own)
+    return lines
+
+
 class UserManager(BaseUserManager):
     """Users sign in with their e-mail address; there is no separate user name."""
 
@@ -89,8 +98,8 @@ class Account(models.Model):
         "safety line for patients",
         max_length=300,
         blank=True,
-        help_text="Shown on every photo request page. Leave empty for the default: "
-        "“This is not for emergencies. If you are very unwell call 999 or 111.”",
+        help_text="Shown on every photo request page after “This is not for emergencies. "
+        "If you are very unwell call 999 or 111.”, which is always shown.",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -101,9 +110,12 @@ class Account(models.Model):
         return self.name
 
     @property
-    def safety_line(self) -> str:
-        """The clinic's own safety line, or the default for the portal's region."""
-        return self.patient_safety_line.strip() or default_safety_line()
+    def safety_lines(self) -> list[str]:
+        """What the patient page says about emergencies: the region's emergency numbers
+        always, then the clinic's own line when it has one. A clinic's text adds to the
+        emergency numbers and never replaces them: a patient who is very unwell must be
+        told where to turn whatever the clinic typed."""
+        return safety_lines(self.patient_safety_line)
 
     @property
     def is_trial(self) -> bool:
