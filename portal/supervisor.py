@@ -47,6 +47,26 @@ def describe_exit(returncode: int) -> str:
     return f"exited with code {returncode}"
 
 
+def check_port_free(port: int) -> None:
+    """Refuse, in words, a port another program listens on on 127.0.0.1.
+
+    The probe binds with ``SO_REUSEADDR``, as gunicorn does: connections the last run
+    left in TIME-WAIT (a minute after it stopped) do not stop a bind then, while a
+    socket listening on the port, on any address, still does.
+    """
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
+    except OSError as error:
+        raise StartupError(
+            f"port {port} on 127.0.0.1 is in use by another program "
+            f"({error.strerror}). Stop it, or choose another port: PORT=8080 make run."
+        ) from None
+    finally:
+        probe.close()
+
+
 @dataclass
 class Program:
     name: str
@@ -80,7 +100,7 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._on_stop_signal)
         signal.signal(signal.SIGTERM, self._on_stop_signal)
         try:
-            self._check_port_free()
+            check_port_free(self.web_port)
             for program in self.programs:
                 self._start(program)
             self._wait_for_web()
@@ -104,18 +124,6 @@ class Supervisor:
         if not self.stopping:
             self.stopping = True
             self.say(f"{signal.Signals(signum).name} received: stopping everything.")
-
-    def _check_port_free(self) -> None:
-        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            probe.bind(("127.0.0.1", self.web_port))
-        except OSError as error:
-            raise StartupError(
-                f"port {self.web_port} on 127.0.0.1 is in use by another program "
-                f"({error.strerror}). Stop it, or choose another port: PORT=8080 make run."
-            ) from None
-        finally:
-            probe.close()
 
     def _start(self, program: Program) -> None:
         program.process = subprocess.Popen(
