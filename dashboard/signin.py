@@ -30,6 +30,7 @@ import django_otp
 from django.conf import settings
 from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponseRedirect
+from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -127,7 +128,14 @@ def redirect_to_step(request: HttpRequest, step: SignInStep) -> HttpResponseRedi
 
 
 def pending_begin(request: HttpRequest, user: User, next_url: str) -> None:
-    """Remember whose password was right; a new attempt replaces any earlier one."""
+    """Remember whose password was right; a new attempt replaces any earlier one.
+
+    The session gets a new key and a new CSRF token first: a key someone else held
+    before the password was typed (planted in this browser, e.g. from their own
+    patient-link session) must not see this half-signed-in state, let alone enrol an
+    authenticator in it. ``sign_in`` changes both again at the last step."""
+    request.session.cycle_key()
+    rotate_token(request)
     request.session[PENDING_USER_ID] = str(user.pk)
     request.session[PENDING_BACKEND] = user.backend
     request.session[PENDING_SINCE] = time.time()

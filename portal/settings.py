@@ -195,6 +195,11 @@ if IS_PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # A browser keeps a __Host- cookie only if this host set it over HTTPS, for Path=/
+    # and no Domain: no sibling subdomain or plain-HTTP answer can plant a session key
+    # or CSRF token. Production only: over plain HTTP (development) browsers refuse it.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- Internationalisation -----------------------------------------------------

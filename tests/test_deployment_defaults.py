@@ -136,3 +136,79 @@ def test_check_deploy_still_clean_behind_a_proxy(tmp_path):
         env_overrides=production(tmp_path, PORTAL_BEHIND_PROXY="true"),
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# The password step of a sign-in, run inside the settings of each environment: the
+# cookies the browser is given (names and attributes), and where the sign-in goes next.
+# (No page is rendered: production serves collected static files, not made here.)
+SIGN_IN_PROBE = """
+import json
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client
+call_command("migrate", verbosity=0)
+from portal.accounts.models import User
+User.objects.create_superuser(email="ops@portal.example.org", password="a long pass phrase 1")
+browser = Client()
+secure = settings.SESSION_COOKIE_SECURE
+answer = browser.post(
+    "/login/",
+    {"username": "ops@portal.example.org", "password": "a long pass phrase 1"},
+    secure=secure,
+)
+cookies = {}
+for name, morsel in answer.cookies.items():
+    cookies[name] = {
+        "secure": bool(morsel["secure"]),
+        "path": morsel["path"],
+        "domain": morsel["domain"],
+        "httponly": bool(morsel["httponly"]),
+    }
+print(json.dumps({
+    "session_cookie": settings.SESSION_COOKIE_NAME,
+    "csrf_cookie": settings.CSRF_COOKIE_NAME,
+    "status": answer.status_code,
+    "location": answer.get("Location", ""),
+    "cookies": cookies,
+}))
+"""
+
+
+def sign_in_probe(env: dict[str, str]) -> dict:
+    result = manage("shell", "-c", SIGN_IN_PROBE, env_overrides=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_cookies_are_host_only_and_secure(tmp_path):
+    """GIVEN production WHEN a person's password is accepted over HTTPS
+    THEN the session and CSRF cookies are named ``__Host-…`` and set Secure, for
+    Path=/ and no Domain: a sibling subdomain or a plain-HTTP answer cannot plant
+    either of them in the browser."""
+    answer = sign_in_probe(
+        production(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}")
+    )
+    assert answer["session_cookie"] == "__Host-sessionid"
+    assert answer["csrf_cookie"] == "__Host-csrftoken"
+    assert (answer["status"], answer["location"]) == (302, "/login/enrol/")
+    assert set(answer["cookies"]) >= {"__Host-sessionid", "__Host-csrftoken"}
+    for name in ("__Host-sessionid", "__Host-csrftoken"):
+        cookie = answer["cookies"][name]
+        assert cookie["secure"] and cookie["path"] == "/" and not cookie["domain"], (name, cookie)
+    assert answer["cookies"]["__Host-sessionid"]["httponly"]
+
+
+def test_development_keeps_plain_cookie_names_over_http(tmp_path):
+    """GIVEN development (plain HTTP on a developer's machine) WHEN a password is accepted
+    THEN the cookies keep their plain names (a browser refuses ``__Host-`` ones without
+    HTTPS) and the sign-in goes on to its next step."""
+    answer = sign_in_probe(
+        {
+            "PORTAL_ENVIRONMENT": "development",
+            "PORTAL_DATA_DIR": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+        }
+    )
+    assert (answer["session_cookie"], answer["csrf_cookie"]) == ("sessionid", "csrftoken")
+    assert (answer["status"], answer["location"]) == (302, "/login/enrol/")
+    assert not answer["cookies"]["sessionid"]["secure"]

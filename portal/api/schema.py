@@ -1,5 +1,6 @@
 """OpenAPI descriptions of the portal's authentication, for drf-spectacular."""
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
@@ -24,7 +25,7 @@ class StaffSessionAuthenticationScheme(OpenApiAuthenticationExtension):
     name = "StaffSession"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
 
 
 ERROR_SCHEMA = {
