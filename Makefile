@@ -61,6 +61,13 @@ test: install system-deps
 	$(VENV)/bin/ruff check .
 	PORTAL_ENVIRONMENT=test $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
+# Mutation testing of the modules that decide who gets in and what is stored
+# (scripts/mutation.py; slow, so not part of `make test`). MODULE="files.keys ..." runs
+# only those; the report is docs/mutation-report.md.
+.PHONY: mutation
+mutation: install system-deps
+	PORTAL_ENVIRONMENT=test $(PY) scripts/mutation.py $(foreach m,$(MODULE),--module $(m))
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
