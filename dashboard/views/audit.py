@@ -77,7 +77,8 @@ class Echo:
 
 
 def csv_lines(request, events):
-    writer = csv.writer(Echo())
+    # Every cell quoted: a spreadsheet whose list separator is a comma never splits one.
+    writer = csv.writer(Echo(), quoting=csv.QUOTE_ALL)
     yield "\ufeff" + writer.writerow(presentation.CSV_HEADER)  # BOM: Excel reads UTF-8
     chunk: list = []
     for event in events.iterator(chunk_size=EXPORT_CHUNK):

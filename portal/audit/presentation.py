@@ -8,6 +8,8 @@ per kind of object however many events the page holds.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -223,8 +225,14 @@ def event_rows(
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV
 # injection"); a leading apostrophe makes it text. Tab and carriage return too, as
-# some spreadsheets strip them and then read the formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# some spreadsheets strip them and then read the formula; the full-width forms too, as
+# some spreadsheets read them as their ASCII twins.
+# (full-width = + - @ written as escapes)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Where a spreadsheet may start a new cell inside one of ours: the list separator of
+# its locale (a comma, a semicolon in most of Europe, a tab when pasted) and, in a
+# naive importer, a line break.
+CELL_SEPARATORS = re.compile(r"[,;\t\r\n]")
 
 CSV_HEADER = [
     "When (UTC)",
@@ -240,9 +248,30 @@ CSV_HEADER = [
 ]
 
 
+def starts_formula(text: str) -> bool:
+    """Whether a spreadsheet could read ``text`` as a formula: it starts, after any
+    spaces, with a formula character or a character that folds to one (NFKC)."""
+    stripped = text.lstrip(" ")
+    return bool(stripped) and (
+        stripped.startswith(FORMULA_STARTS)
+        or unicodedata.normalize("NFKC", stripped[0]).startswith(FORMULA_STARTS)
+    )
+
+
 def csv_safe(value) -> str:
+    """The value as text no spreadsheet runs, whatever separator it splits cells at:
+    an apostrophe at the start and after each separator wherever what follows would
+    start a formula (a tab or line break first included, as a spreadsheet splitting at
+    another separator keeps them)."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    safe = []
+    start = 0
+    for boundary in [0, *(match.end() for match in CELL_SEPARATORS.finditer(text))]:
+        if starts_formula(text[boundary:]):
+            safe.append(text[start:boundary] + "'")
+            start = boundary
+    safe.append(text[start:])
+    return "".join(safe)
 
 
 def csv_row(row: EventRow) -> list[str]:

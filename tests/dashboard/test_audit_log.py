@@ -4,8 +4,10 @@ view that is itself audited and safe to open in a spreadsheet."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -17,6 +19,7 @@ from portal.audit.presentation import ACTION_LABELS, action_label, csv_safe
 from portal.audit.services import Actor, audit_record
 from tests.dashboard.conftest import signed_in_client
 from tests.factories import FileRequestFactory, PatientFactory, StaffFactory
+from tests.files import samples
 
 pytestmark = pytest.mark.django_db
 
@@ -173,8 +176,9 @@ def test_the_export_never_hands_a_spreadsheet_a_formula(admin_client, account, c
     cells = [cell for line in lines for cell in line]
     for cell in cells:
         assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
-    assert "'" + formula in cells  # the file's name, kept readable
-    assert csv_safe(formula) == "'" + formula
+    assert csv_safe(formula) in cells  # the file's name, kept readable:
+    assert csv_safe(formula).startswith("'")  # apostrophes added, nothing else changed
+    assert csv_safe(formula).replace("'", "") == formula.replace("'", "")
 
 
 def test_only_admins_export(clinician_client, history):
@@ -199,3 +203,116 @@ def test_a_page_of_the_log_costs_the_same_for_5_events_as_for_40(account, admin_
     COUNTS[events] = len(captured.captured_queries)
     if len(COUNTS) == 2:
         assert COUNTS[5] == COUNTS[40], COUNTS
+
+
+# --- Formulas behind a separator -----------------------------------------------------
+#
+# A spreadsheet set to another list separator (a semicolon in most of Europe, a tab when
+# pasted) splits one CSV cell into several and runs each part that starts like a formula.
+# Every part of every cell, split at any of those separators, must read as text.
+
+TRIGGERS = ["=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20"]
+SEPARATORS = {"start": None, "comma": ",", "semicolon": ";", "tab": "\t"}
+# A spreadsheet splits at one separator at a time; a naive importer also at line breaks.
+SPLITTERS = [re.compile(pattern) for pattern in (r"(?!)", ",", ";", "\t", r"\r\n?|\n")]
+
+
+def parts(cell: str) -> list[str]:
+    """Every part of the cell a spreadsheet might read as a cell of its own."""
+    return [part for splitter in SPLITTERS for part in splitter.split(cell)]
+
+
+def formula_text(trigger: str, separator: str | None) -> str:
+    """``=1+1`` as a whole value, or as the middle part of ``x;=1+1;y``."""
+    formula = f"{trigger}1+1"
+    return formula if separator is None else f"x{separator}{formula}{separator}y"
+
+
+def via_file_name(api, account, text: str) -> str:
+    """A photo uploaded through X-on's files API under ``text``."""
+    patient = PatientFactory(account=account)
+    answer = api.post(
+        "/api/v1/files",
+        {
+            "files": [
+                {
+                    "name": f"{text}.jpg",
+                    "type": "image/jpeg",
+                    "contents": base64.b64encode(samples.jpeg((32, 24))).decode(),
+                }
+            ],
+            "userId": str(patient.id),
+        },
+        format="json",
+    )
+    assert answer.status_code == 201, answer.content
+    return "file.upload"
+
+
+def via_patient_name(api, account, text: str) -> str:
+    """A patient added through the patients API with ``text`` as their first name."""
+    answer = api.post(
+        "/api/v1/patients",
+        {"first_name": text, "last_name": "Doe", "date_of_birth": "1980-06-17"},
+        format="json",
+    )
+    assert answer.status_code == 201, answer.content
+    return "patient.create"
+
+
+def via_staff_name(api, account, text: str) -> str:
+    """A shell staff member named by X-on's ``staffName`` on a new file request."""
+    answer = api.post(
+        "/api/v1/file-requests",
+        {
+            "type": "photo",
+            "accountId": str(account.id),
+            "accountUserId": "42",
+            "staffName": text,
+            "patientMobile": "+447777123456",
+            "patientDateOfBirth": "1980-06-17",
+        },
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    return "staff.create_shell"
+
+
+SOURCES = {
+    "file name": via_file_name,
+    "patient name": via_patient_name,
+    "staffName": via_staff_name,
+}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("separator", SEPARATORS)
+@pytest.mark.parametrize("trigger", TRIGGERS, ids=[hex(ord(t)) for t in TRIGGERS])
+def test_no_part_of_any_cell_starts_a_formula(
+    admin_client, api, account, trigger, separator, source
+):
+    """GIVEN a file name, a patient name or a staffName sent through the API with a
+    formula at its start or behind a comma, semicolon or tab (``x;=1+1;y``)
+    WHEN the audit log is exported and read back
+    THEN the event about it names it, still readable, and no part of any cell, split at
+    any separator a spreadsheet might use, starts with = + - @ tab CR or their full-width
+    forms."""
+    text = formula_text(trigger, SEPARATORS[separator])
+    action = SOURCES[source](api, account, text)
+    _header, *lines = read_csv(admin_client.get("/settings/audit/export/"))
+    [named] = [line[6] for line in lines if line[4] == action]
+    assert "1+1" in named, named
+    for line in lines:
+        for cell in line:
+            for part in parts(cell):
+                assert not part.lstrip(" ").startswith(tuple(TRIGGERS)), (cell, part)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Nadia Rahman", "left shoulder, day 3; after cream.jpg", "Dr O'Neil", "1+1", "x=1", "a@b"],
+)
+def test_ordinary_text_is_exported_as_it_is(text):
+    """Only a formula start gets an apostrophe: names with commas, semicolons, an
+    apostrophe or a formula character inside are exported as typed."""
+    assert csv_safe(text) == text
