@@ -19,6 +19,12 @@ from __future__ import annotations
 
 import os
 
+from portal.data_folder import make_private_umask
+
+# What the server writes (into the data folder, above all) is private to its user, whatever
+# the umask of whoever started it; the workers it forks inherit this.
+make_private_umask()
+
 bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 worker_class = "portal.gunicorn_worker.GuardedThreadWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

@@ -19,6 +19,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.data_folder import ensure_private_data_folder
 from portal.install_secret import derived_key, install_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,13 +39,15 @@ DATA_DIR = Path(env.str("PORTAL_DATA_DIR", default=str(BASE_DIR / "data"))).reso
 # local broker): a scaled process (PostgreSQL, Redis, S3) may run on a read-only file
 # system, and whatever else writes here (SMS outbox file, beat schedule, uploads spooled
 # to the filesystem storage) makes its own folder when it first writes.
+# Where the embedded shape uses it, the folder holds patients' data: this process writes
+# everything in it 0600 (folders 0700), and refuses a folder other users can read.
 _broker_url = env.str("CELERY_BROKER_URL", default="")
-if not env.str("DATABASE_URL", default="") or _broker_url.startswith(
-    ("sqlite-queue://", "filesystem://")
+if (
+    not env.str("DATABASE_URL", default="")
+    or not _broker_url  # the default broker is the local one
+    or _broker_url.startswith(("sqlite-queue://", "filesystem://"))
 ):
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-elif not _broker_url:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)  # the default broker is the local one
+    ensure_private_data_folder(DATA_DIR)
 
 # --- Core -------------------------------------------------------------------
 

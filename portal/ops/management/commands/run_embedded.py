@@ -14,6 +14,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from portal.data_folder import make_private_umask
 from portal.supervisor import Program, Supervisor
 
 
@@ -80,6 +81,9 @@ class Command(BaseCommand):
         # DEBUG is off in the embedded shape: it is what a clinic runs for real, patients
         # reach it, and a debug page shows code, settings and tracebacks to anyone.
         env = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1", "DEBUG": "false"}
+        # Everything the web server, the worker and beat write is private to this user
+        # (the data folder holds patients' data); they inherit the umask from here.
+        make_private_umask()
         supervisor = Supervisor(
             embedded_programs(port=port, concurrency=concurrency),
             cwd=settings.BASE_DIR,
