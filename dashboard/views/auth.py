@@ -53,7 +53,9 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
-        email = request.POST.get("username", "")[:254]
+        # Whole, not cut: the form strips what is typed before it looks the address up,
+        # so a cut made before that would count 300 spaces and an address as spaces.
+        email = request.POST.get("username", "")
         with transaction.atomic():
             self.throttle_keys = signin_throttle.keys_lock(email=email, request=request)
             pause = signin_throttle.pause_of(self.throttle_keys, timezone.now())

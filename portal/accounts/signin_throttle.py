@@ -2,12 +2,16 @@
 
 Wrong passwords are counted twice: against the e-mail address typed (whether or not
 such a user exists, so the answer never tells) and against the client address (IPv6
-per /64, from portal.clientip). After ``SIGN_IN_ACCOUNT_MAX_FAILURES`` (or
-``SIGN_IN_ADDRESS_MAX_FAILURES``) failures that key is paused; each further pause
-of the same key doubles, up to ``SIGN_IN_LOCKOUT_MAX_SECONDS`` (back-off). While
-paused the password is not even checked, so the right one is refused too and a
-guess teaches nothing. A right password clears the account's count, never the
-address's: one valid sign-in must not buy an address more guesses at others.
+per /64, from portal.clientip). The address is counted as authentication looks it up
+(``sign_in_name``: Django's sign-in form strips it and normalises it to NFKC), then
+case-folded, so every spelling that can sign in as one person (a full-width letter, a
+ligature, a combining accent, spaces around it, other capitals) shares one count.
+After ``SIGN_IN_ACCOUNT_MAX_FAILURES`` (or ``SIGN_IN_ADDRESS_MAX_FAILURES``) failures
+that key is paused; each further pause of the same key doubles, up to
+``SIGN_IN_LOCKOUT_MAX_SECONDS`` (back-off). While paused the password is not even
+checked, so the right one is refused too and a guess teaches nothing. A right password
+clears the account's count, never the address's: one valid sign-in must not buy an
+address more guesses at others.
 
 Why our own and not django-axes: axes forgets an account's earlier lockouts when
 its cool-off ends (so no back-off without a second store of our own), its backend
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.forms import UsernameField
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -45,8 +50,21 @@ def client_key(request: HttpRequest) -> str:
     return client_throttle_key(request) or "unknown"
 
 
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+
+
+def sign_in_name(typed: str) -> str:
+    """The address exactly as authentication looks it up: the sign-in form's own field
+    (``UsernameField``) strips it and normalises it to NFKC, except text longer than an
+    address can be, which the form refuses before any password is checked."""
+    return UsernameField(max_length=EMAIL_MAX_LENGTH).to_python(typed)
+
+
 def key_digest(scope: str, value: str) -> str:
-    return salted_hmac(f"portal.sign-in-throttle.{scope}", value.strip().lower()).hexdigest()
+    """The row a value is counted under; the value as authentication sees it, case-folded
+    (so "ß" and "ss", or "K" and the Kelvin sign, count as one)."""
+    text = sign_in_name(value).casefold()
+    return salted_hmac(f"portal.sign-in-throttle.{scope}", text).hexdigest()
 
 
 def max_failures(scope: str) -> int:
@@ -107,7 +125,13 @@ def pause_of(keys: SignInKeys, now: datetime) -> Pause | None:
 
 
 def user_for_email(email: str) -> User | None:
-    return User.objects.filter(email__iexact=email.strip()).first() if email else None
+    """The person a typed address means: the one authentication would check (the exact
+    address), else the same address in other capitals."""
+    name = sign_in_name(email)
+    if not name or len(name) > EMAIL_MAX_LENGTH:
+        return None
+    users = User.objects.order_by("pk")
+    return users.filter(email=name).first() or users.filter(email__iexact=name).first()
 
 
 def audit_sign_in(*, action: str, request: HttpRequest, email: str, detail: dict) -> None:

@@ -298,3 +298,124 @@ def test_an_operator_can_end_a_pause_from_the_admin_and_it_is_audited(clinician)
     assert response.status_code == 302
     assert SESSION_KEY in client.session
     assert AuditEvent.objects.filter(action="auth.sign_in_pause_ended").exists()
+
+
+# --- Every spelling of one address is one account ---------------------------------------------
+#
+# Authentication looks the address up as Django's sign-in form cleans it: surrounding
+# space removed, then NFKC. A throttle keyed on the typed text lower-cased gave each
+# spelling that authenticates as the same person (a full-width letter, a ligature, a
+# combining accent, 300 spaces in front) five fresh tries, and let it sign in while the
+# address was paused. Spellings that differ only by case fold in with them.
+
+
+def full_width(text: str) -> str:
+    """The same characters from the full-width block (as a Japanese keyboard types them)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+SPELLINGS = [
+    # (id, address stored, address typed, whether that spelling signs the person in)
+    ("full-width first letter", "clin.b@example.org", full_width("c") + "lin.b@example.org", True),
+    ("all full-width", "clin.b@example.org", full_width("clin.b@example.org"), True),
+    ("mathematical bold letter", "clin.b@example.org", "\U0001d41clin.b@example.org", True),
+    ("circled letter", "clin.b@example.org", "\u24d2lin.b@example.org", True),
+    ("ligature fi", "fiona@example.org", "\ufb01ona@example.org", True),
+    ("combining accent", "jos\u00e9@example.org", "jose\u0301@example.org", True),
+    ("ideographic spaces around", "clin.b@example.org", "\u3000clin.b@example.org\u3000", True),
+    ("300 spaces in front", "clin.b@example.org", " " * 300 + "clin.b@example.org", True),
+    ("capitals", "clin.b@example.org", "CLIN.B@EXAMPLE.ORG", False),
+    ("full-width capital", "clin.b@example.org", full_width("C") + "lin.b@example.org", False),
+    ("Kelvin sign for K", "kelly@example.org", "\u212aelly@example.org", False),
+    ("sharp s for ss", "strasse@example.org", "stra\u00dfe@example.org", False),
+]
+SPELLING_IDS = [spelling[0] for spelling in SPELLINGS]
+
+
+def person_with(email: str):
+    from portal.accounts.models import Staff
+    from tests.factories import StaffFactory
+
+    return StaffFactory(user=UserFactory(email=email), role=Staff.Role.CLINICIAN).user
+
+
+def signed_in_or_onward(response) -> bool:
+    """The password was accepted: the answer sends the browser on (302), whatever step
+    comes next."""
+    return response.status_code == 302
+
+
+@pytest.mark.parametrize(("name", "stored", "typed", "authenticates"), SPELLINGS, ids=SPELLING_IDS)
+def test_a_paused_address_stays_paused_in_every_spelling(db, name, stored, typed, authenticates):
+    """GIVEN five wrong passwords for an address as stored
+    WHEN the right password is typed with another spelling of it
+    THEN sign-in is paused for that spelling too; once the pause is over, the spellings
+    that authentication takes for the same address do sign in (they are the same person)."""
+    user = person_with(stored)
+    wrong(stored, ACCOUNT_LIMIT)
+    response, client = attempt(typed, PASSWORD, "192.0.2.70")
+    assert_paused(response, client)
+    time_passes()
+    later, _ = attempt(typed, PASSWORD, "192.0.2.71")
+    assert signed_in_or_onward(later) is authenticates
+    assert user.check_password(PASSWORD)
+
+
+@pytest.mark.parametrize(("name", "stored", "typed", "authenticates"), SPELLINGS, ids=SPELLING_IDS)
+def test_wrong_passwords_in_another_spelling_pause_the_address(
+    db, name, stored, typed, authenticates
+):
+    """GIVEN five wrong passwords typed with another spelling of an address
+    WHEN the right password is typed with the address as stored
+    THEN it is refused as paused: the other spelling bought no fresh tries."""
+    person_with(stored)
+    wrong(typed, ACCOUNT_LIMIT)
+    response, client = attempt(stored, PASSWORD, "192.0.2.72")
+    assert_paused(response, client)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["clin.b@example.org", "fiona@example.org", "jos\u00e9@example.org", "strasse@example.org"],
+)
+def test_one_wrong_password_in_each_of_five_spellings_pauses_the_address(db, stored):
+    """GIVEN one wrong password in each of five different spellings of one address
+    WHEN the right one follows, in yet another spelling
+    THEN sign-in is paused: spellings share one count."""
+    person_with(stored)
+    spellings = [typed for _, address, typed, _ in SPELLINGS if address == stored]
+    spellings += [stored.upper(), f"  {stored}  ", stored.replace("@", full_width("@")), stored]
+    spellings += [stored.replace(".", full_width(".")), stored.replace("e", full_width("e"), 1)]
+    distinct = list(dict.fromkeys(spellings))
+    assert len(distinct) >= ACCOUNT_LIMIT + 1
+    for index, typed in enumerate(distinct[:ACCOUNT_LIMIT]):
+        response, _ = attempt(typed, f"wrong {index}", f"203.0.113.{100 + index}")
+        assert response.status_code in (200, 429)
+    response, client = attempt(distinct[ACCOUNT_LIMIT], PASSWORD, "192.0.2.73")
+    assert_paused(response, client)
+
+
+@pytest.mark.parametrize(
+    ("name", "stored", "typed", "authenticates"),
+    [spelling for spelling in SPELLINGS if spelling[3] or spelling[0] == "capitals"],
+    ids=[spelling[0] for spelling in SPELLINGS if spelling[3] or spelling[0] == "capitals"],
+)
+def test_failures_in_any_spelling_are_audited_against_the_person(
+    db, name, stored, typed, authenticates
+):
+    """GIVEN wrong passwords up to a pause, typed with another spelling of a real address
+    THEN each failure, the pause and the refusal are audited with that person as the
+    target, and nothing of what was typed is stored."""
+    user = person_with(stored)
+    wrong(typed, ACCOUNT_LIMIT)
+    attempt(typed, PASSWORD)
+    for action, count in (
+        ("auth.sign_in_failed", ACCOUNT_LIMIT),
+        ("auth.sign_in_paused", 1),
+        ("auth.sign_in_throttled", 1),
+    ):
+        events = AuditEvent.objects.filter(action=action)
+        assert events.count() == count, action
+        for event in events:
+            assert (event.target_type, event.target_id) == ("accounts.user", str(user.pk)), action
+            assert typed.strip() not in str(event.detail)
