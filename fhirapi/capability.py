@@ -1,4 +1,7 @@
-"""``GET /fhir/R4/metadata``: the CapabilityStatement, generated from ``registry``."""
+"""``GET /fhir/R4/metadata``: the CapabilityStatement, generated from ``registry``.
+
+Served without credentials (a client reads it to learn how to authenticate), so it
+holds nothing of any clinic: the same statement for every caller."""
 
 from __future__ import annotations
 
@@ -7,8 +10,10 @@ from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from fhirapi.codes import FHIR_JSON, FHIR_VERSION
 from fhirapi.registry import RESOURCES
+from fhirapi.search import MAX_VALUE_LENGTH, MAX_VALUES
 
 PUBLISHED = "2026-11-30"
+SECURITY_SERVICE_SYSTEM = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 
 
 def capability_statement(*, base_url: str) -> CapabilityStatement:
@@ -50,12 +55,31 @@ def capability_statement(*, base_url: str) -> CapabilityStatement:
             {
                 "mode": "server",
                 "documentation": "Read and search only. Paging with _count (at most 100) and "
-                "_offset; Prefer: handling=strict refuses unknown search parameters.",
+                f"_offset. At most {MAX_VALUES} values of one search parameter, each at most "
+                f"{MAX_VALUE_LENGTH} characters. A search parameter the server does not "
+                "support is refused (400); with Prefer: handling=lenient an unknown name is "
+                "ignored instead, but never a chain, a modifier or _has, which would widen "
+                "the answer.",
                 "security": {
                     "cors": False,
-                    "description": "An account's API key as Authorization: Bearer <key> "
-                    "(X-API-Key and HTTP Basic with the key as user name also work). Every "
-                    "resource belongs to the key's clinic; another clinic's answers 404.",
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": SECURITY_SERVICE_SYSTEM,
+                                    "code": "Basic",
+                                    "display": "Basic",
+                                }
+                            ],
+                            "text": "A clinic's API key",
+                        }
+                    ],
+                    "description": "Every request but this one needs an API key of the "
+                    "clinic, sent in any of three ways: X-API-Key: <key>, "
+                    "Authorization: Bearer <key>, or HTTP Basic with the key as user name "
+                    "and no password. Every resource belongs to the key's clinic; "
+                    "another clinic's answers 404. A missing, unknown or revoked key "
+                    "answers 401.",
                 },
                 "resource": resources,
             }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -28,9 +29,30 @@ DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
 
 # Parameters that shape the answer rather than select resources.
 RESULT_PARAMETERS = ("_count", "_offset", "_include", "_format", "_summary", "_total")
+# Result parameters this server does not support. Ignoring one changes the answer's
+# form, never which resources it holds, so lenient handling may ignore them.
+UNSUPPORTED_RESULT_PARAMETERS = (
+    "_sort",
+    "_elements",
+    "_pretty",
+    "_contained",
+    "_containedType",
+    "_revinclude",
+)
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
 MAX_OFFSET = 100_000
+
+# Values one search parameter may carry, its comma-separated lists and its repeats
+# together. Each value is one more condition in the query: a thousand of them exceed
+# SQLite's expression-tree depth (1,000), and no record system needs more than a
+# page's worth of ids in one search.
+MAX_VALUES = 100
+# Characters in one value: longer than any name, identifier, reference or date.
+MAX_VALUE_LENGTH = 256
+
+# FHIR's dateTime allows offsets from -14:00 to +14:00.
+MAX_ZONE_OFFSET = dt.timedelta(hours=14)
 
 
 def invalid(message: str) -> FhirError:
@@ -51,14 +73,16 @@ class SearchParameter:
     narrow: Callable[[str, str], Q]
     modifiers: tuple[str, ...] = field(default=())
 
-    def condition(self, raw: str, modifier: str) -> Q:
+    def condition(self, values: list[str], modifier: str) -> Q:
+        """Any of ``values`` (one occurrence's comma-separated list, empty ones left out)."""
         if modifier and modifier not in self.modifiers:
+            accepted = ", ".join(f":{m}" for m in self.modifiers) or "none"
             raise FhirError(
                 400,
                 "not-supported",
-                f"The modifier :{modifier} is not supported on '{self.name}'.",
+                f"The modifier :{modifier} is not supported on '{self.name}' "
+                f"(supported: {accepted}).",
             )
-        values = [value for value in split_values(raw) if value != ""]
         if not values:
             raise invalid(f"The search parameter '{self.name}' has no value.")
         combined = Q()
@@ -99,7 +123,10 @@ class DateRange:
 def date_range(text: str) -> DateRange:
     """``2024``, ``2024-05``, ``2024-05-01`` or a dateTime, as the range it covers.
 
-    A value without a zone is read in the portal's time zone, as FHIR allows.
+    A value without a zone is read in the portal's time zone, as FHIR allows. A value
+    the database cannot compare (an offset no place uses, a range reaching before
+    0001-01-01 or past 9999-12-31 in UTC) is refused here, in words, rather than
+    failing in the query.
     """
     match = DATE.fullmatch(text)
     if not match:
@@ -108,50 +135,78 @@ def date_range(text: str) -> DateRange:
             "YYYY-MM-DDThh:mm:ss with a zone (e.g. 2024-05-01T09:30:00Z)."
         )
     parts = match.groupdict()
-    zone = timezone.get_current_timezone()
-    if parts["tz"] == "Z":
-        zone = dt.UTC
-    elif parts["tz"]:
-        sign = 1 if parts["tz"][0] == "+" else -1
-        hours, minutes = (int(x) for x in parts["tz"][1:].split(":"))
-        zone = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+    zone = zone_of(text, parts["tz"])
+    year = int(parts["year"])
+    month = int(parts["month"] or 1)
+    day = int(parts["day"] or 1)
     try:
-        year = int(parts["year"])
+        start = dt.datetime(
+            year,
+            month,
+            day,
+            int(parts["hour"] or 0),
+            int(parts["minute"] or 0),
+            int(parts["second"] or 0),
+            int(float(parts["fraction"] or 0) * 1_000_000),
+            tzinfo=zone,
+        )
+    except ValueError:
+        raise invalid(f"'{text}' is not a real date.") from None
+    try:
         if parts["month"] is None:
-            start = dt.datetime(year, 1, 1, tzinfo=zone)
-            return DateRange(start, start.replace(year=year + 1))
-        month = int(parts["month"])
-        if parts["day"] is None:
-            start = dt.datetime(year, month, 1, tzinfo=zone)
+            end = start.replace(year=year + 1)
+        elif parts["day"] is None:
             end = (
                 start.replace(year=year + 1, month=1)
                 if month == 12
                 else start.replace(month=month + 1)
             )
-            return DateRange(start, end)
-        day = int(parts["day"])
-        if parts["hour"] is None:
-            start = dt.datetime(year, month, day, tzinfo=zone)
-            return DateRange(start, start + dt.timedelta(days=1))
-        start = dt.datetime(
-            year,
-            month,
-            day,
-            int(parts["hour"]),
-            int(parts["minute"]),
-            int(parts["second"] or 0),
-            int(float(parts["fraction"] or 0) * 1_000_000),
-            tzinfo=zone,
-        )
+        elif parts["hour"] is None:
+            end = start + dt.timedelta(days=1)
+        elif parts["fraction"]:
+            end = start + dt.timedelta(microseconds=10 ** (6 - (len(parts["fraction"]) - 1)))
+        elif parts["second"]:
+            end = start + dt.timedelta(seconds=1)
+        else:
+            end = start + dt.timedelta(minutes=1)
+        # Both ends as the database compares them.
+        start.astimezone(dt.UTC)
+        end.astimezone(dt.UTC)
     except (ValueError, OverflowError):
-        raise invalid(f"'{text}' is not a real date.") from None
-    if parts["fraction"]:
-        step = dt.timedelta(microseconds=10 ** (6 - (len(parts["fraction"]) - 1)))
-    elif parts["second"]:
-        step = dt.timedelta(seconds=1)
-    else:
-        step = dt.timedelta(minutes=1)
-    return DateRange(start, start + step)
+        raise outside_the_calendar(text) from None
+    return DateRange(start, end)
+
+
+def outside_the_calendar(text: str) -> FhirError:
+    return invalid(
+        f"'{text}' reaches outside the dates this server can search: from 0001-01-01 to "
+        "9999-12-31, in UTC."
+    )
+
+
+def days_covered(span: DateRange, text: str) -> tuple[dt.date, dt.date]:
+    """The days ``[first, after_last)`` a range touches, for a date-only field."""
+    try:
+        last = (span.end - dt.timedelta(microseconds=1)).date()
+        return span.start.date(), last + dt.timedelta(days=1)
+    except OverflowError:
+        raise outside_the_calendar(text) from None
+
+
+def zone_of(text: str, offset: str | None) -> dt.tzinfo:
+    """The zone of a date value: its ``Z`` or ``±hh:mm``, else the portal's."""
+    if offset is None:
+        return timezone.get_current_timezone()
+    if offset == "Z":
+        return dt.UTC
+    hours, minutes = (int(x) for x in offset[1:].split(":"))
+    span = dt.timedelta(hours=hours, minutes=minutes)
+    if minutes > 59 or span > MAX_ZONE_OFFSET:
+        raise invalid(
+            f"'{text}' has the time zone offset {offset}, which no place uses: offsets run "
+            "from -14:00 to +14:00."
+        )
+    return dt.timezone(span if offset[0] == "+" else -span)
 
 
 def date_condition(field_name: str, *, is_date_only: bool = False):
@@ -171,10 +226,7 @@ def date_condition(field_name: str, *, is_date_only: bool = False):
                 + ".",
             )
         span = date_range(value)
-        start, end = span.start, span.end
-        if is_date_only:
-            start = start.date()
-            end = (end - dt.timedelta(microseconds=1)).date() + dt.timedelta(days=1)
+        start, end = days_covered(span, value) if is_date_only else (span.start, span.end)
         at_least_start = Q(**{f"{field_name}__gte": start})
         before_end = Q(**{f"{field_name}__lt": end})
         return {
@@ -233,15 +285,20 @@ def search_request_parse(
     *,
     parameters: dict[str, SearchParameter],
     includes: tuple[str, ...],
-    strict: bool,
+    lenient: bool,
 ) -> SearchRequest:
     """Parse a search's query string against the resource's ``parameters``.
 
-    An unknown parameter is ignored (and left out of the ``self`` link) unless the
-    client sent ``Prefer: handling=strict``, which refuses it, as FHIR says.
+    A parameter the server does not support is refused (400), as HAPI does, unless the
+    client sent ``Prefer: handling=lenient``: then a plain unknown name is ignored (and
+    left out of the ``self`` link), as FHIR allows. Never ignored, however the client
+    asks: a parameter the server can tell was meant to narrow the search in a form it
+    does not support (``ignorable_when_lenient``), since the answer would be wider than
+    asked, with other patients' resources in it.
     """
     conditions: list[Q] = []
     used: list[tuple[str, str]] = []
+    value_counts: Counter[str] = Counter()
     count, offset, chosen_includes, summary_count = DEFAULT_COUNT, 0, [], False
     for key, values in query.items():
         name, _, modifier = key.partition(":")
@@ -259,31 +316,88 @@ def search_request_parse(
                     raise FhirError(
                         400,
                         "not-supported",
-                        f"_include={raw} is not supported; supported: " + ", ".join(includes),
+                        f"_include={raw[:80]} is not supported; supported: " + ", ".join(includes),
                     )
                 chosen_includes.append(raw)
             elif name == "_summary":
                 if raw != "count":
-                    if strict:
+                    if not lenient:
                         raise FhirError(400, "not-supported", "Only _summary=count is supported.")
                     continue
                 summary_count = True
-            elif name in ("_format", "_total"):
+            elif name in ("_format", "_total", "_totalMethod"):
+                # The total is always counted; fhirpy's count() sends _totalMethod.
                 continue
-            elif name in parameters:
-                conditions.append(parameters[name].condition(raw, modifier))
-            elif strict:
-                raise FhirError(
-                    400,
-                    "not-supported",
-                    f"The search parameter '{key}' is not supported on this resource; "
-                    "supported: " + ", ".join(sorted(parameters)) + ".",
-                )
+            elif name in parameters and "." not in key:
+                split = [value for value in split_values(raw) if value != ""]
+                value_counts[name] += len(split)
+                values_check(name, split, total=value_counts[name])
+                conditions.append(parameters[name].condition(split, modifier))
+            elif lenient and ignorable_when_lenient(key):
+                continue
             else:
-                continue
-            if name not in ("_format", "_total", "_count", "_offset"):
+                raise unsupported_parameter(key, parameters)
+            if name not in ("_format", "_total", "_totalMethod", "_count", "_offset"):
                 used.append((key, raw))
     return SearchRequest(conditions, used, count, offset, chosen_includes, summary_count)
+
+
+def values_check(name: str, values: list[str], *, total: int) -> None:
+    """Refuse more values than a search may carry (``MAX_VALUES``), or a value longer than
+    any real one, before any of them reaches the database."""
+    if total > MAX_VALUES:
+        raise FhirError(
+            400,
+            "too-costly",
+            f"The search parameter '{name}' has {total} values; a search takes at most "
+            f"{MAX_VALUES} values of one parameter (its comma-separated lists and repeats "
+            "together). Split the search into several.",
+        )
+    for value in values:
+        if len(value) > MAX_VALUE_LENGTH:
+            raise FhirError(
+                400,
+                "too-long",
+                f"A value of the search parameter '{name}' is {len(value)} characters long; "
+                f"values are at most {MAX_VALUE_LENGTH}.",
+            )
+
+
+def ignorable_when_lenient(key: str) -> bool:
+    """Whether lenient handling may ignore this unsupported parameter: a plain name the
+    server does not know, or a result parameter it does not support (``_sort``...).
+
+    Never a chain (``patient.name``), a modifier (``patient:missing``), ``_has`` or
+    another of FHIR's own filters (``_filter``, ``_text``, ``_tag``...): each says the
+    client meant to narrow the search, and ignored it would answer more than asked.
+    """
+    if "." in key or ":" in key:
+        return False
+    if key.startswith("_"):
+        return key in UNSUPPORTED_RESULT_PARAMETERS
+    return True
+
+
+def unsupported_parameter(key: str, parameters: dict[str, SearchParameter]) -> FhirError:
+    shown = key[:80]
+    supported = ", ".join(sorted(parameters))
+    if "." in key:
+        message = (
+            f"'{shown}' is a chained search, which this server does not support: search "
+            "Patient? first, then search by the patient's id (patient=Patient/<id>)."
+        )
+    elif key.startswith("_has"):
+        message = (
+            f"'{shown}': reverse chaining (_has) is not supported; supported parameters: "
+            f"{supported}."
+        )
+    else:
+        name, _, modifier = key.partition(":")
+        what = f"The search parameter '{name[:80]}'"
+        if modifier:
+            what += f" (with :{modifier[:40]})"
+        message = f"{what} is not supported on this resource; supported: {supported}."
+    return FhirError(400, "not-supported", message)
 
 
 def bounded_int(raw: str, *, name: str, low: int, high: int, clamp: bool = False) -> int:

@@ -4,7 +4,9 @@ Plain Django views rather than DRF's: FHIR fixes its own media type, error
 resource and search syntax, so DRF's negotiation, error shape and pagination would
 each have to be undone. Authentication and tenancy are the portal's own: an
 account's API key (``portal.api.authentication.key_from_request``), and every
-query scoped to its account, so another clinic's resource answers 404.
+query scoped to its account, so another clinic's resource answers 404. The
+CapabilityStatement alone answers without a key: clients read it to learn how to
+authenticate, and it says nothing of any clinic.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import functools
 import json
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -66,15 +70,19 @@ def caller_of(request) -> Caller:
     return Caller(account=api_key.account, api_key=api_key)
 
 
-def fhir_endpoint(view):
+def fhir_endpoint(view=None, *, public: bool = False):
     """Authenticated first (401 for anything without a live key), read only, every
-    refusal an OperationOutcome."""
+    refusal an OperationOutcome. ``public`` for the one route a client reads before it
+    holds a key: it reads no credentials at all, so it answers everyone alike."""
+    if view is None:
+        return functools.partial(fhir_endpoint, public=public)
 
     @csrf_exempt
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
-            request.auth = caller_of(request)
+            if not public:
+                request.auth = caller_of(request)
             if request.method not in ("GET", "HEAD"):
                 raise FhirError(
                     405,
@@ -90,13 +98,27 @@ def fhir_endpoint(view):
     return wrapper
 
 
-def strict_handling(request) -> bool:
+def lenient_handling(request) -> bool:
+    """``Prefer: handling=lenient``: the client asks for parameters the server does not
+    know to be ignored rather than refused (``search.search_request_parse``)."""
     prefer = request.headers.get("Prefer", "")
-    return any(part.strip().replace(" ", "") == "handling=strict" for part in prefer.split(","))
+    return any(
+        part.strip().replace(" ", "") == "handling=lenient"
+        for header_part in prefer.split(",")
+        for part in header_part.split(";")
+    )
 
 
 def query_lists(request) -> dict[str, list[str]]:
-    return {key: request.GET.getlist(key) for key in request.GET}
+    try:
+        return {key: request.GET.getlist(key) for key in request.GET}
+    except TooManyFieldsSent:
+        raise FhirError(
+            400,
+            "too-costly",
+            f"The query string has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} "
+            f"parameters; a search takes at most {search.MAX_VALUES} values of one parameter.",
+        ) from None
 
 
 def search_links(request, *, parsed: search.SearchRequest, total: int, type_name: str) -> list:
@@ -119,7 +141,7 @@ def search_response(request, *, definition, queryset, build):
         query_lists(request),
         parameters=definition.parameters,
         includes=definition.includes,
-        strict=strict_handling(request),
+        lenient=lenient_handling(request),
     )
     matching = search.apply(queryset, parsed)
     total = matching.count()
@@ -142,7 +164,7 @@ def search_response(request, *, definition, queryset, build):
     return fhir_response(bundle.model_dump(mode="json", exclude_none=True))
 
 
-@fhir_endpoint
+@fhir_endpoint(public=True)
 def metadata(request):
     statement = capability_statement(base_url=base_url_of(request))
     return fhir_response(statement.model_dump(mode="json", exclude_none=True))

@@ -122,12 +122,13 @@ def test_capability_statement_lists_exactly_what_is_served(fhir):
 
 @pytest.mark.parametrize(
     "path",
-    ["metadata", "Patient", "DocumentReference", "Patient/{patient}", "Binary/{file}"],
+    ["Patient", "DocumentReference", "Patient/{patient}", "Binary/{file}", "Observation"],
 )
 @pytest.mark.parametrize("credentials", ["none", "wrong", "revoked", "basic-garbage"])
 def test_every_route_needs_a_live_key(client, record, path, credentials):
     """GIVEN no key, a wrong key, a revoked key or undecodable Basic credentials WHEN any
-    FHIR route is read THEN 401 with an OperationOutcome (code login), nothing served."""
+    FHIR route but /metadata is read THEN 401 with an OperationOutcome (code login),
+    nothing served (test_fhir_refusals: /metadata answers everyone alike)."""
     headers = {}
     if credentials == "wrong":
         headers["HTTP_AUTHORIZATION"] = "Bearer cfp_live_notakey"
@@ -453,15 +454,21 @@ def test_binary_of_a_document_without_a_thumbnail_is_404(fhir, record):
 # --- refusals ------------------------------------------------------------------------------------
 
 
-def test_unknown_parameters_are_ignored_leniently_and_refused_strictly(fhir, record):
-    lenient = bundle_of(fhir(f"DocumentReference?patient={record.patient.pk}&_sort=date&x=1"))
+def test_unknown_parameters_are_refused_unless_the_client_asks_for_lenient_handling(fhir, record):
+    lenient = bundle_of(
+        fhir(
+            f"DocumentReference?patient={record.patient.pk}&_sort=date&x=1",
+            HTTP_PREFER="handling=lenient",
+        )
+    )
     assert lenient["total"] == 5
     self_link = next(link["url"] for link in lenient["link"] if link["relation"] == "self")
     assert "_sort" not in self_link and "x=1" not in self_link
-    diagnostics = outcome_of(
-        fhir("DocumentReference?_sort=date", HTTP_PREFER="handling=strict"), 400, "not-supported"
-    )
-    assert "_sort" in diagnostics
+    for prefer in ({}, {"HTTP_PREFER": "handling=strict"}):
+        diagnostics = outcome_of(
+            fhir("DocumentReference?_sort=date", **prefer), 400, "not-supported"
+        )
+        assert "_sort" in diagnostics
 
 
 @pytest.mark.parametrize(
