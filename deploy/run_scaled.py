@@ -94,29 +94,37 @@ class Run:
         path.chmod(0o600)
         return values
 
+    def portal_variables(self) -> dict[str, str]:
+        """The variables that make the portal's processes this run's (secrets aside)."""
+        return {
+            "PORTAL_ENVIRONMENT": os.environ.get("PORTAL_SCALED_ENVIRONMENT", "development"),
+            "DEBUG": "false",
+            "PORTAL_DATA_DIR": str(self.root / "portal"),
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{self.ports['postgres']}/portal",
+            "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
+            "S3_BUCKET": BUCKET,
+            "S3_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['s3']}",
+            "S3_REGION": "us-east-1",
+            "PORTAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports['nginx']}",
+            "PORT": str(self.ports["nginx"]),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PORTAL_TRUSTED_PROXIES": "127.0.0.1",
+        }
+
     def portal_env(self, secret: dict[str, str]) -> dict[str, str]:
         env = os.environ.copy()
         for name in ("S3_BUCKET", "PORTAL_FILES_ROOT", "DEBUG"):
             env.pop(name, None)
-        env.update(
-            {
-                "PORTAL_ENVIRONMENT": env.get("PORTAL_SCALED_ENVIRONMENT", "development"),
-                "DEBUG": "false",
-                "PORTAL_DATA_DIR": str(self.root / "portal"),
-                "DATABASE_URL": f"postgres://postgres@127.0.0.1:{self.ports['postgres']}/portal",
-                "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
-                "S3_BUCKET": BUCKET,
-                "S3_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['s3']}",
-                "S3_REGION": "us-east-1",
-                "PORTAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports['nginx']}",
-                "PORT": str(self.ports["nginx"]),
-                "ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "PORTAL_TRUSTED_PROXIES": "127.0.0.1",
-                "PYTHONUNBUFFERED": "1",
-                **secret,
-            }
-        )
+        env.update({**self.portal_variables(), "PYTHONUNBUFFERED": "1", **secret})
         return env
+
+    def write_portal_env(self) -> None:
+        """The portal's own variables (not the secrets, which stay in secrets.env), so an
+        operator can run manage.py (backup, restore) against this run from another shell:
+        ``set -a; . portal.env; . secrets.env; set +a``."""
+        path = self.root / "portal.env"
+        path.write_text("".join(f"{n}={v}\n" for n, v in self.portal_variables().items()))
+        path.chmod(0o600)
 
     # --- data services ------------------------------------------------------------
 
@@ -429,7 +437,13 @@ class Run:
                 f"  Health      {url}/healthz",
                 f"  Metrics     curl -H 'Authorization: Bearer {env['METRICS_TOKEN']}' "
                 f"{url}/metrics",
-                f"  Files       {self.root}   (logs/, secrets.env)",
+                f"  State       {self.root}   (PostgreSQL, Redis and SeaweedFS data; logs/)",
+                "  Back up     python manage.py backup <new folder>, with that folder's",
+                "              portal.env and secrets.env in the environment: the database and",
+                "              the bucket, with checksums (docs/operations/backup.md). A copy of",
+                "              the folder while it runs is no backup.",
+                "  Keep apart  secrets.env: its SECRET_KEY decrypts the webhook secrets; a backup",
+                "              never holds it.",
                 "  Ctrl-C stops everything.",
                 "",
             ]
@@ -438,6 +452,7 @@ class Run:
     def main(self) -> int:
         secret = self.secrets()
         env = self.portal_env(secret)
+        self.write_portal_env()
         signal.signal(signal.SIGTERM, interrupted)
         try:
             self.start_postgres()

@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from botocore.exceptions import ClientError
 from django.apps import apps
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -400,6 +401,11 @@ def object_path(backup: Path, sha256: str) -> Path:
     return backup / OBJECTS / sha256[:2] / sha256
 
 
+class ObjectVanished(Exception):
+    """An object listed a moment ago is gone or shorter: a temporary upload moved to its
+    permanent key, or an expired file's bytes purged, while the backup ran."""
+
+
 def copy_object(key: str, size: int, backup: Path) -> str:
     """Copy one stored object into the backup, under its SHA-256; the checksum."""
     spool_path = private_folder(backup / OBJECTS) / f".incoming-{secrets.token_hex(8)}"
@@ -407,12 +413,19 @@ def copy_object(key: str, size: int, backup: Path) -> str:
     written = 0
     try:
         with private_file(spool_path) as handle:
-            for chunk in stored_bytes(key, 0, size, chunk_size=CHUNK):
-                digest.update(chunk)
-                handle.write(chunk)
-                written += len(chunk)
+            try:
+                for chunk in stored_bytes(key, 0, size, chunk_size=CHUNK):
+                    digest.update(chunk)
+                    handle.write(chunk)
+                    written += len(chunk)
+            except FileNotFoundError as error:
+                raise ObjectVanished(key) from error
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "InvalidRange"}:
+                    raise ObjectVanished(key) from error
+                raise
         if written != size:
-            raise BackupError(f"Object {key} changed while it was copied ({written} of {size}).")
+            raise ObjectVanished(key)
         checksum = digest.hexdigest()
         final = object_path(backup, checksum)
         private_folder(final.parent)
@@ -505,7 +518,11 @@ def backup_create(
         if problem:
             left_out.append({"key": listed.key, "reason": problem})
             continue
-        checksum = copy_object(listed.key, listed.size, folder)
+        try:
+            checksum = copy_object(listed.key, listed.size, folder)
+        except ObjectVanished:
+            left_out.append({"key": listed.key, "reason": "was removed while the backup ran"})
+            continue
         objects.append({"key": listed.key, "size": listed.size, "sha256": checksum})
 
     manifest = {
