@@ -102,12 +102,6 @@ ACTIVE_MARKUP = re.compile(
 
 
 PDF_STREAM_TOKEN = re.compile(rb"\bendstream\b|\bstream\r?\n")
-PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-PDF_ACTIVE_NAME = re.compile(rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia\w*)(?![\w])")
-
-
-def _unescape_name_byte(match: re.Match) -> bytes:
-    return bytes([int(match[1], 16)])
 
 
 class FileRejected(Exception):
@@ -205,22 +199,14 @@ def scan_for_polyglot(fp, detected: str) -> str | None:
     if zipfile.is_zipfile(fp):
         return f"This {TYPE_LABELS[detected]} is also a ZIP archive, which is not accepted."
     fp.seek(0)
-    if detected == PDF:
-        # Outside its (compressed, binary) streams a PDF is plain syntax. Its objects are
-        # judged by parsing (``files.pdf_check``); this byte search of the syntax, names'
-        # ``#xx`` escapes decoded, also sees objects no cross-reference table lists.
-        syntax = pdf_outside_streams(data)
-        if PDF_ACTIVE_NAME.search(PDF_NAME_ESCAPE.sub(_unescape_name_byte, syntax)):
-            return (
-                "This PDF contains scripts, launch actions or embedded files, "
-                "which are not accepted."
-            )
-        # Markup there, e.g. a page appended after %%EOF, makes the file a PDF and HTML.
-        if ACTIVE_MARKUP.search(syntax):
-            return (
-                "This PDF also contains web page code (HTML or script), "
-                "a trick used to attack browsers."
-            )
+    # Outside its (compressed, binary) streams a PDF is plain syntax: markup there, e.g.
+    # a page appended after %%EOF, makes the file a PDF and HTML. What its objects do is
+    # judged by parsing them (``files.pdf_check``), which names what it found.
+    if detected == PDF and ACTIVE_MARKUP.search(pdf_outside_streams(data)):
+        return (
+            "This PDF also contains web page code (HTML or script), "
+            "a trick used to attack browsers."
+        )
     fp.seek(0)
     return None
 

@@ -599,6 +599,9 @@ FILES_SYNC_WAIT_SECONDS = env.float(
 FILES_PROCESSING_PAUSE_SECONDS = (
     0.0 if IS_PRODUCTION else env.float("FILES_PROCESSING_PAUSE_SECONDS", default=0.0)
 )
+# A PDF listing more objects than this is refused rather than half-judged (files.pdf_check);
+# pypdf judges about 15,000 objects a second.
+FILES_PDF_MAX_OBJECTS = env.int("FILES_PDF_MAX_OBJECTS", default=200_000)
 # Seconds a client should wait before trying again while the database is unreachable.
 SERVICE_UNAVAILABLE_RETRY_AFTER = 5
 
