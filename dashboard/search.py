@@ -10,6 +10,8 @@ import phonenumbers
 from django.conf import settings
 from phonenumber_field.phonenumber import PhoneNumber
 
+from portal.patients.selectors import NameSearchTooLong, name_search_check
+
 DATE_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y-%m-%d", "%d %b %Y", "%d %B %Y")
 PHONE_CHARACTERS = re.compile(r"^\+?[\d\s().-]{7,}$")
 
@@ -21,6 +23,8 @@ class PatientQuery:
     date_of_birth: datetime.date | None = None
     # Digits that look like a phone number but are not a valid one.
     unparsable_phone: bool = False
+    # Why the text cannot be searched at all (longer than any name), in words.
+    problem: str = ""
 
     @property
     def kind(self) -> str:
@@ -53,6 +57,10 @@ def parse_patient_query(raw: str) -> PatientQuery:
     text = " ".join((raw or "").split())
     if not text:
         return PatientQuery()
+    try:
+        name_search_check(text)
+    except NameSearchTooLong as exc:
+        return PatientQuery(problem=str(exc))
     date_of_birth = parse_date(text)
     if date_of_birth is not None:
         return PatientQuery(date_of_birth=date_of_birth)

@@ -19,7 +19,7 @@ from portal.webhooks.models import WebhookEndpoint
 
 
 def patient_search(*, account: Account, query: PatientQuery) -> QuerySet[Patient]:
-    if query.unparsable_phone:
+    if query.unparsable_phone or query.problem:
         return Patient.objects.none()
     return patient_selectors.patient_list(
         account=account,

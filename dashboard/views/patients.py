@@ -24,8 +24,11 @@ def patient_list(request):
     page = paginate(request, selectors.patient_search(account=request.account, query=query))
     context = {"q": text, "query": query, "page": page, "page_query": query_without_page(request)}
     if request.htmx and request.htmx.target == "patient-results":
+        # The live search swaps only a 2xx answer (htmx's default), so a search that
+        # cannot be run is answered 200 here, with the reason where the results go.
         return render(request, "dashboard/patients/_results.html", context)
-    return render(request, "dashboard/patients/list.html", context)
+    status = 400 if query.problem else 200
+    return render(request, "dashboard/patients/list.html", context, status=status)
 
 
 @staff_required

@@ -63,7 +63,13 @@ class PatientListCreateApi(APIView):
         operation_id="patients_list",
         parameters=[
             OpenApiParameter("mobile", OpenApiTypes.STR, description="E.164 mobile number."),
-            OpenApiParameter("name", OpenApiTypes.STR, description="Words of the name."),
+            OpenApiParameter(
+                "name",
+                OpenApiTypes.STR,
+                description="Words of the name, each in the given or family name: at most "
+                f"{selectors.NAME_SEARCH_MAX_WORDS} words, "
+                f"{selectors.NAME_SEARCH_MAX_LENGTH} characters.",
+            ),
             OpenApiParameter("date_of_birth", OpenApiTypes.DATE),
             OpenApiParameter("page", OpenApiTypes.INT),
             OpenApiParameter("per_page", OpenApiTypes.INT),
@@ -84,10 +90,15 @@ class PatientListCreateApi(APIView):
                 date_of_birth = field.to_internal_value(request.query_params["date_of_birth"])
             except ValidationError as exc:
                 raise ValidationError({"date_of_birth": exc.detail}) from exc
+        name = request.query_params.get("name", "")
+        try:
+            selectors.name_search_check(name)
+        except selectors.NameSearchTooLong as exc:
+            raise ValidationError({"name": [str(exc)]}) from exc
         patients = selectors.patient_list(
             account=request.auth.account,
             mobile=mobile,
-            name=request.query_params.get("name", ""),
+            name=name,
             date_of_birth=date_of_birth,
         )
         paginator = PortalPagination()

@@ -10,6 +10,32 @@ from portal.accounts.models import Account
 from portal.ids import parse_uuid
 from portal.patients.models import Patient
 
+# A name search matches the patients whose given or family name holds every word. Each
+# word is one more condition in the query (SQLite refuses a query whose expression tree
+# is deeper than 1,000), and no name has more than a handful of words, so a search is
+# bounded well below either: at most 10 words, 200 characters in all.
+NAME_SEARCH_MAX_WORDS = 10
+NAME_SEARCH_MAX_LENGTH = 200
+
+
+class NameSearchTooLong(ValueError):
+    """A name search with more words or characters than any name has."""
+
+
+def name_search_check(name: str) -> None:
+    """Refuse a name search longer than any name, in words a person can act on, before it
+    reaches the database (``NameSearchTooLong``)."""
+    if len(name) > NAME_SEARCH_MAX_LENGTH:
+        raise NameSearchTooLong(
+            f"A name search is at most {NAME_SEARCH_MAX_LENGTH} characters long; this one "
+            f"is {len(name)}."
+        )
+    words = len(name.split())
+    if words > NAME_SEARCH_MAX_WORDS:
+        raise NameSearchTooLong(
+            f"A name search has at most {NAME_SEARCH_MAX_WORDS} words; this one has {words}."
+        )
+
 
 def patient_list(
     *,
