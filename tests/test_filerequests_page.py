@@ -37,7 +37,7 @@ def link(file_request) -> str:
 
 def assert_patient_headers(response):
     assert response["Referrer-Policy"] == "no-referrer"
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "no-store, private"
 
 
 @pytest.mark.django_db

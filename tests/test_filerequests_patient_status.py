@@ -77,7 +77,7 @@ def test_status_follows_each_photo_from_processing_to_ready_or_rejected(file_req
 
     before = client.get("/r/upload/status")
     assert before.status_code == 200
-    assert before["Cache-Control"] == "no-store"
+    assert before["Cache-Control"] == "no-store, private"
     assert [(f["id"], f["state"]) for f in before.json()["files"]] == [
         (good, "processing"),
         (bad, "processing"),

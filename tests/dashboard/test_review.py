@@ -79,7 +79,7 @@ def test_the_inbox_lists_what_waits_for_review(clinician_client, clinic):
 
 def test_the_live_status_gives_counts_and_my_latest_arrivals(clinician_client, clinic):
     response = clinician_client.get("/inbox/status/")
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "no-store, private"
     body = json.loads(response.content)
     assert (body["clinic"], body["mine"]) == (3, 2)
     assert [arrival["id"] for arrival in body["arrivals"]] == [str(clinic["mine"].id)]
