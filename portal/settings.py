@@ -647,6 +647,11 @@ SMS_BACKEND = env.str(
     "SMS_BACKEND",
     default=(
         "filerequests.sms.TwilioSmsBackend"
+# Texts of one request (the first and every resend): the least time between two, and
+# the most in any 24 hours (portal.sendlimits). Each text costs the clinic, and a
+# patient's phone must not be flooded by repeated resends.
+FILE_REQUEST_RESEND_COOLDOWN_SECONDS = env.int("FILE_REQUEST_RESEND_COOLDOWN_SECONDS", default=60)
+FILE_REQUEST_TEXTS_PER_DAY = env.int("FILE_REQUEST_TEXTS_PER_DAY", default=5)
         if IS_PRODUCTION
         else "filerequests.sms.FileSmsBackend"
         if ENVIRONMENT == "test"
@@ -741,6 +746,10 @@ CELERY_BEAT_SCHEDULE["accounts-sign-in-throttle-sweep"] = {
     "schedule": 60 * 60.0,
 }
 DASHBOARD_PAGE_SIZE = 25
+# Password reset e-mails to one address (as typed, however spelt): the least time
+# between two asks, and the most in any 24 hours (portal.accounts.password_reset).
+PASSWORD_RESET_COOLDOWN_SECONDS = env.int("PASSWORD_RESET_COOLDOWN_SECONDS", default=60)
+PASSWORD_RESET_EMAILS_PER_DAY = env.int("PASSWORD_RESET_EMAILS_PER_DAY", default=5)
 
 # --- Patient attachments (attachments app, issue 6) ------------------------------
 
