@@ -3,17 +3,19 @@
     anonymous ──password──▶ password_ok(needs_verify) ──code──────────▶ signed_in
         │                 ╲
         │                  ▶ password_ok(needs_enrol) ──first code──▶ signed_in
-        └──password (no code used nor required)────────────────────▶ signed_in
+        └──password (only if no code were required nor set up)──────▶ signed_in
 
-A correct password alone does not sign in someone who uses (or must use) an
-authentication code: the session only remembers, for a few minutes, whose
+Everyone who signs in uses a code (portal.accounts.twofactor), so today the last
+path is never taken; it stays so the rule lives in one place. A correct password
+alone does not sign anyone in: the session only remembers, for a few minutes, whose
 password was right. Which second step follows is never taken from the URL the
 browser asks for: ``current_step`` derives it afresh on every request from the
-session and the database, so a person with a confirmed authenticator is always
-in ``needs_verify`` (never ``needs_enrol``, which would let whoever knows the
-password replace the authenticator), and a page asked for out of order sends the
-browser to the step it is really at. The session is authenticated, and its key
-cycled, only on the last transition, so no half-signed-in session ever exists.
+session and the database, so a person with a confirmed authenticator is always in
+``needs_verify`` (never ``needs_enrol``, which would let whoever knows the password
+replace the authenticator), and a page asked for out of order sends the browser to
+the step it is really at. The session's key and CSRF token change when the password
+is accepted (a key held before then sees nothing of the half-signed-in state) and
+again on the last transition, the only one that authenticates the session.
 
 Each password step starts a new *attempt* (a random id in the session): what an
 earlier attempt showed (an enrolment secret in another tab) is not valid for it.

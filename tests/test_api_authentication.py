@@ -73,21 +73,26 @@ def test_key_is_stored_hashed_and_last_use_recorded(account):
 def test_staff_session_sees_its_own_account(client, staff, patient, other_account):
     """GIVEN a signed-in staff member WHEN they use the browsable API THEN they see their
     clinic's patients, and a user with no membership sees nothing."""
-    client.force_login(staff.user)
+    from tests.support.sessions import sign_in
+
+    sign_in(client, staff.user)
     response = client.get("/api/v1/patients", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     assert [p["id"] for p in response.json()["results"]] == [str(patient.id)]
 
 
 def test_signed_in_user_without_membership_is_refused(client, django_user_model):
+    from tests.support.sessions import sign_in
+
     user = django_user_model.objects.create_user(email="nobody@example.com", password="x" * 12)
-    client.force_login(user)
+    sign_in(client, user)
     assert client.get("/api/v1/patients", HTTP_ACCEPT="application/json").status_code in (401, 403)
 
 
 def test_staff_session_writes_need_csrf(staff):
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(staff.user)
+    from tests.support.sessions import sign_in
+
+    client = sign_in(APIClient(enforce_csrf_checks=True), staff.user)
     response = client.post("/api/v1/patients", {"date_of_birth": "1980-01-01"}, format="json")
     assert response.status_code == 403
     assert "CSRF" in response.json()["error"]

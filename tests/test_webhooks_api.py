@@ -181,8 +181,7 @@ def test_signing_secret_is_shown_once_when_issued(api, account):
 def test_only_account_admins_manage_webhooks(account, webhook_receiver):
     """GIVEN a clinician and an admin of the account WHEN they call the webhooks API
     THEN the clinician gets 403 and the admin may create endpoints."""
-    clinician = APIClient()
-    clinician.force_login(StaffFactory(account=account, role=Staff.Role.CLINICIAN).user)
+    clinician = sign_in(APIClient(), StaffFactory(account=account, role=Staff.Role.CLINICIAN).user)
     admin = APIClient()
     sign_in(admin, StaffFactory(account=account, role=Staff.Role.ADMIN).user)
 

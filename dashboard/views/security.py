@@ -109,7 +109,7 @@ def two_factor_enrol(request):
 @staff_required
 def two_factor_disable(request):
     if twofactor.two_factor_required(request.user):
-        messages.error(request, "Account admins must keep two-factor sign-in on.")
+        messages.error(request, "Everyone who signs in must keep two-factor sign-in on.")
     else:
         twofactor.two_factor_disable(user=request.user)
         messages.success(request, "Two-factor sign-in is off.")

@@ -136,7 +136,7 @@ def test_non_admins_get_403_on_settings(world, page_name, role):
     WHEN they open any settings page THEN they get the portal's 403 page."""
     rule = PAGES[page_name]
     url = reverse(f"dashboard:{page_name}", kwargs=rule.kwargs(world))
-    client = signed_in_client(StaffFactory(account=world.account, role=role), verified=False)
+    client = signed_in_client(StaffFactory(account=world.account, role=role))
     for method in rule.methods:
         response = client.generic(method, url)
         assert response.status_code == 403, (method, url)

@@ -11,6 +11,7 @@ from portal.accounts.models import ApiKey, Staff, User
 from portal.accounts.services import api_key_create
 from portal.audit.models import AuditEvent
 from tests.conftest import client_with_key
+from tests.support.sessions import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -108,8 +109,7 @@ def test_the_last_admin_cannot_be_demoted(admin_client, admin_staff):
 def test_remove_a_member_ends_their_access_at_once(admin_client, clinician, account):
     """GIVEN a clinician with an open session WHEN an admin removes them
     THEN their next page load is refused, and the removal is audited."""
-    session = Client()
-    session.force_login(clinician.user)
+    session = sign_in(Client(), clinician.user)
     assert session.get("/patients/").status_code == 200
     response = admin_client.post(f"/settings/staff/{clinician.id}/remove/", follow=True)
     assert "no longer has access" in html_of(response)

@@ -17,6 +17,7 @@ from tests.dashboard.conftest import (
     confirmed_device_for,
     current_code,
     displayed_secret,
+    sign_in_through_the_pages,
 )
 from tests.factories import StaffFactory, UserFactory
 
@@ -30,18 +31,22 @@ def post_password(client: Client, user, next_url: str = "", password: str = PASS
     return client.post("/login/", data)
 
 
-def test_staff_without_code_signs_in_with_password_and_the_session_key_is_cycled(clinician):
+def test_staff_without_code_set_one_up_and_the_session_key_is_cycled(clinician):
     """GIVEN a clinician who has not set up two-factor sign-in
     WHEN they sign in with the right password
-    THEN they reach the page they asked for, in a session with a new key."""
+    THEN they set up a code first, then reach the page they asked for, in a session
+    whose key changed at the password and again at the code."""
     client = Client()
-    client.get("/login/")
-    key_before = client.session.session_key
     response = post_password(client, clinician.user, next_url="/patients/?q=smith")
     assert response.status_code == 302
-    assert response["Location"] == "/patients/?q=smith"
+    assert response["Location"] == "/login/enrol/"
+    assert SESSION_KEY not in client.session
+    key_after_password = client.session.session_key
+    secret = displayed_secret(client.get("/login/enrol/").content.decode())
+    done = client.post("/login/enrol/", {"token": code_for_secret(secret)})
+    assert done["Location"] == "/patients/?q=smith"
     assert client.session[SESSION_KEY] == str(clinician.user.pk)
-    assert client.session.session_key != key_before
+    assert client.session.session_key != key_after_password
 
 
 def test_wrong_password_shows_an_error(clinician):
@@ -139,7 +144,7 @@ def test_the_django_admin_admits_only_sessions_verified_with_a_code():
 def test_sign_in_never_redirects_to_another_site(clinician):
     """GIVEN a sign-in link with next pointing off-site
     WHEN the password is right THEN the portal keeps the person on its own pages."""
-    response = post_password(Client(), clinician.user, next_url="https://evil.example/")
+    response = sign_in_through_the_pages(Client(), clinician.user, next_url="https://evil.example/")
     assert response["Location"] == "/"
 
 
@@ -159,7 +164,9 @@ def test_password_reset_by_email(clinician):
         {"new_password1": "a-new-long-passphrase", "new_password2": "a-new-long-passphrase"},
     )
     assert done["Location"] == "/password-reset/complete/"
-    signed_in = post_password(Client(), clinician.user, password="a-new-long-passphrase")
+    signed_in = sign_in_through_the_pages(
+        Client(), clinician.user, password="a-new-long-passphrase"
+    )
     assert signed_in["Location"] == "/"
 
 
@@ -171,32 +178,41 @@ def test_sign_out_ends_the_session(clinician_client):
     assert clinician_client.get("/patients/")["Location"].startswith("/login/")
 
 
-def test_staff_can_turn_two_factor_on_and_off_on_the_security_page(clinician_client, clinician):
-    """GIVEN a clinician without two-factor sign-in
-    WHEN they enrol on the security page and later turn it off
-    THEN the device is confirmed and then removed."""
-    page = clinician_client.get("/security/two-factor/")
+def test_a_password_only_session_sets_up_a_code_on_the_security_page(clinician):
+    """GIVEN a clinician's session signed in with a password only (left from before every
+    role needed a code) WHEN a page is opened
+    THEN Security's enrolment is where it goes; once the code is confirmed there, the
+    session is verified and the dashboard opens."""
+    client = Client()
+    client.force_login(clinician.user)
+    assert client.get("/patients/")["Location"] == "/security/two-factor/"
+    page = client.get("/security/two-factor/")
     assert page.status_code == 200
     secret = displayed_secret(page.content.decode())
-    response = clinician_client.post("/security/two-factor/", {"token": code_for_secret(secret)})
+    response = client.post("/security/two-factor/", {"token": code_for_secret(secret)})
     assert response["Location"] == "/security/"
-    assert "Two-factor sign-in is on" in clinician_client.get("/security/").content.decode()
-    clinician_client.post("/security/two-factor/disable/")
-    assert not TOTPDevice.objects.filter(user=clinician.user).exists()
+    assert "Two-factor sign-in is on" in client.get("/security/").content.decode()
+    assert client.get("/patients/").status_code == 200
 
 
-def test_admins_cannot_turn_two_factor_off(admin_client, admin_staff):
-    """GIVEN a verified admin WHEN they try to turn two-factor sign-in off THEN it stays on."""
-    response = admin_client.post("/security/two-factor/disable/", follow=True)
-    assert "Account admins must keep two-factor sign-in on." in response.content.decode()
-    assert TOTPDevice.objects.filter(user=admin_staff.user, confirmed=True).exists()
+@pytest.mark.parametrize("role", ["admin", "clinician", "receptionist"])
+def test_nobody_can_turn_two_factor_off(account, role):
+    """GIVEN a verified member of each role WHEN they try to turn two-factor sign-in off
+    THEN it stays on, and they are told why."""
+    from tests.dashboard.conftest import signed_in_client
+
+    staff = StaffFactory(account=account, role=role)
+    client = signed_in_client(staff)
+    response = client.post("/security/two-factor/disable/", follow=True)
+    assert "Everyone who signs in must keep two-factor sign-in on." in response.content.decode()
+    assert TOTPDevice.objects.filter(user=staff.user, confirmed=True).exists()
 
 
 def test_someone_without_a_clinic_is_told_so(db):
     """GIVEN a user who belongs to no clinic WHEN they open the dashboard THEN a clear 403 page."""
-    user = UserFactory()
-    client = Client()
-    client.force_login(user)
+    from tests.support.sessions import sign_in
+
+    client = sign_in(Client(), UserFactory())
     response = client.get("/patients/")
     assert response.status_code == 403
     assert "You are not a member of a clinic" in response.content.decode()

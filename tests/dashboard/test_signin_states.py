@@ -39,6 +39,14 @@ def person(kind: str, account):
     """A user of one of the kinds that take different paths through the sign-in."""
     if kind == "clinician":
         return StaffFactory(account=account, role=Staff.Role.CLINICIAN).user
+    if kind == "receptionist":
+        return StaffFactory(account=account, role=Staff.Role.RECEPTIONIST).user
+    if kind == "receptionist with a device":
+        user = StaffFactory(account=account, role=Staff.Role.RECEPTIONIST).user
+        confirmed_device_for(user)
+        return user
+    if kind == "no clinic":
+        return UserFactory()
     if kind == "clinician with a device":
         user = StaffFactory(account=account, role=Staff.Role.CLINICIAN).user
         confirmed_device_for(user)
@@ -76,8 +84,11 @@ def html_of(response) -> str:
 # --- Password: the first transition ---------------------------------------------------
 
 AFTER_PASSWORD = [
-    ("clinician", "/patients/"),
+    ("clinician", "/login/enrol/"),
     ("clinician with a device", "/login/verify/"),
+    ("receptionist", "/login/enrol/"),
+    ("receptionist with a device", "/login/verify/"),
+    ("no clinic", "/login/enrol/"),
     ("admin", "/login/enrol/"),
     ("admin with a device", "/login/verify/"),
     ("superuser", "/login/enrol/"),
@@ -88,14 +99,14 @@ AFTER_PASSWORD = [
 @pytest.mark.parametrize(("kind", "goes_to"), AFTER_PASSWORD)
 def test_the_password_leads_to_the_step_the_person_needs(account, kind, goes_to):
     """GIVEN each kind of person WHEN their password is right
-    THEN they go to verify (a confirmed device), enrol (a code required, none set up),
-    or straight in (neither); only the last is an authenticated session."""
+    THEN they go to verify (a confirmed device) or enrol (none set up: everyone uses a
+    code); neither is an authenticated session yet."""
     user = person(kind, account)
     client = Client()
     response = post_password(client, user, next_url="/patients/")
     assert response.status_code == 302
     assert response["Location"] == goes_to
-    assert (SESSION_KEY in client.session) is (goes_to == "/patients/")
+    assert SESSION_KEY not in client.session
 
 
 # --- Every page asked for in every state -----------------------------------------------
@@ -107,6 +118,8 @@ STATES = {
     "needs_verify (superuser)": "superuser with a device",
     "needs_enrol (admin)": "admin",
     "needs_enrol (superuser)": "superuser",
+    "needs_enrol (clinician)": "clinician",
+    "needs_enrol (receptionist)": "receptionist",
 }
 STEP_PAGE_OF_STATE = {
     "anonymous": "/login/",
@@ -279,7 +292,7 @@ def test_back_to_a_sign_in_step_once_signed_in(account, kind, method, path):
     user = person(kind, account)
     client = Client()
     post_password(client, user)
-    if kind == "admin":
+    if kind in ("admin", "clinician"):
         secret = displayed_secret(html_of(client.get("/login/enrol/")))
         client.post("/login/enrol/", {"token": code_for_secret(secret)})
     elif kind == "admin with a device":

@@ -55,6 +55,14 @@ def time_passes(scope: str | None = None) -> None:
     rows.update(last_failure_at=timezone.now() - timedelta(minutes=16))
 
 
+def assert_password_accepted(response, client) -> None:
+    """The password was right: on to the code step (everyone uses a code), and the
+    session is not signed in until that step is done."""
+    assert response.status_code == 302
+    assert response["Location"] in ("/login/enrol/", "/login/verify/")
+    assert SESSION_KEY not in client.session
+
+
 def assert_paused(response, client) -> None:
     assert response.status_code == 429
     assert PAUSED in response.content.decode()
@@ -84,11 +92,10 @@ def test_wrong_passwords_for_one_account_pause_it_from_every_address(clinician, 
 
 def test_the_limit_is_the_limit_not_one_before(clinician):
     """GIVEN one wrong password fewer than the limit WHEN the right one is typed
-    THEN the person is signed in (the throttle is not off by one)."""
+    THEN the password is accepted (the throttle is not off by one)."""
     wrong(clinician.user, ACCOUNT_LIMIT - 1)
     response, client = attempt(clinician.user, PASSWORD)
-    assert response.status_code == 302
-    assert SESSION_KEY in client.session
+    assert_password_accepted(response, client)
 
 
 def test_the_guess_that_reaches_the_limit_is_told_at_once(clinician):
@@ -140,8 +147,7 @@ def test_wrong_passwords_for_many_accounts_pause_the_address(
     response, client = attempt(clinician.user, PASSWORD, right_password_from)
     assert_paused(response, client)
     elsewhere, elsewhere_client = attempt(clinician.user, PASSWORD, "192.0.2.50")
-    assert elsewhere.status_code == 302
-    assert SESSION_KEY in elsewhere_client.session
+    assert_password_accepted(elsewhere, elsewhere_client)
 
 
 def test_a_right_password_does_not_clear_the_address_count(clinician, admin_staff):
@@ -182,14 +188,13 @@ def test_each_further_pause_is_twice_as_long_up_to_an_hour(clinician, pauses, ex
 
 def test_after_the_pause_the_right_password_signs_in_and_the_count_starts_again(clinician):
     """GIVEN a paused account WHEN the pause has ended and the right password is typed
-    THEN the person is signed in, and the back-off starts from the beginning."""
+    THEN the password is accepted, and the back-off starts from the beginning."""
     wrong(clinician.user, ACCOUNT_LIMIT)
     refused, _ = attempt(clinician.user, PASSWORD)
     assert refused.status_code == 429
     time_passes()
     response, client = attempt(clinician.user, PASSWORD)
-    assert response.status_code == 302
-    assert client.session[SESSION_KEY] == str(clinician.user.pk)
+    assert_password_accepted(response, client)
     row = SignInThrottle.objects.get(
         scope="account", key_digest=key_digest("account", clinician.user.email)
     )
@@ -278,7 +283,7 @@ def test_the_rest_framework_sign_in_is_gone(clinician, path, method):
 
 def test_an_operator_can_end_a_pause_from_the_admin_and_it_is_audited(clinician):
     """GIVEN a paused account WHEN the operator finds its row by e-mail in the admin
-    and ends the pause THEN the person signs in at once; the admin's act is audited."""
+    and ends the pause THEN the password is accepted at once; the admin's act is audited."""
     from tests.support.sessions import sign_in
 
     wrong(clinician.user, ACCOUNT_LIMIT)
@@ -295,8 +300,7 @@ def test_an_operator_can_end_a_pause_from_the_admin_and_it_is_audited(clinician)
         {"action": "end_pause", "_selected_action": [row.pk]},
     )
     response, client = attempt(clinician.user, PASSWORD)
-    assert response.status_code == 302
-    assert SESSION_KEY in client.session
+    assert_password_accepted(response, client)
     assert AuditEvent.objects.filter(action="auth.sign_in_pause_ended").exists()
 
 

@@ -20,8 +20,14 @@ from django.utils import timezone
 
 from portal.accounts.models import Staff, StaffInvitation, User
 from portal.audit.models import AuditEvent
-from tests.dashboard.conftest import PASSWORD, confirmed_device_for, current_code
+from tests.dashboard.conftest import (
+    PASSWORD,
+    confirmed_device_for,
+    current_code,
+    sign_in_through_the_pages,
+)
 from tests.factories import AccountFactory, StaffFactory, UserFactory
+from tests.support.sessions import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -140,9 +146,7 @@ def test_an_existing_user_signs_in_and_accepts(admin_client, account, other_acco
     to_sign_in = browser.get(link)
     assert to_sign_in.status_code == 302
     assert to_sign_in["Location"].startswith("/login/?next=/invitations/")
-    signed_in = browser.post(
-        "/login/", {"username": other.user.email, "password": PASSWORD, "next": link}
-    )
+    signed_in = sign_in_through_the_pages(browser, other.user, next_url=link)
     assert signed_in["Location"] == link
     page = browser.get(link)
     assert 'data-testid="invitation-accept"' in page.content.decode()
@@ -190,8 +194,7 @@ def test_someone_signed_in_as_another_user_cannot_accept(admin_client, account, 
     invite(admin_client, "invitee@elsewhere.example")
     link = link_in_last_mail()
     intruder = StaffFactory(account=other_account, user__email="intruder@elsewhere.example")
-    browser = Client()
-    browser.force_login(intruder.user)
+    browser = sign_in(Client(), intruder.user)
     for method in ("get", "post"):
         response = getattr(browser, method)(link)
         assert response.status_code == 403
@@ -223,9 +226,7 @@ def test_a_new_address_chooses_a_password_and_then_signs_in(admin_client, accoun
     member = Staff.objects.get(account=account, user__email="fresh@clinic.example")
     assert member.role == Staff.Role.RECEPTIONIST
     assert SESSION_KEY not in browser.session
-    signed_in = browser.post(
-        "/login/", {"username": "fresh@clinic.example", "password": NEW_PASSWORD}
-    )
+    signed_in = sign_in_through_the_pages(browser, member.user, password=NEW_PASSWORD)
     assert signed_in["Location"] == "/"
 
 
@@ -308,8 +309,7 @@ def test_an_invitation_of_one_clinic_is_never_a_membership_of_another(
     other = StaffFactory(account=other_account, user__email="picker@elsewhere.example")
     invite(admin_client, other.user.email)
     link = link_in_last_mail()
-    browser = Client()
-    browser.force_login(other.user)
+    browser = sign_in(Client(), other.user)
     session = browser.session
     session["account_id"] = str(AccountFactory().pk)
     session.save()
