@@ -11,7 +11,12 @@ from portal.accounts.models import Staff
 from portal.accounts.services import staff_create
 from portal.audit.services import Actor
 from portal.patients.services import patient_create
-from tests.dashboard.conftest import PASSWORD, confirmed_device_for, current_code
+from tests.dashboard.conftest import (
+    PASSWORD,
+    code_for_secret,
+    confirmed_device_for,
+    current_code,
+)
 from tests.factories import AccountFactory, PatientFactory
 from tests.support.browser import DESKTOP, TABLET, new_context, screenshot
 
@@ -82,6 +87,14 @@ def open_page(chromium):
     yield open_at
     for context in contexts:
         context.close()
+
+
+def enrol_on_the_page(page) -> None:
+    """At an enrolment page: what a person does with an authenticator app (type the
+    key shown, then the code the app makes from it), and Turn on."""
+    secret = page.locator("[data-testid=totp-secret]").inner_text()
+    page.fill("input[name=token]", code_for_secret(secret))
+    page.click("button:has-text('Turn on')")
 
 
 def sign_in_with_code(page, base_url: str, clinic, shot: str | None = None) -> None:

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from portal.accounts.models import Staff
 from portal.accounts.services import api_key_create, staff_create
-from tests.dashboard.browsing import SHAPES, sign_in_with_code
+from tests.dashboard.browsing import SHAPES, enrol_on_the_page, sign_in_with_code
 from tests.dashboard.conftest import PASSWORD
 from tests.support.browser import DESKTOP, TABLET, console_errors, screenshot
 
@@ -115,15 +115,18 @@ def test_screenshots_of_every_page(live_server, open_page, clinic, shape):
 
 
 def test_forbidden_and_enrolment_pages(live_server, open_page, clinic):
-    """GIVEN a receptionist, and an admin who has not set up two-factor sign-in
-    WHEN the receptionist opens Settings and the admin signs in
-    THEN the portal's 403 page, and the enrolment page with a QR code, are shown."""
+    """GIVEN a receptionist at their first sign-in, and an admin who has not set up
+    two-factor sign-in WHEN the receptionist sets up a code and opens Settings, and the
+    admin signs in THEN the enrolment, the portal's 403 page, and the enrolment page
+    with a QR code, are shown."""
     page = open_page(DESKTOP)
     base = live_server.url
     page.goto(f"{base}/login/")
     page.fill("input[name=username]", "front.desk@riverside.example")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/login/enrol/")
+    enrol_on_the_page(page)
     page.wait_for_url(f"{base}/patients/")
     assert page.locator("nav.main-nav >> text=Settings").count() == 0
     response = page.goto(f"{base}/settings/api-keys/")

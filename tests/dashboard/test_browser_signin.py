@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from dashboard.emails import staff_invitation_send
 from portal.accounts.models import Staff
 from portal.accounts.services import staff_create, staff_invite
+from tests.dashboard.browsing import enrol_on_the_page
 from tests.dashboard.conftest import PASSWORD
 from tests.factories import AccountFactory
 from tests.support.browser import DESKTOP, PHONE, console_errors, screenshot
@@ -63,8 +64,8 @@ def test_the_enrolment_step_sends_someone_with_an_authenticator_to_the_code(
 
 
 def test_an_existing_user_accepts_an_invitation_after_signing_in(live_server, open_page, clinic):
-    """GIVEN a clinician of another clinic invited to this one
-    WHEN they open the e-mailed link, sign in and accept
+    """GIVEN a clinician of another clinic invited to this one, who has no authenticator yet
+    WHEN they open the e-mailed link, sign in (setting up a code on the way) and accept
     THEN they land in this clinic's dashboard."""
     other = AccountFactory(name="Hillside Surgery")
     guest = staff_create(
@@ -94,6 +95,8 @@ def test_an_existing_user_accepts_an_invitation_after_signing_in(live_server, op
     page.fill("input[name=username]", guest.user.email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/login/enrol/")
+    enrol_on_the_page(page)
     page.wait_for_url(f"{base}{link}")
     screenshot(page, "dashboard-invitation-accept-desktop")
     page.click("text=Accept and join")
