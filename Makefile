@@ -8,14 +8,45 @@ PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
 .PHONY: run dev test lint format bench bench-deps soak soak-embedded install system-deps migrate clean
+.PHONY: install-prod lock
 
-$(STAMP): pyproject.toml
+# Every install takes its versions from the lock (pip's -c), so two installs a month apart
+# are the same; `make lock` refreshes it after pyproject.toml's dependencies change.
+CONSTRAINTS := requirements/constraints.txt
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet ".[dev]"
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The production venv (deploy/systemd/ runs /opt/clinic-portal/.venv): the portal's own
+# dependencies at the locked versions, without the dev and test extras. Refuses a venv
+# that already holds them (rm -rf .venv first).
+install-prod:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if $(PY) -m pip show --quiet moto playwright schemathesis pytest >/dev/null 2>&1; then \
+	  echo "$(VENV) holds the dev and test extras (make install): rm -rf $(VENV), then make install-prod."; \
+	  exit 1; fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) .
+	$(PY) -m pip check
+
+# The lock: pyproject.toml's dependencies with every extra, resolved afresh in a clean venv.
+lock:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) -m venv "$$tmp" && \
+	"$$tmp/bin/python" -m pip install --quiet --upgrade pip && \
+	"$$tmp/bin/python" -m pip install --quiet ".[dev,bench]" && \
+	mkdir -p $(dir $(CONSTRAINTS)) && \
+	{ echo "# The exact versions every install takes (make install, install-prod, bench: pip's -c)."; \
+	  echo "# Made by make lock from a clean venv of pyproject.toml with its dev and bench extras"; \
+	  echo "# ($$("$$tmp/bin/python" -c 'import platform; print("Python", platform.python_version(), platform.system(), platform.machine())')). Run it again after changing"; \
+	  echo "# pyproject.toml's dependencies, and commit the result."; \
+	  "$$tmp/bin/python" -m pip freeze --exclude clinic-file-portal; } > $(CONSTRAINTS)
+	@echo "$(CONSTRAINTS): $$(grep -vc '^#' $(CONSTRAINTS)) packages pinned."
 
 # Servers the tests start for themselves, and the browser they drive. Installed
 # from Debian's packages when missing (CI and developer machines run as root).
@@ -87,7 +118,7 @@ bench-deps:
 	fi
 
 bench: install system-deps bench-deps
-	$(PY) -m pip install --quiet ".[bench]"
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) ".[bench]"
 	$(PY) benchmarks/run.py
 
 soak: install system-deps

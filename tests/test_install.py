@@ -1,0 +1,142 @@
+"""Installs are reproducible and production's has no test tools (docs/operations/upgrade.md).
+
+Every ``make`` install takes its versions from ``requirements/constraints.txt`` (pip's
+``-c``), so two installs a month apart are the same; ``make install-prod`` builds the venv
+the systemd units run without the dev and test extras. pip's own resolver answers here,
+with ``--dry-run --report``, exactly as an install would resolve (it reads the package
+index: PyPI, or pip's cache).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+CONSTRAINTS = BASE_DIR / "requirements" / "constraints.txt"
+PROJECT = "clinic-file-portal"
+# The tools the production venv must not hold (the issue's three, and the test runners).
+TEST_TOOLS = {"moto", "playwright", "schemathesis", "pytest", "pytest-django", "ruff"}
+
+pytestmark = pytest.mark.slow
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins() -> dict[str, str]:
+    found = {}
+    for line in CONSTRAINTS.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"not an exact pin: {line}"
+            found[canonical(name)] = version
+    return found
+
+
+def requirement_names(requirements: list[str]) -> set[str]:
+    return {canonical(re.split(r"[\[<>=!~;\s]", item, maxsplit=1)[0]) for item in requirements}
+
+
+def resolved(target: str, tmp_path_factory) -> dict[str, str]:
+    """What ``pip install -c constraints.txt <target>`` would install into an empty venv."""
+    report = tmp_path_factory.mktemp("pip") / "report.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--report",
+            str(report),
+            "-c",
+            str(CONSTRAINTS),
+            target,
+        ],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {
+        canonical(item["metadata"]["name"]): item["metadata"]["version"]
+        for item in json.loads(report.read_text())["install"]
+    }
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory):
+    return resolved(".", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def development(tmp_path_factory):
+    return resolved(".[dev]", tmp_path_factory)
+
+
+def test_the_production_install_has_no_dev_or_test_package(production):
+    """GIVEN the production install (the portal without extras, at the locked versions)
+    THEN it brings every dependency of the portal and none of the dev extras' tools:
+    no moto, Playwright or schemathesis in the venv the systemd units run."""
+    project = tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["project"]
+    base = requirement_names(project["dependencies"])
+    dev_only = requirement_names(project["optional-dependencies"]["dev"]) - base
+    assert base <= set(production)
+    assert not TEST_TOOLS & set(production)
+    # pydantic comes with fhir.resources, which the portal needs: not a test tool there.
+    assert sorted(dev_only & set(production)) == ["pydantic"]
+
+
+@pytest.mark.parametrize("install", ["production", "development"])
+def test_every_package_an_install_brings_is_pinned_by_the_lock(install, request):
+    """GIVEN either install WHEN pip resolves it with the lock THEN every package it would
+    install is pinned there, at that version: nothing is left for the index's newest."""
+    chosen = request.getfixturevalue(install)
+    locked = pins()
+    chosen.pop(PROJECT)
+    unpinned = sorted(set(chosen) - set(locked))
+    assert not unpinned, f"not in {CONSTRAINTS.name}: {unpinned} (run make lock)"
+    assert {name: locked[name] for name in chosen} == chosen
+
+
+def make_dry_run(*args: str) -> str:
+    return subprocess.run(
+        ["make", "--dry-run", *args], cwd=BASE_DIR, capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.mark.parametrize(
+    "target",
+    [("--what-if=pyproject.toml", "install"), ("install-prod",), ("-o", "install", "bench")],
+)
+def test_every_make_install_takes_the_lock(target):
+    installs = [
+        line
+        for line in make_dry_run(*target).splitlines()
+        if "pip install" in line and "--upgrade pip" not in line
+    ]
+    assert installs
+    for line in installs:
+        assert "-c requirements/constraints.txt" in line, line
+
+
+def test_install_prod_refuses_a_venv_that_holds_the_test_tools():
+    """GIVEN the development venv (it holds moto, Playwright, pytest) WHEN make install-prod
+    runs on it THEN it refuses, saying to start from an empty venv, and installs nothing."""
+    done = subprocess.run(
+        ["make", "install-prod"], cwd=BASE_DIR, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "holds the dev and test extras" in done.stdout
+    assert "pip install" not in done.stdout
