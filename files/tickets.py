@@ -45,12 +45,6 @@ def storage_is_s3(storage=None) -> bool:
     return hasattr(storage, "bucket_name") and hasattr(storage, "connection")
 
 
-def bucket_name() -> str:
-    if storage_is_s3():
-        return default_storage.bucket_name
-    return settings.FILES_EMBEDDED_BUCKET
-
-
 def policy_conditions(ticket: UploadTicket) -> tuple[dict, list]:
     fields = fixed_fields()
     conditions: list = [{name: value} for name, value in fields.items()]

@@ -156,6 +156,7 @@ def run_module(entry: dict, jobs: int, workdir: Path, equivalents: list[dict], l
             json.dumps(
                 {
                     "module": name,
+                    "path": str(path),
                     "functions": functions,
                     "indices": indices,
                     "results": str(results),

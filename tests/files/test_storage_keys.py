@@ -29,7 +29,7 @@ from django.test.client import encode_multipart
 from django.utils import timezone
 
 from files import services
-from files.keys import StorageKeyError, ticket_key_check
+from files.keys import StorageKeyError, path_problem, storage_key_check, ticket_key_check
 from files.models import UploadTicket, permanent_prefix, temp_prefix
 from files.sweeps import stale_upload_sweep
 from portal.audit.services import Actor
@@ -382,3 +382,300 @@ def test_cliniko_upload_url_with_a_hostile_key_is_a_422_on_both_storages(
     assert answers == {}
     assert PatientAttachment.objects.count() == 0
     assert_canaries_survive(canaries)
+
+
+# --- The key rules at their boundaries: each limit alone, each refusal with its reason ----
+
+
+def key_of(total: int, *, unit: str = "a") -> str:
+    """A key of exactly ``total`` UTF-8 bytes whose segments are 200 bytes at most, so only
+    the total limit can apply (``unit`` is one character of any width; the last segment
+    is padded with ASCII to the exact length)."""
+    width = len(unit.encode())
+    key = ""
+    while True:
+        separator = "/" if key else ""
+        remaining = total - len(key.encode()) - len(separator)
+        if remaining <= 200:
+            key += separator + unit * (remaining // width) + "b" * (remaining % width)
+            break
+        key += separator + unit * (200 // width)
+    assert len(key.encode()) == total
+    return key
+
+
+@pytest.mark.parametrize("unit", ["a", "\u00e9", "\u20ac", "\U0001f600"])
+def test_a_key_of_exactly_1024_bytes_is_clean_and_one_more_byte_is_refused(unit):
+    """GIVEN keys whose every segment is well under 255 bytes, in characters of 1 to 4
+    UTF-8 bytes WHEN the whole key is exactly 1,024 bytes THEN it is clean; at 1,025
+    bytes it is refused for its length, and for nothing else."""
+    clean = key_of(1024, unit=unit)
+    too_long = key_of(1025, unit=unit)
+
+    assert path_problem(clean) is None
+    assert storage_key_check(clean) == clean
+    assert path_problem(too_long) == "is longer than 1024 bytes"
+    with pytest.raises(StorageKeyError) as refused:
+        storage_key_check(too_long)
+    assert refused.value.message == "The storage key is longer than 1024 bytes."
+
+
+@pytest.mark.parametrize(
+    ("clean", "too_long"),
+    [
+        ("a" * 255, "a" * 256),
+        ("\u00e9" * 127 + "a", "\u00e9" * 128),  # 255 and 256 bytes in two-byte letters
+        ("\u20ac" * 85, "\u20ac" * 85 + "a"),  # three-byte: 255 and 256
+        ("\U0001f600" * 63 + "abc", "\U0001f600" * 64),  # four-byte: 255 and 256
+    ],
+    ids=["ascii", "two-byte", "three-byte", "four-byte"],
+)
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_segment_of_exactly_255_bytes_is_clean_and_256_is_refused(clean, too_long, where):
+    """GIVEN keys far under 1,024 bytes WHEN one segment (first, middle or last) is exactly
+    255 bytes THEN the key is clean; at 256 bytes it is refused for that segment."""
+
+    def key(segment: str) -> str:
+        return {
+            "first": f"{segment}/x.jpg",
+            "middle": f"accounts/{segment}/x.jpg",
+            "last": f"accounts/{segment}",
+        }[where]
+
+    assert len(key(too_long).encode()) < 1024
+    assert path_problem(key(clean)) is None
+    assert path_problem(key(too_long)) == "has a path segment longer than 255 bytes"
+    assert path_problem(key(too_long) + "/", directory_allowed=True) == (
+        "has a path segment longer than 255 bytes"
+    )
+
+
+@pytest.mark.parametrize(
+    ("char", "category"),
+    [
+        ("\x01", "Cc"),
+        ("\x9f", "Cc"),
+        ("\u200b", "Cf"),
+        ("\u202e", "Cf"),
+        ("\ufeff", "Cf"),
+        ("\ue000", "Co"),
+        ("\U000f0000", "Co"),
+        ("\ud800", "Cs"),
+        ("\udfff", "Cs"),
+        ("\u0378", "Cn"),
+        ("\U000e0080", "Cn"),
+        ("\u2028", "Zl"),
+        ("\u2029", "Zp"),
+    ],
+)
+@pytest.mark.parametrize("where", ["alone", "inside", "before-traversal"])
+def test_invisible_and_control_characters_are_refused_by_name(char, category, where):
+    """GIVEN one character of each forbidden Unicode category (control, format, private
+    use, a lone surrogate, unassigned, line and paragraph separators) WHEN it is in a key
+    THEN the key is refused, naming the character's code point."""
+    import unicodedata
+
+    assert unicodedata.category(char) == category
+    key = {
+        "alone": f"accounts/{char}",
+        "inside": f"accounts/x{char}y.jpg",
+        "before-traversal": f"accounts/{char}../canary.jpg",
+    }[where]
+    reason = f"contains an invisible or control character (U+{ord(char):04X})"
+
+    assert path_problem(key) == reason
+    assert path_problem(key, directory_allowed=True) == reason
+    with pytest.raises(StorageKeyError) as refused:
+        storage_key_check(key)
+    assert refused.value.message == f"The storage key {reason}."
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        (None, "is not text"),
+        (b"accounts/x.jpg", "is not text"),
+        ("", "is empty"),
+        ("accounts/x\x00.jpg", "contains a NUL character"),
+        ("accounts\\x.jpg", "contains a backslash"),
+        ("accounts/x\\", "contains a backslash"),
+        ("accounts/\uff0e\uff0e/x.jpg", "contains a look-alike of a path character (U+FF0E)"),
+        ("accounts/a\uff0fb.jpg", "contains a look-alike of a path character (U+FF0F)"),
+        ("accounts/\u2024x", "contains a look-alike of a path character (U+2024)"),
+        ("accounts/\ufe6a2e", "contains a look-alike of a path character (U+FE6A)"),
+        ("accounts/cafe\u0301.jpg", "is not in Unicode normal form C"),
+        ("/accounts/x.jpg", "is absolute (starts with /)"),
+        ("accounts/x.jpg/", "ends with / (a folder, not a file)"),
+        ("accounts//x.jpg", "has an empty path segment (//)"),
+        ("accounts/./x.jpg", "has a '.' path segment"),
+        ("accounts/../x.jpg", "has a '..' path segment"),
+        ("..", "has a '..' path segment"),
+        (
+            "accounts/ x.jpg",
+            "has a path segment that starts or ends with a space, or ends with a dot",
+        ),
+        (
+            "accounts/x.jpg ",
+            "has a path segment that starts or ends with a space, or ends with a dot",
+        ),
+        (
+            "accounts/x./y",
+            "has a path segment that starts or ends with a space, or ends with a dot",
+        ),
+        ("accounts/x\t.jpg", "contains an invisible or control character (U+0009)"),
+        ("accounts/%2e%2e/x.jpg", "contains a percent-encoded path character"),
+        ("accounts/%2F", "contains a percent-encoded path character"),
+        ("accounts/%5cx", "contains a percent-encoded path character"),
+        ("accounts/%00x", "contains a percent-encoded path character"),
+        ("accounts/%1Fx", "contains a percent-encoded path character"),
+        ("accounts/%7fx", "contains a percent-encoded path character"),
+        ("accounts/%25", "contains a percent-encoded path character"),
+        ("accounts/%2541.jpg", "contains a percent-encoded path character"),
+    ],
+)
+def test_each_unclean_key_is_refused_with_its_own_reason(key, reason):
+    """GIVEN one way for a key to be unclean WHEN it is checked THEN the reason names that
+    way (a person reading a refusal learns what to fix), and the storage check refuses it."""
+    assert path_problem(key) == reason
+    with pytest.raises(StorageKeyError) as refused:
+        storage_key_check(key)
+    assert refused.value.message == f"The storage key {reason}."
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "x",
+        "accounts/1/patients/2/files/3/content.jpg",
+        "accounts/caf\u00e9.jpg",
+        "accounts/\u00e9t\u00e9/r\u00e9sum\u00e9.pdf",
+        "accounts/\u5199\u771f.jpg",
+        "accounts/photo (1).jpg",
+        "accounts/a.b.c",
+        "accounts/.hidden",
+        "accounts/100%.jpg",
+        "accounts/a%41.jpg",
+        "accounts/%2",
+        "accounts/%e9.jpg",
+        "accounts/x~y_z-1+2=3,4;5@6.jpg",
+    ],
+)
+def test_clean_keys_pass_unchanged(key):
+    """GIVEN keys in their one clean form (accented and CJK names, a dot-file, a lone %
+    and percent-encodings of characters that do not change a path's shape) WHEN checked
+    THEN nothing is found and the key comes back as it was."""
+    assert path_problem(key) is None
+    assert storage_key_check(key) == key
+
+
+PARAGRAPH_SEPARATOR = "contains an invisible or control character (U+2029)"
+
+
+@pytest.mark.parametrize(
+    ("name", "as_file", "as_folder"),
+    [
+        ("", "is empty", None),
+        ("accounts/", "ends with / (a folder, not a file)", None),
+        ("accounts/1/tmp/", "ends with / (a folder, not a file)", None),
+        ("accounts/x.jpg", None, None),
+        ("/", "is absolute (starts with /)", "is absolute (starts with /)"),
+        ("accounts//", "ends with / (a folder, not a file)", "has an empty path segment (//)"),
+        ("accounts/../", "ends with / (a folder, not a file)", "has a '..' path segment"),
+        ("accounts/./", "ends with / (a folder, not a file)", "has a '.' path segment"),
+        (
+            "accounts/x./",
+            "ends with / (a folder, not a file)",
+            "has a path segment that starts or ends with a space, or ends with a dot",
+        ),
+        ("accounts/\u2029/", PARAGRAPH_SEPARATOR, PARAGRAPH_SEPARATOR),
+        (
+            "accounts/%2e%2e/",
+            "ends with / (a folder, not a file)",
+            "contains a percent-encoded path character",
+        ),
+    ],
+)
+def test_the_folder_form_accepts_the_root_and_a_trailing_slash_and_nothing_more(
+    name, as_file, as_folder
+):
+    """GIVEN the folder form a listing uses (directory_allowed) WHEN a name is the root
+    ("") or ends with one / THEN it is clean as a folder and refused as a file; every
+    other rule applies to folders as well."""
+    assert path_problem(name) == as_file
+    assert path_problem(name, directory_allowed=True) == as_folder
+
+
+def test_the_embedded_storage_lists_folders_and_refuses_unclean_ones(canaries):
+    """GIVEN the embedded storage with stored objects WHEN the root and a folder are listed
+    THEN both answer; a folder named with // or .. is refused before anything is read."""
+    folders, files = default_storage.listdir("")
+    assert "accounts" in folders
+    assert "canary.jpg" in files
+    assert default_storage.listdir("accounts/")[0]
+    for unclean in ("accounts//", "accounts/../", "/accounts/", "accounts/\u2029/"):
+        with pytest.raises(SuspiciousFileOperation):
+            default_storage.listdir(unclean)
+
+
+PREFIX = "accounts/1/tmp/7c2f/"
+
+
+@pytest.mark.parametrize(
+    ("key", "prefix", "message"),
+    [
+        (
+            "accounts/2/tmp/7c2f/x.jpg",
+            PREFIX,
+            "The storage key is not under its upload ticket's prefix.",
+        ),
+        (
+            "accounts/1/tmp/7c2e/x.jpg",
+            PREFIX,
+            "The storage key is not under its upload ticket's prefix.",
+        ),
+        ("x.jpg", PREFIX, "The storage key is not under its upload ticket's prefix."),
+        ("accounts/1/tmp/7c2f", PREFIX, "The storage key is not under its upload ticket's prefix."),
+        # A prefix without its / would let a sibling folder's names through.
+        (
+            "accounts/1/tmp/7c2fx.jpg",
+            PREFIX[:-1],
+            "The storage key is not under its upload ticket's prefix.",
+        ),
+        (
+            "accounts/1/tmp/7c2f/x.jpg",
+            PREFIX[:-1],
+            "The storage key is not under its upload ticket's prefix.",
+        ),
+        (
+            PREFIX + "a/x.jpg",
+            PREFIX,
+            "The storage key must be the upload ticket's prefix and "
+            "one file name, with no further / (one ticket stores one file).",
+        ),
+        (
+            PREFIX + "a/b/c/x.jpg",
+            PREFIX,
+            "The storage key must be the upload ticket's prefix "
+            "and one file name, with no further / (one ticket stores one file).",
+        ),
+        (PREFIX + "../x.jpg", PREFIX, "The storage key has a '..' path segment."),
+        (PREFIX, PREFIX, "The storage key ends with / (a folder, not a file)."),
+        (
+            PREFIX + "x\u2029.jpg",
+            PREFIX,
+            "The storage key contains an invisible or control character (U+2029).",
+        ),
+    ],
+)
+def test_ticket_key_check_refuses_anything_but_its_prefix_and_one_name(key, prefix, message):
+    """GIVEN a ticket's prefix WHEN a key is checked against it directly (as the confirm
+    call with a client's key does) THEN only the prefix and one clean name pass; a key
+    elsewhere, in a sibling folder or deeper is refused, saying why."""
+    with pytest.raises(StorageKeyError) as refused:
+        ticket_key_check(key, prefix=prefix)
+    assert refused.value.message == message
+
+
+@pytest.mark.parametrize("name", ["x.jpg", "photo (2).heic", "caf\u00e9.png", "a" * 235])
+def test_ticket_key_check_returns_a_clean_key_under_its_prefix(name):
+    assert ticket_key_check(PREFIX + name, prefix=PREFIX) == PREFIX + name

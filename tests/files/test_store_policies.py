@@ -176,3 +176,39 @@ def test_server_side_encryption_follows_the_setting(
     assert default_storage._get_write_parameters("x.jpg").get("ServerSideEncryption", "") == (
         encryption
     )
+
+
+def test_a_named_ticket_signs_its_exact_key_once(s3_bucket, account, patient):
+    """GIVEN an S3 ticket for a known file name (an exact key, not a prefix) WHEN its policy
+    is read THEN the key's condition appears once, as the exact key."""
+    named = services.upload_ticket_issue(
+        account=account,
+        patient=patient,
+        purpose="photo",
+        issued_by=Actor.system(),
+        max_size=MAX_SIZE,
+        filename="photo.jpg",
+    )
+    policy = json.loads(base64.b64decode(named.presigned_post()["fields"]["policy"]))
+    keys = [c for c in policy["conditions"] if "key" in c or (isinstance(c, list) and "$key" in c)]
+    assert keys == [{"key": named.key_prefix + "photo.jpg"}]
+
+
+def test_a_ticket_past_its_expiry_signs_a_policy_of_one_second(ticket):
+    """GIVEN an S3 ticket whose time has passed WHEN its POST is signed THEN the policy
+    lapses one second after signing (S3 needs a positive span): never the ticket's
+    original span, never already expired."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    ticket.expires_at = timezone.now() - dt.timedelta(minutes=5)
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    post = ticket.presigned_post()
+    after = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    policy = json.loads(base64.b64decode(post["fields"]["policy"]))
+    expiration = dt.datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=dt.UTC
+    )
+    assert before + dt.timedelta(seconds=1) <= expiration <= after + dt.timedelta(seconds=1)

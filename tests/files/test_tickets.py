@@ -251,3 +251,200 @@ def test_confirm_queues_processing_only_after_commit(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.upload_ticket_confirm(ticket=ticket, confirmed_by=Actor.system())
     assert len(callbacks) == 1
+
+
+# --- The embedded endpoint's policy check: each refusal with S3's code and reason --------
+
+
+def error_of(response) -> tuple[int, str, str]:
+    xml = ElementTree.fromstring(response.content)
+    return response.status_code, xml.findtext("Code"), xml.findtext("Message")
+
+
+def condition_failed(condition: list) -> str:
+    return f"Invalid according to Policy: Policy Condition failed: {json.dumps(condition)}"
+
+
+FIELD_CHANGES = {
+    "algorithm changed": (
+        lambda f, t: {**f, "x-amz-algorithm": "AWS4-HMAC-SHA1"},
+        (400, "InvalidArgument", "Unsupported x-amz-algorithm."),
+    ),
+    **{
+        f"{name} missing": (
+            lambda f, t, name=name: {k: v for k, v in f.items() if k != name},
+            (403, "AccessDenied", "Access Denied"),
+        )
+        for name in ("policy", "x-amz-signature", "x-amz-algorithm", "x-amz-credential")
+    },
+    "key missing": (
+        lambda f, t: {k: v for k, v in f.items() if k != "key"},
+        (
+            400,
+            "InvalidArgument",
+            "Bucket POST must contain a field named 'key'.  If it is specified, please check "
+            "the order of the fields.",
+        ),
+    ),
+    "acl made public": (
+        lambda f, t: {**f, "acl": "public-read"},
+        (403, "AccessDenied", condition_failed(["eq", "$acl", "private"])),
+    ),
+    "success status changed": (
+        lambda f, t: {**f, "success_action_status": "200"},
+        (403, "AccessDenied", condition_failed(["eq", "$success_action_status", "201"])),
+    ),
+    "Content-Type changed": (
+        lambda f, t: {**f, "Content-Type": "text/html"},
+        (403, "AccessDenied", condition_failed(["eq", "$content-type", "image/jpeg"])),
+    ),
+    "credential of another key": (
+        lambda f, t: {**f, "x-amz-credential": "AKIAOTHER" + f["x-amz-credential"][15:]},
+        (403, "AccessDenied", None),  # names the credential condition; checked below
+    ),
+    "key outside the prefix": (
+        lambda f, t: {**f, "key": "temp/accounts/0/x.jpg"},
+        (403, "AccessDenied", None),
+    ),
+    "two extra fields": (
+        lambda f, t: {**f, "x-amz-meta-b": "1", "x-amz-meta-a": "2"},
+        (403, "AccessDenied", "Invalid according to Policy: Extra input fields: x-amz-meta-a"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FIELD_CHANGES, ids=list(FIELD_CHANGES))
+def test_embedded_endpoint_refuses_each_field_its_policy_does_not_allow(case, issue, client):
+    """GIVEN a ticket with a content type WHEN one field is changed, dropped or added
+    THEN S3's status, code and message for that refusal, and nothing stored."""
+    change, (status, code, message) = FIELD_CHANGES[case]
+    ticket = issue(content_type="image/jpeg")
+    post = ticket.presigned_post()
+
+    response = post_embedded(client, post, samples.jpeg(), fields=change(post["fields"], ticket))
+
+    got = error_of(response)
+    assert got[:2] == (status, code), got
+    if message is not None:
+        assert got[2] == message
+    elif case == "key outside the prefix":
+        assert got[2] == condition_failed(["starts-with", "$key", ticket.key_prefix])
+    else:
+        assert got[2].startswith(condition_failed(["eq", "$x-amz-credential", ""])[:-3])
+    assert stored_keys() == []
+
+
+def test_embedded_endpoint_ignores_x_ignore_fields(issue, client):
+    """GIVEN a ticket WHEN the form carries an ``x-ignore-`` field the policy does not name
+    THEN it is stored as S3 would (such fields are ignored, not extra)."""
+    post = issue().presigned_post()
+    fields = {**post["fields"], "x-ignore-tracking": "1"}
+    assert post_embedded(client, post, samples.jpeg(), fields=fields).status_code == 201
+
+
+def resigned(post: dict, policy: dict | str | bytes) -> dict:
+    """The ticket's fields with another policy document signed by the portal's own key: the
+    endpoint must judge the document itself, not only its signature."""
+    from files.tickets import signature_for
+
+    if isinstance(policy, dict):
+        policy = json.dumps(policy)
+    encoded = policy if isinstance(policy, bytes) else base64.b64encode(policy.encode())
+    encoded = encoded.decode()
+    return {**post["fields"], "policy": encoded, "x-amz-signature": signature_for(encoded)}
+
+
+def policy_of(post: dict) -> dict:
+    return json.loads(base64.b64decode(post["fields"]["policy"]))
+
+
+def without(policy: dict, key: str) -> dict:
+    return {k: v for k, v in policy.items() if k != key}
+
+
+def with_conditions(policy: dict, change) -> dict:
+    return {**policy, "conditions": change(policy["conditions"])}
+
+
+MALFORMED = "Invalid Policy: malformed."
+BAD_CONDITION = "Invalid Policy: bad condition."
+POLICY_DOCUMENTS = {
+    "not base64": (lambda p: b"%%%not-base64%%%", MALFORMED),
+    "base64 with a stray character": (
+        lambda p: (
+            base64.b64encode(json.dumps(p).encode())[:8]
+            + b"*"
+            + base64.b64encode(json.dumps(p).encode())[8:]
+        ),
+        MALFORMED,
+    ),
+    "not JSON": (lambda p: "{not json", MALFORMED),
+    "no expiration": (lambda p: without(p, "expiration"), MALFORMED),
+    "expiration without time": (lambda p: {**p, "expiration": "2099-01-01"}, MALFORMED),
+    "no conditions": (lambda p: without(p, "conditions"), MALFORMED),
+    "a number as a condition": (lambda p: with_conditions(p, lambda c: [*c, 7]), BAD_CONDITION),
+    "a three-letter string as a condition": (
+        lambda p: with_conditions(p, lambda c: [*c, "abc"]),
+        BAD_CONDITION,
+    ),
+    "a two-item condition": (
+        lambda p: with_conditions(p, lambda c: [*c, ["eq", "$key"]]),
+        BAD_CONDITION,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", POLICY_DOCUMENTS, ids=list(POLICY_DOCUMENTS))
+def test_embedded_endpoint_refuses_a_policy_document_it_cannot_read(case, issue, client):
+    """GIVEN a policy document that is not one S3 would read (bad base64, not JSON, no
+    expiration or conditions, a condition of no known form), signed with the right key
+    WHEN posted THEN 400 InvalidPolicyDocument with its reason, nothing stored."""
+    change, message = POLICY_DOCUMENTS[case]
+    post = issue().presigned_post()
+
+    fields = resigned(post, change(policy_of(post)))
+    response = post_embedded(client, post, samples.jpeg(), fields=fields)
+
+    assert error_of(response) == (400, "InvalidPolicyDocument", message)
+    assert stored_keys() == []
+
+
+@pytest.mark.parametrize(
+    ("acl", "stored"), [("private", True), ("public-read", False)], ids=["equal", "changed"]
+)
+def test_embedded_endpoint_checks_the_list_form_of_an_eq_condition(acl, stored, issue, client):
+    """GIVEN a policy whose acl condition is written ``["eq", "$acl", "private"]`` (S3's
+    other spelling of an exact match) WHEN the acl field matches, or not
+    THEN it is stored, or refused naming that condition."""
+    post = issue().presigned_post()
+    policy = with_conditions(
+        policy_of(post),
+        lambda c: [["eq", "$acl", "private"] if c_ == {"acl": "private"} else c_ for c_ in c],
+    )
+    fields = {**resigned(post, policy), "acl": acl}
+
+    response = post_embedded(client, post, samples.jpeg(), fields=fields)
+
+    if stored:
+        assert response.status_code == 201, response.content
+    else:
+        assert error_of(response) == (
+            403,
+            "AccessDenied",
+            condition_failed(["eq", "$acl", "private"]),
+        )
+        assert stored_keys() == []
+
+
+def test_a_policy_without_a_size_range_takes_an_empty_file_as_s3_does(issue, client):
+    """GIVEN a policy with no content-length-range WHEN an empty file is posted THEN it is
+    stored (S3 sets no lower bound of its own); the portal's tickets always carry one."""
+    post = issue().presigned_post()
+    policy = with_conditions(
+        policy_of(post),
+        lambda c: [
+            c_ for c_ in c if not (isinstance(c_, list) and c_[0] == "content-length-range")
+        ],
+    )
+    response = post_embedded(client, post, b"", fields=resigned(post, policy))
+    assert response.status_code == 201, response.content

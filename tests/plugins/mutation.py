@@ -38,12 +38,14 @@ import importlib.util
 import json
 import os
 import signal
+import subprocess
 import sys
-import threading
 import time
 import types
 from dataclasses import dataclass
 from pathlib import Path
+
+import coverage
 
 COMPARE_SWAPS = {
     ast.Lt: ast.LtE,
@@ -350,6 +352,10 @@ def _callables(value):
     return []
 
 
+class MutantBroke(Exception):
+    """The mutated module raised while it was run again."""
+
+
 def apply_in_place(module: types.ModuleType, index: int, functions: list[str] | None) -> None:
     """Make an imported module behave as mutant ``index`` without new identities.
 
@@ -359,7 +365,18 @@ def apply_in_place(module: types.ModuleType, index: int, functions: list[str] | 
     function's code and defaults, a class's methods, and a constant's new value
     (rebound here and in every module that imported it under the same name).
     """
-    code = mutated_code(module.__name__, module.__file__, index, functions)
+    source = Path(module.__file__).read_text(encoding="utf-8")
+    tree = mutated_tree(source, index, functions)
+    line = mutants_of(source, functions)[index].line
+    # Only the module-level names assigned by the statement that holds the mutation take a
+    # new value: a registry (``[]``) or a sentinel (``object()``) elsewhere keeps its own.
+    assigned = set()
+    for statement in tree.body:
+        holds = statement.lineno <= line <= (statement.end_lineno or statement.lineno)
+        if holds and isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = getattr(statement, "targets", None) or [statement.target]
+            assigned.update(t.id for t in targets if isinstance(t, ast.Name))
+    code = compile(tree, module.__file__, "exec", dont_inherit=True)
     fresh = {
         "__name__": module.__name__,
         "__file__": module.__file__,
@@ -367,7 +384,10 @@ def apply_in_place(module: types.ModuleType, index: int, functions: list[str] | 
         "__spec__": module.__spec__,
         "__builtins__": builtins,
     }
-    exec(code, fresh)
+    try:
+        exec(code, fresh)
+    except Exception as broke:  # the mutated module does not even load: a kill
+        raise MutantBroke(str(broke)) from broke
     rebound = {}
     for name, new in fresh.items():
         if name.startswith("__") or name not in module.__dict__:
@@ -392,7 +412,7 @@ def apply_in_place(module: types.ModuleType, index: int, functions: list[str] | 
             if hasattr(old, "cache_clear"):
                 old.cache_clear()
             continue
-        if callable(old):
+        if callable(old) or name not in assigned:
             continue
         module.__dict__[name] = new
         rebound[name] = (old, new)
@@ -406,25 +426,6 @@ def apply_in_place(module: types.ModuleType, index: int, functions: list[str] | 
 
 
 # --- The fork server: one session per module, a forked child per mutant ----------------
-
-
-class _LineTracer:
-    """Which lines of one file each test runs (the baseline run picks tests by it)."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self.lines: set[int] = set()
-
-    def __call__(self, frame, event, arg):
-        if frame.f_code.co_filename == self.path:
-            self.lines.add(frame.f_lineno)
-            return self.local
-        return None
-
-    def local(self, frame, event, arg):
-        if event == "line":
-            self.lines.add(frame.f_lineno)
-        return self.local
 
 
 def _run_items(items, *, last_next):
@@ -480,25 +481,31 @@ def _serve(session) -> None:
     module = importlib.import_module(name)
     path = str(Path(module.__file__).resolve())
     source = Path(path).read_text(encoding="utf-8")
-    tracer = _LineTracer(path)
-    covered: list[set[int]] = []
+    startup_lines: set[int] = set()
+    if _STARTUP is not None:
+        _STARTUP.stop()
+        startup_lines = set(_STARTUP.get_data().lines(path) or [])
+    # coverage.py's C tracer, one context per test: which lines of the module each runs.
+    tracer = coverage.Coverage(data_file=None, include=[path], config_file=False)
     durations: list[float] = []
     started = time.monotonic()
-    for position, item in enumerate(items):
-        tracer.lines = set()
-        following = items[position + 1] if position + 1 < len(items) else items[0]
-        sys.settrace(tracer)
-        threading.settrace(tracer)
-        try:
+    tracer.start()
+    try:
+        for position, item in enumerate(items):
+            tracer.switch_context(str(position))
+            following = items[position + 1] if position + 1 < len(items) else items[0]
             failed, seconds, text = _run_items([item], last_next=following)
-        finally:
-            sys.settrace(None)
-            threading.settrace(None)
-        if failed:
-            out.write_text(json.dumps({"baseline_failed": text}))
-            return
-        covered.append(tracer.lines)
-        durations.append(seconds[0])
+            if failed:
+                out.write_text(json.dumps({"baseline_failed": text}))
+                return
+            durations.append(seconds[0])
+    finally:
+        tracer.stop()
+    covered: list[set[int]] = [set() for _ in items]
+    for line, contexts in tracer.get_data().contexts_by_lineno(path).items():
+        for context in contexts:
+            if context.isdigit():
+                covered[int(context)].add(line)
     baseline = time.monotonic() - started
     sites = _mutant_lines(ast.parse(source), functions)
     from django.db import connections
@@ -506,6 +513,17 @@ def _serve(session) -> None:
     results = {}
     for index in plan["indices"]:
         lines, at_import = sites[index]
+        if not at_import and lines & startup_lines:
+            limit = plan["timeout_base"] + plan["timeout_factor"] * baseline
+            t0 = time.monotonic()
+            outcome, note = _fresh_run(session, name, index, functions, limit)
+            results[index] = {
+                "outcome": outcome,
+                "seconds": round(time.monotonic() - t0, 2),
+                "note": note,
+                "tests": len(items),
+            }
+            continue
         chosen = [i for i, hit in enumerate(covered) if at_import or lines & hit]
         if not chosen:
             results[index] = {"outcome": "passed", "seconds": 0.0, "note": "no test runs it"}
@@ -528,8 +546,10 @@ def _serve(session) -> None:
                 # The last test's own teardown is skipped: the child ends there.
                 failed, _, _ = _run_items(run, last_next=run[-1])
                 code = 1 if failed else 0
-            except BaseException:  # the mutant broke the module itself: that is a kill
+            except MutantBroke:
                 code = 1
+            except BaseException:  # the runner's own failure: reported, never counted
+                code = 4
             finally:
                 os._exit(code)
         outcome = None
@@ -555,6 +575,46 @@ def _serve(session) -> None:
         }
         out.write_text(json.dumps({"baseline_seconds": baseline, "results": results}))
     out.write_text(json.dumps({"baseline_seconds": baseline, "results": results}))
+
+
+def _startup_tracer():
+    """Lines of the module under mutation that run while pytest starts (an app's ``ready``
+    registering a check): a mutant there cannot be swapped in afterwards, so it is run
+    in a fresh pytest process that imports the mutated module from the start."""
+    plan = os.environ.get("PORTAL_MUTATION_PLAN")
+    if not plan:
+        return None
+    tracer = coverage.Coverage(
+        data_file=None, include=[json.loads(Path(plan).read_text())["path"]], config_file=False
+    )
+    tracer.start()
+    return tracer
+
+
+_STARTUP = _startup_tracer()
+
+
+def _fresh_run(session, name: str, index: int, functions, limit: float) -> tuple[str, str]:
+    """The mutant in a new pytest process (the import hook compiles it), all the tests."""
+    env = dict(os.environ)
+    env.pop("PORTAL_MUTATION_PLAN", None)
+    env["PORTAL_MUTANT"] = f"{name}:{index}"
+    env["PORTAL_MUTANT_FUNCTIONS"] = ",".join(functions or [])
+    args = [str(a) for a in session.config.invocation_params.args]
+    command = [sys.executable, "-m", "pytest", *args]
+    try:
+        done = subprocess.run(
+            command,
+            env=env,
+            cwd=session.config.invocation_params.dir,
+            capture_output=True,
+            timeout=limit,
+        )
+    except subprocess.TimeoutExpired:
+        return "timeout", f"no answer within {limit:.0f}s (counted as killed)"
+    note = "run in a fresh process: the line runs while pytest starts"
+    # 1: a test failed; 2: collection failed (the mutated module does not import).
+    return {0: "passed", 1: "failed", 2: "failed"}.get(done.returncode, "error"), note
 
 
 def pytest_runtestloop(session):
