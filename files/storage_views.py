@@ -36,11 +36,16 @@ from files.keys import MAX_KEY_BYTES, StorageKeyError, storage_key_check, ticket
 from files.models import UploadTicket
 from files.names import safe_filename
 from files.tickets import PostPolicyError, check_fields, location_for, ticket_refusal
+from portal.read_deadline import set_read_deadline
 
 logger = logging.getLogger(__name__)
 
 MAX_FIELD_BYTES = 20 * 1024
 MAX_FIELDS = 30
+# Anyone may send the form fields: until the signed policy is checked nothing is known of
+# the sender, so they have a total deadline (enforced by the embedded web server) whatever
+# their byte rate. A ticket's fields are about 2 KB: a second on a very poor phone network.
+FIELDS_SECONDS = 10.0
 
 
 def xml_error(error: PostPolicyError) -> HttpResponse:
@@ -107,12 +112,16 @@ def receive_upload(request) -> HttpResponse:
 
     stream = LazyStream(ChunkIter(request, 64 * 1024))
     fields: dict[str, str] = {}
+    set_read_deadline(request, FIELDS_SECONDS, what="the form fields before the file")
     try:
         for item_type, meta_data, part in Parser(stream, boundary.encode("ascii")):
             name, filename = part_name(meta_data)
             if item_type == RAW or not name:
                 continue  # the preamble or epilogue around the parts
             if name.lower() == "file" or item_type == FILE:
+                # The file's own pace is held to the server's byte rate; the policy checked
+                # next says who may send it, and how much.
+                set_read_deadline(request, None)
                 return receive_file(fields, filename or "", part)
             value = part.read(MAX_FIELD_BYTES + 1)
             if len(value) > MAX_FIELD_BYTES or len(fields) >= MAX_FIELDS:

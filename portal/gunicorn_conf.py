@@ -6,8 +6,11 @@ it protects itself from slow clients; the scaled shape's deploy/gunicorn.conf.py
 behind nginx, which buffers request bodies instead.
 
 - ``gthread`` workers with the slow-client guard (portal/gunicorn_worker.py): a client
-  that sends its request slowly is cut off instead of holding a thread, so a few of them
-  cannot stop the server answering (security review, issue 13 #14);
+  that sends its request slowly, or its headers (or the storage endpoint's form fields)
+  past their deadline, is cut off instead of holding a thread, and one address holds at
+  most half of a process's threads and 64 of its connections, so neither a few slow
+  clients nor a crowd from one address can stop the server answering;
+- a umask of 077: what the server writes in the data folder is private to its user;
 - ``timeout``: a worker that stops answering its arbiter (stuck in C code, say) is
   replaced; ``graceful_timeout`` bounds a stop;
 - request line and header limits stay at gunicorn's defaults, which are strict;
