@@ -77,7 +77,7 @@ def rendition(file_id: str, width: str, height: str) -> dict:
     from files.renditions import rendition_for
 
     file = File.objects.get(pk=file_id)
-    name = rendition_for(file=file, width=int(width), height=int(height))[0] or Facet.CONTENT
+    name = rendition_for(file=file, width=int(width), height=int(height)) or Facet.CONTENT
     found = Facet.objects.get(file=file, name=name)
     return {
         "name": name,

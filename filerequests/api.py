@@ -139,8 +139,8 @@ class FileRequestFileSerializer(serializers.Serializer):
     def get_thumbnail(self, file) -> dict | None:
         """A small image for a list, fetched with the files API (seed 001's ``imageSize``).
 
-        Its width and height are what that URL answers: ``imageSize`` aspect-fills
-        without cropping and snaps the box up, so a 320x320 ask of a 4:3 photo answers
+        Its width and height are what that URL answers (``image_size_answer``): the
+        aspect fill of the box, uncropped, so a 320x320 ask of a 4:3 photo answers
         427x320, not the size of the cropped thumbnail facet it is offered for."""
         facet = next(
             (f for f in file.facets.all() if f.name == Facet.THUMBNAIL and f.state == "ready"),

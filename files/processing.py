@@ -441,10 +441,10 @@ def facet_rendition_get_or_create(*, file: File, width: int, height: int) -> Fac
     renders, the web process never decodes)."""
     from files.renditions import facet_rendition_render, rendition_for
 
-    name, box = rendition_for(file=file, width=width, height=height)
+    name = rendition_for(file=file, width=width, height=height)
     if name is not None:
         facet = selectors.facet_get(file=file, name=name) or facet_rendition_render(
-            file_id=file.pk, box_w=box[0], box_h=box[1]
+            file_id=file.pk, width=width, height=height
         )
         if facet is not None:
             return facet

@@ -59,10 +59,8 @@ def _bomb_warnings_are_errors():
         yield
 
 
-# Largest side a client may ask for in `imageSize=WxH`, and the largest side of any
-# rendition: an aspect-fill beyond it (a panorama far wider than its box) is cropped.
+# Largest side a client may ask for in `imageSize=WxH`.
 MAX_REQUESTED_SIDE = 4096
-MAX_RENDITION_SIDE = MAX_REQUESTED_SIDE
 
 # Decode JPEGs at a DCT scale that leaves at least this much for the resampling filter:
 # libjpeg's reduced decode is a block average; a real filter must do the last factor of two.
@@ -165,36 +163,40 @@ def parse_image_size(value: str) -> tuple[int, int]:
     return width, height
 
 
-# `imageSize` sides are rounded up to one of these before rendering, so a file has at most
-# a few dozen renditions however many sizes clients ask for (each one stored and counted
-# in the account's usage). Roughly x1.5 apart: the answer is never more than about
-# half as large again as needed.
+# The sizes the worker keeps of an image, made from the original: its short side on each of
+# these (never larger than the original). Every `imageSize` answer is made from the smallest
+# of them that is not smaller than it, so the original is decoded once per kept size
+# (at most 14), however many sizes clients ask for. Roughly x1.5 apart: an answer is made
+# from at most about half as large again as itself, which is quick to decode.
 RENDITION_SIDES: tuple[int, ...] = (
     32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, MAX_REQUESTED_SIDE
 )  # fmt: skip
 
 
-def snap_image_size(req_w: int, req_h: int) -> tuple[int, int]:
-    """The box a rendition is made for: each requested side rounded up to the next of
-    `RENDITION_SIDES` (the nearest size that is not smaller)."""
-    return _snap_side(req_w), _snap_side(req_h)
-
-
-def _snap_side(side: int) -> int:
-    return next((snapped for snapped in RENDITION_SIDES if snapped >= side), RENDITION_SIDES[-1])
-
-
 def image_size_answer(src_w: int, src_h: int, req_w: int, req_h: int) -> tuple[int, int]:
-    """The size ``imageSize=<req_w>x<req_h>`` answers for a ``src_w`` x ``src_h`` image:
-    the box snapped up, then aspect-filled (never upscaled) and capped."""
-    return rendition_size(src_w, src_h, *snap_image_size(req_w, req_h))
+    """The size ``imageSize=<req_w>x<req_h>`` answers for a ``src_w`` x ``src_h`` image
+    (seed 001): the aspect fill of that box, never larger than the original, never cropped."""
+    return aspect_fill_size(src_w, src_h, req_w, req_h)
 
 
-def rendition_size(src_w: int, src_h: int, box_w: int, box_h: int) -> tuple[int, int]:
-    """The size `render_aspect_fill` makes for this box: aspect-fill (never upscaled),
-    each side then capped at `MAX_RENDITION_SIDE` by the centre crop."""
-    fill_w, fill_h = aspect_fill_size(src_w, src_h, box_w, box_h)
-    return min(fill_w, MAX_RENDITION_SIDE), min(fill_h, MAX_RENDITION_SIDE)
+def kept_sizes(src_w: int, src_h: int) -> list[tuple[int, int]]:
+    """The sizes the worker keeps of a ``src_w`` x ``src_h`` image, smallest first: the
+    aspect fill of each ``RENDITION_SIDES`` square, the original itself left out."""
+    sizes = []
+    for side in RENDITION_SIDES:
+        size = aspect_fill_size(src_w, src_h, side, side)
+        if size == (src_w, src_h):
+            break
+        if size not in sizes:
+            sizes.append(size)
+    return sizes
+
+
+def kept_size_for(src_w: int, src_h: int, width: int, height: int) -> tuple[int, int] | None:
+    """The smallest kept size that is not smaller than ``width`` x ``height`` on either
+    side: the rendition an answer of that size is made from. None when only the
+    original is large enough."""
+    return next(((w, h) for w, h in kept_sizes(src_w, src_h) if w >= width and h >= height), None)
 
 
 def aspect_fill_size(src_w: int, src_h: int, req_w: int, req_h: int) -> tuple[int, int]:
@@ -221,20 +223,48 @@ def render_aspect_fill(
     req_h: int,
     *,
     quality: int = 85,
-    max_size: tuple[int, int] = (MAX_RENDITION_SIDE, MAX_RENDITION_SIDE),
+    max_size: tuple[int, int] | None = None,
 ) -> Rendition:
-    """A thumbnail of the image in `fp`, aspect-filled to `req_w` x `req_h` (see seed 001),
-    then cropped about its centre to at most `max_size` (upright width, height).
+    """A thumbnail of the image in `fp`, aspect-filled to `req_w` x `req_h` (see seed 001):
+    the whole picture, never upscaled. With `max_size` (upright width, height), then
+    cropped about its centre to at most that: the `thumbnail` facet's square, which also
+    keeps a 65600x1 strip (it aspect-fills to 65600x1) to a size every encoder takes.
 
-    The crop only bites on images whose shape is far from the box's (a 65600x1 strip
-    aspect-fills to 65600x1): a rendition is never larger than its box, so it can always
-    be encoded, in bounded memory. JPEG out for opaque images, PNG when transparency is
-    actually used. Any failure to decode, resize or encode is ImageRejected with a reason:
-    a bad image is refused, never retried.
+    JPEG out for opaque images, PNG when transparency is actually used. Any failure to
+    decode, resize or encode is ImageRejected with a reason: a bad image is refused,
+    never retried.
     """
+
+    def sizes(upright_w: int, upright_h: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        target = aspect_fill_size(upright_w, upright_h, req_w, req_h)
+        if max_size is None:
+            return target, target
+        return target, (min(target[0], max_size[0]), min(target[1], max_size[1]))
+
+    return _render_safely(fp, sizes, quality)
+
+
+def render_scaled(fp: IO[bytes], width: int, height: int, *, quality: int = 85) -> Rendition:
+    """The whole image in `fp` scaled to exactly `width` x `height` (upright), which must
+    not be larger than it: an `imageSize` answer made from a kept rendition, whose own
+    aspect fill could be a pixel off the answer's (both are rounded up)."""
+
+    def sizes(upright_w: int, upright_h: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        if not (1 <= width <= upright_w and 1 <= height <= upright_h):
+            raise ImageRejected(
+                f"The image ({upright_w}x{upright_h}) is smaller than the size asked "
+                f"({width}x{height})."
+            )
+        return (width, height), (width, height)
+
+    return _render_safely(fp, sizes, quality)
+
+
+def _render_safely(fp: IO[bytes], sizes, quality: int) -> Rendition:
+    """Open, then `_render`, every failure an ImageRejected with a reason."""
     image = open_image(fp)
     try:
-        return _render(image, req_w, req_h, quality, max_size)
+        return _render(image, sizes, quality)
     except ImageRejected:
         raise
     except MemoryError:
@@ -252,13 +282,14 @@ def render_aspect_fill(
         image.close()
 
 
-def _render(image, req_w: int, req_h: int, quality: int, max_size: tuple[int, int]) -> Rendition:
+def _render(image, sizes, quality: int) -> Rendition:
+    """`sizes(upright_w, upright_h)` gives the scaled size of the whole picture and the
+    centred window of it that is kept (the same size when nothing is cropped)."""
     orientation = _orientation_to_apply(image)
     swapped = orientation in (5, 6, 7, 8)
     stored_w, stored_h = image.size
     upright_w, upright_h = (stored_h, stored_w) if swapped else (stored_w, stored_h)
-    target_w, target_h = aspect_fill_size(upright_w, upright_h, req_w, req_h)
-    out_w, out_h = min(target_w, max_size[0]), min(target_h, max_size[1])
+    (target_w, target_h), (out_w, out_h) = sizes(upright_w, upright_h)
     # Work in the stored orientation until the very end.
     stored_target = (target_h, target_w) if swapped else (target_w, target_h)
     stored_out = (out_h, out_w) if swapped else (out_w, out_h)

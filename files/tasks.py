@@ -62,8 +62,23 @@ def dead_worker_requeue_task() -> None:
     time_limit=3 * 60,
     ignore_result=True,
 )
-def rendition_render_task(file_id: str, box_w: int, box_h: int) -> None:
-    """An ``imageSize`` rendition, made in the worker (files.renditions)."""
+def rendition_render_task(file_id: str, width: int, height: int) -> None:
+    """The answer to ``imageSize=<width>x<height>``, made in the worker (files.renditions)."""
     from files.renditions import facet_rendition_render
 
-    facet_rendition_render(file_id=file_id, box_w=box_w, box_h=box_h)
+    facet_rendition_render(file_id=file_id, width=width, height=height)
+
+
+@shared_task(
+    name="files.remove_rendition_objects",
+    acks_late=True,
+    autoretry_for=TRANSIENT_FAULTS,
+    retry_backoff=5,
+    max_retries=5,
+    ignore_result=True,
+)
+def rendition_objects_remove_task(file_id: str, keys: list[str]) -> None:
+    """The stored objects of renditions a file no longer keeps (files.renditions)."""
+    from files.renditions import rendition_objects_remove
+
+    rendition_objects_remove(file_id=file_id, keys=keys)

@@ -559,6 +559,11 @@ FILES_PROCESSING_MAX_ATTEMPTS = env.int("FILES_PROCESSING_MAX_ATTEMPTS", default
 # still not made (its message lost) is asked for again.
 FILES_RENDITION_WAIT_SECONDS = env.float("FILES_RENDITION_WAIT_SECONDS", default=10.0)
 FILES_RENDITION_REQUEUE_SECONDS = env.int("FILES_RENDITION_REQUEUE_SECONDS", default=120)
+# Besides its ladder of kept sizes, a file keeps the answers to this many other imageSize
+# sizes, the latest made (files.renditions); the stored object of one dropped is removed
+# this many seconds later, once downloads that had just looked it up have opened it.
+FILES_RENDITION_EXACT_SIZES_KEPT = env.int("FILES_RENDITION_EXACT_SIZES_KEPT", default=16)
+FILES_RENDITION_REMOVE_DELAY_SECONDS = env.int("FILES_RENDITION_REMOVE_DELAY_SECONDS", default=30)
 # Each worker writes its own heartbeat this often (portal.ops.heartbeat); one silent for
 # OPS_WORKER_DEAD_AFTER_SECONDS is taken for dead and its files are queued again by the
 # dead-worker sweep, run every FILES_DEAD_WORKER_SWEEP_SECONDS. Worst case with the

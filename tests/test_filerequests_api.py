@@ -512,3 +512,59 @@ def test_listed_files_always_have_a_string_mime_type_and_refused_files_are_left_
     assert by_id[str(processed.pk)]["mimeType"] == "image/png"
     assert by_id[str(waiting.pk)]["mimeType"] == "image/jpeg"
     assert all(isinstance(f["mimeType"], str) for f in files)
+
+
+@pytest.mark.parametrize(
+    "size,listed",
+    [((1600, 1200), (427, 320)), ((1200, 1600), (320, 427)), ((3001, 397), (2419, 320))],
+)
+def test_listed_thumbnail_size_is_what_its_url_answers(
+    api, account, django_capture_on_commit_callbacks, settings, size, listed
+):
+    """GIVEN a request answered with a photo WHEN the request is read THEN the thumbnail's
+    width and height are the exact aspect fill of the box its URL asks for (seed 001's
+    imageSize, one side equal to the box), and the image that URL answers is that size."""
+    import io
+
+    from PIL import Image
+
+    from files.models import File
+    from files.processing import file_process
+    from files.services import file_create_from_stream
+    from portal.audit.services import Actor
+    from portal.celery import app as celery_app
+    from tests.files import samples
+
+    file_request = FileRequestFactory(account=account)
+    file = file_create_from_stream(
+        account=account,
+        patient=file_request.patient,
+        purpose="photo",
+        original_name="a.jpg",
+        declared_type="image/jpeg",
+        stream=io.BytesIO(samples.jpeg(size)),
+        uploaded_by=Actor.for_patient_link(file_request.pk),
+        file_request=file_request,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        file_process(file_id=file.pk)
+    assert File.objects.get(pk=file.pk).state == "ready"
+
+    (listed_file,) = api.get(f"/api/v1/file-requests/{file_request.pk}").json()["files"]
+    thumbnail = listed_file["thumbnail"]
+    assert (thumbnail["width"], thumbnail["height"]) == listed
+    assert thumbnail["url"] == f"/api/v1/files/{file.pk}?imageSize=320x320"
+
+    # The URL's answer, once the worker (run here, as Celery's eager mode runs it) made it.
+    settings.FILES_RENDITION_WAIT_SECONDS = 0
+    saved = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            api.get(thumbnail["url"])
+    finally:
+        celery_app.conf.task_always_eager = saved
+    response = api.get(thumbnail["url"])
+    assert response.status_code == 200
+    image = Image.open(io.BytesIO(b"".join(response.streaming_content)))
+    assert image.size == listed

@@ -180,10 +180,9 @@ def test_patient_sends_two_photos_with_notes_from_a_phone(
     assert thumbnail.status_code == 200
     thumbnail_image = Image.open(io.BytesIO(b"".join(thumbnail.streaming_content)))
     assert thumbnail_image.format == "JPEG"
-    # The listing says the size its URL answers (aspect-filled, uncropped: 1600x1200 -> 4:3).
+    # The listing says the size its URL answers: the aspect fill of 320x320 for 1600x1200.
     offered = body["files"][0]["thumbnail"]
-    assert thumbnail_image.size == (offered["width"], offered["height"])
-    assert offered["width"] * 3 == offered["height"] * 4
+    assert thumbnail_image.size == (offered["width"], offered["height"]) == (427, 320)
 
     (event,) = Event.objects.filter(type="file-request.files.update")
     assert event.extra_urls == [receiver.url]

@@ -171,6 +171,113 @@ def test_aspect_fill_size_rejects_zero_and_negative(sizes):
         aspect_fill_size(*sizes)
 
 
+# --- imageSize answers and the kept sizes they are made from ----------------------------
+
+
+def test_image_size_answer_is_the_aspect_fill_for_many_sizes():
+    """
+    GIVEN thousands of random image sizes and imageSize boxes (1 to 4096 a side)
+    WHEN the answer to imageSize is worked out
+    THEN it is the aspect fill of the box itself (seed 001): one side equal to the box and the
+         other not smaller, or the original when that would be larger; never cropped
+    """
+    generator = random.Random(20261206)
+    for _ in range(5000):
+        src_w, src_h = generator.randint(1, 20_000), generator.randint(1, 20_000)
+        req_w, req_h = generator.randint(1, 4096), generator.randint(1, 4096)
+        answer = rendering.image_size_answer(src_w, src_h, req_w, req_h)
+        assert answer == aspect_fill_size(src_w, src_h, req_w, req_h), (src_w, src_h, req_w, req_h)
+
+
+def test_every_answer_is_made_from_the_smallest_kept_size_not_smaller_than_it():
+    """
+    GIVEN thousands of random image sizes and imageSize boxes
+    WHEN the kept size an answer is made from is looked up
+    THEN it is not smaller than the answer on either side, no smaller kept size would do, it
+         is never larger than the original, and none exists only when the kept sizes all
+         fall short (then the answer is made from the original); at most 14 kept sizes
+    """
+    generator = random.Random(20261207)
+    for _ in range(3000):
+        src_w, src_h = generator.randint(1, 20_000), generator.randint(1, 20_000)
+        req_w, req_h = generator.randint(1, 4096), generator.randint(1, 4096)
+        answer = rendering.image_size_answer(src_w, src_h, req_w, req_h)
+        kept = rendering.kept_sizes(src_w, src_h)
+        assert len(kept) <= len(rendering.RENDITION_SIDES) == 14
+        assert (src_w, src_h) not in kept
+        assert all(w <= src_w and h <= src_h for w, h in kept)
+        large_enough = [(w, h) for w, h in kept if w >= answer[0] and h >= answer[1]]
+        source = rendering.kept_size_for(src_w, src_h, *answer)
+        if not large_enough:
+            assert source is None
+        else:
+            assert source == min(large_enough)
+
+
+@pytest.mark.parametrize(
+    ("original", "kept"),
+    [
+        ((1600, 1200), [(43, 32), (86, 64), (128, 96), (171, 128), (256, 192), (342, 256),
+                        (512, 384), (683, 512), (1024, 768), (1366, 1024)]),
+        ((1200, 1600), [(32, 43), (64, 86), (96, 128), (128, 171), (192, 256), (256, 342),
+                        (384, 512), (512, 683), (768, 1024), (1024, 1366)]),
+        ((20, 10), []),
+        ((4032, 3024), [(43, 32), (86, 64), (128, 96), (171, 128), (256, 192), (342, 256),
+                        (512, 384), (683, 512), (1024, 768), (1366, 1024), (2048, 1536),
+                        (2731, 2048)]),
+    ],
+)  # fmt: skip
+def test_kept_sizes_put_the_short_side_on_the_ladder(original, kept):
+    """
+    GIVEN an image size
+    WHEN the sizes the worker keeps are listed
+    THEN each has its short side on one of RENDITION_SIDES, the long side rounded up,
+         none as large as the original
+    """
+    assert rendering.kept_sizes(*original) == kept
+
+
+def test_an_imagesize_rendition_is_never_cropped():
+    """
+    GIVEN a 9000x300 panorama, whose aspect fill for 32x200 is 6000x200
+    WHEN rendered for imageSize (no max_size)
+    THEN the whole panorama comes back at 6000x200, its left and right ends included
+         (seed 001: the server does not crop; it was cut to 4096 about its centre)
+    """
+    panorama = Image.new("RGB", (9000, 300), GREEN)
+    panorama.paste(RED, (0, 0, 300, 300))
+    panorama.paste(BLUE, (8700, 0, 9000, 300))
+    rendition = render_aspect_fill(io.BytesIO(encode(panorama, "PNG")), 32, 200)
+    assert (rendition.width, rendition.height) == (6000, 200)
+    image = Image.open(io.BytesIO(rendition.content)).convert("RGB")
+    assert nearest_named_colour(image.getpixel((50, 100))) == "red"
+    assert nearest_named_colour(image.getpixel((5950, 100))) == "blue"
+
+
+@pytest.mark.parametrize(("size", "target"), [((256, 192), (200, 150)), ((97, 32), (50, 17))])
+def test_render_scaled_makes_exactly_the_size_asked_of_the_whole_picture(size, target):
+    """
+    GIVEN a kept rendition (whose own aspect fill of the target may be a pixel off it: a
+        97x32 rendition aspect-fills 50x17 to 52x17)
+    WHEN it is scaled to the answer's size
+    THEN exactly that size comes back, the whole picture in its corners
+    """
+    rendition = rendering.render_scaled(io.BytesIO(encode(quadrants(*size), "PNG")), *target)
+    assert (rendition.width, rendition.height) == target
+    if min(target) >= 16:
+        assert corner_colours(rendition.content) == ("red", "green", "blue", "white")
+
+
+def test_render_scaled_never_upscales():
+    """
+    GIVEN a 100x75 image
+    WHEN asked to scale it to 101x75
+    THEN it is refused with a reason, not enlarged
+    """
+    with pytest.raises(ImageRejected, match="smaller than the size asked"):
+        rendering.render_scaled(io.BytesIO(encode(quadrants(100, 75), "PNG")), 101, 75)
+
+
 # --- imageSize parsing ------------------------------------------------------------------
 
 

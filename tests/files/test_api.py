@@ -341,9 +341,9 @@ def test_image_size_rendition_is_aspect_fill_and_kept(
     storage_mode, api, ready_file, settings, django_capture_on_commit_callbacks
 ):
     """GIVEN an 800x600 photo WHEN imageSize=200x140 is asked THEN the web process asks the
-    worker (409 with Retry-After until it is made), and once made the answer is the
-    aspect-fill of the snapped 256x192 box, 256x192, kept as one facet; larger than the
-    original gives the original at once."""
+    worker (409 with Retry-After until it is made), and once made the answer is its
+    aspect fill, 200x150, kept as one facet; larger than the original gives the original
+    at once."""
     settings.FILES_RENDITION_WAIT_SECONDS = 0
     url = f"/api/v1/files/{ready_file.id}"
     with django_capture_on_commit_callbacks(execute=False) as queued:
@@ -354,13 +354,13 @@ def test_image_size_rendition_is_aspect_fill_and_kept(
         "5",
     )
     assert len(queued) == 1
-    facet_rendition_render(file_id=ready_file.pk, box_w=256, box_h=192)  # what the worker does
+    facet_rendition_render(file_id=ready_file.pk, width=200, height=140)  # what the worker does
     for _ in range(2):
         response = api.get(url, {"imageSize": "200x140"})
         assert response.status_code == 200
         image = Image.open(io.BytesIO(b"".join(response.streaming_content)))
-        assert image.size == (256, 192)
-    assert ready_file.facets.filter(name="rendition:256x192").count() == 1
+        assert image.size == (200, 150)
+    assert ready_file.facets.filter(name="rendition:200x150").count() == 1
     big = api.get(url, {"imageSize": "4000x4000"})
     assert Image.open(io.BytesIO(b"".join(big.streaming_content))).size == (800, 600)
 
@@ -438,7 +438,8 @@ def test_other_account_and_malformed_ids_are_404(other_api, api, ready_file):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_rendition_requests_make_one_facet(account, patient, process_committed):
     """GIVEN a ready photo WHEN eight threads ask for the same new size at once
-    THEN exactly one rendition facet (and one stored object) exists."""
+    THEN exactly one facet of the answer (134x100) and one of the kept size it is made
+    from (171x128) exist, each with one stored object."""
     file = process_committed(samples.jpeg((800, 600)))
     barrier = threading.Barrier(8)
     results, errors = [], []
@@ -459,4 +460,6 @@ def test_concurrent_rendition_requests_make_one_facet(account, patient, process_
         thread.join()
     assert not errors, errors
     assert len(set(results)) == 1
-    assert file.facets.filter(name__startswith="rendition:").count() == 1
+    names = file.facets.filter(name__startswith="rendition:").values_list("name", flat=True)
+    assert sorted(names) == ["rendition:134x100", "rendition:171x128"]
+    assert len(stored_keys(file.permanent_prefix)) == 4  # content, thumbnail, these two

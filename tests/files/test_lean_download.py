@@ -30,9 +30,9 @@ MIDDLEWARE_HEADERS = {"x-frame-options", "referrer-policy", "cross-origin-opener
 
 @pytest.fixture
 def ready_photo(upload, process):
-    """A processed photo with its 256x192 rendition made, as the worker would."""
+    """A processed photo with its imageSize=200x140 answer made, as the worker would."""
     file = process(upload(samples.jpeg((800, 600)), name="Scan  2024 é.jpg"))
-    facet_rendition_render(file_id=file.pk, box_w=256, box_h=192)
+    facet_rendition_render(file_id=file.pk, width=200, height=140)
     return file
 
 
