@@ -11,6 +11,7 @@ from dashboard.views import (
     clinic,
     file_requests,
     home,
+    password_reset,
     patients,
     record,
     review,
@@ -32,7 +33,7 @@ sign_in = [
     path("invitations/<str:token>/", staff.staff_invitation, name="staff-invitation"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
+        password_reset.PasswordResetView.as_view(
             template_name="dashboard/auth/password_reset.html",
             email_template_name=PASSWORD_EMAIL,
             subject_template_name=PASSWORD_SUBJECT,

@@ -20,7 +20,7 @@ from files import sniffing
 from files.models import Facet, File
 from files.rendering import image_size_answer
 from files.storage import stored_bytes
-from portal.api.errors import Conflict
+from portal.api.errors import Conflict, TooManyRequests
 from portal.api.pagination import PortalPagination, paginated_schema
 from portal.api.serializers import E164MobileField, StrictSerializer
 from portal.ids import parse_uuid
@@ -351,7 +351,10 @@ class FileRequestResendApi(APIView):
         request=None,
         responses=FileRequestOutputSerializer,
         description="Texts the same link to the patient again. A cancelled or expired "
-        "request answers 409.",
+        "request answers 409. Texts of one request are limited (the first included): "
+        "none within a cooldown of the last (a minute by default), and at most a cap in "
+        "any 24 hours (five by default); past either, 429 with `Retry-After` in seconds "
+        "and nothing is sent.",
     )
     def post(self, request, file_request_id):
         file_request = file_request_or_404(request, file_request_id)
@@ -359,5 +362,7 @@ class FileRequestResendApi(APIView):
             services.file_request_resend(file_request=file_request, actor=request.auth.actor)
         except services.FileRequestStateError as exc:
             raise Conflict(str(exc)) from exc
+        except services.TextLimitReached as exc:
+            raise TooManyRequests(str(exc), wait=exc.retry_after_seconds) from exc
         file_request.refresh_from_db()
         return Response(FileRequestOutputSerializer(file_request).data)

@@ -24,6 +24,7 @@ from portal.audit.services import Actor, audit_record
 from portal.clientip import client_throttle_key
 from portal.ids import parse_uuid
 from portal.patients.services import patient_find_or_create_shell
+from portal.sendlimits import DAY, Refusal, SendLimit, at_words
 from portal.webhooks import events
 from portal.webhooks.services import event_record
 
@@ -285,15 +286,52 @@ def notification_mark_failed(notification: Notification, reason: str) -> None:
     )
 
 
+class TextLimitReached(Exception):
+    """A resend that would text the patient sooner, or more often, than allowed."""
+
+    def __init__(self, refusal: Refusal, now: datetime):
+        self.refusal = refusal
+        self.retry_after_seconds = refusal.retry_after_seconds(now)
+        if refusal.reason == "cooldown":
+            message = (
+                f"A text was sent to the patient {refusal.cooldown_words()} ago, with the "
+                f"same link. {refusal.try_again_words(now)}"
+            )
+        else:
+            message = (
+                f"This request has already been texted {refusal.per_day} times in 24 hours. "
+                f"The next text can go after {at_words(refusal.retry_at, now)}."
+            )
+        super().__init__(message)
+
+
+def text_limit() -> SendLimit:
+    return SendLimit(
+        cooldown=timedelta(seconds=settings.FILE_REQUEST_RESEND_COOLDOWN_SECONDS),
+        per_day=settings.FILE_REQUEST_TEXTS_PER_DAY,
+    )
+
+
 @transaction.atomic
 def file_request_resend(*, file_request: FileRequest, actor: Actor) -> Notification:
-    """Send the link again (a new message; the link itself does not change)."""
+    """Send the link again (a new message; the link itself does not change).
+
+    Every text of the request counts, the first included: none goes within the
+    cooldown of the last, nor past the day's cap (``TextLimitReached``, nothing sent).
+    The request's row lock makes two resends at once wait for each other."""
     file_request = FileRequest.objects.select_for_update().get(pk=file_request.pk)
     file_request_expire_if_due(file_request)
     if not file_request.accepts_answers():
         raise FileRequestStateError(
             f"A {file_request.status} request cannot be sent again; create a new request."
         )
+    now = timezone.now()
+    sent = file_request.notifications.filter(created_at__gt=now - DAY).values_list(
+        "created_at", flat=True
+    )
+    refusal = text_limit().refusal(sent, now)
+    if refusal is not None:
+        raise TextLimitReached(refusal, now)
     notification = notification_queue(file_request=file_request)
     audit_record(
         account=file_request.account,

@@ -447,10 +447,13 @@ def test_cancel_of_expired_request_conflicts(api, account):
 
 
 def test_resend_queues_a_new_message_and_refuses_closed_requests(api, account):
-    """GIVEN a sent request and a cancelled one
+    """GIVEN a request texted more than a minute ago and a cancelled one
     WHEN both are resent
     THEN the first has a second queued notification; the cancelled one answers 409."""
     body = create(api, account).json()
+    Notification.objects.filter(file_request_id=body["id"]).update(
+        created_at=timezone.now() - datetime.timedelta(minutes=2)
+    )
     closed = FileRequestFactory(account=account, status="cancelled")
 
     response = api.post(f"/api/v1/file-requests/{body['id']}/resend")

@@ -177,7 +177,7 @@ def file_request_resend(request, file_request_id):
         services.file_request_resend(
             file_request=file_request, actor=Actor.for_staff(request.staff)
         )
-    except services.FileRequestStateError as exc:
+    except (services.FileRequestStateError, services.TextLimitReached) as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, "The text message is being sent again, with the same link.")

@@ -238,6 +238,26 @@ class SignInThrottle(models.Model):
         return f"{self.scope} {self.key_digest[:12]}…"
 
 
+class PasswordResetThrottle(models.Model):
+    """When password reset links were asked for one address, in the last 24 hours.
+
+    Kept for every address typed, whether or not an account uses it, so a refusal
+    tells nothing about who has an account. ``key_digest`` is an HMAC of the address
+    as authentication compares it (NFKC, case-folded), so the table holds no list of
+    typed addresses and each spelling of one address shares its limit. See
+    portal.accounts.password_reset.
+    """
+
+    key_digest = models.CharField(max_length=64, unique=True)
+    # ISO times of the asks that were answered with an e-mail (to an account's address)
+    # or would have been (to any other), oldest first; at most the day's cap of them.
+    sent_at = models.JSONField(default=list)
+    last_sent_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key_digest[:12]}… ({len(self.sent_at)} in 24 hours)"
+
+
 class StaffInvitation(models.Model):
     """An account admin's invitation to join the clinic, sent by e-mail.
 

@@ -35,6 +35,18 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class TooManyRequests(exceptions.APIException):
+    """429 with ``Retry-After``: DRF's handler sends the header from ``wait``."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Too many requests."
+    default_code = "too_many_requests"
+
+    def __init__(self, detail=None, *, wait: int):
+        super().__init__(detail)
+        self.wait = wait
+
+
 def flatten_field_errors(detail, prefix: str = "") -> dict[str, list[str]]:
     """``{"files": [{"name": ["x"]}]}`` → ``{"files.0.name": ["x"]}``."""
     flat: dict[str, list[str]] = {}
