@@ -141,3 +141,25 @@ def test_someone_of_no_clinic_also_sets_up_a_code(db):
     response = client.post("/login/", {"username": user.email, "password": PASSWORD})
     assert response["Location"] == "/login/enrol/"
     assert SESSION_KEY not in client.session
+
+
+def test_the_demo_sign_in_that_demo_setup_prints_still_gets_in(db):
+    """GIVEN the demo clinic as ``make run`` makes it, and the sign-in its banner prints
+    WHEN someone follows the banner: that e-mail and password, then the QR code
+    THEN the enrolment the banner announces comes first, and then the dashboard."""
+    import io
+    import re
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("demo_setup", "--port", "8000", stdout=out)
+    banner = out.getvalue()
+    email, password = re.search(r"Sign in\s+(\S+) / (\S+)", banner).groups()
+    assert "scan a QR code with an authenticator app" in banner
+    client = Client()
+    answer = client.post("/login/", {"username": email, "password": password})
+    assert answer["Location"] == "/login/enrol/"
+    secret = displayed_secret(client.get("/login/enrol/").content.decode())
+    assert client.post("/login/enrol/", {"token": code_for_secret(secret)})["Location"] == "/"
+    assert client.get("/patients/").status_code == 200
