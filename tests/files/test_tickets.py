@@ -448,3 +448,277 @@ def test_a_policy_without_a_size_range_takes_an_empty_file_as_s3_does(issue, cli
     )
     response = post_embedded(client, post, b"", fields=resigned(post, policy))
     assert response.status_code == 201, response.content
+
+
+# --- The embedded endpoint's form: what it reads before the policy, and how it answers ---
+
+
+def raw_form(parts: list[tuple[str | None, str | None, bytes]]) -> bytes:
+    """A multipart body from (name, filename, bytes) parts; a None name leaves it out."""
+    body = b""
+    for name, filename, data in parts:
+        disposition = "form-data"
+        if name is not None:
+            disposition += f'; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        body += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        body += data + b"\r\n"
+    return body + f"--{BOUNDARY}--\r\n".encode()
+
+
+def post_raw(client, post: dict, body: bytes, **extra):
+    return client.generic(
+        "POST",
+        urlsplit(post["url"]).path,
+        body,
+        content_type=extra.pop("content_type", f"multipart/form-data; boundary={BOUNDARY}"),
+        **extra,
+    )
+
+
+def field_parts(fields: dict) -> list[tuple[str, None, bytes]]:
+    return [(name, None, value.encode()) for name, value in fields.items()]
+
+
+NOT_A_FORM = (
+    412,
+    "PreconditionFailed",
+    "Bucket POST must be of the enclosure-type multipart/form-data.",
+)
+NO_LENGTH = (411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+NO_FILE = (400, "InvalidArgument", "POST requires exactly one file upload per request.")
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"content_type": "application/json"}, NOT_A_FORM),
+        ({"content_type": "multipart/form-data"}, NOT_A_FORM),
+        ({"content_type": "text/plain; boundary=" + BOUNDARY}, NOT_A_FORM),
+        ({"CONTENT_LENGTH": "0"}, NO_LENGTH),
+        ({"CONTENT_LENGTH": ""}, NO_LENGTH),
+        ({"CONTENT_LENGTH": "many"}, NO_LENGTH),
+        ({"CONTENT_LENGTH": "-5"}, NO_LENGTH),
+        ({"CONTENT_LENGTH": "1"}, NO_FILE),
+    ],
+    ids=[
+        "json",
+        "no-boundary",
+        "not-multipart",
+        "length-0",
+        "length-empty",
+        "length-text",
+        "length-negative",
+        "length-1",
+    ],
+)
+def test_embedded_endpoint_refuses_a_post_that_is_not_a_form(extra, expected, issue, client):
+    """GIVEN a ticket WHEN its fields are posted as something other than a multipart form,
+    or with no usable Content-Length THEN S3's status, code and message, nothing stored."""
+    post = issue().presigned_post()
+    body = raw_form([*field_parts(post["fields"]), ("file", "x.jpg", samples.jpeg())])
+    assert error_of(post_raw(client, post, body, **extra)) == expected
+    assert stored_keys() == []
+
+
+def test_embedded_endpoint_refuses_a_form_without_a_file(issue, client):
+    post = issue().presigned_post()
+    response = post_raw(client, post, raw_form(field_parts(post["fields"])))
+    assert error_of(response) == NO_FILE
+
+
+@pytest.mark.parametrize(
+    "file_part",
+    [("file", None), ("FILE", "photo.jpg"), ("upload", "photo.jpg")],
+    ids=["named-file-without-filename", "upper-case-name", "other-name-with-filename"],
+)
+def test_the_file_is_the_part_named_file_or_any_part_with_a_file_name(file_part, issue, client):
+    """GIVEN a ticket for a known name WHEN the file comes as a part named ``file`` (even
+    without a file name) or as any part carrying a file name THEN it is stored; a part with
+    no name at all before it is skipped, as the preamble is."""
+    ticket = issue(filename="photo.jpg")
+    post = ticket.presigned_post()
+    name, filename = file_part
+    body = raw_form(
+        [
+            *field_parts(post["fields"]),
+            (None, None, b"a part with no name"),
+            (name, filename, samples.jpeg()),
+        ]
+    )
+    response = post_raw(client, post, body)
+    assert response.status_code == 201, response.content
+    assert stored_keys() == [ticket.key_prefix + "photo.jpg"]
+
+
+def padded(post: dict, count: int, size: int = 1) -> dict:
+    """The ticket's fields and ``x-ignore-`` fields (S3 ignores them) up to ``count``
+    fields in all, the last of ``size`` bytes."""
+    fields = dict(post["fields"])
+    for index in range(count - len(fields)):
+        fields[f"x-ignore-{index:02d}"] = "p"
+    fields[list(fields)[-1]] = (
+        "p" * size if list(fields)[-1].startswith("x-ignore") else fields[list(fields)[-1]]
+    )
+    assert len(fields) == count
+    return fields
+
+
+TOO_LARGE_FIELDS = (
+    400,
+    "MaxPostPreDataLengthExceeded",
+    "Your POST request fields preceding the upload file were too large.",
+)
+
+
+@pytest.mark.parametrize(("count", "stored"), [(30, True), (31, False)])
+def test_at_most_thirty_fields_come_before_the_file(count, stored, issue, client):
+    """GIVEN a ticket WHEN 30 fields precede the file THEN it is stored; at 31 the post is
+    refused before any field is judged against the policy."""
+    post = issue().presigned_post()
+    response = post_embedded(client, post, samples.jpeg(), fields=padded(post, count))
+    if stored:
+        assert response.status_code == 201, response.content
+    else:
+        assert error_of(response) == TOO_LARGE_FIELDS
+        assert stored_keys() == []
+
+
+@pytest.mark.parametrize(("size", "stored"), [(20 * 1024, True), (20 * 1024 + 1, False)])
+def test_a_field_holds_at_most_20_kib(size, stored, issue, client):
+    """GIVEN a ticket WHEN one field before the file is exactly 20 KiB THEN it is stored;
+    one byte more and the post is refused."""
+    post = issue().presigned_post()
+    fields = {**post["fields"], "x-ignore-padding": "p" * size}
+    response = post_embedded(client, post, samples.jpeg(), fields=fields)
+    if stored:
+        assert response.status_code == 201, response.content
+    else:
+        assert error_of(response) == TOO_LARGE_FIELDS
+
+
+@pytest.mark.parametrize("size", [1, 2, 1023, 1024])
+def test_a_ticket_takes_every_size_from_one_byte_to_its_maximum(size, issue, client):
+    """GIVEN a ticket of 1 KiB WHEN 1 byte up to exactly 1,024 bytes are posted THEN they
+    are stored byte for byte, with S3's ETag (the MD5 of the bytes)."""
+    import hashlib
+
+    ticket = issue(max_size=1024, filename="x.bin")
+    data = bytes(range(256)) * 4
+    response = post_embedded(client, ticket.presigned_post(), data[:size], "x.bin")
+    assert response.status_code == 201, response.content
+    assert response["ETag"] == f'"{hashlib.md5(data[:size]).hexdigest()}"'
+    with default_storage.open(ticket.key_prefix + "x.bin", "rb") as stored:
+        assert stored.read() == data[:size]
+
+
+def test_one_byte_over_or_nothing_at_all_is_refused_with_the_limits(issue, client):
+    """GIVEN a ticket of 1 KiB WHEN 1,025 bytes, or none, are posted THEN EntityTooLarge
+    naming the maximum, or EntityTooSmall naming the size and the minimum."""
+    post = issue(max_size=1024).presigned_post()
+
+    over = ElementTree.fromstring(post_embedded(client, post, b"x" * 1025).content)
+    empty = ElementTree.fromstring(post_embedded(client, post, b"").content)
+
+    assert over.findtext("Code") == "EntityTooLarge"
+    assert over.findtext("MaxSizeAllowed") == "1024"
+    assert empty.findtext("Code") == "EntityTooSmall"
+    assert (empty.findtext("ProposedSize"), empty.findtext("MinSizeAllowed")) == ("0", "1")
+    assert stored_keys() == []
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"), [("201", 201), ("200", 200), (None, 204)], ids=["201", "200", "none"]
+)
+def test_embedded_endpoint_answers_with_the_status_its_policy_asks(status, answer, issue, client):
+    """GIVEN a policy whose success_action_status is 201, 200 or absent WHEN an upload is
+    stored THEN the answer is 201 with S3's XML, an empty 200, or an empty 204, as S3's."""
+    ticket = issue(filename="x.jpg")
+    post = ticket.presigned_post()
+    policy = policy_of(post)
+    conditions = [c for c in policy["conditions"] if "success_action_status" not in c]
+    if status is not None:
+        conditions.append({"success_action_status": status})
+    fields = resigned(post, {**policy, "conditions": conditions})
+    fields.pop("success_action_status")
+    if status is not None:
+        fields["success_action_status"] = status
+
+    response = post_embedded(client, post, samples.jpeg(), "x.jpg", fields=fields)
+
+    assert response.status_code == answer
+    if answer == 201:
+        assert (
+            ElementTree.fromstring(response.content).findtext("Key") == ticket.key_prefix + "x.jpg"
+        )
+    else:
+        assert response.content == b""
+    assert stored_keys() == [ticket.key_prefix + "x.jpg"]
+
+
+def test_key_length_is_s3s_own_refusal_only_past_1024_bytes(issue, client):
+    """GIVEN a ticket WHEN the key is exactly 1,024 bytes (its last segment too long for a
+    file name) THEN the segment's reason; at 1,025 bytes S3's KeyTooLongError."""
+    ticket = issue()
+    post = ticket.presigned_post()
+    room = 1024 - len(ticket.key_prefix)
+    at_limit = post_embedded(
+        client, post, b"x", fields={**post["fields"], "key": ticket.key_prefix + "a" * room}
+    )
+    over = post_embedded(
+        client, post, b"x", fields={**post["fields"], "key": ticket.key_prefix + "a" * (room + 1)}
+    )
+
+    assert error_of(at_limit) == (
+        400,
+        "InvalidArgument",
+        "The storage key has a path segment longer than 255 bytes.",
+    )
+    assert error_of(over) == (400, "KeyTooLongError", "Your key is too long.")
+
+
+def test_a_key_under_the_prefix_but_deeper_belongs_to_no_ticket(issue, client):
+    """GIVEN a ticket WHEN the key is its prefix and a deeper path (which the policy's
+    starts-with allows) THEN no ticket owns it: 400, nothing stored."""
+    ticket = issue()
+    post = ticket.presigned_post()
+    response = post_embedded(
+        client, post, b"x", fields={**post["fields"], "key": ticket.key_prefix + "a/x.jpg"}
+    )
+    assert error_of(response) == (
+        400,
+        "InvalidArgument",
+        "The storage key does not belong to an upload ticket.",
+    )
+    assert stored_keys() == []
+
+
+def test_a_ticket_that_no_longer_exists_stores_nothing(issue, client):
+    """GIVEN a ticket's signed fields WHEN the ticket was deleted since (swept) THEN 400
+    'does not belong to an upload ticket', nothing stored."""
+    ticket = issue()
+    post = ticket.presigned_post()
+    UploadTicket.objects.filter(pk=ticket.pk).delete()
+    response = post_embedded(client, post, samples.jpeg())
+    assert error_of(response) == (
+        400,
+        "InvalidArgument",
+        "The storage key does not belong to an upload ticket.",
+    )
+    assert stored_keys() == []
+
+
+def test_a_used_ticket_is_refused_saying_one_ticket_stores_one_file(issue, client):
+    ticket = issue(filename="x.jpg")
+    post = ticket.presigned_post()
+    assert post_embedded(client, post, samples.jpeg(), "x.jpg").status_code == 201
+    again = post_embedded(client, post, b"other bytes", "x.jpg")
+    assert error_of(again) == (
+        403,
+        "AccessDenied",
+        "This upload ticket has already been used: one ticket stores one file. Ask for a new "
+        "upload ticket to send another file.",
+    )
+    with default_storage.open(ticket.key_prefix + "x.jpg", "rb") as stored:
+        assert stored.read() == samples.jpeg()
