@@ -196,6 +196,9 @@ class File(ActorFields):
     # (files.sweeps.dead_worker_requeue), not after FILES_REQUEUE_PENDING_AFTER_SECONDS.
     processing_worker = models.CharField(max_length=200, blank=True, default="")
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # Pixels its latest processing run was admitted to decode (files.decoding), counted
+    # against the hourly budget of the patient link or API key that sent the file.
+    processing_pixels = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -217,6 +220,11 @@ class File(ActorFields):
                 fields=["account", "created_at"],
                 condition=models.Q(reviewed_at__isnull=True, file_request__isnull=False),
                 name="file_awaiting_review",
+            ),
+            models.Index(
+                fields=["actor_kind", "actor_id", "processing_started_at"],
+                condition=models.Q(processing_pixels__gt=0),
+                name="file_decode_budget",
             ),
         ]
 

@@ -25,11 +25,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from files import cleaning, rendering, selectors
+from files.decoding import decode_admit, webp_canvas_size
 from files.models import Facet, File
 from files.pdf_check import pdf_check
 from files.services import CHUNK, KeepOpen, digests_of, human_size, storage_put
 from files.signals import file_processed
-from files.sniffing import IMAGE_TYPES, PDF, FileRejected, sniff
+from files.sniffing import IMAGE_TYPES, PDF, WEBP, FileRejected, sniff
 from files.storage import stored_bytes
 from files.tasks import TRANSIENT_FAULTS
 from portal.webhooks import events
@@ -113,6 +114,12 @@ def file_process_locked(*, file_id) -> File:
         if file.state in FINAL_STATES:
             return file
         temp_key = file.temp_key
+        admitted = 0  # pixels this run was admitted to decode (files.decoding)
+
+        def admit(width: int, height: int, size: int) -> None:
+            nonlocal admitted
+            admitted = decode_admit(file=file, width=width, height=height, size=size)
+
         try:
             # A savepoint: a rejection half-way leaves no facet rows behind.
             with (
@@ -129,15 +136,19 @@ def file_process_locked(*, file_id) -> File:
                         original_name=file.original_name,
                         declared_type=file.declared_type,
                     )
-                    cleaned = clean(original, mime_type)
+                    cleaned = clean(original, mime_type, admit=admit)
                     content = (
                         io.BytesIO(cleaned.content) if cleaned.content is not None else original
                     )
                     thumbnail = thumbnail_render(cleaned, content)
+                file.processing_pixels = admitted
                 promote(file, cleaned, content, thumbnail)  # storage again
         except (FileRejected, rendering.ImageRejected) as rejection:
             permanent_objects_remove(file)
             file = File.objects.get(pk=file_id)
+            # The savepoint's rollback took the charge with it: a file refused after it
+            # was decoded still used its sender's budget.
+            file.processing_pixels = admitted
             mark_rejected(file, rejection.reason)
         transaction.on_commit(lambda: temp_object_remove(file=file, key=temp_key))
     logger.info(
@@ -226,21 +237,37 @@ def verify(file: File, original) -> None:
     original.seek(0)
 
 
-def clean(original, mime_type: str) -> Cleaned:
+def clean(original, mime_type: str, *, admit=None) -> Cleaned:
     """Images: metadata (GPS, device, names, times) removed. JPEG, PNG and WebP keep the
     camera's image data byte for byte (``files.cleaning``; a JPEG keeps its orientation
     as its only EXIF tag); HEIC/HEIF are turned upright and re-encoded as JPEG for
-    browsers. PDFs: checked whole. Width and height are as the image is shown (upright)."""
+    browsers. PDFs: checked whole. Width and height are as the image is shown (upright).
+
+    ``admit(width, height, size)`` is called with an image's stored size, read from its
+    header, before anything of it is decoded (``files.decoding.decode_admit``), and
+    refuses it by raising."""
+    admit = admit or (lambda width, height, size: None)
     try:
         if mime_type in cleaning.LOSSLESS_TYPES:
             original.seek(0)
             cleaned = cleaning.clean_losslessly(original.read(), mime_type)
+            if mime_type == WEBP:
+                # libwebp takes the canvas's memory as soon as Pillow opens the file.
+                admit(*webp_canvas_size(cleaned.content), len(cleaned.content))
             with rendering.open_image(io.BytesIO(cleaned.content)) as image:
                 width, height = image.size
+            if mime_type != WEBP:
+                admit(width, height, len(cleaned.content))
             if cleaned.orientation in cleaning.SIDEWAYS_ORIENTATIONS:
                 width, height = height, width
             return Cleaned(cleaned.content, cleaned.content_type, width, height)
         if mime_type in IMAGE_TYPES:
+            original.seek(0, io.SEEK_END)
+            size = original.tell()
+            original.seek(0)
+            with rendering.open_image(KeepOpen(original)) as image:  # the header only
+                admit(*image.size, size)
+            original.seek(0)
             rendition = rendering.clean_original(KeepOpen(original))
             return Cleaned(
                 rendition.content, rendition.content_type, rendition.width, rendition.height
@@ -330,6 +357,7 @@ def promote(file: File, cleaned: Cleaned, content, thumbnail: rendering.Renditio
             "state",
             "rejection_reason",
             "processed_at",
+            "processing_pixels",
         ]
     )
     record_outcome(file)
@@ -347,7 +375,7 @@ def mark_rejected(file: File, reason: str) -> None:
     file.state = File.State.REJECTED
     file.rejection_reason = reason
     file.processed_at = timezone.now()
-    file.save(update_fields=["state", "rejection_reason", "processed_at"])
+    file.save(update_fields=["state", "rejection_reason", "processed_at", "processing_pixels"])
     logger.info("file %s rejected", file.pk)
     record_outcome(file)
 

@@ -35,3 +35,14 @@ def load_processing_code(**kwargs):
     from files.worker_warmup import processing_code_load
 
     processing_code_load()
+
+
+@signals.worker_process_init.connect
+def bound_pool_process_memory(**kwargs):
+    """In each pool process, before its first task: the operating system refuses it more
+    than FILES_WORKER_MEMORY_LIMIT_MB of data memory, so a decoder that asks for more
+    fails there (the file is rejected) instead of taking the machine's memory
+    (files/decoding.py)."""
+    from files.decoding import worker_memory_limit_apply
+
+    worker_memory_limit_apply()

@@ -608,6 +608,21 @@ FILES_PROCESSING_PAUSE_SECONDS = (
 # A PDF listing more objects than this is refused rather than half-judged (files.pdf_check);
 # pypdf judges about 15,000 objects a second.
 FILES_PDF_MAX_OBJECTS = env.int("FILES_PDF_MAX_OBJECTS", default=200_000)
+# What an image may cost to decode, judged from its header first (files.decoding): the
+# pixels of a photo sent through a patient's link (the largest phone photo is 50 MP,
+# 8192x6144); pixels per byte of the image file, for images above the free size; pixels
+# decoded per patient link and per API key in an hour. And the data memory (RLIMIT_DATA)
+# of each worker pool process: a 50 MP photo of any accepted format needs under 1 GB.
+FILES_PATIENT_MAX_IMAGE_PIXELS = env.int("FILES_PATIENT_MAX_IMAGE_PIXELS", default=51_000_000)
+FILES_DECODE_FREE_PIXELS = env.int("FILES_DECODE_FREE_PIXELS", default=4_000_000)
+FILES_MAX_PIXELS_PER_BYTE = env.int("FILES_MAX_PIXELS_PER_BYTE", default=100)
+FILES_DECODE_BUDGET_PIXELS_PER_LINK = env.int(
+    "FILES_DECODE_BUDGET_PIXELS_PER_LINK", default=2_000_000_000
+)
+FILES_DECODE_BUDGET_PIXELS_PER_API_KEY = env.int(
+    "FILES_DECODE_BUDGET_PIXELS_PER_API_KEY", default=100_000_000_000
+)
+FILES_WORKER_MEMORY_LIMIT_MB = env.int("FILES_WORKER_MEMORY_LIMIT_MB", default=1536)
 # Seconds a client should wait before trying again while the database is unreachable.
 SERVICE_UNAVAILABLE_RETRY_AFTER = 5
 
