@@ -168,3 +168,47 @@ def test_embedded_storage_refuses_a_ticket_of_a_request_closed_since(file_reques
     assert error.findtext("Code") == "AccessDenied"
     assert word in error.findtext("Message")
     assert stored_keys() == []
+
+
+def test_whether_a_request_is_closed_is_judged_at_the_moment_asked(file_request):
+    """GIVEN a request whose link lapses in an hour WHEN asked as of now, of the moment it
+    lapses and of an hour after THEN open, then expired with its reason."""
+    from filerequests.answering import file_request_closed_reason
+
+    now = timezone.now()
+    lapses = now + dt.timedelta(hours=1)
+    FileRequest.objects.filter(pk=file_request.pk).update(short_link_expires_at=lapses)
+    file_request.refresh_from_db()
+
+    assert file_request_closed_reason(file_request, now=now) is None
+    expired = "This file request has expired; it accepts no more files."
+    assert file_request_closed_reason(file_request, now=lapses) == expired
+    assert file_request_closed_reason(file_request, now=lapses + dt.timedelta(hours=1)) == expired
+
+
+@pytest.mark.parametrize(
+    ("link_left", "seconds"),
+    [
+        (None, 900),
+        (dt.timedelta(hours=2), 900),
+        (dt.timedelta(seconds=900), 900),
+        (dt.timedelta(seconds=90), 90),
+        (dt.timedelta(seconds=1), 1),
+        (dt.timedelta(0), 0),
+        (dt.timedelta(seconds=-1), 0),
+        (dt.timedelta(days=-3), 0),
+    ],
+    ids=["no-expiry", "later", "exactly-the-usual", "90s", "1s", "now", "1s-ago", "days-ago"],
+)
+def test_an_upload_ticket_never_outlives_its_requests_link(
+    file_request, settings, link_left, seconds
+):
+    """GIVEN a request whose link lapses at some moment (or never) WHEN a ticket's time is
+    asked THEN the usual 15 minutes at most, never past the link, and 0 (none may be
+    issued) once it has lapsed, however long ago."""
+    from filerequests.answering import upload_ticket_seconds
+
+    settings.FILES_UPLOAD_TICKET_SECONDS = 900
+    now = timezone.now()
+    file_request.short_link_expires_at = None if link_left is None else now + link_left
+    assert upload_ticket_seconds(file_request, now=now) == seconds
