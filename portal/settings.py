@@ -660,6 +660,11 @@ FILE_REQUEST_PATIENT_SESSION_SECONDS = env.int(
 FILE_REQUEST_ABANDONED_BATCH_SECONDS = env.int(
     "FILE_REQUEST_ABANDONED_BATCH_SECONDS", default=30 * 60
 )
+# Texts of one request (the first and every resend): the least time between two, and
+# the most in any 24 hours (portal.sendlimits). Each text costs the clinic, and a
+# patient's phone must not be flooded by repeated resends.
+FILE_REQUEST_RESEND_COOLDOWN_SECONDS = env.int("FILE_REQUEST_RESEND_COOLDOWN_SECONDS", default=60)
+FILE_REQUEST_TEXTS_PER_DAY = env.int("FILE_REQUEST_TEXTS_PER_DAY", default=5)
 # Times the patient page retries a failed photo by itself before offering "Try again".
 FILE_REQUEST_PAGE_AUTO_RETRIES = env.int("FILE_REQUEST_PAGE_AUTO_RETRIES", default=3)
 # SMS: filerequests.sms.ConsoleSmsBackend | FileSmsBackend | TwilioSmsBackend.
@@ -667,11 +672,6 @@ SMS_BACKEND = env.str(
     "SMS_BACKEND",
     default=(
         "filerequests.sms.TwilioSmsBackend"
-# Texts of one request (the first and every resend): the least time between two, and
-# the most in any 24 hours (portal.sendlimits). Each text costs the clinic, and a
-# patient's phone must not be flooded by repeated resends.
-FILE_REQUEST_RESEND_COOLDOWN_SECONDS = env.int("FILE_REQUEST_RESEND_COOLDOWN_SECONDS", default=60)
-FILE_REQUEST_TEXTS_PER_DAY = env.int("FILE_REQUEST_TEXTS_PER_DAY", default=5)
         if IS_PRODUCTION
         else "filerequests.sms.FileSmsBackend"
         if ENVIRONMENT == "test"
