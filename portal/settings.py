@@ -759,6 +759,10 @@ SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=60)
 SIGN_IN_LOCKOUT_MAX_SECONDS = env.int("SIGN_IN_LOCKOUT_MAX_SECONDS", default=60 * 60)
 SIGN_IN_FAILURE_WINDOW_SECONDS = 15 * 60
 SIGN_IN_LOCKOUT_MEMORY_SECONDS = 24 * 60 * 60
+# Password reset e-mails to one address (as typed, however spelt): the least time
+# between two asks, and the most in any 24 hours (portal.accounts.password_reset).
+PASSWORD_RESET_COOLDOWN_SECONDS = env.int("PASSWORD_RESET_COOLDOWN_SECONDS", default=60)
+PASSWORD_RESET_EMAILS_PER_DAY = env.int("PASSWORD_RESET_EMAILS_PER_DAY", default=5)
 # How long a staff invitation's link works (portal.accounts.services.staff_invite).
 STAFF_INVITATION_TTL_SECONDS = env.int("STAFF_INVITATION_TTL_SECONDS", default=7 * 24 * 60 * 60)
 CELERY_BEAT_SCHEDULE["accounts-sign-in-throttle-sweep"] = {
@@ -766,10 +770,6 @@ CELERY_BEAT_SCHEDULE["accounts-sign-in-throttle-sweep"] = {
     "schedule": 60 * 60.0,
 }
 DASHBOARD_PAGE_SIZE = 25
-# Password reset e-mails to one address (as typed, however spelt): the least time
-# between two asks, and the most in any 24 hours (portal.accounts.password_reset).
-PASSWORD_RESET_COOLDOWN_SECONDS = env.int("PASSWORD_RESET_COOLDOWN_SECONDS", default=60)
-PASSWORD_RESET_EMAILS_PER_DAY = env.int("PASSWORD_RESET_EMAILS_PER_DAY", default=5)
 
 # --- Patient attachments (attachments app, issue 6) ------------------------------
 
