@@ -21,8 +21,13 @@ SESSION_FILES_MAX = 100
 
 # The server's reasons are written for staff and integrators; a patient needs to know
 # what to do next. Matched on a phrase of the server's reason (files/sniffing.py,
-# files/processing.py, files/rendering.py), first match wins.
+# files/processing.py, files/rendering.py, files/decoding.py), first match wins.
 PATIENT_REASONS = [
+    (
+        "too many photos",
+        "Too many photos were sent for this request in the last hour. Please send this one "
+        "again in an hour, or call the clinic.",
+    ),
     ("pdf", "This is a PDF document, not a photo. Please choose a photo."),
     ("web page", "This is a web page, not a photo. Please choose a photo."),
     ("svg", "This is a drawing file (SVG), not a photo. Please choose a photo."),

@@ -18,6 +18,7 @@ from django.utils import timezone
 from PIL import Image
 
 from files.models import File
+from files.processing import file_process
 from files.services import file_create_from_stream
 from portal.audit.services import Actor
 from tests.factories import FileRequestFactory
@@ -257,3 +258,25 @@ def test_an_image_refused_after_decoding_began_still_counts(send, process, setti
     refused = process(send(photo(1), door="API key", name="k.jpg"))
     assert refused.state == File.State.REJECTED
     assert refused.rejection_reason.startswith("This API key has had 0.8 megapixels")
+
+
+def test_patient_is_told_to_wait_when_the_link_budget_is_spent(settings, account, patient):
+    """GIVEN a budget of one 0.8 MP photo an hour per link WHEN a patient sends two such
+    photos through the page and both are processed THEN the page shows the first ready
+    and the second refused, in words that tell the patient to wait or call."""
+    from tests.test_filerequests_patient_status import DOB, send, verified_client
+
+    settings.FILES_DECODE_BUDGET_PIXELS_PER_LINK = PHOTO[0] * PHOTO[1]
+    patient.date_of_birth = DOB
+    patient.save()
+    client = verified_client(FileRequestFactory(account=account, patient=patient))
+    sent = [send(client, f"IMG_{index}.jpg", photo(index)) for index in range(2)]
+    for file_id in sent:
+        file_process(file_id=file_id)
+    shown = {item["id"]: item for item in client.get("/r/upload/status").json()["files"]}
+    assert shown[sent[0]]["state"] == "ready"
+    assert (shown[sent[1]]["state"], shown[sent[1]]["reason"]) == (
+        "rejected",
+        "Too many photos were sent for this request in the last hour. Please send this one "
+        "again in an hour, or call the clinic.",
+    )
