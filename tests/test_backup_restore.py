@@ -179,6 +179,7 @@ def test_embedded_restore_drill(tmp_path, capsys):
     done, restore_seconds = timed(manage, env, "restore", str(backup))
     said = restore_said = ok(done)
     assert "Restored." in said
+    assert "the keys in force decrypt this backup's values" in said
     assert f"{manifest['storage']['count']} ({manifest['storage']['bytes']} bytes) restored" in said
     found, verify_seconds = timed(drill, env, "verify", made)
     check_restored(made, found)
@@ -211,6 +212,7 @@ def test_embedded_restore_without_the_kept_key_says_which_key_is_missing(tmp_pat
     env["PORTAL_DATA_DIR"] = str(tmp_path / "new-data")
     failed = manage(env, "restore", str(tmp_path / "backup"))
     assert failed.returncode != 0
+    assert "do NOT decrypt this backup's encrypted values" in failed.stdout
     assert "0 of 3 decrypt" in failed.stdout
     assert "cannot be decrypted with the keys in force" in failed.stderr
     assert "SECRET_KEY" in failed.stderr
@@ -295,6 +297,7 @@ def test_scaled_restore_drill(scaled_env, tmp_path, capsys):
     done, restore_seconds = timed(manage, env, "restore", str(backup))
     said = restore_said = ok(done)
     assert "Restored." in said
+    assert "the keys in force decrypt this backup's values" in said
     found, verify_seconds = timed(drill, env, "verify", made)
     check_restored(made, found)
     seconds = time.monotonic() - started
@@ -427,6 +430,14 @@ DAMAGE = {
         lambda f: manifest_edit(f, lambda m: m["database"].update(engine="sqlite")),
         "configured for postgresql",
     ),
+    "tables that are not a mapping": (
+        lambda f: manifest_edit(f, lambda m: m["database"].update(tables=["x"])),
+        "rows per table",
+    ),
+    "migrations that are not a list": (
+        lambda f: manifest_edit(f, lambda m: m["database"].update(migrations="files.0001")),
+        "not a list of names",
+    ),
     "migrations this code does not know": (
         lambda f: manifest_edit(f, lambda m: m["database"]["migrations"].append("files.9999_x")),
         "newer portal",
@@ -471,6 +482,58 @@ def test_restore_check_says_the_backup_is_whole_and_changes_nothing(backup, priv
     assert "3 objects" in out.getvalue() and "every SHA-256 as in the manifest" in out.getvalue()
     assert "Nothing was changed" in out.getvalue()
     assert not private_storage.exists()
+
+
+# --- The keys in force, told before anything is written ---------------------------------
+
+OLD_SECRET = "backup-old-secret-key-" + "a1b2c3d4" * 6
+NEW_SECRET = "backup-new-secret-key-" + "e5f6a7b8" * 6
+OLD_FERNET = Fernet.generate_key().decode()
+NEW_FERNET = Fernet.generate_key().decode()
+KEYS = {
+    "the same FIELD_ENCRYPTION_KEYS": ([OLD_FERNET], {"FIELD_ENCRYPTION_KEYS": [OLD_FERNET]}),
+    "FIELD_ENCRYPTION_KEYS rotated, the old one second": (
+        [OLD_FERNET],
+        {"FIELD_ENCRYPTION_KEYS": [NEW_FERNET, OLD_FERNET]},
+    ),
+    "another FIELD_ENCRYPTION_KEYS": ([OLD_FERNET], {"FIELD_ENCRYPTION_KEYS": [NEW_FERNET]}),
+    "FIELD_ENCRYPTION_KEYS lost, SECRET_KEY kept": ([OLD_FERNET], {"FIELD_ENCRYPTION_KEYS": []}),
+    "the same SECRET_KEY": ([], {"SECRET_KEY": OLD_SECRET}),
+    "SECRET_KEY rotated, the old one a fallback": (
+        [],
+        {"SECRET_KEY": NEW_SECRET, "SECRET_KEY_FALLBACKS": [OLD_SECRET]},
+    ),
+    "another SECRET_KEY": ([], {"SECRET_KEY": NEW_SECRET}),
+}
+FITTING = {
+    "the same FIELD_ENCRYPTION_KEYS",
+    "FIELD_ENCRYPTION_KEYS rotated, the old one second",
+    "the same SECRET_KEY",
+    "SECRET_KEY rotated, the old one a fallback",
+}
+
+
+@pytest.mark.parametrize("keys", sorted(KEYS))
+def test_restore_check_says_whether_the_keys_in_force_fit_the_backup(tmp_path, db, settings, keys):
+    """GIVEN a backup made with some key material WHEN restore --check runs with the same,
+    rotated (the old key kept as the docs say) or other keys THEN it says the backup's
+    encrypted values decrypt, or refuses naming the key material, before writing anything."""
+    made_with, restoring_with = KEYS[keys]
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = OLD_SECRET, []
+    settings.FIELD_ENCRYPTION_KEYS = made_with
+    backup_create(tmp_path / "backup")
+    for name, value in restoring_with.items():
+        setattr(settings, name, value)
+    out = io.StringIO()
+    if keys in FITTING:
+        call_command("restore", "--check", str(tmp_path / "backup"), stdout=out)
+        assert "the keys in force decrypt this backup's values" in out.getvalue()
+    else:
+        with pytest.raises(CommandError, match="keys in force do not decrypt") as refused:
+            call_command("restore", "--check", str(tmp_path / "backup"), stdout=out)
+        assert "SECRET_KEY" in str(refused.value)
+        assert "FIELD_ENCRYPTION_KEYS" in str(refused.value)
+        assert "do NOT decrypt" in out.getvalue()
 
 
 # --- What a backup holds, and how it is written ------------------------------------------

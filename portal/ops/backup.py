@@ -56,7 +56,7 @@ from files.keys import path_problem
 from files.services import storage_put
 from files.storage import stored_bytes
 from files.tickets import storage_is_s3
-from portal.encryption import EncryptedTextField, decrypt
+from portal.encryption import EncryptedTextField, decrypt, encrypt
 
 FORMAT = "clinic-file-portal-backup"
 FORMAT_VERSION = 1
@@ -66,6 +66,10 @@ OBJECTS = "objects"
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
 CHUNK = 1024 * 1024
+# Encrypted into every manifest with the keys in force, so a restore can tell before it
+# writes anything whether the keys it runs with read this backup's encrypted values. It
+# says nothing of the keys that the database's own encrypted values do not already say.
+KEY_CHECK_TEXT = "clinic-file-portal backup key check"
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 
@@ -401,6 +405,9 @@ def object_path(backup: Path, sha256: str) -> Path:
     return backup / OBJECTS / sha256[:2] / sha256
 
 
+VANISHED_CODES = {"NoSuchKey", "404", "InvalidRange"}
+
+
 class ObjectVanished(Exception):
     """An object listed a moment ago is gone or shorter: a temporary upload moved to its
     permanent key, or an expired file's bytes purged, while the backup ran."""
@@ -421,7 +428,7 @@ def copy_object(key: str, size: int, backup: Path) -> str:
             except FileNotFoundError as error:
                 raise ObjectVanished(key) from error
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "InvalidRange"}:
+                if error.response.get("Error", {}).get("Code") in VANISHED_CODES:
                     raise ObjectVanished(key) from error
                 raise
         if written != size:
@@ -549,6 +556,7 @@ def backup_create(
             "left_out": left_out,
         },
         "encrypted_values": encrypted_values_check(alias),
+        "key_check": encrypt(KEY_CHECK_TEXT),
         "key_material": key_material(),
     }
     write_private_json(folder / MANIFEST, manifest)
@@ -592,6 +600,7 @@ class RestoreReport:
     rows: int = 0
     pending_migrations: list[str] = field(default_factory=list)
     encrypted: dict[str, dict[str, int]] = field(default_factory=dict)
+    keys_fit: bool | None = None  # None: a manifest without a key check
 
     @property
     def undecryptable(self) -> int:
@@ -632,6 +641,13 @@ def backup_verify(folder: Path, manifest: dict) -> tuple[int, int]:
     database = manifest.get("database") or {}
     if database.get("file") not in {SQLITE_FILE, PG_FILE} or not _is_sha256(database.get("sha256")):
         raise BackupError("The manifest names no database file with a SHA-256.")
+    tables, migrations = database.get("tables"), database.get("migrations")
+    if not isinstance(tables, dict) or not all(
+        isinstance(name, str) and isinstance(rows, int) for name, rows in tables.items()
+    ):
+        raise BackupError("The manifest's database tables are not a list of rows per table.")
+    if not isinstance(migrations, list) or not all(isinstance(m, str) for m in migrations):
+        raise BackupError("The manifest's database migrations are not a list of names.")
     _check_file(folder / database["file"], database["sha256"], database.get("size"), "the database")
     objects = (manifest.get("storage") or {}).get("objects")
     if not isinstance(objects, list):
@@ -674,6 +690,17 @@ def _check_file(path: Path, checksum: str, size: int | None, what: str) -> None:
             f"The SHA-256 of {what} ({path}) is not the manifest's: the backup is damaged or "
             "was changed."
         )
+
+
+def keys_fit(manifest: dict) -> bool | None:
+    """Whether the keys in force decrypt what was encrypted with those of the backup."""
+    check = manifest.get("key_check")
+    if not isinstance(check, str):
+        return None
+    try:
+        return decrypt(check) == KEY_CHECK_TEXT
+    except Exception:
+        return False
 
 
 def migrations_unknown(manifest: dict) -> list[str]:
@@ -743,6 +770,7 @@ def restore_run(
             f"database has migrations this code does not know ({', '.join(unknown[:5])}). "
             "Restore it with that version of the portal or a later one."
         )
+    report.keys_fit = keys_fit(manifest)
     if check_only:
         return report
 

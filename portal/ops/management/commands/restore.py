@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.ops.backup import BackupError, restore_run
+from portal.ops.backup import BackupError, key_material, restore_run
 
 
 class Command(BaseCommand):
@@ -40,14 +40,29 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         manifest = report.manifest
         self.stdout.write(
-            f"Backup of {manifest['created_at']}, portal {manifest['portal_version']}, "
-            f"{manifest['shape']} shape"
+            f"Backup of {manifest.get('created_at')}, portal {manifest.get('portal_version')}, "
+            f"{manifest.get('shape')} shape"
         )
         self.stdout.write(
             f"  Checked    the database file and {report.checked_objects} objects "
             f"({report.checked_bytes} bytes): every SHA-256 as in the manifest"
         )
+        names = ", ".join(item["name"] for item in key_material())
+        if report.keys_fit is True:
+            self.stdout.write("  Keys       the keys in force decrypt this backup's values")
+        elif report.keys_fit is False:
+            self.stdout.write(
+                self.style.ERROR(
+                    "  Keys       the keys in force do NOT decrypt this backup's encrypted "
+                    f"values: set the key material it was made with ({names})"
+                )
+            )
         if check:
+            if report.keys_fit is False:
+                raise CommandError(
+                    "The backup is whole, but the keys in force do not decrypt its encrypted "
+                    f"values: set {names} as they were when it was made. Nothing was changed."
+                )
             self.stdout.write(self.style.SUCCESS("The backup is whole. Nothing was changed."))
             return
         self.stdout.write(
@@ -78,7 +93,6 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"  Took {time.monotonic() - started:.1f} s")
         if report.undecryptable:
-            names = ", ".join(item["name"] for item in manifest["key_material"])
             raise CommandError(
                 f"{report.undecryptable} encrypted values cannot be decrypted with the keys in "
                 f"force. Set the key material the backup was made with ({names}) and run "
