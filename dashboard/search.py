@@ -10,7 +10,7 @@ import phonenumbers
 from django.conf import settings
 from phonenumber_field.phonenumber import PhoneNumber
 
-from portal.patients.selectors import NameSearchTooLong, name_search_check
+from portal.patients.selectors import NameSearchRefused, name_search_check
 
 DATE_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y-%m-%d", "%d %b %Y", "%d %B %Y")
 PHONE_CHARACTERS = re.compile(r"^\+?[\d\s().-]{7,}$")
@@ -59,7 +59,7 @@ def parse_patient_query(raw: str) -> PatientQuery:
         return PatientQuery()
     try:
         name_search_check(text)
-    except NameSearchTooLong as exc:
+    except NameSearchRefused as exc:
         return PatientQuery(problem=str(exc))
     date_of_birth = parse_date(text)
     if date_of_birth is not None:

@@ -157,6 +157,11 @@ TOO_LONG_NAMES = {
     "1000 words": " ".join(f"n{i}" for i in range(1000)),
     "11 words": " ".join("abcdefghijk"),
     "201 characters": "s" * (NAME_SEARCH_MAX_LENGTH + 1),
+    # Control characters: NUL reaches no database (PostgreSQL refused it: a 500).
+    "NUL": "jo\x00hn",
+    "NUL alone": "\x00",
+    "escape sequence": "\x1b[2J",
+    "DEL": "smi\x7f",
 }
 
 
@@ -169,7 +174,7 @@ def test_api_a_name_search_longer_than_any_name_is_refused_in_words(clinic, name
     body = response.json()
     assert body["code"] == "invalid"
     (message,) = body["fields"]["name"]
-    assert "A name search" in message and message in body["error"]
+    assert message.startswith("A name search") and message in body["error"]
 
 
 def test_api_a_name_search_at_the_cap_is_answered(clinic):
@@ -192,6 +197,27 @@ def test_api_other_list_filters_with_a_thousand_values_are_answered(clinic, path
     """The other list filters take values from a closed set, so a thousand of them are a
     handful of conditions: answered, never a 503."""
     assert clinic.api(path, query).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["webhook-deliveries", "webhooks/{endpoint}/deliveries"])
+@pytest.mark.parametrize("status", ["\x00", "pending\x00", "bogus", "PENDING"])
+def test_api_a_delivery_status_that_is_none_is_refused_in_words(clinic, account, path, status):
+    """GIVEN a delivery list filtered by a status that is none of the statuses (a NUL in
+    it was a 500 on PostgreSQL) WHEN listed THEN 400 naming the statuses."""
+    from portal.audit.services import Actor
+    from portal.webhooks import events
+    from portal.webhooks.services import webhook_endpoint_create
+
+    endpoint = webhook_endpoint_create(
+        account=account,
+        actor=Actor.system(),
+        url="https://hooks.example.org/a",
+        events=[events.FILE_READY],
+    )
+    response = clinic.api(path.format(endpoint=endpoint.pk), {"status": status})
+    assert response.status_code == 400, response.content[:300]
+    assert "use pending, succeeded, failed" in response.json()["fields"]["status"][0]
+    assert clinic.api(path.format(endpoint=endpoint.pk), {"status": "pending"}).status_code == 200
 
 
 # --- the dashboard ------------------------------------------------------------------------

@@ -93,7 +93,7 @@ class PatientListCreateApi(APIView):
         name = request.query_params.get("name", "")
         try:
             selectors.name_search_check(name)
-        except selectors.NameSearchTooLong as exc:
+        except selectors.NameSearchRefused as exc:
             raise ValidationError({"name": [str(exc)]}) from exc
         patients = selectors.patient_list(
             account=request.auth.account,

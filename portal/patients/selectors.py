@@ -18,21 +18,26 @@ NAME_SEARCH_MAX_WORDS = 10
 NAME_SEARCH_MAX_LENGTH = 200
 
 
-class NameSearchTooLong(ValueError):
-    """A name search with more words or characters than any name has."""
+class NameSearchRefused(ValueError):
+    """A name search no name could match: more words or characters than any name has,
+    or control characters."""
 
 
 def name_search_check(name: str) -> None:
     """Refuse a name search longer than any name, in words a person can act on, before it
-    reaches the database (``NameSearchTooLong``)."""
+    reaches the database (``NameSearchRefused``)."""
+    if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in name):
+        # NUL reaches no database (PostgreSQL refuses it), nor is any control
+        # character part of a name.
+        raise NameSearchRefused("A name search cannot hold control characters.")
     if len(name) > NAME_SEARCH_MAX_LENGTH:
-        raise NameSearchTooLong(
+        raise NameSearchRefused(
             f"A name search is at most {NAME_SEARCH_MAX_LENGTH} characters long; this one "
             f"is {len(name)}."
         )
     words = len(name.split())
     if words > NAME_SEARCH_MAX_WORDS:
-        raise NameSearchTooLong(
+        raise NameSearchRefused(
             f"A name search has at most {NAME_SEARCH_MAX_WORDS} words; this one has {words}."
         )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -149,6 +149,16 @@ def delivery_response(request, delivery, status_code=status.HTTP_200_OK):
 # One component for both delivery lists (two inline serializers of one name clash).
 PAGINATED_DELIVERIES = paginated_schema(DeliveryOutputSerializer)
 
+
+def delivery_status_filter(request) -> str:
+    """The ``status`` a delivery list is filtered by: one of the statuses, or none."""
+    value = request.query_params.get("status", "")
+    if value and value not in Delivery.Status.values:
+        choices = ", ".join(Delivery.Status.values)
+        raise ValidationError({"status": [f"Unknown status {value[:40]!r}: use {choices}."]})
+    return value
+
+
 DELIVERY_LIST_PARAMETERS = [
     OpenApiParameter("status", OpenApiTypes.STR, enum=[c for c, _ in Delivery.Status.choices]),
     OpenApiParameter("page", OpenApiTypes.INT),
@@ -245,7 +255,7 @@ class WebhookEndpointDeliveriesApi(APIView):
         deliveries = selectors.webhook_delivery_list(
             account=request.auth.account,
             endpoint=endpoint,
-            status=request.query_params.get("status", ""),
+            status=delivery_status_filter(request),
         )
         return paginated_deliveries(self, request, deliveries)
 
@@ -262,7 +272,7 @@ class WebhookDeliveryListApi(APIView):
     )
     def get(self, request):
         deliveries = selectors.webhook_delivery_list(
-            account=request.auth.account, status=request.query_params.get("status", "")
+            account=request.auth.account, status=delivery_status_filter(request)
         )
         return paginated_deliveries(self, request, deliveries)
 
