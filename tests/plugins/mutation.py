@@ -368,14 +368,27 @@ def apply_in_place(module: types.ModuleType, index: int, functions: list[str] | 
     source = Path(module.__file__).read_text(encoding="utf-8")
     tree = mutated_tree(source, index, functions)
     line = mutants_of(source, functions)[index].line
-    # Only the module-level names assigned by the statement that holds the mutation take a
-    # new value: a registry (``[]``) or a sentinel (``object()``) elsewhere keeps its own.
-    assigned = set()
+    # Only the module-level names the mutated statement assigns take a new value, and those
+    # computed from them further down (``STANDALONE = {TEM, *RST}``): a registry (``[]``) or
+    # a sentinel (``object()``) elsewhere keeps its own.
+    assigned: set[str] = set()
     for statement in tree.body:
+        if not isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            continue
+        targets = getattr(statement, "targets", None) or [statement.target]
+        names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
         holds = statement.lineno <= line <= (statement.end_lineno or statement.lineno)
-        if holds and isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
-            targets = getattr(statement, "targets", None) or [statement.target]
-            assigned.update(t.id for t in targets if isinstance(t, ast.Name))
+        uses = (
+            {
+                n.id
+                for n in ast.walk(statement.value)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+            }
+            if statement.value is not None
+            else set()
+        )
+        if holds or uses & assigned:
+            assigned |= names
     code = compile(tree, module.__file__, "exec", dont_inherit=True)
     fresh = {
         "__name__": module.__name__,
