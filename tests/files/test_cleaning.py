@@ -596,3 +596,31 @@ def test_each_broken_webp_structure_is_refused_with_its_reason(damage):
 def test_a_type_with_no_lossless_cleaning_is_not_cleaned_here():
     with pytest.raises(ValueError, match="no lossless cleaning for image/gif"):
         clean_losslessly(b"GIF89a", "image/gif")
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_processing_records_the_size_a_photo_is_shown_at(orientation):
+    """GIVEN a 40 x 30 JPEG whose EXIF orientation is 1 to 8 WHEN processing cleans it
+    THEN the stored bytes are the lossless cleaning's, and the width and height recorded
+    are as the photo is shown: turned for orientations 5 to 8 (a quarter turn)."""
+    from files.processing import clean
+
+    data = with_segments(samples.jpeg((40, 30)), segment(0xE1, exif_body(orientation)))
+    cleaned = clean(io.BytesIO(data), "image/jpeg")
+    assert cleaned.content == clean_losslessly(data, "image/jpeg").content
+    assert (cleaned.width, cleaned.height) == ((30, 40) if orientation >= 5 else (40, 30))
+
+
+@pytest.mark.parametrize(
+    ("content_type", "make"),
+    [("image/jpeg", samples.jpeg), ("image/png", samples.png), ("image/webp", samples.webp)],
+)
+def test_processing_cleans_jpeg_png_and_webp_without_decoding_them(content_type, make):
+    """GIVEN a JPEG, PNG or WebP WHEN processing cleans it THEN the stored bytes are the
+    lossless cleaning's (the camera's image data kept byte for byte), in the same type."""
+    from files.processing import clean
+
+    data = make()
+    cleaned = clean(io.BytesIO(data), content_type)
+    assert cleaned.content == clean_losslessly(data, content_type).content
+    assert cleaned.mime_type == content_type
