@@ -294,7 +294,15 @@ def main() -> int:
     from tests.plugins import services
 
     started = time.monotonic()
-    services.start_services()
+    for attempt in range(3):  # on a loaded machine SeaweedFS may miss its minute to start
+        try:
+            services.start_services()
+            break
+        except RuntimeError as failed:
+            services.stop_all()
+            if attempt == 2:
+                raise
+            print(f"the test servers did not start ({failed}); trying again", flush=True)
     workdir = Path(os.environ["PORTAL_TEST_WORKDIR"])
     equivalents = load_equivalents()
     RESULTS.mkdir(parents=True, exist_ok=True)
