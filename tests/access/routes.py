@@ -116,7 +116,7 @@ class OtherRule:
     # metrics: Prometheus's scrape, behind its own token.
     # fhir: an account's object over FHIR (401 without a live key, 404 for another's);
     # fhir-collection: a search (another account finds nothing of A's);
-    # fhir-public: metadata and refusals, the same for any live key.
+    # fhir-public: refusals, the same for any live key.
     kind: str
     kwargs: Callable[[object], dict] = field(default=lambda world: {})
 
@@ -146,7 +146,7 @@ OTHER_ROUTES: dict[str, OtherRule] = {
     # Prometheus: 404 unless METRICS_TOKEN is set, then only its bearer.
     "metrics": OtherRule(methods=("GET",), kind="metrics"),
     # FHIR R4: an account's API key; another account's objects answer 404.
-    "fhir-metadata": OtherRule(methods=("GET",), kind="fhir-public"),
+    "fhir-metadata": OtherRule(methods=("GET",), kind="public"),  # read before any key
     "fhir-base": OtherRule(methods=("GET",), kind="fhir-public"),
     "fhir-unsupported": OtherRule(
         methods=("GET", "POST"), kind="fhir-public", kwargs=lambda world: {"rest": "Observation"}
