@@ -197,8 +197,9 @@ class File(ActorFields):
     processing_worker = models.CharField(max_length=200, blank=True, default="")
     processing_started_at = models.DateTimeField(null=True, blank=True)
     # Pixels its latest processing run was admitted to decode (files.decoding), counted
-    # against the hourly budget of the patient link or API key that sent the file.
-    processing_pixels = models.PositiveBigIntegerField(default=0)
+    # against the hourly budget of the patient link or API key that sent the file. The
+    # database default lets code without this field insert rows during a rolling upgrade.
+    processing_pixels = models.PositiveBigIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
