@@ -248,10 +248,20 @@ def test_dashboard_a_search_at_the_cap_is_answered(clinic):
 # --- SQLite -------------------------------------------------------------------------------
 
 
+# What SQLite must answer too: the thousand values of the issue on each surface, the
+# other refusals in words, and the deepest searches the caps allow. (The FHIR family of
+# every parameter x shape refuses before any query, as on PostgreSQL.)
+SQLITE_SELECTION = (
+    "the_issue or at_its_cap or at_the_cap or longer_than_any_name or other_list_filters "
+    "or more_parameters or delivery_status"
+)
+
+
 @pytest.mark.slow
 def test_zz_the_same_on_sqlite(tmp_path):
     """GIVEN the embedded shape's database (SQLite, whose expression-tree limit a
-    thousand values exceeded) WHEN every test above runs on it THEN each passes."""
+    thousand values exceeded) WHEN the tests above that reach it run on it THEN each
+    passes."""
     if connection.vendor == "sqlite":
         pytest.skip("this run is the SQLite one")
     environment = {
@@ -280,7 +290,7 @@ def test_zz_the_same_on_sqlite(tmp_path):
             "-p",
             "no:xdist",
             "-k",
-            "not test_zz_the_same_on_sqlite",
+            SQLITE_SELECTION,
         ],
         cwd=BASE_DIR,
         env=environment,
