@@ -386,6 +386,11 @@ def _orientation_to_apply(image: Image.Image) -> int:
     """EXIF (or XMP) orientation, 1 to 8. HEIF decoders apply irot/imir themselves: always 1."""
     if image.format == "HEIF":
         return 1
+    if image.format == "PNG" and "exif" not in image.info:
+        # A PNG's orientation is in an eXIf chunk before its pixel data or nowhere. Asking
+        # Pillow for the EXIF of one without decodes every pixel to look after them, and
+        # swallowing that decode's failure would let a damaged PNG through as blank.
+        return 1
     try:
         orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
     except (OSError, SyntaxError, ValueError, TypeError, KeyError):

@@ -322,10 +322,6 @@ def image_header_size(fp) -> tuple[int | None, int | None]:
         fp.seek(0)
     try:
         width, height = image.size
-        if image.format == "PNG" and "exif" not in image.info:
-            # A PNG's orientation is in an eXIf chunk before its pixel data or nowhere;
-            # asking Pillow for the EXIF of one without decodes every pixel to look after.
-            return width, height
         if _orientation_to_apply(image) in (5, 6, 7, 8):
             width, height = height, width
         return width, height

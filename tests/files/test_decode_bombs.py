@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import math
 import time
+import zlib
 
 import pytest
 from django.utils import timezone
@@ -280,3 +281,27 @@ def test_patient_is_told_to_wait_when_the_link_budget_is_spent(settings, account
         "Too many photos were sent for this request in the last hour. Please send this one "
         "again in an hour, or call the clinic.",
     )
+
+
+def damaged_png(width: int, height: int) -> bytes:
+    """A PNG whose header and chunk checksums are right but whose compressed pixels are
+    not: nothing short of decoding them tells."""
+    out = io.BytesIO()
+    Image.effect_noise((width, height), 40).convert("RGB").save(out, "PNG")
+    data = bytearray(out.getvalue())
+    start = data.index(b"IDAT") + 4
+    length = int.from_bytes(data[start - 8 : start - 4], "big")
+    data[start + 64 : start + length - 64] = b"\x00" * (length - 128)
+    crc = zlib.crc32(bytes(data[start - 4 : start + length]))
+    data[start + length : start + length + 4] = crc.to_bytes(4, "big")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("door", ["patient link", "API key", "staff"])
+def test_a_png_whose_pixels_do_not_decode_is_rejected(send, process, door):
+    """GIVEN a PNG whose compressed pixels are damaged (its checksums still right)
+    WHEN it is processed THEN it is rejected as damaged, never stored ready with a blank
+    thumbnail."""
+    damaged = process(send(damaged_png(*PHOTO), door=door, name="scan.png"))
+    assert damaged.state == File.State.REJECTED
+    assert damaged.rejection_reason == "The image is damaged: its pixels cannot be decoded."
