@@ -16,7 +16,20 @@ import datetime as dt
 import hmac
 
 from django.conf import settings
-from django.db.models import Case, CharField, Count, Exists, F, Min, OuterRef, Q, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DurationField,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -63,6 +76,7 @@ class PortalCollector:
         yield from self.webhooks()
         yield from self.sms()
         yield from self.workers()
+        yield from self.beat()
 
     def files(self):
         from files.models import File
@@ -104,14 +118,21 @@ class PortalCollector:
             counts = (
                 finished.filter(state=outcome)
                 .annotate(duration=duration)
-                .aggregate(total=Count("pk"), **aggregates)
+                .aggregate(
+                    total=Count("pk"),
+                    seconds=Sum("duration", output_field=DurationField()),
+                    **aggregates,
+                )
             )
             buckets = [
                 (floatToGoString(b), counts[f"le_{i}"]) for i, b in enumerate(DURATION_BUCKETS)
             ]
             buckets.append(("+Inf", counts["total"]))
-            # The sum is not kept (it would need one more query); dashboards use buckets.
-            histogram.add_metric([outcome], buckets, sum_value=0)
+            # The sum lets rate(_sum) / rate(_count) give the mean processing time.
+            total = counts["seconds"]
+            histogram.add_metric(
+                [outcome], buckets, sum_value=total.total_seconds() if total else 0.0
+            )
         yield histogram
 
     def queue(self):
@@ -180,6 +201,19 @@ class PortalCollector:
         )
         freshest.add_metric([], -1.0 if newest is None else newest)
         yield freshest
+
+    def beat(self):
+        from portal.ops.services import beat_lease_current
+
+        lease = beat_lease_current()
+        last_tick = GaugeMetricFamily(
+            "portal_beat_last_tick_seconds",
+            "Unix time of the active Celery beat's last tick (0 when no beat has ever "
+            "ticked). Beat queues every sweep; alert when time() minus this passes a minute.",
+        )
+        ticked_at = lease.ticked_at if lease else None
+        last_tick.add_metric([], ticked_at.timestamp() if ticked_at else 0.0)
+        yield last_tick
 
 
 def broker_queue_length() -> int | None:

@@ -398,6 +398,21 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "worker-heartbeat": {"task": "ops.heartbeat", "schedule": 60.0},
 }
+# Beat may run on two hosts, one active (portal.ops.beat): the active one renews a lease
+# in the database every BEAT_LEASE_RENEW_SECONDS at most; a standby asks every
+# BEAT_STANDBY_POLL_SECONDS and takes over once the lease is BEAT_LEASE_SECONDS old, so
+# with the defaults a beat killed outright is replaced within 35 s. The active one stops
+# sending BEAT_LEASE_MARGIN_SECONDS before its lease could lapse.
+CELERY_BEAT_SCHEDULER = "portal.ops.beat:LeasedScheduler"
+BEAT_LEASE_SECONDS = env.float("BEAT_LEASE_SECONDS", default=30.0)
+BEAT_LEASE_RENEW_SECONDS = env.float("BEAT_LEASE_RENEW_SECONDS", default=5.0)
+BEAT_STANDBY_POLL_SECONDS = env.float("BEAT_STANDBY_POLL_SECONDS", default=5.0)
+BEAT_LEASE_MARGIN_SECONDS = env.float("BEAT_LEASE_MARGIN_SECONDS", default=5.0)
+if BEAT_LEASE_SECONDS < BEAT_LEASE_RENEW_SECONDS + 2 * BEAT_LEASE_MARGIN_SECONDS:
+    raise ImproperlyConfigured(
+        "BEAT_LEASE_SECONDS must be at least BEAT_LEASE_RENEW_SECONDS plus twice "
+        "BEAT_LEASE_MARGIN_SECONDS, or the active beat would lose its lease between renewals."
+    )
 
 # --- REST framework and OpenAPI ------------------------------------------------
 

@@ -120,6 +120,32 @@ def test_processing_duration_by_outcome(scrape, account, patient):
     assert (bucket("rejected", "30.0"), bucket("rejected", "60.0")) == (0, 1)
 
 
+def test_processing_duration_sum_is_the_seconds_spent(scrape, account, patient):
+    """GIVEN files made ready in 3 s and 4.5 s, and one rejected in 40 s WHEN scraped THEN
+    each outcome's _sum is the seconds its files took (so rate(_sum)/rate(_count) is the
+    mean), not 0; an outcome with no file sums to 0."""
+    now = timezone.now()
+    for state, seconds in (
+        (File.State.READY, 3),
+        (File.State.READY, 4.5),
+        (File.State.REJECTED, 40),
+    ):
+        a_file(
+            account,
+            patient,
+            state=state,
+            processing_started_at=now - dt.timedelta(seconds=seconds),
+            processed_at=now,
+        )
+    samples = scrape()
+    name = "portal_file_processing_duration_seconds"
+    assert samples[(f"{name}_sum", (("outcome", "ready"),))] == pytest.approx(7.5)
+    assert samples[(f"{name}_count", (("outcome", "ready"),))] == 2
+    assert samples[(f"{name}_sum", (("outcome", "rejected"),))] == pytest.approx(40)
+    File.objects.filter(state=File.State.REJECTED).delete()
+    assert scrape()[(f"{name}_sum", (("outcome", "rejected"),))] == 0
+
+
 def test_queue_depth_and_oldest_waiting_file(scrape, account, patient):
     """GIVEN two pending files (one 300 s old) and one processing WHEN scraped THEN the depth
     by state and the oldest one's age are reported."""
