@@ -379,6 +379,22 @@ else:
         CELERY_BROKER_TRANSPORT_OPTIONS.update(
             unacked_restore_interval=restore_seconds, unacked_restore_throttle=1
         )
+# Redis over TLS (rediss://, with a password or an ACL user in the URL): the server's
+# certificate must chain to REDIS_TLS_CA_FILE (unset: the system's CAs) and name the host
+# in the URL; REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE add a client certificate where
+# the server asks for one. kombu's own default for a bare rediss:// URL checks nothing.
+if CELERY_BROKER_URL.startswith("rediss://"):
+    import ssl
+
+    CELERY_BROKER_USE_SSL = {
+        "ssl_cert_reqs": ssl.CERT_REQUIRED,
+        "ssl_check_hostname": True,
+        "ssl_ca_certs": env.str("REDIS_TLS_CA_FILE", default="") or None,
+        "ssl_certfile": env.str("REDIS_TLS_CERT_FILE", default="") or None,
+        "ssl_keyfile": env.str("REDIS_TLS_KEY_FILE", default="") or None,
+    }
+    # The same for a Redis result backend, should one be configured.
+    CELERY_REDIS_BACKEND_USE_SSL = CELERY_BROKER_USE_SSL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
