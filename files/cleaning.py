@@ -76,7 +76,7 @@ def clean_losslessly(data: bytes, content_type: str) -> CleanedImage:
 
 # --- JPEG -----------------------------------------------------------------------------
 
-SOI, EOI, SOS = 0xD8, 0xD9, 0xDA
+EOI, SOS = 0xD9, 0xDA
 APP0, APP1, APP2, APP14 = 0xE0, 0xE1, 0xE2, 0xEE
 COM = 0xFE
 TEM = 0x01

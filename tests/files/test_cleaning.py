@@ -324,15 +324,17 @@ def test_which_segments_are_kept(segments, kept):
     )
 
 
-def test_fill_bytes_and_standalone_markers_are_read_through():
-    """GIVEN fill bytes (extra 0xFF) before a marker and a TEM marker between segments
-    WHEN cleaned THEN the file is cleaned as without them, the TEM marker kept in place."""
+@pytest.mark.parametrize("marker", [0x01, 0xD0, 0xD3, 0xD7], ids=["TEM", "RST0", "RST3", "RST7"])
+def test_fill_bytes_and_standalone_markers_are_read_through(marker):
+    """GIVEN fill bytes (extra 0xFF) before a marker and a standalone marker (TEM, RST0-7,
+    which have no length) between segments WHEN cleaned THEN the file is cleaned as
+    without them, the standalone marker kept in place."""
     jpeg = plain_jpeg()
     at = 4 + struct.unpack(">H", jpeg[4:6])[0]
-    original = jpeg[:at] + b"\xff\x01" + b"\xff\xff\xff" + jpeg[at:]
+    original = jpeg[:at] + bytes((0xFF, marker)) + b"\xff\xff\xff" + jpeg[at:]
     plain = clean_losslessly(jpeg, "image/jpeg").content
     cleaned = clean_losslessly(original, "image/jpeg").content
-    assert cleaned == plain[:at] + b"\xff\x01" + plain[at:]
+    assert cleaned == plain[:at] + bytes((0xFF, marker)) + plain[at:]
 
 
 def test_anything_after_the_end_marker_is_dropped():
@@ -408,7 +410,7 @@ def test_every_frame_header_kind_counts_as_a_frame(marker):
     assert clean_losslessly(changed, "image/jpeg").content.count(bytes((0xFF, marker))) >= 1
 
 
-@pytest.mark.parametrize("marker", [0xC4, 0xC8, 0xCC])
+@pytest.mark.parametrize("marker", [0xBF, 0xC4, 0xC8, 0xCC])
 def test_tables_in_the_sof_range_are_not_a_frame(marker):
     """GIVEN a JPEG whose only "frame" is DHT, JPG or DAC WHEN cleaned THEN it has no
     frame header and is refused."""
@@ -567,11 +569,11 @@ WEBP_DAMAGE = {
         "The WebP says it is longer than the file.",
     ),
     "cut-chunk-header": (
-        lambda d: webp_of(riff_chunk(b"VP8L", vp8l()), b"ICCP"),
+        lambda d: webp_of(riff_chunk(b"VP8L", vp8l()), b"ICCP\x00\x00\x00"),
         "The WebP ends in the middle of a chunk header.",
     ),
-    "chunk-longer-than-file": (
-        lambda d: webp_of(riff_chunk(b"VP8L", vp8l()), b"ICCP" + struct.pack("<I", 99)),
+    "chunk-one-byte-longer-than-file": (
+        lambda d: webp_of(riff_chunk(b"VP8L", vp8l()), b"ICCP" + struct.pack("<I", 1)),
         "The WebP has a chunk longer than the file.",
     ),
     "extended-header-too-short": (
@@ -613,7 +615,7 @@ def test_processing_records_the_size_a_photo_is_shown_at(orientation):
 
 @pytest.mark.parametrize(
     ("content_type", "make"),
-    [("image/jpeg", samples.jpeg), ("image/png", samples.png), ("image/webp", samples.webp)],
+    [("image/jpeg", samples.jpeg), ("image/png", lambda: fast_png()), ("image/webp", samples.webp)],
 )
 def test_processing_cleans_jpeg_png_and_webp_without_decoding_them(content_type, make):
     """GIVEN a JPEG, PNG or WebP WHEN processing cleans it THEN the stored bytes are the
@@ -622,5 +624,142 @@ def test_processing_cleans_jpeg_png_and_webp_without_decoding_them(content_type,
 
     data = make()
     cleaned = clean(io.BytesIO(data), content_type)
-    assert cleaned.content == clean_losslessly(data, content_type).content
+    losslessly = clean_losslessly(data, content_type)
+    assert cleaned.content == losslessly.content
     assert cleaned.mime_type == content_type
+    assert losslessly.orientation == 1
+
+
+def fast_png() -> bytes:
+    """A PNG compressed as a camera app might (level 1): re-encoding it would change its
+    IDAT bytes, so keeping them shows it was not decoded."""
+    out = io.BytesIO()
+    Image.effect_noise((31, 23), 50).convert("RGB").save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def test_the_orientation_segment_is_a_minimal_tiff_with_one_tag():
+    """GIVEN a JPEG turned by its EXIF (orientation 6) WHEN cleaned THEN the only EXIF left
+    is exactly: big-endian TIFF, IFD0 at 8, one entry (Orientation, SHORT, count 1, 6), no
+    next IFD."""
+    cleaned = clean_losslessly(
+        with_segments(plain_jpeg(), segment(0xE1, exif_body(6, before=2))), "image/jpeg"
+    ).content
+    expected = segment(
+        0xE1,
+        b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08"
+        b"\x00\x01"
+        b"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00"
+        b"\x00\x00\x00\x00",
+    )
+    at = 4 + struct.unpack(">H", cleaned[4:6])[0]
+    assert cleaned[at : at + len(expected)] == expected
+
+
+@pytest.mark.parametrize("marker", [0xE0, 0xE2, 0xDB])
+def test_an_orientation_is_read_only_from_an_app1_exif_segment(marker):
+    """GIVEN an EXIF block saying orientation 6 in a segment other than APP1 WHEN cleaned
+    THEN the photo is upright (1): only APP1 carries EXIF."""
+    body = exif_body(6)
+    original = with_segments(plain_jpeg(), segment(marker, body))
+    assert clean_losslessly(original, "image/jpeg").orientation == 1
+
+
+@pytest.mark.parametrize(
+    ("marker", "kept"), [(0xDF, True), (0xF0, True), (0xEF, False), (0xE0 + 3, False)]
+)
+def test_segments_beside_the_app_range_are_kept_and_app_segments_dropped(marker, kept):
+    """GIVEN a segment just outside APP0-APP15 (0xDF, 0xF0) or inside it WHEN cleaned THEN
+    the first kind is kept as the tables are, the second dropped."""
+    cleaned = clean_losslessly(with_segments(plain_jpeg(), segment(marker, b"xyz")), "image/jpeg")
+    assert (marker in markers(cleaned.content)) == kept
+
+
+def test_an_empty_segment_is_read_and_dropped():
+    """GIVEN a comment segment with no body (length 2) WHEN cleaned THEN it is dropped and
+    the rest kept."""
+    original = with_segments(plain_jpeg(), b"\xff\xfe\x00\x02")
+    cleaned = clean_losslessly(original, "image/jpeg").content
+    assert cleaned == clean_losslessly(plain_jpeg(), "image/jpeg").content
+
+
+@pytest.mark.parametrize(
+    ("cut", "reason"),
+    [
+        (lambda d: d[:6], "The JPEG has a segment longer than the file."),
+        (
+            lambda d: d[: 4 + struct.unpack(">H", d[4:6])[0]],
+            "The JPEG's segments do not follow each other as they should.",
+        ),
+        (
+            lambda d: d[:2] + b"\xff\xd8" + d[2:],
+            "The JPEG has a segment longer than the file.",
+        ),
+    ],
+    ids=["cut-after-a-length", "cut-after-a-whole-segment", "a-second-start-marker"],
+)
+def test_a_jpeg_cut_at_a_segment_edge_is_refused_with_its_reason(cut, reason):
+    with pytest.raises(CleaningError) as refused:
+        clean_losslessly(cut(plain_jpeg()), "image/jpeg")
+    assert str(refused.value) == reason
+
+
+def test_a_palette_png_keeps_its_palette():
+    """GIVEN a PNG whose pixels index a palette (PLTE) WHEN cleaned THEN the palette is
+    kept and the picture is the same."""
+    image = Image.effect_noise((20, 10), 60).convert("P", palette=Image.Palette.ADAPTIVE)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    cleaned = clean_losslessly(out.getvalue(), "image/png").content
+    assert b"PLTE" in png_chunks(cleaned)
+    with Image.open(io.BytesIO(cleaned)) as stored:
+        assert stored.convert("RGB").tobytes() == image.convert("RGB").tobytes()
+
+
+@pytest.mark.parametrize(
+    ("cut", "reason"),
+    [
+        (lambda d: d[:-4], "The PNG has a chunk longer than the file."),
+        (lambda d: d[:-5], "The PNG ends before its IEND chunk."),
+    ],
+    ids=["iend-without-crc", "cut-inside-iend-header"],
+)
+def test_a_png_cut_at_its_last_chunk_is_refused_with_its_reason(cut, reason):
+    with pytest.raises(CleaningError) as refused:
+        clean_losslessly(cut(samples.png()), "image/png")
+    assert str(refused.value) == reason
+
+
+def test_webp_keeps_its_animation_and_alpha_chunks():
+    """GIVEN an animated WebP with alpha (VP8X, ANIM, ANMF, ALPH, ICCP) WHEN cleaned THEN
+    each chunk is kept in order and the header's other flags (animation, reserved) too."""
+    header = bytes((0x20 | 0x10 | 0x08 | 0x04 | 0x02 | 0x01, 0, 0, 0)) + b"\x04\x00\x00\x02\x00\x00"
+    original = webp_of(
+        riff_chunk(b"VP8X", header),
+        riff_chunk(b"ICCP", b"profile!"),
+        riff_chunk(b"ANIM", b"\x00" * 6),
+        riff_chunk(b"ANMF", b"\x00" * 16),
+        riff_chunk(b"ALPH", b"\x00" * 4),
+        riff_chunk(b"EXIF", b"MM\x00*GPS"),
+    )
+    parts = webp_parts(clean_losslessly(original, "image/webp").content)
+    assert [kind for kind, _ in parts] == [b"VP8X", b"ICCP", b"ANIM", b"ANMF", b"ALPH"]
+    assert parts[0][1][0] == 0x20 | 0x10 | 0x02 | 0x01
+
+
+def test_a_webp_of_just_its_header_has_no_image_data():
+    """GIVEN the 12 bytes of a RIFF WEBP header with a size of 4 (nothing after) WHEN
+    cleaned THEN 'no image data', not a malformed start."""
+    with pytest.raises(CleaningError) as refused:
+        clean_losslessly(b"RIFF" + struct.pack("<I", 4) + b"WEBP", "image/webp")
+    assert str(refused.value) == "The WebP has no image data."
+
+
+def test_a_last_odd_chunk_without_its_pad_byte_is_padded():
+    """GIVEN a WebP whose last chunk is of odd length and the file ends without its pad
+    byte WHEN cleaned THEN the chunk is kept with a pad byte and the RIFF size matches."""
+    body = b"WEBP" + riff_chunk(b"VP8L", vp8l()) + b"ICCP" + struct.pack("<I", 3) + b"odd"
+    original = b"RIFF" + struct.pack("<I", len(body)) + body
+    cleaned = clean_losslessly(original, "image/webp").content
+    assert cleaned.endswith(b"ICCP" + struct.pack("<I", 3) + b"odd\x00")
+    assert struct.unpack("<I", cleaned[4:8])[0] == len(cleaned) - 8

@@ -167,6 +167,10 @@ def _selected_nodes(tree: ast.Module, functions: list[str] | None) -> set[int] |
     return selected
 
 
+def _short(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class _Planner:
     """Walks a tree in one fixed order and yields (node, parent, field, operator, change)."""
 
@@ -191,13 +195,17 @@ class _Planner:
 
     def node_sites(self, parent, field, position, node):
         if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
             for i, op in enumerate(node.ops):
                 if type(op) in COMPARE_SWAPS:
                     new = COMPARE_SWAPS[type(op)]
+                    # The operand on each side names which comparison of a chain it is.
+                    left, right = (_short(ast.unparse(o)) for o in operands[i : i + 2])
+                    old_symbol, new_symbol = COMPARE_SYMBOLS[type(op)], COMPARE_SYMBOLS[new]
                     yield (
                         node,
                         "compare",
-                        f"{COMPARE_SYMBOLS[type(op)]} -> {COMPARE_SYMBOLS[new]}",
+                        f"{left} {old_symbol} {right} -> {left} {new_symbol} {right}",
                         ("compare", i, new),
                     )
         elif isinstance(node, ast.BoolOp):
