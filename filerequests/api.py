@@ -24,7 +24,8 @@ from portal.api.errors import Conflict, TooManyRequests
 from portal.api.pagination import PortalPagination, paginated_schema
 from portal.api.serializers import E164MobileField, StrictSerializer
 from portal.ids import parse_uuid
-from portal.patients.api import validate_date_of_birth
+from portal.patients.api import NhsNumberField, nhs_number_conflict, validate_date_of_birth
+from portal.patients.services import NhsNumberTaken
 
 
 def validate_webhook_url(value: str) -> str:
@@ -58,6 +59,9 @@ class FileRequestCreateSerializer(StrictSerializer):
     patientLastName = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, max_length=100, default=""
     )
+    # Beside the seed's patient fields: the patient's NHS number where the practice
+    # system knows it, which tells apart family members sharing a phone.
+    patientNhsNumber = NhsNumberField(required=False, default="")
     filesUpdateWebhookUrl = serializers.URLField(
         required=False,
         allow_blank=True,
@@ -311,11 +315,14 @@ class FileRequestListCreateApi(APIView):
                 patient_date_of_birth=data["patientDateOfBirth"],
                 patient_first_name=(data.get("patientFirstName") or "").strip(),
                 patient_last_name=(data.get("patientLastName") or "").strip(),
+                patient_nhs_number=data.get("patientNhsNumber") or "",
                 files_update_webhook_url=data.get("filesUpdateWebhookUrl") or "",
                 **options,
             )
         except services.FileRequestInputError as exc:
             raise ValidationError({exc.field: [exc.message]}) from exc
+        except NhsNumberTaken as exc:
+            raise nhs_number_conflict(exc, "patientNhsNumber") from exc
         return Response(FileRequestOutputSerializer(file_request).data, status=status.HTTP_200_OK)
 
 

@@ -120,6 +120,7 @@ def file_request_create(
     account_user_id: str = "",
     patient_first_name: str = "",
     patient_last_name: str = "",
+    patient_nhs_number: str = "",
     files_update_webhook_url: str = "",
     short_link_expires_at=DEFAULT_EXPIRY,
 ) -> FileRequest:
@@ -147,6 +148,7 @@ def file_request_create(
         date_of_birth=patient_date_of_birth,
         first_name=patient_first_name,
         last_name=patient_last_name,
+        nhs_number=patient_nhs_number,
     )
     file_request = FileRequest.objects.create(
         account=account,

@@ -36,6 +36,7 @@ def test_create_patient_returns_the_record(api, account):
         "last_name",
         "date_of_birth",
         "mobile",
+        "nhs_number",
         "is_shell",
         "created_at",
     }

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.errors import Conflict
 from portal.api.pagination import PortalPagination, paginated_schema
 from portal.api.serializers import E164MobileField, StrictSerializer
 from portal.patients import selectors, services
+from portal.patients.nhs_number import NhsNumberError, nhs_number_parse
 from portal.patients.phone import MobileNumberError, parse_e164_mobile
 
 
@@ -24,6 +26,54 @@ def validate_date_of_birth(value):
     return value
 
 
+NHS_NUMBER_HELP = (
+    "The patient's NHS number: 10 digits, spaces or hyphens between them accepted "
+    '("943 476 5919"), checked by its check digit and answered as the 10 digits; unique '
+    "within the clinic. Blank or null: not known."
+)
+
+
+class NhsNumberField(serializers.CharField):
+    """An NHS number as people write it (``943 476 5919``), read as its ten digits; ""
+    where blank or null. A JSON number is refused: leading zeros would be lost."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", NHS_NUMBER_HELP)
+        super().__init__(allow_blank=True, allow_null=True, trim_whitespace=True, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError(
+                'An NHS number is sent as a string of 10 digits, such as "943 476 5919"; '
+                "spaces or hyphens between them are fine, no letters or other characters."
+            )
+        text = super().to_internal_value(data)
+        if not text.strip():
+            return ""
+        try:
+            return nhs_number_parse(text)
+        except NhsNumberError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def validate_empty_values(self, data):
+        if data is None:
+            return (True, "")
+        return super().validate_empty_values(data)
+
+    def to_representation(self, value):
+        return value or None
+
+
+NHS_NUMBER_TAKEN_RESPONSE = OpenApiResponse(
+    description="Another patient of the clinic already has this NHS number."
+)
+
+
+def nhs_number_conflict(exc: services.NhsNumberTaken, field: str) -> Conflict:
+    """409 for an NHS number another patient of the clinic holds, naming ``field``."""
+    return Conflict(f"{field}: {exc}")
+
+
 class PatientOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     number = serializers.IntegerField(
@@ -33,6 +83,7 @@ class PatientOutputSerializer(serializers.Serializer):
     last_name = serializers.CharField()
     date_of_birth = serializers.DateField()
     mobile = E164MobileField(allow_null=True)
+    nhs_number = NhsNumberField(help_text="The 10 digits of the NHS number; null: not known.")
     is_shell = serializers.BooleanField()
     created_at = serializers.DateTimeField()
 
@@ -42,6 +93,7 @@ class PatientCreateSerializer(StrictSerializer):
     last_name = serializers.CharField(max_length=100, allow_blank=True, default="")
     date_of_birth = serializers.DateField(validators=[validate_date_of_birth])
     mobile = E164MobileField(required=False, allow_null=True, allow_blank=True)
+    nhs_number = NhsNumberField(required=False, default="")
 
 
 class PatientUpdateSerializer(StrictSerializer):
@@ -49,6 +101,7 @@ class PatientUpdateSerializer(StrictSerializer):
     last_name = serializers.CharField(max_length=100, allow_blank=True, required=False)
     date_of_birth = serializers.DateField(required=False, validators=[validate_date_of_birth])
     mobile = E164MobileField(required=False, allow_null=True, allow_blank=True)
+    nhs_number = NhsNumberField(required=False)
 
 
 def get_patient_or_404(request, patient_id):
@@ -71,6 +124,11 @@ class PatientListCreateApi(APIView):
                 f"{selectors.NAME_SEARCH_MAX_LENGTH} characters.",
             ),
             OpenApiParameter("date_of_birth", OpenApiTypes.DATE),
+            OpenApiParameter(
+                "nhs_number",
+                OpenApiTypes.STR,
+                description="NHS number, with or without spaces: the clinic's patient holding it.",
+            ),
             OpenApiParameter("page", OpenApiTypes.INT),
             OpenApiParameter("per_page", OpenApiTypes.INT),
         ],
@@ -90,6 +148,12 @@ class PatientListCreateApi(APIView):
                 date_of_birth = field.to_internal_value(request.query_params["date_of_birth"])
             except ValidationError as exc:
                 raise ValidationError({"date_of_birth": exc.detail}) from exc
+        nhs_number = ""
+        if request.query_params.get("nhs_number", "").strip():
+            try:
+                nhs_number = nhs_number_parse(request.query_params["nhs_number"])
+            except NhsNumberError as exc:
+                raise ValidationError({"nhs_number": [str(exc)]}) from exc
         name = request.query_params.get("name", "")
         try:
             selectors.name_search_check(name)
@@ -100,6 +164,7 @@ class PatientListCreateApi(APIView):
             mobile=mobile,
             name=name,
             date_of_birth=date_of_birth,
+            nhs_number=nhs_number,
         )
         paginator = PortalPagination()
         page = paginator.paginate_queryset(patients, request, view=self)
@@ -108,14 +173,17 @@ class PatientListCreateApi(APIView):
     @extend_schema(
         operation_id="patients_create",
         request=PatientCreateSerializer,
-        responses={201: PatientOutputSerializer},
+        responses={201: PatientOutputSerializer, 409: NHS_NUMBER_TAKEN_RESPONSE},
     )
     def post(self, request):
         serializer = PatientCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        patient = services.patient_create(
-            account=request.auth.account, actor=request.auth.actor, **serializer.validated_data
-        )
+        try:
+            patient = services.patient_create(
+                account=request.auth.account, actor=request.auth.actor, **serializer.validated_data
+            )
+        except services.NhsNumberTaken as exc:
+            raise nhs_number_conflict(exc, "nhs_number") from exc
         return Response(PatientOutputSerializer(patient).data, status=status.HTTP_201_CREATED)
 
 
@@ -128,13 +196,16 @@ class PatientDetailApi(APIView):
     @extend_schema(
         operation_id="patients_update",
         request=PatientUpdateSerializer,
-        responses=PatientOutputSerializer,
+        responses={200: PatientOutputSerializer, 409: NHS_NUMBER_TAKEN_RESPONSE},
     )
     def patch(self, request, patient_id):
         patient = get_patient_or_404(request, patient_id)
         serializer = PatientUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        patient = services.patient_update(
-            patient=patient, actor=request.auth.actor, **serializer.validated_data
-        )
+        try:
+            patient = services.patient_update(
+                patient=patient, actor=request.auth.actor, **serializer.validated_data
+            )
+        except services.NhsNumberTaken as exc:
+            raise nhs_number_conflict(exc, "nhs_number") from exc
         return Response(PatientOutputSerializer(patient).data)

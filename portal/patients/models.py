@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
+
+from portal.patients.nhs_number import NhsNumberError, nhs_number_format, nhs_number_parse
+
+
+def validate_nhs_number_digits(value: str) -> None:
+    """What is stored is the ten digits of a valid NHS number (parsed by the surfaces)."""
+    try:
+        digits = nhs_number_parse(value)
+    except NhsNumberError as exc:
+        raise ValidationError(str(exc)) from exc
+    if digits != value:
+        raise ValidationError("An NHS number is stored as its ten digits, without spaces.")
 
 
 class Patient(models.Model):
@@ -31,6 +44,17 @@ class Patient(models.Model):
     last_name = models.CharField(max_length=100, blank=True)
     date_of_birth = models.DateField()
     mobile = PhoneNumberField(blank=True, db_index=True)
+    # The ten digits, checked (portal.patients.nhs_number), or "" where not known: not
+    # every clinic is an NHS one. The database default lets code without this field
+    # insert patients while a rolling upgrade runs.
+    nhs_number = models.CharField(
+        "NHS number",
+        max_length=10,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_nhs_number_digits],
+    )
     is_shell = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -39,7 +63,17 @@ class Patient(models.Model):
         ordering = ["last_name", "first_name", "created_at"]
         indexes = [models.Index(fields=["account", "mobile", "date_of_birth"])]
         constraints = [
-            models.UniqueConstraint(fields=["account", "number"], name="patient_number_per_account")
+            models.UniqueConstraint(
+                fields=["account", "number"], name="patient_number_per_account"
+            ),
+            # One patient per NHS number within a clinic; another clinic may hold the
+            # same person. The partial index also answers searches by NHS number.
+            models.UniqueConstraint(
+                fields=["account", "nhs_number"],
+                condition=~Q(nhs_number=""),
+                name="patient_nhs_number_per_account",
+                violation_error_message="Another patient of this clinic has this NHS number.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -74,8 +108,22 @@ class Patient(models.Model):
                 return
             except IntegrityError:
                 self.number = None
+                if self.nhs_number_taken():
+                    raise  # another number would not help
         raise IntegrityError("Could not allocate a patient number: too many writers at once.")
+
+    def nhs_number_taken(self) -> bool:
+        """Whether another patient of the account holds this patient's NHS number."""
+        if not self.nhs_number:
+            return False
+        holders = Patient.objects.filter(account_id=self.account_id, nhs_number=self.nhs_number)
+        return holders.exclude(pk=self.pk).exists()
 
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def nhs_number_display(self) -> str:
+        """``943 476 5919``, as the NHS writes it; "" where not known."""
+        return nhs_number_format(self.nhs_number)

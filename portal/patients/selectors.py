@@ -48,8 +48,13 @@ def patient_list(
     mobile=None,
     name: str = "",
     date_of_birth: date | None = None,
+    nhs_number: str = "",
 ) -> QuerySet[Patient]:
+    """The account's patients matching every criterion given; ``nhs_number`` is the ten
+    digits (``nhs_number_parse``)."""
     patients = Patient.objects.filter(account=account)
+    if nhs_number:
+        patients = patients.filter(nhs_number=nhs_number)
     if mobile:
         patients = patients.filter(mobile=mobile)
     if date_of_birth:
