@@ -197,6 +197,11 @@ settings_pages = [
         staff.staff_remove_view,
         name="settings-staff-remove",
     ),
+    path(
+        "settings/staff/<str:staff_id>/two-factor-reset/",
+        staff.staff_two_factor_reset_view,
+        name="settings-staff-two-factor-reset",
+    ),
     path("settings/audit/", audit.audit_log, name="settings-audit"),
     path("settings/audit/export/", audit.audit_export, name="settings-audit-export"),
     path("settings/webhooks/", webhooks.webhook_list, name="settings-webhooks"),

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard import selectors
 from dashboard.access import admin_required, two_factor_gate
@@ -29,6 +29,10 @@ from portal.accounts.services import (
     staff_invite,
     staff_remove,
     staff_role_change,
+)
+from portal.accounts.twofactor_reset import (
+    staff_two_factor_reset,
+    staff_two_factor_reset_refusal,
 )
 
 INVITATION_TEMPLATE = "dashboard/auth/invitation.html"
@@ -109,6 +113,31 @@ def staff_remove_view(request, staff_id):
     else:
         messages.success(request, f"{member} no longer has access to {request.account.name}.")
     return redirect("dashboard:settings-staff")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@admin_required
+def staff_two_factor_reset_view(request, staff_id):
+    """A colleague lost their phone: GET says what a reset does, POST does it."""
+    member = get_member_or_404(request, staff_id)
+    refusal = staff_two_factor_reset_refusal(actor=request.staff, staff=member)
+    if refusal is None and request.method == "POST":
+        try:
+            staff_two_factor_reset(actor=request.staff, staff=member, request=request)
+        except StaffChangeError as exc:
+            refusal = str(exc)
+        else:
+            messages.success(
+                request,
+                f"Two-factor sign-in of {member} is reset and they are signed out everywhere. "
+                "They set up a new authenticator app when they next sign in.",
+            )
+            return redirect("dashboard:settings-staff")
+    if refusal is not None:
+        messages.error(request, refusal)
+        return redirect("dashboard:settings-staff")
+    return render(request, "dashboard/settings/staff_two_factor_reset.html", {"member": member})
 
 
 def invitation_page(request, mode: str, *, invitation=None, form=None, status=200):

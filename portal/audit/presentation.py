@@ -63,6 +63,7 @@ ACTION_LABELS = {
     "staff.invite": "Invited a staff member",
     "staff.remove": "Removed a staff member",
     "staff.role_change": "Changed a staff member's role",
+    "staff.two_factor_reset": "Reset a staff member's two-factor sign-in",
     "upload_ticket.abandon": "Upload abandoned",
     "upload_ticket.issue": "Upload started",
     "webhook_delivery.redeliver": "Redelivered a webhook",

@@ -117,6 +117,9 @@ PAGES: dict[str, PageRule] = {
     "settings-staff-remove": PageRule(
         methods=("POST",), admin=True, kwargs=lambda world: {"staff_id": world.staff.id}
     ),
+    "settings-staff-two-factor-reset": PageRule(
+        methods=("GET", "POST"), admin=True, kwargs=lambda world: {"staff_id": world.staff.id}
+    ),
     "settings-audit": PageRule(admin=True),
     "settings-audit-export": PageRule(admin=True),
     "settings-webhooks": PageRule(methods=("GET", "POST"), admin=True),
