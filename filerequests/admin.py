@@ -54,6 +54,7 @@ class FileRequestAdmin(admin.ModelAdmin):
     fields = [
         "id",
         "account",
+        "sender_account_id",
         "patient",
         "staff",
         "staff_name",

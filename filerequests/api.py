@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from botocore.exceptions import ClientError
 from django.conf import settings
 from django.utils import timezone
@@ -47,7 +49,12 @@ class FileRequestCreateSerializer(StrictSerializer):
     accountUserId = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, max_length=100
     )
-    accountId = serializers.CharField()
+    accountId = serializers.CharField(
+        max_length=100,
+        trim_whitespace=False,
+        help_text="Your own id of your account, kept and answered as sent. The clinic is "
+        "always your API key's.",
+    )
     staffName = serializers.CharField(max_length=200)
     patientMobile = E164MobileField()
     patientDateOfBirth = serializers.DateField(
@@ -76,6 +83,13 @@ class FileRequestCreateSerializer(StrictSerializer):
             raise serializers.ValidationError("staffId must be a staff member's UUID.")
         return value or None
 
+    def validate_accountId(self, value):
+        if not value.strip():
+            raise serializers.ValidationError("This field may not be blank.")
+        if any(unicodedata.category(char) in {"Cc", "Cf", "Cs"} for char in value):
+            raise serializers.ValidationError("accountId must not hold control characters.")
+        return value
+
     def validate_shortLinkExpiresAt(self, value):
         if value is not None and value <= timezone.now():
             raise serializers.ValidationError("shortLinkExpiresAt must be in the future.")
@@ -85,11 +99,6 @@ class FileRequestCreateSerializer(StrictSerializer):
         if not attrs.get("staffId") and not attrs.get("accountUserId"):
             raise serializers.ValidationError(
                 {"accountUserId": ["Either staffId or accountUserId is required."]}
-            )
-        account = self.context["account"]
-        if str(attrs["accountId"]).strip().lower() != str(account.id).lower():
-            raise serializers.ValidationError(
-                {"accountId": ["accountId must be the id of the account your API key belongs to."]}
             )
         return attrs
 
@@ -173,7 +182,7 @@ class FileRequestOutputSerializer(serializers.Serializer):
     """Seed 004's FileRequest, field for field, then the portal's additions."""
 
     id = serializers.UUIDField()
-    accountId = serializers.CharField(source="account_id")
+    accountId = serializers.CharField(source="account_id_as_sent")
     createdAt = serializers.DateTimeField(source="created_at")
     files = serializers.SerializerMethodField()
     patientId = serializers.UUIDField(source="patient_id")
@@ -290,13 +299,13 @@ class FileRequestListCreateApi(APIView):
             "Creates a file request and texts the patient a short link. The patient is "
             "found by mobile number and date of birth within your account, or created as "
             "a shell patient; the staff member by staffId, else accountUserId, else "
-            "created as shell staff. Answers 200, as X-on's API does."
+            "created as shell staff. The clinic is always your API key's: accountId is "
+            "your own id of your account, kept and answered as sent. Answers 200, as "
+            "X-on's API does."
         ),
     )
     def post(self, request):
-        serializer = FileRequestCreateSerializer(
-            data=request.data, context={"account": request.auth.account}
-        )
+        serializer = FileRequestCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         options = {}
@@ -308,6 +317,7 @@ class FileRequestListCreateApi(APIView):
                 actor=request.auth.actor,
                 prompt=data.get("prompt") or "",
                 type=data["type"],
+                sender_account_id=data["accountId"],
                 staff_id=data.get("staffId"),
                 account_user_id=(data.get("accountUserId") or "").strip(),
                 staff_name=data["staffName"].strip(),

@@ -48,6 +48,16 @@ class FileRequest(models.Model):
         max_length=20, choices=Status.choices, default=Status.SENT, db_index=True
     )
     files_update_webhook_url = models.URLField(max_length=2000, blank=True)
+    # X-on's ``accountId``: the sending system's id of its own account, kept and answered
+    # as sent. It never chooses the clinic, which is always the API key's. A database
+    # default, so code of the previous release can still insert requests during an upgrade.
+    sender_account_id = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The sending system's id of its own account (X-on's accountId), as sent.",
+    )
     created_by_label = models.CharField(
         max_length=200, blank=True, help_text="Who created it: a staff member or an API key."
     )
@@ -81,6 +91,12 @@ class FileRequest(models.Model):
 
     def __str__(self) -> str:
         return f"File request {str(self.id)[:8]}"
+
+    @property
+    def account_id_as_sent(self) -> str:
+        """``accountId`` as the API answers it: what the sending system sent, else (a
+        request made in the dashboard) the clinic's own id."""
+        return self.sender_account_id or str(self.account_id)
 
     def link_has_expired(self, now=None) -> bool:
         now = now or timezone.now()

@@ -115,6 +115,7 @@ def file_request_create(
     staff_name: str,
     patient_mobile,
     patient_date_of_birth: date,
+    sender_account_id: str = "",
     prompt: str = "",
     staff_id=None,
     account_user_id: str = "",
@@ -127,7 +128,9 @@ def file_request_create(
     """Create a request, find or create its patient and staff, and queue the text message.
 
     The patient is the account's patient with this mobile *and* date of birth
-    (families share phones), else a new shell patient.
+    (families share phones), else a new shell patient. ``sender_account_id`` is the
+    sending system's id of its own account (X-on's ``accountId``): kept and answered as
+    sent, it never chooses the clinic, which is ``account`` (the API key's).
     """
     now = timezone.now()
     if short_link_expires_at is DEFAULT_EXPIRY:
@@ -160,6 +163,7 @@ def file_request_create(
         short_link_id=short_link_id_new(),
         short_link_expires_at=short_link_expires_at,
         files_update_webhook_url=files_update_webhook_url,
+        sender_account_id=sender_account_id,
         created_by_label=actor.label,
         created_at=now,
     )
@@ -670,7 +674,7 @@ def file_request_event_summary(file_request: FileRequest, files: list) -> dict:
     non-identifying facts only (no prompt, names, notes or file names)."""
     return {
         "id": str(file_request.id),
-        "accountId": str(file_request.account_id),
+        "accountId": file_request.account_id_as_sent,
         "createdAt": file_request.created_at.isoformat(),
         "patientId": str(file_request.patient_id),
         "staffId": str(file_request.staff_id),

@@ -103,8 +103,9 @@ def file_request_follow_up_create(
     short_link_expires_at: datetime,
 ) -> FileRequest:
     """Ask the same patient for more: a new request (its own link and text message),
-    linked to the first by ``follow_up_of``. The first request's files count as
-    reviewed by whoever asked for more: they have seen them."""
+    linked to the first by ``follow_up_of``, answering the sending system's account id
+    of the first, so that system files it under the same account. The first request's
+    files count as reviewed by whoever asked for more: they have seen them."""
     patient = file_request.patient
     if not patient.mobile:
         raise services.FileRequestStateError(
@@ -122,6 +123,7 @@ def file_request_follow_up_create(
         patient_last_name=patient.last_name,
         prompt=prompt,
         short_link_expires_at=short_link_expires_at,
+        sender_account_id=file_request.sender_account_id,
     )
     follow_up.follow_up_of = file_request
     follow_up.save(update_fields=["follow_up_of", "updated_at"])

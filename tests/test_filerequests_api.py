@@ -131,7 +131,6 @@ def test_short_link_expiry_defaults_to_setting_and_may_be_none(api, account, set
         ({"patientDateOfBirth": "2999-01-01"}, "patientDateOfBirth", "future"),
         ({"patientDateOfBirth": ...}, "patientDateOfBirth", "required"),
         ({"staffName": ...}, "staffName", "required"),
-        ({"accountId": ...}, "accountId", "required"),
         ({"accountUserId": ...}, "accountUserId", "Either staffId or accountUserId"),
         ({"accountUserId": ""}, "accountUserId", "Either staffId or accountUserId"),
         ({"staffId": "not-a-uuid"}, "staffId", "UUID"),
@@ -168,14 +167,153 @@ def test_plain_http_webhook_url_is_refused_outside_private_networks(api, account
     assert file_request.files_update_webhook_url == "https://receiver.example/hook"
 
 
-def test_account_id_must_be_the_callers_own(api, account, other_account):
-    """GIVEN clinic A's key
-    WHEN it names clinic B's accountId (or an id that is no account)
-    THEN the answer is 400 and nothing is created in either clinic."""
-    for account_id in (str(other_account.id), "12"):
-        response = create(api, account, accountId=account_id)
-        assert response.status_code == 400
-        assert "accountId" in response.json()["fields"]
+# Seed 004's example request exactly as the document prints it: a client written against
+# the document sends these bytes, with only its base URL changed.
+SEED_004_EXAMPLE_REQUEST = """\
+{
+  "prompt": "Please take a close-up photo of the rash on the back of your right hand.",
+  "type": "photo",
+  "accountUserId": "42",
+  "accountId": "12",
+  "staffName": "Dr Rachel Williams",
+  "patientMobile": "+447777123456",
+  "patientDateOfBirth": "1980-06-17",
+  "patientFirstName": "John",
+  "patientLastName": "Smith"
+}
+"""
+
+
+def test_seed_example_request_verbatim_is_created_and_echoes_its_account_id(api, account):
+    """GIVEN a clinic's key
+    WHEN it sends seed 004's example request byte for byte ("accountId": "12", the id of
+    the sender's own account in the sending system)
+    THEN the request is created in the key's clinic (200, as X-on answers), and "12" is
+    stored and answered as sent: on create, read, list and in the files.update event."""
+    from filerequests.services import file_request_publish_files_update
+    from tests.test_filerequests_page import photo_for
+
+    response = api.post(
+        "/api/v1/file-requests", SEED_004_EXAMPLE_REQUEST, content_type="application/json"
+    )
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["accountId"] == "12"
+    file_request = FileRequest.objects.get(pk=body["id"])
+    assert file_request.account == account
+    assert file_request.sender_account_id == "12"
+    assert api.get(f"/api/v1/file-requests/{body['id']}").json()["accountId"] == "12"
+    assert [r["accountId"] for r in api.get("/api/v1/file-requests").json()["results"]] == ["12"]
+    photo_for(file_request)
+    event = file_request_publish_files_update(file_request=file_request)
+    assert event.payload["event"]["fileRequest"]["accountId"] == "12"
+
+
+def test_a_follow_up_answers_the_account_id_its_first_request_was_sent_with(api, account):
+    """GIVEN a request sent with seed 004's "accountId": "12"
+    WHEN a clinician asks the patient for more from the dashboard
+    THEN the follow-up answers "12" too, so the sending system files it under its account."""
+    from filerequests.staff_actions import file_request_follow_up_create
+    from portal.audit.services import Actor
+
+    first = FileRequest.objects.get(pk=create(api, account, accountId="12").json()["id"])
+    clinician = StaffFactory(account=account)
+    follow_up = file_request_follow_up_create(
+        file_request=first,
+        staff=clinician,
+        actor=Actor.for_staff(clinician),
+        prompt="One more, from further away please.",
+        short_link_expires_at=timezone.now() + datetime.timedelta(days=1),
+    )
+
+    assert api.get(f"/api/v1/file-requests/{follow_up.id}").json()["accountId"] == "12"
+
+
+@pytest.mark.parametrize(
+    ("sent", "answered"),
+    [
+        ("other clinic's id", "other clinic's id"),
+        ("other clinic's id, upper case", "other clinic's id, upper case"),
+        ("own clinic's id", "own clinic's id"),
+        ("12", "12"),
+        (12, "12"),
+        ("EMIS-0042", "EMIS-0042"),
+        (" 12 ", " 12 "),
+        pytest.param("x" * 100, "x" * 100, id="100 characters"),
+    ],
+)
+def test_account_id_never_chooses_the_clinic(
+    api, other_api, account, other_account, sent, answered
+):
+    """GIVEN clinic B with a patient of the same mobile and date of birth and a staff member
+    of the same accountUserId
+    WHEN clinic A's key sends an accountId (B's own id among them)
+    THEN the request, its patient, staff member and events are all A's, B's people and
+    name appear nowhere in the answer, B's key cannot see the request, and accountId is
+    answered as sent (a number as its string)."""
+    ids = {
+        "other clinic's id": str(other_account.id),
+        "other clinic's id, upper case": str(other_account.id).upper(),
+        "own clinic's id": str(account.id),
+    }
+    theirs = PatientFactory(
+        account=other_account,
+        mobile="+447777123456",
+        date_of_birth=datetime.date(1980, 6, 17),
+        first_name="Hidden",
+        last_name="Patient",
+    )
+    their_staff = StaffFactory(
+        account=other_account, account_user_id="42", display_name="Dr Hidden"
+    )
+
+    response = create(api, account, accountId=ids.get(sent, sent))
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["accountId"] == ids.get(answered, answered)
+    file_request = FileRequest.objects.get(pk=body["id"])
+    assert file_request.account == account
+    assert file_request.patient.account == account and file_request.patient != theirs
+    assert file_request.staff.account == account and file_request.staff != their_staff
+    text = response.content.decode()
+    for secret in (str(theirs.id), str(their_staff.id), "Hidden", other_account.name):
+        assert secret not in text
+    assert set(Event.objects.values_list("account", flat=True)) == {account.pk}
+    assert not FileRequest.objects.filter(account=other_account).exists()
+    assert other_api.get(f"/api/v1/file-requests/{body['id']}").status_code == 404
+    assert other_api.get("/api/v1/file-requests").json()["results"] == []
+    assert Patient.objects.filter(account=other_account).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("sent", "message"),
+    [
+        (..., "required"),
+        (None, "null"),
+        ("", "blank"),
+        ("   ", "blank"),
+        ("12\x00", "Null characters"),
+        ("12\x01", "control"),
+        ("12\n", "control"),
+        ("12\u202e", "control"),
+        pytest.param("x" * 101, "100 characters", id="101 characters"),
+        (True, "valid string"),
+        (["12"], "valid string"),
+        ({"id": "12"}, "valid string"),
+    ],
+)
+def test_account_id_that_is_no_id_is_refused(api, account, sent, message):
+    """GIVEN seed 004's request
+    WHEN its accountId is missing, empty, not text, holds a control character or is
+    longer than an id
+    THEN the answer is 400 naming accountId, and nothing is created."""
+    response = create(api, account, accountId=sent)
+
+    assert response.status_code == 400, response.content
+    fields = response.json()["fields"]
+    assert message in " ".join(fields["accountId"]), fields
     assert not FileRequest.objects.exists()
     assert not Patient.objects.exists()
 
