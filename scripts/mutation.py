@@ -212,6 +212,20 @@ def run_module(entry: dict, jobs: int, workdir: Path, equivalents: list[dict], l
     }
 
 
+def reclassified(result: dict, equivalents: list[dict]) -> dict:
+    """A kept result with the survivors that the equivalents file lists now counted as
+    equivalent (listed after that run), matched on the line's text as it was then."""
+    for mutant in result["mutants"]:
+        if mutant["outcome"] != "passed":
+            continue
+        lines = {mutant["line"]: mutant["code"]}
+        found = Mutant(mutant["index"], mutant["line"], mutant["operator"], mutant["description"])
+        padded = [lines.get(number, "") for number in range(1, mutant["line"] + 1)]
+        if reason := equivalent_reason(result["module"], found, padded, equivalents):
+            mutant.update(outcome="equivalent", note=reason)
+    return result
+
+
 def counts(result: dict) -> dict:
     outcomes = [m["outcome"] for m in result["mutants"]]
     killed = sum(o in ("failed", "timeout") for o in outcomes)
@@ -323,7 +337,7 @@ def main() -> int:
     finally:
         services.stop_all()
     kept = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
-    kept = [r for r in kept if r["module"] in order]
+    kept = [reclassified(r, equivalents) for r in kept if r["module"] in order]
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(report(kept, order))
     log(f"{REPORT.relative_to(ROOT)} written; {time.monotonic() - started:.0f}s in all")
