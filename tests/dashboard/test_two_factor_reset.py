@@ -185,6 +185,20 @@ def test_the_reset_is_audited_with_the_admin_as_actor_and_the_colleague_as_targe
     assert "Reset a staff member's two-factor sign-in" in log
 
 
+def test_the_code_page_tells_someone_without_their_phone_whom_to_ask(colleague):
+    """GIVEN a colleague at the code step of the sign-in WHEN they read the page
+    THEN it tells them to ask an account admin of their clinic, and a clinic's only
+    admin to ask the portal's operator."""
+    client = Client()
+    email = colleague["staff"].user.email
+    assert client.post("/login/", {"username": email, "password": PASSWORD})["Location"] == (
+        "/login/verify/"
+    )
+    page = text_of(client.get("/login/verify/"))
+    assert "Lost your phone? Ask an account admin of your clinic to reset" in page
+    assert "If you are its only admin, ask the portal's operator" in page
+
+
 # --- Who may, and how ----------------------------------------------------------------
 
 
