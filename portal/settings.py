@@ -106,6 +106,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer carries the request's id, and every line logged while it runs.
+    "portal.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -502,16 +504,27 @@ API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
 # Every handler redacts short links, reset and invitation links, API keys and mobile
 # numbers (portal.redaction). Django's own handlers ("Not Found: /r/<id>", runserver's
 # request lines) are replaced by the redacting one: its loggers propagate to the root.
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id,
+# exception) from every process, for a log shipper (portal.logs); "plain" for people.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "portal.redaction.RedactingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "redact": {"()": "portal.redaction.RedactingFilter"},
+        "request_id": {"()": "portal.requestid.RequestIdFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "portal.logs.JsonFormatter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact"],
+            "formatter": LOG_FORMAT,
+            "filters": ["redact", "request_id"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
@@ -521,6 +534,24 @@ LOGGING = {
         "django.server": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
+
+# Error reporting (portal.sentry): off unless SENTRY_DSN is set; never patient data
+# (no bodies, cookies, query strings, local variables; texts redacted as in the logs).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from portal.sentry import sentry_init
+
+    try:
+        _release = f"clinic-file-portal@{version('clinic-file-portal')}"
+    except PackageNotFoundError:
+        _release = "clinic-file-portal"
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=ENVIRONMENT),
+        release=env.str("SENTRY_RELEASE", default=_release),
+    )
 
 # Development writes e-mail (reset and invitation links) to the console; production
 # sends it by SMTP and refuses to start with a backend that would print, keep or drop it.

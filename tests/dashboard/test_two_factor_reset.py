@@ -14,11 +14,13 @@ import uuid
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
-from django.test import Client
+from django.test import Client, override_settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.accounts.models import Staff
+from portal.accounts.twofactor_reset import staff_two_factor_reset
 from portal.audit.models import AuditEvent
 from tests.dashboard.conftest import (
     PASSWORD,
@@ -197,6 +199,19 @@ def test_the_code_page_tells_someone_without_their_phone_whom_to_ask(colleague):
     page = text_of(client.get("/login/verify/"))
     assert "Lost your phone? Ask an account admin of your clinic to reset" in page
     assert "If you are its only admin, ask the portal's operator" in page
+
+
+def test_a_session_store_that_cannot_be_searched_refuses_the_whole_reset(admin_staff, colleague):
+    """GIVEN sessions kept where the server cannot find one person's (signed cookies)
+    WHEN a reset is asked THEN it fails naming the setting, and the authenticator is
+    kept: a reset never says sessions ended when they did not."""
+    cookies = "django.contrib.sessions.backends.signed_cookies"
+    with (
+        override_settings(SESSION_ENGINE=cookies),
+        pytest.raises(ImproperlyConfigured, match="database-backed session engine"),
+    ):
+        staff_two_factor_reset(actor=admin_staff, staff=colleague["staff"])
+    assert_untouched(colleague)
 
 
 # --- Who may, and how ----------------------------------------------------------------
