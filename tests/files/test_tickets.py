@@ -722,3 +722,21 @@ def test_a_used_ticket_is_refused_saying_one_ticket_stores_one_file(issue, clien
     )
     with default_storage.open(ticket.key_prefix + "x.jpg", "rb") as stored:
         assert stored.read() == samples.jpeg()
+
+
+def test_a_form_part_with_oversized_headers_is_malformed(issue, client):
+    """GIVEN a ticket WHEN a part before the file carries more than the parser's header
+    limit THEN S3's MalformedPOSTRequest, nothing stored."""
+    post = issue().presigned_post()
+    body = raw_form(field_parts(post["fields"])).removesuffix(f"--{BOUNDARY}--\r\n".encode())
+    body += (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="x-ignore-a"\r\n'
+        f"X-Pad: {'p' * 2000}\r\n\r\nv\r\n"
+    ).encode()
+    body += raw_form([("file", "x.jpg", samples.jpeg())])
+    assert error_of(post_raw(client, post, body)) == (
+        400,
+        "MalformedPOSTRequest",
+        "The body of your POST request is not well-formed multipart/form-data.",
+    )
+    assert stored_keys() == []
