@@ -1,14 +1,24 @@
-"""``GET /healthz``: are the database, the broker and the storage reachable?"""
+"""Probes of the web process: ``/livez`` (the process answers), ``/readyz`` (it can serve:
+the database, the broker and the storage each answered within a short budget) and
+``/healthz`` (the same checks, with the worker's last heartbeat, for people and
+``make run-scaled``).
+
+Each check runs in a thread of its own and is waited for no longer than the budget, so a
+dependency that hangs (a frozen server, a network that drops packets) makes the probe
+answer 503 naming it within seconds instead of holding the request; the thread ends by
+itself when the dependency's own timeout fires (portal/settings.py sets one for each).
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import connection, connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -17,6 +27,10 @@ from portal.celery import app as celery_app
 from portal.ops.services import heartbeat_latest
 
 logger = logging.getLogger(__name__)
+
+# Seconds /readyz waits for each dependency; /healthz allows a slow store a little more.
+READY_BUDGET_SECONDS = 2.0
+HEALTH_BUDGET_SECONDS = 5.0
 
 
 def check_database() -> None:
@@ -28,6 +42,10 @@ def check_database() -> None:
 def check_broker() -> None:
     with celery_app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
+        # Connecting proves little (a frozen server still completes the handshake):
+        # a broker that answers a command is one that can take a message.
+        if settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+            conn.default_channel.client.ping()
 
 
 def check_storage() -> None:
@@ -45,17 +63,76 @@ def check_storage() -> None:
 CHECKS = {"database": check_database, "broker": check_broker, "storage": check_storage}
 
 
+def run_in_own_thread(check) -> None:
+    try:
+        check()
+    finally:
+        connections.close_all()  # this thread's own database connection
+
+
+# Threads of each check's own, kept between probes (a storage client is made once per
+# thread, which takes longer than the check): a dependency that hangs holds only its
+# own threads, so the others are still checked, and a check queued behind its hung
+# ones is reported as not answering, which is the truth.
+POOLS = {
+    name: ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"probe-{name}") for name in CHECKS
+}
+
+
+def checks_run(budget: float) -> dict[str, str]:
+    """Each check at once, each in its own thread; ``ok`` or why it failed, by name."""
+    futures = {name: POOLS[name].submit(run_in_own_thread, check) for name, check in CHECKS.items()}
+    wait(futures.values(), timeout=budget)
+    results = {}
+    for name, future in futures.items():
+        if not future.done():
+            results[name] = f"failed: no answer within {budget:g} s"
+        elif (exc := future.exception()) is not None:
+            results[name] = f"failed: {type(exc).__name__}"
+        else:
+            results[name] = "ok"
+        if results[name] != "ok":
+            logger.warning("probe: %s %s", name, results[name])
+    return results
+
+
+def unavailable(body: dict) -> JsonResponse:
+    response = JsonResponse(body, status=503)
+    response["Retry-After"] = str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
+    return response
+
+
+@never_cache
+@require_GET
+def livez(request):
+    """The process answers requests. Touches nothing else: a load balancer or systemd
+    restarts a process that fails this, never one whose database is away."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """Whether this process can serve: 503 naming each dependency that failed or did
+    not answer within READY_BUDGET_SECONDS (a load balancer sends traffic elsewhere)."""
+    results = checks_run(READY_BUDGET_SECONDS)
+    failed = [name for name, result in results.items() if result != "ok"]
+    if not failed:
+        return JsonResponse({"status": "ok", "checks": results})
+    return unavailable(
+        {
+            "status": "unavailable",
+            "failed": failed,
+            "message": f"Not ready: {', '.join(failed)} failed or did not answer in time.",
+            "checks": results,
+        }
+    )
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    results = {}
-    for name, check in CHECKS.items():
-        try:
-            check()
-            results[name] = "ok"
-        except Exception as exc:  # a health check reports every failure, whatever it is
-            logger.warning("healthz: %s failed: %s", name, type(exc).__name__)
-            results[name] = f"failed: {type(exc).__name__}"
+    results = checks_run(HEALTH_BUDGET_SECONDS)
     healthy = all(value == "ok" for value in results.values())
     body = {"status": "ok" if healthy else "unavailable", "checks": results}
     if results["database"] == "ok":
@@ -63,4 +140,4 @@ def healthz(request):
         # tier unhealthy, but it explains uploads that stay pending.
         heartbeat = heartbeat_latest()
         body["worker_last_seen"] = heartbeat.seen_at.isoformat() if heartbeat else None
-    return JsonResponse(body, status=200 if healthy else 503)
+    return JsonResponse(body) if healthy else unavailable(body)

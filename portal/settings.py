@@ -146,6 +146,20 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'portal.sqlite3'}"),
 }
+# Time budgets for PostgreSQL, so that a database that hangs (frozen, or a network that
+# drops packets) is answered as 503 with Retry-After within seconds, well inside the
+# proxy's and gunicorn's timeouts, instead of holding every request for as long as it
+# lasts: connecting (libpq's connect_timeout, 2 s at least); each statement
+# (PostgreSQL's statement_timeout, which also bounds lock waits; 0 turns it off, e.g.
+# for a migration that rewrites a large table); each wait for an answer on this side, a
+# second longer (portal/postgres/base.py: a frozen server enforces no timeout of its
+# own); and the check of a kept connection before a request uses it.
+DATABASE_CONNECT_TIMEOUT_SECONDS = env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=3)
+DATABASE_STATEMENT_TIMEOUT_SECONDS = env.float("DATABASE_STATEMENT_TIMEOUT_SECONDS", default=5.0)
+DATABASE_WAIT_BUDGET_SECONDS = (
+    DATABASE_STATEMENT_TIMEOUT_SECONDS + 1.0 if DATABASE_STATEMENT_TIMEOUT_SECONDS else 0.0
+)
+DATABASE_HEALTH_CHECK_BUDGET_SECONDS = 1.0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and the Celery worker share
     # one SQLite file without "database is locked" errors.
@@ -159,6 +173,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "portal.postgres"  # Django's, with a wait budget
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
+    if DATABASE_STATEMENT_TIMEOUT_SECONDS:
+        _options["options"] = (
+            f"{_options.get('options', '')} -c statement_timeout="
+            f"{round(DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000)}"
+        ).strip()
 
 # --- Passwords, sessions, cookies --------------------------------------------
 
@@ -233,11 +256,14 @@ S3_REGION = env.str("S3_REGION", default="us-east-1")
 S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default="") or None
 S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default="") or None
 # A storage that stops answering must not hold a web request or a worker for
-# botocore's default minute: time out, let botocore retry a few times, then let the
-# caller decide (the processing task retries with back-off).
-S3_CONNECT_TIMEOUT_SECONDS = env.float("S3_CONNECT_TIMEOUT_SECONDS", default=5.0)
-S3_READ_TIMEOUT_SECONDS = env.float("S3_READ_TIMEOUT_SECONDS", default=30.0)
-S3_MAX_ATTEMPTS = env.int("S3_MAX_ATTEMPTS", default=4)
+# botocore's default minute: time out, let botocore try once more, then let the caller
+# decide (a web request answers 503 with Retry-After, the processing task retries with
+# back-off). The read timeout bounds each wait for the store's next bytes, not a whole
+# transfer; with the defaults a store that hangs is given up within about 6 s (botocore
+# waits out the read timeout once more than it tries), well inside the proxy's timeout.
+S3_CONNECT_TIMEOUT_SECONDS = env.float("S3_CONNECT_TIMEOUT_SECONDS", default=2.0)
+S3_READ_TIMEOUT_SECONDS = env.float("S3_READ_TIMEOUT_SECONDS", default=2.0)
+S3_MAX_ATTEMPTS = env.int("S3_MAX_ATTEMPTS", default=2)
 # How bucket URLs are built (files.s3_urls.s3_post_url derives the tickets' URL and the
 # CSP's connect-src from the same client): "virtual" (bucket.s3.<region>.amazonaws.com,
 # the default on AWS) or "path" (endpoint/bucket: the default with S3_ENDPOINT_URL, as
@@ -372,8 +398,21 @@ elif CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Longer than the longest task's hard time limit, so a slow task is never
     # handed to a second worker while the first is still on it.
+    # Redis that hangs must not hold a web request that queues a task (the upload is
+    # committed and answered; the stale-upload sweep queues it later) nor a probe: a
+    # socket timeout for connecting and for every answer, and one retry of a publish.
+    # Above the worker's 1 s blocking pop, which waits on the same socket.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60),
+        "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=2.0),
+        "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=2.0),
+    }
+    CELERY_BROKER_CONNECTION_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=2.0)
+    CELERY_TASK_PUBLISH_RETRY_POLICY = {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
     }
     # How often a worker looks for messages a lost worker took and never acknowledged
     # (kombu's default: a scan about every 100 s). Fault tests shorten both.

@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from portal.api.docs import ApiDocsView
-from portal.health import healthz
+from portal.health import healthz, livez, readyz
 from portal.metrics import metrics
 from portal.patients.api import PatientDetailApi, PatientListCreateApi
 
@@ -19,6 +19,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),

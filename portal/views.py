@@ -19,11 +19,30 @@ UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 
 
 def is_outage(exc: BaseException | None) -> bool:
-    """The database or the storage cannot be reached, or the storage answers 5xx."""
+    """The database, the broker or the storage cannot be reached or did not answer in
+    its time budget (portal/settings.py), or the storage answers 5xx."""
     if isinstance(exc, UNAVAILABLE_ERRORS):
         return True
+    import psycopg
+    import redis.exceptions
     from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+    from kombu.exceptions import OperationalError as BrokerUnavailable
 
+    # psycopg's own, should one escape Django's wrapping (QueryCanceled, the server's
+    # statement timeout, is one of them), and Redis's or kombu's, should a request
+    # need the broker.
+    if isinstance(
+        exc,
+        (
+            psycopg.OperationalError,
+            psycopg.InterfaceError,
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+            BrokerUnavailable,
+        ),
+    ):
+        return True
+    # botocore's timeouts (ReadTimeoutError, ConnectTimeoutError) are among these.
     if isinstance(exc, (ConnectionError, HTTPClientError)):
         return True
     if isinstance(exc, ClientError):

@@ -182,7 +182,15 @@ def weed_binary() -> str:
 
 
 def start_seaweedfs(workdir: Path) -> str:
-    """``weed mini`` on loopback: master, volume, filer and S3 in one process.
+    """``weed mini`` on loopback for the whole suite (stopped when the suite ends)."""
+    url, process = launch_seaweedfs(workdir)
+    OWNED.append(("process", process))
+    return url
+
+
+def launch_seaweedfs(workdir: Path) -> tuple[str, subprocess.Popen]:
+    """``weed mini`` on loopback: master, volume, filer and S3 in one process; its S3 URL
+    and its process, once it answers (the caller stops it).
 
     Every port is chosen free (several suites may run on one machine); the
     WebDAV, admin, Iceberg and Lance servers are off; one identity with the test
@@ -250,18 +258,23 @@ def start_seaweedfs(workdir: Path) -> str:
         stderr=subprocess.STDOUT,
         cwd=root,
     )
-    OWNED.append(("process", process))
     url = f"http://127.0.0.1:{s3_port}"
 
     def answers() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"weed mini exited at start: see {root / 'weed.log'}")
         try:
             urllib.request.urlopen(f"{url}/", timeout=1)
         except urllib.error.HTTPError:  # 403 to an unsigned request: it is up
             return True
         return True
 
-    wait_until(answers, what="SeaweedFS (weed mini)", timeout=60)
-    return url
+    try:
+        wait_until(answers, what="SeaweedFS (weed mini)", timeout=60)
+    except BaseException:
+        process.kill()
+        raise
+    return url, process
 
 
 def start_moto(workdir: Path) -> str:
