@@ -21,11 +21,45 @@ app.autodiscover_tasks()
 def redact_worker_logs(logger, **kwargs):
     """A worker replaces the root logger's handlers with its own (Celery's default), so
     the redacting filter of LOGGING is put on them here too (portal.redaction)."""
+    from django.conf import settings
+
+    from portal.logs import JsonFormatter, RoutineTaskFilter
     from portal.redaction import RedactingFilter
+    from portal.requestid import RequestIdFilter
 
     for handler in logger.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+        kinds = {type(f) for f in handler.filters}
+        # Routine lines first: one it rewrites is then redacted like any other.
+        if RoutineTaskFilter not in kinds:
+            handler.filters.insert(0, RoutineTaskFilter())
+        if RedactingFilter not in kinds:
             handler.addFilter(RedactingFilter())
+        if RequestIdFilter not in kinds:
+            handler.addFilter(RequestIdFilter())
+        if settings.LOG_FORMAT == "json":
+            handler.setFormatter(JsonFormatter())
+
+
+@signals.before_task_publish.connect
+def request_id_send(headers=None, **kwargs):
+    """A task queued while a request (or a task) runs carries its id (portal.requestid)."""
+    from portal.requestid import task_headers_add
+
+    task_headers_add(headers)
+
+
+@signals.task_prerun.connect
+def request_id_adopt(task_id=None, task=None, **kwargs):
+    from portal.requestid import task_started
+
+    task_started(task_id, task)
+
+
+@signals.task_postrun.connect
+def request_id_drop(task_id=None, **kwargs):
+    from portal.requestid import task_finished
+
+    task_finished(task_id)
 
 
 @signals.worker_init.connect

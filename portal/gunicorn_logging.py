@@ -14,18 +14,41 @@ command line.
 
 from __future__ import annotations
 
+import os
+
 from gunicorn.glogging import Logger
 
+from portal.logs import JsonFormatter
 from portal.redaction import RedactingFilter, redact_query, redact_value
+from portal.requestid import HEADER as REQUEST_ID_HEADER
+from portal.requestid import request_id_bound
 
 
 class RedactingLogger(Logger):
     def setup(self, cfg) -> None:
         super().setup(cfg)
+        # LOG_FORMAT=json (portal.logs): gunicorn's own lines as JSON objects too. Read from
+        # the environment: gunicorn's master sets up logging before Django's settings load.
+        as_json = os.environ.get("LOG_FORMAT", "plain") == "json"
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:
                 if not any(isinstance(f, RedactingFilter) for f in handler.filters):
                     handler.addFilter(RedactingFilter())
+                if as_json:
+                    handler.setFormatter(JsonFormatter())
+
+    def access(self, resp, req, environ, request_time) -> None:
+        """The access line carries the request's id (the one the answer echoes)."""
+        answered = next(
+            (
+                value
+                for name, value in getattr(resp, "headers", None) or []
+                if name.lower() == REQUEST_ID_HEADER.lower()
+            ),
+            None,
+        )
+        with request_id_bound(answered):
+            super().access(resp, req, environ, request_time)
 
     def atoms(self, resp, req, environ, request_time) -> dict:
         atoms = {

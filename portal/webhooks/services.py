@@ -36,6 +36,8 @@ from django.utils import timezone
 
 from portal.accounts.models import Account
 from portal.audit.services import Actor, audit_record
+from portal.requestid import HEADER as REQUEST_ID_HEADER
+from portal.requestid import request_id_current
 from portal.webhooks import signing
 from portal.webhooks.events import ALL_EVENT_TYPES, WEBHOOK_PING
 from portal.webhooks.models import (
@@ -76,7 +78,11 @@ def event_envelope(*, event_id, type: str, occurred_at, data: dict) -> dict:
 
 def event_build(*, account: Account, type: str, data: dict, body: dict | None, extra_urls) -> Event:
     event = Event(
-        account=account, type=type, created_at=timezone.now(), extra_urls=list(extra_urls)
+        account=account,
+        type=type,
+        created_at=timezone.now(),
+        extra_urls=list(extra_urls),
+        request_id=request_id_current(),
     )
     event.payload = (
         body
@@ -483,6 +489,8 @@ def delivery_attempt(*, delivery_id, now: datetime | None = None) -> DeliveryAtt
             secret=secret, msg_id=str(event.id), timestamp=int(time.time()), body=body
         ),
     }
+    if event.request_id:
+        headers[REQUEST_ID_HEADER] = event.request_id
     result = http_post(url=attempt.url, body=body, headers=headers, now=now)
     return delivery_attempt_finish(delivery_id=delivery.id, attempt=attempt, result=result, now=now)
 
