@@ -57,6 +57,8 @@ system-deps:
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
 	(command -v nginx >/dev/null || test -x /usr/sbin/nginx) || missing="$$missing nginx"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v jq >/dev/null || missing="$$missing jq"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
