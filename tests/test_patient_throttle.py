@@ -270,3 +270,156 @@ def test_client_address_table(settings, remote_addr, forwarded, trusted, client,
 
     assert client_address(request) == client
     assert client_throttle_key(request) == key
+
+
+# --- The date-of-birth check at its edges, through the service every door asks ----------
+
+
+def answer(link_id: str, date: datetime.date, address: str | None = SHARED_V4):
+    """The service's verdict on one answer from ``address`` (None: no usable address)."""
+    from filerequests.services import dob_check
+
+    request = RequestFactory().post("/r/x", REMOTE_ADDR=address or "")
+    return dob_check(short_link_id=link_id, date_of_birth=date, request=request)
+
+
+def fresh_link(account) -> str:
+    patient = PatientFactory(account=account, date_of_birth=DOB)
+    return FileRequestFactory(account=account, patient=patient).short_link_id
+
+
+WRONG_DATE = DOB + datetime.timedelta(days=1)
+
+
+def seconds_to_next_hour(moment: datetime.datetime) -> int:
+    top = moment.replace(minute=0, second=0, microsecond=0) + datetime.timedelta(hours=1)
+    return int((top - moment).total_seconds()) + 1
+
+
+def test_an_address_is_refused_from_its_answer_after_the_limit_until_the_hour_ends(
+    account, settings
+):
+    """GIVEN a limit of 3 wrong answers per address and hour WHEN an address answers wrong
+    on 3 links THEN each is an ordinary wrong answer; the 4th is throttled, told to come
+    back at the top of the next hour, and audited as such."""
+    from django.utils import timezone
+
+    from portal.audit.models import AuditEvent
+
+    settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR = 3
+    outcomes = [answer(fresh_link(account), WRONG_DATE).outcome for _ in range(3)]
+    before = timezone.now()
+    fourth = answer(fresh_link(account), WRONG_DATE)
+    after = timezone.now()
+
+    assert outcomes == ["wrong"] * 3
+    assert fourth.outcome == "throttled"
+    assert seconds_to_next_hour(after) <= fourth.retry_after <= seconds_to_next_hour(before)
+    assert AuditEvent.objects.filter(action="file_request.dob_check_throttled").count() == 1
+
+
+def test_an_address_past_the_limit_still_gets_in_with_the_right_date(account, settings):
+    settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR = 1
+    answer(fresh_link(account), WRONG_DATE)
+    assert answer(fresh_link(account), WRONG_DATE).outcome == "throttled"
+    assert answer(fresh_link(account), DOB).outcome == "verified"
+
+
+def test_answers_on_a_locked_link_count_against_the_address(account, settings):
+    """GIVEN a link locked by five wrong answers (limit 7 per address) WHEN the same
+    address tries it twice more while locked THEN those count too: its next wrong answer
+    on another link is throttled."""
+    settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR = 7
+    link = fresh_link(account)
+    verdicts = [answer(link, WRONG_DATE).outcome for _ in range(5)]
+    while_locked = [answer(link, WRONG_DATE).outcome for _ in range(2)]
+
+    assert verdicts == ["wrong"] * 4 + ["locked"]
+    assert while_locked == ["locked", "locked"]
+    assert answer(fresh_link(account), WRONG_DATE).outcome == "throttled"
+
+
+def test_without_an_address_only_the_link_counts(account, settings):
+    """GIVEN a request with no usable client address WHEN it answers wrong on many links
+    THEN the per-address limit never applies (nothing to count it under); each link still
+    counts its own attempts."""
+    settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR = 1
+    verdicts = [answer(fresh_link(account), WRONG_DATE, address=None) for _ in range(3)]
+    assert [v.outcome for v in verdicts] == ["wrong"] * 3
+    assert [v.attempts_left for v in verdicts] == [4, 4, 4]
+
+
+def test_unknown_links_are_throttled_after_the_limit_on_their_own(account, settings):
+    """GIVEN a limit of 2 per address WHEN an address asks for made-up links THEN the
+    first 2 are unknown, the 3rd throttled until the hour ends; its wrong answers on live
+    links are counted apart and are not throttled by them."""
+    from django.utils import timezone
+
+    settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR = 2
+    from filerequests.shortlinks import short_link_id_new
+
+    first = [answer(short_link_id_new(), DOB).outcome for _ in range(2)]
+    before = timezone.now()
+    third = answer(short_link_id_new(), DOB)
+    after = timezone.now()
+
+    assert first == ["unknown", "unknown"]
+    assert third.outcome == "throttled"
+    assert seconds_to_next_hour(after) <= third.retry_after <= seconds_to_next_hour(before)
+    assert answer(fresh_link(account), WRONG_DATE).outcome == "wrong"
+
+
+def test_attempts_left_count_down_and_the_fifth_wrong_answer_locks(account):
+    """GIVEN a fresh link WHEN it is answered wrong five times THEN 4, 3, 2, 1 attempts are
+    left, and the fifth locks it for 30 minutes (Retry-After 1800 or 1801 seconds)."""
+    link = fresh_link(account)
+    verdicts = [answer(link, WRONG_DATE, address=f"203.0.113.{i}") for i in range(5)]
+
+    assert [v.attempts_left for v in verdicts] == [4, 3, 2, 1, 0]
+    assert [v.outcome for v in verdicts] == ["wrong"] * 4 + ["locked"]
+    assert 1800 <= verdicts[-1].retry_after <= 1801
+    file_request = FileRequest.objects.get(short_link_id=link)
+    assert (file_request.failed_attempts, file_request.lockout_count) == (0, 1)
+
+
+def test_a_right_answer_resets_the_count_and_opens_the_request_once(account):
+    """GIVEN a link answered wrong 4 times WHEN the right date is given, then a wrong one,
+    then the right one again THEN the count starts again from 5 after each right answer,
+    the request is opened once (one event), and stays answered once answered."""
+    from portal.webhooks.models import Event
+
+    link = fresh_link(account)
+    for i in range(4):
+        answer(link, WRONG_DATE, address=f"203.0.113.{i}")
+    assert answer(link, DOB).outcome == "verified"
+    assert answer(link, WRONG_DATE, address="203.0.113.9").attempts_left == 4
+    file_request = FileRequest.objects.get(short_link_id=link)
+    opened_at = file_request.opened_at
+    assert file_request.status == "opened"
+    FileRequest.objects.filter(pk=file_request.pk).update(status="answered")
+    assert answer(link, DOB).outcome == "verified"
+
+    file_request.refresh_from_db()
+    assert file_request.status == "answered"
+    assert file_request.opened_at == opened_at
+    assert Event.objects.filter(type="file-request.opened").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("lockouts", "minutes"),
+    [(0, 30), (1, 30), (2, 60), (3, 120), (4, 240), (6, 960), (7, 1440), (40, 1440)],
+)
+def test_each_lockout_is_twice_the_last_up_to_a_day(lockouts, minutes):
+    from filerequests.services import lockout_length
+
+    assert lockout_length(lockouts) == datetime.timedelta(minutes=minutes)
+
+
+def test_a_lapsed_or_cancelled_link_is_unavailable_to_the_right_date(account):
+    from django.utils import timezone
+
+    link = fresh_link(account)
+    FileRequest.objects.filter(short_link_id=link).update(
+        short_link_expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert answer(link, DOB).outcome == "unavailable"
