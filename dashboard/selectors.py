@@ -19,8 +19,14 @@ from portal.webhooks.models import WebhookEndpoint
 
 
 def patient_search(*, account: Account, query: PatientQuery) -> QuerySet[Patient]:
-    if query.unparsable_phone or query.problem:
+    if query.unparsable_phone or query.problem or query.nhs_number_problem:
         return Patient.objects.none()
+    if query.nhs_number:
+        by_number = patient_selectors.patient_list(account=account, nhs_number=query.nhs_number)
+        if query.mobile is None:
+            return by_number
+        by_mobile = patient_selectors.patient_list(account=account, mobile=query.mobile)
+        return (by_number | by_mobile).order_by("last_name", "first_name", "created_at")
     return patient_selectors.patient_list(
         account=account,
         mobile=query.mobile,

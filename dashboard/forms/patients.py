@@ -1,6 +1,7 @@
 from django import forms
 from django.utils import timezone
 
+from portal.patients.nhs_number import NhsNumberError, nhs_number_format, nhs_number_parse
 from portal.patients.phone import MobileNumberError, mobile_help, parse_typed_mobile
 
 
@@ -10,6 +11,13 @@ class PatientForm(forms.Form):
     date_of_birth = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": "Enter the date of birth.", "invalid": "Enter a real date."},
+    )
+    nhs_number = forms.CharField(
+        label="NHS number",
+        required=False,
+        max_length=40,
+        help_text="10 digits, with or without spaces, such as 943 476 5919.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     mobile = forms.CharField(
         label="Mobile number",
@@ -29,6 +37,30 @@ class PatientForm(forms.Form):
         if value.year < 1900:
             raise forms.ValidationError("Date of birth must be after 1900.")
         return value
+
+    def clean_nhs_number(self):
+        text = self.cleaned_data["nhs_number"].strip()
+        if not text:
+            return ""
+        try:
+            digits = nhs_number_parse(text)
+        except NhsNumberError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        # Shown back grouped (943 476 5919) if another field sends the form back.
+        self.data = self.data.copy()
+        self.data[self.add_prefix("nhs_number")] = nhs_number_format(digits)
+        return digits
+
+    def nhs_number_taken(self, exc) -> None:
+        """The service found the number on another patient of the clinic: say whom, so
+        staff can go to them rather than make a second record."""
+        holder = exc.holder
+        whose = (
+            f" It is recorded for {holder.name_family_first}, born {holder.date_of_birth.year}."
+            if holder is not None
+            else ""
+        )
+        self.add_error("nhs_number", f"{exc}{whose}")
 
     def clean_mobile(self):
         text = self.cleaned_data["mobile"].strip()
@@ -55,5 +87,6 @@ class PatientForm(forms.Form):
             "first_name": patient.first_name,
             "last_name": patient.last_name,
             "date_of_birth": patient.date_of_birth,
+            "nhs_number": patient.nhs_number_display,
             "mobile": patient.mobile.as_international if patient.mobile else "",
         }

@@ -36,6 +36,24 @@ def age(date_of_birth: datetime.date | None) -> int | None:
 
 
 @register.filter
+def age_short(date_of_birth: datetime.date | None) -> str:
+    """The age as NHS patient banners write it: ``78y`` from two years old, ``14m`` under
+    two, ``12d`` under a month (an infant's age in years says little)."""
+    if not date_of_birth:
+        return ""
+    today = timezone.localdate()
+    years = age(date_of_birth)
+    if years >= 2:
+        return f"{years}y"
+    months = (today.year - date_of_birth.year) * 12 + today.month - date_of_birth.month
+    if today.day < date_of_birth.day:
+        months -= 1
+    if months >= 1:
+        return f"{months}m"
+    return f"{max((today - date_of_birth).days, 0)}d"
+
+
+@register.filter
 def ago(moment: datetime.datetime | None) -> str:
     """'just now' for under a minute, else '3 hours ago'."""
     if moment is None:

@@ -27,6 +27,7 @@ from filerequests.models import FileRequest
 from filerequests.selectors import file_request_files
 from files.models import File
 from portal.audit.services import Actor
+from portal.patients import selectors as patient_selectors
 
 # Seconds between looks for new photos while the page is live.
 POLL_SECONDS = 3
@@ -154,7 +155,12 @@ def live_version(file_request: FileRequest, files, notifications) -> str:
 @staff_required
 def file_request_detail(request, file_request_id):
     file_request = get_file_request_or_404(request, file_request_id)
-    return render(request, "dashboard/file_requests/detail.html", live_context(file_request))
+    similar = patient_selectors.patients_with_similar_names(patient=file_request.patient)
+    return render(
+        request,
+        "dashboard/file_requests/detail.html",
+        {**live_context(file_request), "similar_patients": similar},
+    )
 
 
 @staff_required

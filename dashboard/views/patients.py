@@ -14,6 +14,7 @@ from dashboard.pagination import paginate, query_without_page
 from dashboard.search import parse_patient_query
 from dashboard.views.record import record_context
 from portal.audit.services import Actor
+from portal.patients import selectors as patient_selectors
 from portal.patients import services
 
 
@@ -35,11 +36,15 @@ def patient_list(request):
 def patient_create(request):
     form = PatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        patient = services.patient_create(
-            account=request.account, actor=Actor.for_staff(request.staff), **form.cleaned_data
-        )
-        messages.success(request, f"{patient} has been added.")
-        return redirect("dashboard:patient-detail", patient_id=patient.id)
+        try:
+            patient = services.patient_create(
+                account=request.account, actor=Actor.for_staff(request.staff), **form.cleaned_data
+            )
+        except services.NhsNumberTaken as exc:
+            form.nhs_number_taken(exc)
+        else:
+            messages.success(request, f"{patient} has been added.")
+            return redirect("dashboard:patient-detail", patient_id=patient.id)
     status = 400 if form.errors else 200
     return render(request, "dashboard/patients/form.html", {"form": form}, status=status)
 
@@ -53,6 +58,7 @@ def patient_detail(request, patient_id):
         "dashboard/patients/detail.html",
         {
             **record_context(request, patient),
+            "similar_patients": patient_selectors.patients_with_similar_names(patient=patient),
             "file_requests": file_requests[:10],
             "max_upload_bytes": settings.FILES_MAX_UPLOAD_BYTES,
         },
@@ -64,11 +70,16 @@ def patient_edit(request, patient_id):
     patient = get_patient_or_404(request, patient_id)
     form = PatientForm(request.POST or None, initial=PatientForm.initial_for(patient))
     if request.method == "POST" and form.is_valid():
-        services.patient_update(
-            patient=patient, actor=Actor.for_staff(request.staff), **form.cleaned_data
-        )
-        messages.success(request, "The patient's details have been saved.")
-        return redirect("dashboard:patient-detail", patient_id=patient.id)
+        try:
+            services.patient_update(
+                patient=patient, actor=Actor.for_staff(request.staff), **form.cleaned_data
+            )
+        except services.NhsNumberTaken as exc:
+            patient.refresh_from_db()  # the page shows what is stored, not what was refused
+            form.nhs_number_taken(exc)
+        else:
+            messages.success(request, "The patient's details have been saved.")
+            return redirect("dashboard:patient-detail", patient_id=patient.id)
     status = 400 if form.errors else 200
     return render(
         request, "dashboard/patients/form.html", {"form": form, "patient": patient}, status=status

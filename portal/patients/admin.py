@@ -8,6 +8,7 @@ from django.contrib import admin
 
 from portal.audit.services import Actor
 from portal.patients.models import Patient
+from portal.patients.nhs_number import NhsNumberError, nhs_number_parse
 from portal.patients.phone import MobileNumberError, mobile_help, parse_typed_mobile
 from portal.patients.services import patient_update
 
@@ -28,6 +29,13 @@ class TypedMobileField(forms.CharField):
 class PatientAdminForm(forms.ModelForm):
     """The mobile as people type it (national or international), checked to be a mobile."""
 
+    nhs_number = forms.CharField(
+        label="NHS number",
+        required=False,
+        max_length=40,
+        help_text="10 digits, with or without spaces.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
     mobile = TypedMobileField(
         label="Mobile number",
         required=False,
@@ -36,13 +44,23 @@ class PatientAdminForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = ["first_name", "last_name", "date_of_birth", "mobile"]
+        fields = ["first_name", "last_name", "date_of_birth", "mobile", "nhs_number"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["mobile"].help_text = mobile_help()
         if self.instance.mobile:
             self.initial["mobile"] = self.instance.mobile.as_international
+        self.initial["nhs_number"] = self.instance.nhs_number_display
+
+    def clean_nhs_number(self):
+        text = self.cleaned_data["nhs_number"].strip()
+        if not text:
+            return ""
+        try:
+            return nhs_number_parse(text)
+        except NhsNumberError as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
     def clean_mobile(self):
         text = self.cleaned_data["mobile"].strip()
@@ -57,9 +75,17 @@ class PatientAdminForm(forms.ModelForm):
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
     form = PatientAdminForm
-    list_display = ["__str__", "account", "date_of_birth", "mobile", "is_shell", "created_at"]
+    list_display = [
+        "__str__",
+        "account",
+        "date_of_birth",
+        "nhs_number_shown",
+        "mobile",
+        "is_shell",
+        "created_at",
+    ]
     list_filter = ["is_shell", "account", "created_at"]
-    search_fields = ["first_name", "last_name", "mobile", "id"]
+    search_fields = ["first_name", "last_name", "mobile", "nhs_number", "id"]
     list_select_related = ["account"]
     date_hierarchy = "created_at"
     fields = [
@@ -68,12 +94,17 @@ class PatientAdmin(admin.ModelAdmin):
         "first_name",
         "last_name",
         "date_of_birth",
+        "nhs_number",
         "mobile",
         "is_shell",
         "created_at",
         "updated_at",
     ]
     readonly_fields = ["id", "account", "is_shell", "created_at", "updated_at"]
+
+    @admin.display(description="NHS number", ordering="nhs_number")
+    def nhs_number_shown(self, patient: Patient) -> str:
+        return patient.nhs_number_display
 
     def has_add_permission(self, request):
         # Patients are added in the dashboard or through the API, within an account.

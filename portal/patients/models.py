@@ -61,7 +61,11 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "created_at"]
-        indexes = [models.Index(fields=["account", "mobile", "date_of_birth"])]
+        indexes = [
+            models.Index(fields=["account", "mobile", "date_of_birth"]),
+            # Searches by date of birth, and the similar-name check within a birth year.
+            models.Index(fields=["account", "date_of_birth"], name="patient_account_dob"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "number"], name="patient_number_per_account"
@@ -122,6 +126,15 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def name_family_first(self) -> str:
+        """``THOMPSON, Margaret``: family name first, in capitals, as NHS patient banners
+        write it, so a name reads the same on every page and is not misread."""
+        family = self.last_name.upper()
+        if family and self.first_name:
+            return f"{family}, {self.first_name}"
+        return family or self.first_name or str(self)
 
     @property
     def nhs_number_display(self) -> str:

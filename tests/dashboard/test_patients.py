@@ -124,7 +124,7 @@ def test_add_a_patient_and_see_their_page(clinician_client, account, clinician):
         action="patient.create", target_id=str(patient.id), actor_id=str(clinician.id)
     ).exists()
     html = listed(clinician_client.get(response["Location"]))
-    assert "Born 4 March 1990" in html
+    assert "Born 4-Mar-1990" in html
     assert 'id="attachments"' in html and "Nothing in the record yet" in html
     assert 'id="file-requests"' in html and "No file requests yet" in html
 
