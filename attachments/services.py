@@ -36,7 +36,7 @@ from files.storage import stored_bytes
 from portal.accounts.models import Account
 from portal.audit.services import Actor, audit_record
 from portal.patients.models import Patient
-from portal.webhooks.events import PATIENT_ATTACHMENT_PROCESSED
+from portal.webhooks.events import PATIENT_ATTACHMENT_ARCHIVED, PATIENT_ATTACHMENT_PROCESSED
 from portal.webhooks.services import event_record
 
 logger = logging.getLogger(__name__)
@@ -210,6 +210,17 @@ def attachment_archive(*, attachment: PatientAttachment, actor: Actor) -> Patien
             actor=actor,
             action="patient_attachment.archive",
             target=attachment,
+        )
+        # The document leaves the record (FHIR reads answer 410): subscribers hear of it.
+        event_record(
+            account=attachment.account,
+            type=PATIENT_ATTACHMENT_ARCHIVED,
+            data={
+                "patient_attachment_id": str(attachment.pk),
+                "patient_id": str(attachment.patient_id),
+                "file_id": str(attachment.file_id),
+                "archived_at": attachment.archived_at.isoformat(),
+            },
         )
     return attachment
 

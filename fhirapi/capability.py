@@ -23,11 +23,11 @@ def capability_statement(*, base_url: str) -> CapabilityStatement:
             "type": definition.type,
             "documentation": definition.documentation,
             "interaction": [{"code": code} for code in definition.interactions],
-            "versioning": "no-version",
+            "versioning": "versioned",
             "readHistory": False,
             "updateCreate": False,
             "conditionalCreate": False,
-            "conditionalRead": "not-supported",
+            "conditionalRead": "full-support",
             "conditionalUpdate": False,
             "conditionalDelete": "not-supported",
         }
@@ -54,12 +54,19 @@ def capability_statement(*, base_url: str) -> CapabilityStatement:
         rest=[
             {
                 "mode": "server",
-                "documentation": "Read and search only. Paging with _count (at most 100) and "
-                f"_offset. At most {MAX_VALUES} values of one search parameter, each at most "
+                "documentation": "Read and search only, JSON only (any other format, "
+                "_format=xml or Accept: application/fhir+xml, is 406). Pages of _count (at "
+                "most 100) follow the next link, whose _cursor carries the last sort key: "
+                "documents that come or go while a client pages cost it none other. _sort by "
+                "one key (the resource's sort keys, - first for descending), _summary "
+                "(true, false, text, data, count) and _elements are supported; _revinclude is "
+                f"refused. At most {MAX_VALUES} values of one search parameter, each at most "
                 f"{MAX_VALUE_LENGTH} characters. A search parameter the server does not "
                 "support is refused (400); with Prefer: handling=lenient an unknown name is "
-                "ignored instead, but never a chain, a modifier or _has, which would widen "
-                "the answer.",
+                "ignored instead (the self link says what was used), but never a chain, a "
+                "modifier or _has, which would widen the answer. Every read carries ETag "
+                '(W/"<meta.versionId>") and Last-Modified, and answers 304 to a matching '
+                "If-None-Match or If-Modified-Since.",
                 "security": {
                     "cors": False,
                     "service": [

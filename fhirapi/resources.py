@@ -10,6 +10,8 @@ R4 (4.0.1) element for element; the FHIR clients in the tests parse with R4 mode
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 from fhir.resources.R4B.binary import Binary
 from fhir.resources.R4B.bundle import Bundle
@@ -26,7 +28,17 @@ THUMBNAIL_SUFFIX = "-thumbnail"
 
 
 def instant(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat(timespec="milliseconds") if moment else None
+    """An instant to the microsecond, as stored: ``_lastUpdated`` compares at the same
+    precision, so ``gt<a meta.lastUpdated>`` answers exactly what changed after it."""
+    return moment.isoformat(timespec="microseconds") if moment else None
+
+
+def versioned(data: dict) -> dict:
+    """``data`` with ``meta.versionId``: a digest of everything else it says, so the
+    version changes whenever the resource does (and the ETag with it)."""
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode())
+    data["meta"] = {"versionId": digest.hexdigest()[:16], **data.get("meta", {})}
+    return data
 
 
 def patient_resource(patient: Patient) -> FhirPatient:
@@ -34,10 +46,10 @@ def patient_resource(patient: Patient) -> FhirPatient:
         "id": str(patient.pk),
         "meta": {"lastUpdated": instant(patient.updated_at)},
         "identifier": [
-            {"use": "usual", "system": codes.patient_id_system(), "value": str(patient.pk)},
+            {"use": "usual", "system": codes.PATIENT_ID_SYSTEM, "value": str(patient.pk)},
             {
                 "use": "secondary",
-                "system": codes.patient_number_system(),
+                "system": codes.PATIENT_NUMBER_SYSTEM,
                 "value": str(patient.number),
             },
         ],
@@ -47,7 +59,7 @@ def patient_resource(patient: Patient) -> FhirPatient:
     if patient.is_shell:
         data["meta"]["tag"] = [
             {
-                "system": codes.shell_patient_tag_system(),
+                "system": codes.PATIENT_TAG_SYSTEM,
                 "code": "shell",
                 "display": "Shell patient: known only by mobile number and date of birth",
             }
@@ -61,7 +73,7 @@ def patient_resource(patient: Patient) -> FhirPatient:
         data["name"] = [name]
     if patient.mobile:
         data["telecom"] = [{"system": "phone", "value": patient.mobile.as_e164, "use": "mobile"}]
-    return FhirPatient(**data)
+    return FhirPatient(**versioned(data))
 
 
 def file_kind(file: File) -> str:
@@ -96,39 +108,72 @@ def attachment_for(file: File, facet: Facet, *, base_url: str) -> dict:
     }
 
 
+def document_identifiers(file: File) -> list[dict]:
+    """The file's id (X-on's door answers it), and the attachment's id where the file is
+    in the record as one (Cliniko's and Claros's doors answer that)."""
+    identifiers = [{"system": codes.FILE_ID_SYSTEM, "value": str(file.pk)}]
+    attachment = getattr(file, "patient_attachment", None)
+    if attachment is not None:
+        identifiers.append({"system": codes.ATTACHMENT_ID_SYSTEM, "value": str(attachment.pk)})
+    return identifiers
+
+
+def document_type(kind: str) -> dict:
+    """LOINC's code where one fits (a photograph), the portal's own kind beside it."""
+    local = {"system": codes.KIND_SYSTEM, "code": kind, "display": codes.KIND_DISPLAY[kind]}
+    coding = [codes.LOINC_PHOTOGRAPHIC_IMAGE, local] if kind == codes.KIND_PHOTO else [local]
+    return {"coding": coding, "text": codes.KIND_DISPLAY[kind]}
+
+
 def document_reference_resource(file: File, *, base_url: str) -> DocumentReference:
-    """One ready file as a DocumentReference: its patient, door, note, request and bytes."""
+    """One ready file as a DocumentReference: its patient, door, note, request and bytes.
+
+    The file is the one ``content`` entry, so a record system importing every entry
+    files the document once; a photo's thumbnail is named by an extension on that
+    attachment (``codes.THUMBNAIL_EXTENSION``), served as ``Binary/<id>-thumbnail``. The
+    door it came through is a ``meta.tag`` (searched with ``_tag``); ``category`` is the
+    document class."""
     facets = {facet.name: facet for facet in getattr(file, "served_facets", [])}
     kind = file_kind(file)
+    document_class = codes.CLASS_OF_KIND[kind]
+    door = file.source
+    content = attachment_for(file, facets[Facet.CONTENT], base_url=base_url)
+    if Facet.THUMBNAIL in facets:
+        content["extension"] = [
+            {
+                "url": codes.THUMBNAIL_EXTENSION,
+                "valueAttachment": attachment_for(file, facets[Facet.THUMBNAIL], base_url=base_url),
+            }
+        ]
     data: dict = {
         "id": str(file.pk),
-        "meta": {"lastUpdated": instant(file.processed_at or file.created_at)},
-        "identifier": [{"system": codes.file_id_system(), "value": str(file.pk)}],
-        "status": "current",
-        "type": {
-            "coding": [
-                {"system": codes.kind_system(), "code": kind, "display": codes.KIND_DISPLAY[kind]}
+        "meta": {
+            "lastUpdated": instant(document_last_updated(file)),
+            "tag": [
+                {
+                    "system": codes.SOURCE_SYSTEM,
+                    "code": door,
+                    "display": FileSource.LABELS.get(door, door),
+                }
             ],
-            "text": codes.KIND_DISPLAY[kind],
         },
+        "identifier": document_identifiers(file),
+        "status": "current",
+        "type": document_type(kind),
         "category": [
             {
                 "coding": [
                     {
-                        "system": codes.source_system(),
-                        "code": file.source,
-                        "display": FileSource.LABELS.get(file.source, file.source),
+                        "system": codes.DOCUMENT_CLASS_SYSTEM,
+                        "code": document_class,
+                        "display": codes.CLASS_DISPLAY[document_class],
                     }
                 ]
             }
         ],
         "subject": {"reference": f"Patient/{file.patient_id}"},
         "date": instant(file.created_at),
-        "content": [
-            {"attachment": attachment_for(file, facets[name], base_url=base_url)}
-            for name in (Facet.CONTENT, Facet.THUMBNAIL)
-            if name in facets
-        ],
+        "content": [{"attachment": content}],
     }
     author = file_author(file)
     if author:
@@ -141,21 +186,29 @@ def document_reference_resource(file: File, *, base_url: str) -> DocumentReferen
             "related": [
                 {
                     "identifier": {
-                        "system": codes.file_request_id_system(),
+                        "system": codes.FILE_REQUEST_ID_SYSTEM,
                         "value": str(request.pk),
                     },
                     "display": f"File request: {request.prompt}" if request.prompt else None,
                 }
             ]
         }
-    return DocumentReference(**data)
+    return DocumentReference(**versioned(data))
+
+
+def document_last_updated(file: File) -> dt.datetime:
+    """When the document last changed: when it became ready (the search's ``last_updated``)."""
+    return getattr(file, "last_updated", None) or file.processed_at or file.created_at
 
 
 def binary_skeleton(file: File, facet: Facet) -> Binary:
     """The Binary resource without its ``data``, which is streamed (see views)."""
     return Binary(
         id=binary_id(file, facet.name),
-        meta={"lastUpdated": instant(file.processed_at or file.created_at)},
+        meta={
+            "versionId": facet.sha256[:16] or "1",
+            "lastUpdated": instant(document_last_updated(file)),
+        },
         contentType=facet.mime_type,
     )
 
@@ -168,14 +221,19 @@ def searchset_bundle(
     links: list[dict],
     base_url: str,
 ) -> Bundle:
+    def as_dict(resource) -> dict:
+        if isinstance(resource, dict):
+            return resource
+        return resource.model_dump(mode="json", exclude_none=True)
+
     entries = [
         {
-            "fullUrl": f"{base_url}{resource.__resource_type__}/{resource.id}",
-            "resource": resource,
+            "fullUrl": f"{base_url}{body['resourceType']}/{body['id']}",
+            "resource": body,
             "search": {"mode": mode},
         }
         for mode, resources in (("match", matches), ("include", includes))
-        for resource in resources
+        for body in map(as_dict, resources)
     ]
     return Bundle(
         type="searchset",
@@ -183,4 +241,46 @@ def searchset_bundle(
         link=links,
         entry=entries or None,
         meta={"lastUpdated": instant(dt.datetime.now(dt.UTC))},
+    )
+
+
+def subset(resource: dict, *, model, summary: str = "", elements: list[str] | None = None) -> dict:
+    """``resource`` as ``_summary`` (true, text) or ``_elements`` ask: the summary (or
+    named) top-level elements, with ``id``, ``meta`` and the elements the resource cannot
+    be without, and the SUBSETTED tag FHIR asks for. Other summary modes change nothing
+    (this server writes no narrative ``text``)."""
+    if summary == "true":
+        kept = {
+            info.alias or name
+            for name, info in model.model_fields.items()
+            if (info.json_schema_extra or {}).get("summary_element_property")
+        }
+    elif summary == "text":
+        kept = {"text"}
+    elif elements:
+        kept = set(elements)
+    else:
+        return resource
+    kept |= {"resourceType", "id", "meta"} | mandatory_elements(model)
+    shaped = {key: value for key, value in resource.items() if key in kept}
+    meta = dict(shaped.get("meta", {}))
+    meta["tag"] = [*meta.get("tag", []), codes.SUBSETTED_TAG]
+    shaped["meta"] = meta
+    return shaped
+
+
+def mandatory_elements(model) -> set[str]:
+    return {
+        info.alias or name
+        for name, info in model.model_fields.items()
+        if info.is_required() or (info.json_schema_extra or {}).get("element_required")
+    }
+
+
+def element_names(model) -> frozenset[str]:
+    """The top-level elements ``_elements`` may name."""
+    return frozenset(
+        info.alias or name
+        for name, info in model.model_fields.items()
+        if not name.endswith("__ext") and name != "fhir_comments"
     )

@@ -4,6 +4,11 @@ Each ``SearchParameter`` names its FHIR type and a function that narrows a
 queryset by one value (a comma-separated list, any of which may match). Repeated
 parameters must all match. The CapabilityStatement is built from the same
 definitions (``fhirapi.registry``), so it says exactly what a search accepts.
+
+Pages follow a cursor, not an offset: the ``next`` link carries the last sort key the
+page answered (``_cursor``, signed by the server), and the next page starts after it. A
+document that leaves the set, or arrives, while a client pages moves no other document
+across a page boundary, so none is skipped and none answered twice.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from django.core import signing
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from fhirapi.outcomes import FhirError
 
@@ -27,18 +34,15 @@ DATE = re.compile(
 )
 DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
 
-# Parameters that shape the answer rather than select resources.
-RESULT_PARAMETERS = ("_count", "_offset", "_include", "_format", "_summary", "_total")
 # Result parameters this server does not support. Ignoring one changes the answer's
-# form, never which resources it holds, so lenient handling may ignore them.
-UNSUPPORTED_RESULT_PARAMETERS = (
-    "_sort",
-    "_elements",
-    "_pretty",
-    "_contained",
-    "_containedType",
-    "_revinclude",
-)
+# layout, never which resources it holds or in what order, so lenient handling may
+# ignore them. (_sort, _summary, _elements and _revinclude are supported or refused,
+# never ignored: each changes what a client reads from the answer.)
+UNSUPPORTED_RESULT_PARAMETERS = ("_pretty", "_contained", "_containedType")
+SUMMARY_MODES = ("true", "false", "text", "data", "count")
+# A cursor is a few hundred characters; anything much longer was not made here.
+MAX_CURSOR_LENGTH = 1000
+CURSOR_SALT = "fhirapi.cursor"
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
 MAX_OFFSET = 100_000
@@ -107,6 +111,21 @@ def split_values(raw: str) -> list[str]:
             current.append(char)
     parts.append("".join(current))
     return [part.strip() for part in parts]
+
+
+def string_condition(*field_names: str):
+    """A ``narrow`` for a string parameter on ``field_names`` (any may match): FHIR's
+    default, the start of the field, case-insensitive; ``:exact`` the whole field as
+    written; ``:contains`` anywhere in it."""
+
+    def narrow(value: str, modifier: str) -> Q:
+        lookup = {"exact": "exact", "contains": "icontains"}.get(modifier, "istartswith")
+        combined = Q(pk__in=[])
+        for name in field_names:
+            combined |= Q(**{f"{name}__{lookup}": value})
+        return combined
+
+    return narrow
 
 
 # --- dates --------------------------------------------------------------------
@@ -270,14 +289,23 @@ def reference_id(value: str, resource_type: str) -> str:
 
 @dataclass
 class SearchRequest:
-    """A search's selecting conditions and its paging, read from the query string."""
+    """A search's selecting conditions, its order, paging and shape, read from the query
+    string. ``sort`` is a ``_sort`` key (``-`` first for descending) or "" for the
+    resource's default order; ``cursor`` the raw ``_cursor`` (read by ``cursor_read``)."""
 
     conditions: list[Q]
     used: list[tuple[str, str]]
     count: int
     offset: int
     includes: list[str]
-    summary_count: bool
+    summary: str = ""
+    elements: list[str] = field(default_factory=list)
+    sort: str = ""
+    cursor: str | None = None
+
+    @property
+    def summary_count(self) -> bool:
+        return self.summary == "count"
 
 
 def search_request_parse(
@@ -286,6 +314,8 @@ def search_request_parse(
     parameters: dict[str, SearchParameter],
     includes: tuple[str, ...],
     lenient: bool,
+    sorts: dict[str, str] | None = None,
+    element_names: frozenset[str] = frozenset(),
 ) -> SearchRequest:
     """Parse a search's query string against the resource's ``parameters``.
 
@@ -294,12 +324,14 @@ def search_request_parse(
     left out of the ``self`` link), as FHIR allows. Never ignored, however the client
     asks: a parameter the server can tell was meant to narrow the search in a form it
     does not support (``ignorable_when_lenient``), since the answer would be wider than
-    asked, with other patients' resources in it.
+    asked, with other patients' resources in it; nor a ``_sort``, ``_summary``,
+    ``_elements`` or ``_revinclude`` it cannot honour, since the client would read the
+    answer as ordered, shaped or filled as it asked.
     """
     conditions: list[Q] = []
     used: list[tuple[str, str]] = []
     value_counts: Counter[str] = Counter()
-    count, offset, chosen_includes, summary_count = DEFAULT_COUNT, 0, [], False
+    parsed = SearchRequest(conditions, used, DEFAULT_COUNT, 0, [])
     for key, values in query.items():
         name, _, modifier = key.partition(":")
         for raw in values:
@@ -308,9 +340,13 @@ def search_request_parse(
                 # control character belong in a search value.
                 raise invalid(f"The search parameter '{name[:40]}' holds a control character.")
             if name == "_count":
-                count = bounded_int(raw, name="_count", low=0, high=MAX_COUNT, clamp=True)
+                parsed.count = bounded_int(raw, name="_count", low=0, high=MAX_COUNT, clamp=True)
             elif name == "_offset":
-                offset = bounded_int(raw, name="_offset", low=0, high=MAX_OFFSET)
+                parsed.offset = bounded_int(raw, name="_offset", low=0, high=MAX_OFFSET)
+            elif name == "_cursor":
+                if len(raw) > MAX_CURSOR_LENGTH or not raw:
+                    raise cursor_refused()
+                parsed.cursor = raw
             elif name == "_include":
                 if raw not in includes:
                     raise FhirError(
@@ -318,13 +354,26 @@ def search_request_parse(
                         "not-supported",
                         f"_include={raw[:80]} is not supported; supported: " + ", ".join(includes),
                     )
-                chosen_includes.append(raw)
+                parsed.includes.append(raw)
+            elif name == "_revinclude":
+                raise FhirError(
+                    400,
+                    "not-supported",
+                    f"_revinclude={raw[:80]} is not supported: search the other resource by "
+                    "this one instead (DocumentReference?patient=Patient/<id>).",
+                )
             elif name == "_summary":
-                if raw != "count":
-                    if not lenient:
-                        raise FhirError(400, "not-supported", "Only _summary=count is supported.")
-                    continue
-                summary_count = True
+                if raw not in SUMMARY_MODES:
+                    raise invalid(
+                        f"_summary={raw[:40]} is not a summary mode: use "
+                        + ", ".join(SUMMARY_MODES)
+                        + "."
+                    )
+                parsed.summary = raw
+            elif name == "_elements":
+                parsed.elements += elements_parse(raw, element_names)
+            elif name == "_sort":
+                parsed.sort = sort_parse(raw, sorts or {})
             elif name in ("_format", "_total", "_totalMethod"):
                 # The total is always counted; fhirpy's count() sends _totalMethod.
                 continue
@@ -337,9 +386,33 @@ def search_request_parse(
                 continue
             else:
                 raise unsupported_parameter(key, parameters)
-            if name not in ("_format", "_total", "_totalMethod", "_count", "_offset"):
+            if name not in ("_count", "_offset", "_cursor"):
                 used.append((key, raw))
-    return SearchRequest(conditions, used, count, offset, chosen_includes, summary_count)
+    return parsed
+
+
+def sort_parse(raw: str, sorts: dict[str, str]) -> str:
+    key = raw.strip()
+    if key.removeprefix("-") not in sorts or "," in key:
+        supported = ", ".join(f"{name} (or -{name})" for name in sorts) or "none"
+        raise FhirError(
+            400,
+            "not-supported",
+            f"_sort={raw[:80]} is not supported: sort by one of {supported}.",
+        )
+    return key
+
+
+def elements_parse(raw: str, element_names: frozenset[str]) -> list[str]:
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    unknown = [name for name in names if name not in element_names]
+    if unknown or not names:
+        raise invalid(
+            f"_elements={raw[:80]}: "
+            + (f"'{unknown[0][:40]}' is not an element of this resource" if unknown else "empty")
+            + "; name top-level elements, e.g. _elements=subject,date."
+        )
+    return names
 
 
 def values_check(name: str, values: list[str], *, total: int) -> None:
@@ -418,3 +491,91 @@ def apply(queryset: QuerySet, search: SearchRequest) -> QuerySet:
     for condition in search.conditions:
         queryset = queryset.filter(condition)
     return queryset
+
+
+# --- pages by a cursor ---------------------------------------------------------------
+
+
+def cursor_refused() -> FhirError:
+    return invalid(
+        "The _cursor is not one this server made for this search (altered, cut, or made "
+        "for another search or clinic): follow the next link as given, or start again "
+        "from the first page."
+    )
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a search's order: after (or, for a previous page, before) the row
+    whose sort key is ``value`` and whose id is ``pk``."""
+
+    value: object
+    pk: str
+    before: bool = False
+
+
+def cursor_make(row, *, field_name: str, sort: str, scope: str, before: bool = False) -> str:
+    """The opaque, signed ``_cursor`` after ``row`` (or before it). ``scope`` (the
+    resource type and the caller's account) is signed into it, so a cursor answers only
+    the search and the clinic it was made for."""
+    value = getattr(row, field_name)
+    if isinstance(value, dt.datetime):
+        encoded = ["t", value.isoformat()]
+    elif isinstance(value, dt.date):
+        encoded = ["d", value.isoformat()]
+    else:
+        encoded = ["s", str(value)]
+    payload = {"o": sort, "k": encoded, "i": str(row.pk), "b": int(before), "c": scope}
+    return signing.dumps(payload, salt=CURSOR_SALT, compress=True)
+
+
+def cursor_read(raw: str, *, sort: str, scope: str) -> Cursor:
+    try:
+        payload = signing.loads(raw, salt=CURSOR_SALT)
+        if payload["c"] != scope or payload["o"] != sort:
+            raise cursor_refused()
+        kind, text = payload["k"]
+        value = {"t": parse_datetime, "d": parse_date, "s": str}[kind](text)
+        return Cursor(value=value, pk=str(payload["i"]), before=bool(payload["b"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise cursor_refused() from None
+
+
+@dataclass
+class Page:
+    rows: list
+    more_after: bool
+    more_before: bool
+
+
+def page_select(queryset: QuerySet, search: SearchRequest, *, field_name: str, scope: str) -> Page:
+    """The page a search asks for, in its order, by keyset on (sort key, id): after the
+    cursor's row, before it for a previous page, or from the start (``_offset`` rows in)."""
+    descending = search.sort.startswith("-")
+    forward = "-" if descending else ""
+    backward = "" if descending else "-"
+    count = search.count
+    cursor = cursor_read(search.cursor, sort=search.sort, scope=scope) if search.cursor else None
+    if cursor is not None and cursor.before:
+        beyond = "gt" if descending else "lt"
+        rows = list(
+            queryset.filter(keyset_beyond(field_name, beyond, cursor)).order_by(
+                f"{backward}{field_name}", f"{backward}pk"
+            )[: count + 1]
+        )
+        return Page(rows=rows[:count][::-1], more_after=True, more_before=len(rows) > count)
+    ordered = queryset.order_by(f"{forward}{field_name}", f"{forward}pk")
+    if cursor is not None:
+        ordered = ordered.filter(keyset_beyond(field_name, "lt" if descending else "gt", cursor))
+    rows = list(ordered[search.offset : search.offset + count + 1])
+    return Page(
+        rows=rows[:count],
+        more_after=len(rows) > count,
+        more_before=cursor is not None or search.offset > 0,
+    )
+
+
+def keyset_beyond(field_name: str, lookup: str, cursor: Cursor) -> Q:
+    return Q(**{f"{field_name}__{lookup}": cursor.value}) | Q(
+        **{field_name: cursor.value, f"pk__{lookup}": cursor.pk}
+    )

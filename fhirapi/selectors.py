@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from attachments.selectors import file_source_expression
@@ -20,9 +21,10 @@ def fhir_patients(*, account: Account) -> QuerySet[Patient]:
 
 def fhir_document_files(*, account: Account) -> QuerySet[File]:
     """The account's files a record system may pull: ready, in a patient's record, not
-    expired or purged, not archived; each with its door (``source``), patient, request
-    and its content and thumbnail facets (``served_facets``), oldest processed first so
-    a client polling with ``_lastUpdated`` pages forward through what is new."""
+    expired or purged, not archived; each with its door (``source``), patient, request,
+    when it last changed (``last_updated``) and its content and thumbnail facets
+    (``served_facets``), oldest first so a client polling with ``_lastUpdated`` pages
+    forward through what is new."""
     files = (
         File.objects.filter(
             account=account,
@@ -35,7 +37,7 @@ def fhir_document_files(*, account: Account) -> QuerySet[File]:
             Q(patient_attachment__isnull=True) | Q(patient_attachment__archived_at__isnull=True)
         )
     )
-    return with_document_parts(files).order_by("processed_at", "id")
+    return with_document_parts(files).order_by("last_updated", "id")
 
 
 def fhir_file_get(*, account: Account, file_id) -> File | None:
@@ -49,10 +51,14 @@ def fhir_file_get(*, account: Account, file_id) -> File | None:
 
 
 def with_document_parts(files: QuerySet[File]) -> QuerySet[File]:
-    """Each file with its door (``source``), patient, request, attachment, and its
-    content and thumbnail facets (``served_facets``): one query, plus one for facets."""
+    """Each file with its door (``source``), when it last changed (``last_updated``: when
+    it became ready), patient, request, attachment, and its content and thumbnail facets
+    (``served_facets``): one query, plus one for facets."""
     return (
-        files.annotate(source=file_source_expression())
+        files.annotate(
+            source=file_source_expression(),
+            last_updated=Coalesce("processed_at", "created_at"),
+        )
         .select_related("patient", "file_request", "patient_attachment")
         .prefetch_related(
             Prefetch(

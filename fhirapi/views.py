@@ -18,8 +18,9 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -27,13 +28,21 @@ from fhirapi import registry, search
 from fhirapi.capability import capability_statement
 from fhirapi.codes import FHIR_JSON
 from fhirapi.outcomes import FhirError, not_found, outcome_response
-from fhirapi.rendering import fhir_response, wants_fhir_json
+from fhirapi.rendering import (
+    fhir_response,
+    read_response,
+    requested_format,
+    with_last_modified,
+)
 from fhirapi.resources import (
     THUMBNAIL_SUFFIX,
     binary_skeleton,
+    document_last_updated,
     document_reference_resource,
+    element_names,
     patient_resource,
     searchset_bundle,
+    subset,
 )
 from fhirapi.selectors import fhir_document_files, fhir_file_get, fhir_patients
 from files.downloads import file_response
@@ -70,12 +79,13 @@ def caller_of(request) -> Caller:
     return Caller(account=api_key.account, api_key=api_key)
 
 
-def fhir_endpoint(view=None, *, public: bool = False):
-    """Authenticated first (401 for anything without a live key), read only, every
-    refusal an OperationOutcome. ``public`` for the one route a client reads before it
-    holds a key: it reads no credentials at all, so it answers everyone alike."""
+def fhir_endpoint(view=None, *, public: bool = False, negotiates: bool = False):
+    """Authenticated first (401 for anything without a live key), read only, JSON only
+    (406 for another format), every refusal an OperationOutcome. ``public`` for the one
+    route a client reads before it holds a key: it reads no credentials at all, so it
+    answers everyone alike. ``negotiates`` for a view that judges the format itself."""
     if view is None:
-        return functools.partial(fhir_endpoint, public=public)
+        return functools.partial(fhir_endpoint, public=public, negotiates=negotiates)
 
     @csrf_exempt
     @functools.wraps(view)
@@ -91,6 +101,8 @@ def fhir_endpoint(view=None, *, public: bool = False):
                     "(read and search).",
                     headers={"Allow": "GET, HEAD"},
                 )
+            if not negotiates:
+                requested_format(request)
             return view(request, *args, **kwargs)
         except FhirError as error:
             return outcome_response(error)
@@ -121,47 +133,86 @@ def query_lists(request) -> dict[str, list[str]]:
         ) from None
 
 
-def search_links(request, *, parsed: search.SearchRequest, total: int, type_name: str) -> list:
-    base = base_url_of(request) + type_name
-
-    def link(offset: int) -> str:
-        query = [*parsed.used, ("_count", str(parsed.count)), ("_offset", str(offset))]
-        return f"{base}?{urlencode(query)}"
-
-    links = [{"relation": "self", "url": link(parsed.offset)}]
-    if parsed.count and parsed.offset + parsed.count < total:
-        links.append({"relation": "next", "url": link(parsed.offset + parsed.count)})
-    if parsed.count and parsed.offset > 0:
-        links.append({"relation": "previous", "url": link(max(0, parsed.offset - parsed.count))})
-    return links
-
-
 def search_response(request, *, definition, queryset, build):
+    """One page of a search, in its order, by cursor (``search.page_select``), with the
+    links to the first, next and previous pages and the total of matches."""
+    elements = element_names(definition.model)
     parsed = search.search_request_parse(
         query_lists(request),
         parameters=definition.parameters,
         includes=definition.includes,
         lenient=lenient_handling(request),
+        sorts=definition.sorts,
+        element_names=elements,
     )
     matching = search.apply(queryset, parsed)
     total = matching.count()
-    page = (
-        [] if parsed.summary_count else list(matching[parsed.offset : parsed.offset + parsed.count])
-    )
+    field_name = definition.sorts.get(parsed.sort.removeprefix("-"), definition.default_sort)
+    scope = f"{definition.type}:{request.auth.account.pk}"
+    if parsed.summary_count or parsed.count == 0:
+        if parsed.cursor:
+            search.cursor_read(parsed.cursor, sort=parsed.sort, scope=scope)
+        page = search.Page(rows=[], more_after=False, more_before=False)
+    else:
+        page = search.page_select(matching, parsed, field_name=field_name, scope=scope)
     base_url = base_url_of(request)
-    matches = [build(item, base_url) for item in page]
+
+    def link(*extra) -> str:
+        query = [*parsed.used, ("_count", str(parsed.count)), *extra]
+        return f"{base_url}{definition.type}?{urlencode(query)}"
+
+    def cursor(row, *, before: bool = False) -> tuple[str, str]:
+        made = search.cursor_make(
+            row, field_name=field_name, sort=parsed.sort, scope=scope, before=before
+        )
+        return ("_cursor", made)
+
+    here = (
+        [("_cursor", parsed.cursor)]
+        if parsed.cursor
+        else [("_offset", str(parsed.offset))]
+        if parsed.offset
+        else []
+    )
+    links = [{"relation": "self", "url": link(*here)}, {"relation": "first", "url": link()}]
+    if page.rows and page.more_after:
+        links.append({"relation": "next", "url": link(cursor(page.rows[-1]))})
+    if page.rows and page.more_before:
+        links.append({"relation": "previous", "url": link(cursor(page.rows[0], before=True))})
+    matches = [
+        subset(
+            build(item, base_url).model_dump(mode="json", exclude_none=True),
+            model=definition.model,
+            summary=parsed.summary,
+            elements=parsed.elements,
+        )
+        for item in page.rows
+    ]
     included = []
-    if parsed.includes and page:
-        patients = {item.patient_id: item.patient for item in page}
+    if parsed.includes and page.rows:
+        patients = {item.patient_id: item.patient for item in page.rows}
         included = [patient_resource(patient) for patient in patients.values()]
     bundle = searchset_bundle(
-        matches=matches,
-        includes=included,
-        total=total,
-        links=search_links(request, parsed=parsed, total=total, type_name=definition.type),
-        base_url=base_url,
+        matches=matches, includes=included, total=total, links=links, base_url=base_url
     )
     return fhir_response(bundle.model_dump(mode="json", exclude_none=True))
+
+
+def read_shaped(request, resource, *, definition, last_updated):
+    """A read, shaped by ``_summary`` or ``_elements`` where asked, with its validators."""
+    summary = request.GET.get("_summary", "")
+    if summary and summary not in search.SUMMARY_MODES:
+        raise search.invalid(f"_summary={summary[:40]} is not a summary mode.")
+    elements = []
+    for raw in request.GET.getlist("_elements"):
+        elements += search.elements_parse(raw, element_names(definition.model))
+    body = subset(
+        resource.model_dump(mode="json", exclude_none=True),
+        model=definition.model,
+        summary=summary,
+        elements=elements,
+    )
+    return read_response(request, body, last_updated=last_updated)
 
 
 @fhir_endpoint(public=True)
@@ -188,7 +239,12 @@ def patient_read(request, resource_id: str):
     )
     if patient is None:
         raise not_found("Patient", resource_id)
-    return fhir_response(patient_resource(patient).model_dump(mode="json", exclude_none=True))
+    return read_shaped(
+        request,
+        patient_resource(patient),
+        definition=registry.PATIENT,
+        last_updated=patient.updated_at,
+    )
 
 
 @fhir_endpoint
@@ -210,6 +266,15 @@ def servable_file(request, resource_type: str, resource_id: str, file_id: str) -
         raise FhirError(
             410, "deleted", f"{resource_type}/{resource_id} has expired and is no longer available."
         )
+    attachment = getattr(file, "patient_attachment", None)
+    if attachment is not None and attachment.archived_at is not None:
+        # Searches leave archived documents out; a read says why rather than serving it.
+        raise FhirError(
+            410,
+            "deleted",
+            f"{resource_type}/{resource_id} was archived from the patient's record on "
+            f"{attachment.archived_at.date().isoformat()} and is no longer available.",
+        )
     if file.state in (File.State.PENDING, File.State.PROCESSING):
         raise FhirError(
             404,
@@ -225,15 +290,21 @@ def servable_file(request, resource_type: str, resource_id: str, file_id: str) -
 @fhir_endpoint
 def document_reference_read(request, resource_id: str):
     file = servable_file(request, "DocumentReference", resource_id, resource_id)
-    resource = document_reference_resource(file, base_url=base_url_of(request))
-    return fhir_response(resource.model_dump(mode="json", exclude_none=True))
+    return read_shaped(
+        request,
+        document_reference_resource(file, base_url=base_url_of(request)),
+        definition=registry.DOCUMENT_REFERENCE,
+        last_updated=document_last_updated(file),
+    )
 
 
-@fhir_endpoint
+@fhir_endpoint(negotiates=True)
 def binary_read(request, resource_id: str):
     """The bytes as they are (with the same headers, audit, Range and expiry as every
     download), or, for ``Accept: application/fhir+json``, the Binary resource with
-    the bytes in Base64, streamed rather than built whole."""
+    the bytes in Base64, streamed rather than built whole. Another FHIR format (XML,
+    Turtle) is 406."""
+    wanted = requested_format(request, raw_allowed=True)
     file_id, facet_name = resource_id, Facet.CONTENT
     if resource_id.endswith(THUMBNAIL_SUFFIX):
         file_id, facet_name = resource_id[: -len(THUMBNAIL_SUFFIX)], Facet.THUMBNAIL
@@ -241,8 +312,16 @@ def binary_read(request, resource_id: str):
     facet = next((f for f in file.served_facets if f.name == facet_name), None)
     if facet is None:
         raise not_found("Binary", resource_id)
-    if not wants_fhir_json(request):
-        return file_response(request, file=file, facet_name=facet_name)
+    if wanted == "raw":
+        response = file_response(request, file=file, facet_name=facet_name)
+        response["Last-Modified"] = http_date(document_last_updated(file).timestamp())
+        return response
+    skeleton = binary_skeleton(file, facet).model_dump(mode="json", exclude_none=True)
+    validators = HttpResponse()
+    validators["ETag"] = f'W/"{skeleton["meta"]["versionId"]}"'
+    checked = with_last_modified(request, validators, last_updated=document_last_updated(file))
+    if checked.status_code == 304:
+        return checked
     audit_record(
         account=file.account,
         actor=request.auth.actor,
@@ -251,7 +330,6 @@ def binary_read(request, resource_id: str):
         request=request,
         detail={"facet": facet.name, "format": "fhir+json"},
     )
-    skeleton = binary_skeleton(file, facet).model_dump(mode="json", exclude_none=True)
     head = json.dumps(skeleton, separators=(",", ":"))[:-1]  # the object, without its "}"
 
     def body():
@@ -265,7 +343,8 @@ def binary_read(request, resource_id: str):
     response = StreamingHttpResponse(body(), content_type=f"{FHIR_JSON}; charset=utf-8")
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
-    response["ETag"] = f'"{facet.sha256}-fhir"'
+    response["ETag"] = validators["ETag"]
+    response["Last-Modified"] = validators["Last-Modified"]
     return response
 
 

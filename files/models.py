@@ -206,6 +206,9 @@ class File(ActorFields):
     purged_at = models.DateTimeField(
         null=True, blank=True, help_text="When the retention sweep removed the bytes."
     )
+    # When the ``file.expired`` event was recorded for this file (files.sweeps.
+    # expiry_announce_sweep), so subscribers hear of each expiry once.
+    expiry_announced_at = models.DateTimeField(null=True, blank=True)
     # The review loop: a file a patient sent waits in the clinic's inbox until a
     # staff member has looked at it.
     reviewed_at = models.DateTimeField(null=True, blank=True)

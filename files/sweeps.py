@@ -1,5 +1,7 @@
 """Periodic clean-up (Celery beat): nothing is left behind in storage, and nothing is lost.
 
+* ``expiry_announce_sweep``: a ready file whose time ran out left the record (410 at
+  once); its ``file.expired`` event is recorded once, within a minute.
 * ``retention_sweep``: an expired file answers 410 at once, but its bytes stay
   ``FILES_RETENTION_DAYS`` longer; then its facets' objects are removed and the row
   is kept (``purged_at``) for the record.
@@ -27,8 +29,57 @@ from files.processing import FINAL_STATES, file_give_up, temp_object_remove
 from files.services import file_enqueue_processing
 from files.ticket_sweeps import upload_tickets_sweep
 from portal.audit.services import Actor, audit_record
+from portal.webhooks import events
+from portal.webhooks.services import event_record
 
 logger = logging.getLogger(__name__)
+
+
+# Files that expired longer ago than this before the sweep first saw them (a portal that
+# was down, or files that expired before the event existed) are marked, not announced.
+EXPIRY_ANNOUNCE_WITHIN = dt.timedelta(days=1)
+EXPIRY_ANNOUNCE_BATCH = 500
+
+
+def expiry_announce_sweep(*, now: dt.datetime | None = None) -> int:
+    """Record ``file.expired`` for each ready file of a patient whose time has run out,
+    once (``expiry_announced_at``); runs every minute. Safe to run twice at once: each
+    file is claimed under its row lock (others skip it)."""
+    now = now or timezone.now()
+    due = File.objects.filter(
+        expires_at__lte=now, expiry_announced_at__isnull=True, state=File.State.READY
+    )
+    File.objects.filter(
+        expires_at__lt=now - EXPIRY_ANNOUNCE_WITHIN, pk__in=due.values("pk")[:EXPIRY_ANNOUNCE_BATCH]
+    ).update(expiry_announced_at=now)
+    announced = 0
+    for file_id in list(
+        due.order_by("expires_at").values_list("pk", flat=True)[:EXPIRY_ANNOUNCE_BATCH]
+    ):
+        with transaction.atomic():
+            file = (
+                File.objects.select_for_update(skip_locked=True)
+                .filter(pk=file_id, expiry_announced_at__isnull=True)
+                .first()
+            )
+            if file is None:
+                continue
+            file.expiry_announced_at = now
+            file.save(update_fields=["expiry_announced_at"])
+            if file.patient_id is None:
+                continue
+            event_record(
+                account=file.account,
+                type=events.FILE_EXPIRED,
+                data={
+                    "fileId": str(file.pk),
+                    "patientId": str(file.patient_id),
+                    "fileRequestId": str(file.file_request_id) if file.file_request_id else None,
+                    "expiredAt": file.expires_at.isoformat(),
+                },
+            )
+            announced += 1
+    return announced
 
 
 def retention_sweep(*, now: dt.datetime | None = None) -> int:

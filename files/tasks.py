@@ -31,6 +31,13 @@ def file_process_task(self, file_id: str) -> None:
     file_process(file_id=file_id, worker=worker_identity(self.request.hostname or ""))
 
 
+@shared_task(name="files.expiry_announce_sweep", acks_late=True, ignore_result=True)
+def expiry_announce_sweep_task() -> None:
+    from files.sweeps import expiry_announce_sweep
+
+    expiry_announce_sweep()
+
+
 @shared_task(name="files.retention_sweep", acks_late=True, ignore_result=True)
 def retention_sweep_task() -> None:
     from files.sweeps import retention_sweep

@@ -729,6 +729,7 @@ SERVICE_UNAVAILABLE_RETRY_AFTER = 5
 
 CELERY_BEAT_SCHEDULE.update(
     {
+        "files-expiry-announce-sweep": {"task": "files.expiry_announce_sweep", "schedule": 60.0},
         "files-retention-sweep": {"task": "files.retention_sweep", "schedule": 3600.0},
         "files-stale-upload-sweep": {"task": "files.stale_upload_sweep", "schedule": 300.0},
         "files-dead-worker-requeue": {

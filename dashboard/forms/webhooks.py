@@ -10,6 +10,8 @@ EVENT_LABELS = {
     "patient-attachment.processed": "A patient attachment finished processing",
     "file.ready": "A file is ready",
     "file.rejected": "A file was rejected",
+    "file.expired": "A file expired and left the patient's record",
+    "patient-attachment.archived": "A patient attachment was archived",
 }
 
 

@@ -8,6 +8,10 @@ FILE_REQUEST_EXPIRED = "file-request.expired"
 PATIENT_ATTACHMENT_PROCESSED = "patient-attachment.processed"
 FILE_READY = "file.ready"
 FILE_REJECTED = "file.rejected"
+# A file left the patient's record: its time ran out (expiresAt), or its attachment
+# was archived. Reads answer 410 from then on, and searches leave it out.
+FILE_EXPIRED = "file.expired"
+PATIENT_ATTACHMENT_ARCHIVED = "patient-attachment.archived"
 WEBHOOK_PING = "webhook.ping"
 
 ALL_EVENT_TYPES = [
@@ -18,4 +22,6 @@ ALL_EVENT_TYPES = [
     PATIENT_ATTACHMENT_PROCESSED,
     FILE_READY,
     FILE_REJECTED,
+    FILE_EXPIRED,
+    PATIENT_ATTACHMENT_ARCHIVED,
 ]

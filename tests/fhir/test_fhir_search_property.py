@@ -42,10 +42,13 @@ def token_values() -> st.SearchStrategy[str]:
             "phone",
             "email",
             "http://elsewhere.example/id",
-            codes.patient_id_system(),
-            codes.patient_number_system(),
-            codes.kind_system(),
-            codes.source_system(),
+            codes.PATIENT_ID_SYSTEM,
+            codes.PATIENT_NUMBER_SYSTEM,
+            codes.KIND_SYSTEM,
+            codes.SOURCE_SYSTEM,
+            codes.ATTACHMENT_ID_SYSTEM,
+            codes.DOCUMENT_CLASS_SYSTEM,
+            "https://old.example/fhir/sid/file-id",
         ]
     )
     code = st.one_of(
