@@ -135,6 +135,9 @@ def run_module(entry: dict, jobs: int, workdir: Path, equivalents: list[dict], l
     lines = source.splitlines()
     mutants = mutants_of(source, functions or None)
     started = time.monotonic()
+    commit = git("rev-parse", "--short", "HEAD")
+    relative = path.relative_to(ROOT).as_posix()
+    dirty = bool(git("status", "--porcelain", "--", relative, *entry["tests"]))
     outcomes = {}
     to_run = []
     for mutant in mutants:
@@ -198,14 +201,13 @@ def run_module(entry: dict, jobs: int, workdir: Path, equivalents: list[dict], l
                 **got,
             }
         )
-    relative = path.relative_to(ROOT).as_posix()
     return {
         "module": name,
         "path": relative,
         "functions": functions,
         "tests": entry["tests"],
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--", relative)),
+        "commit": commit,
+        "dirty": dirty,
         "finished": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "seconds": round(time.monotonic() - started),
         "mutants": results,
@@ -288,6 +290,9 @@ def main() -> int:
     parser.add_argument("--module", action="append", help="only this module (repeatable)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
+    parser.add_argument(
+        "--report-only", action="store_true", help="write the report from the kept results"
+    )
     args = parser.parse_args()
     modules = tomllib.loads(CONFIG.read_text())["module"]
     order = [m["name"] for m in modules]
@@ -305,10 +310,12 @@ def main() -> int:
                 print(f"    {lines[m.line - 1].strip()}")
         return 0
 
+    if args.report_only:
+        modules = []
     from tests.plugins import services
 
     started = time.monotonic()
-    for attempt in range(3):  # on a loaded machine SeaweedFS may miss its minute to start
+    for attempt in range(3 if modules else 0):  # SeaweedFS may miss its minute to start
         try:
             services.start_services()
             break
@@ -317,7 +324,7 @@ def main() -> int:
             if attempt == 2:
                 raise
             print(f"the test servers did not start ({failed}); trying again", flush=True)
-    workdir = Path(os.environ["PORTAL_TEST_WORKDIR"])
+    workdir = Path(os.environ.get("PORTAL_TEST_WORKDIR", "."))
     equivalents = load_equivalents()
     RESULTS.mkdir(parents=True, exist_ok=True)
 
