@@ -17,7 +17,7 @@ import uuid
 
 from celery.signals import worker_init, worker_ready, worker_shutdown
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +46,28 @@ def heartbeat_instance(sender=None, **kwargs) -> None:
 def _beat(worker: str, stop: threading.Event) -> None:
     from portal.ops.services import heartbeat_record
 
+    failing = False
     while not stop.wait(settings.OPS_WORKER_HEARTBEAT_SECONDS):
         try:
             close_old_connections()
             heartbeat_record(worker=worker)
-        except Exception:  # the database may be away for a while; try again next time
+        except DatabaseError as error:
+            # The database may be away for a while: said once, tried again each time.
+            connection.close()
+            if not failing:
+                logger.warning(
+                    "worker heartbeat could not be written: the database does not answer "
+                    "(%s); trying again every %s s.",
+                    type(error).__name__,
+                    settings.OPS_WORKER_HEARTBEAT_SECONDS,
+                )
+            failing = True
+        except Exception:
             logger.warning("worker heartbeat could not be written", exc_info=True)
+        else:
+            if failing:
+                logger.info("worker heartbeat written again: the database answers.")
+            failing = False
     connection.close()
 
 
