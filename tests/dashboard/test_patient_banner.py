@@ -70,7 +70,9 @@ class Banners(HTMLParser):
 
 def banners(response) -> Banners:
     assert response.status_code == 200, response.status_code
-    return Banners(response.content.decode())
+    html = response.content.decode()
+    assert "{#" not in html and "{%" not in html, "template syntax shown on the page"
+    return Banners(html)
 
 
 def age_years(born: datetime.date) -> int:
