@@ -100,3 +100,106 @@ def test_another_clinics_key_sees_nothing_through_a_real_client(base, live_recor
     )
     assert answer.status_code == 404
     assert answer.json()["resourceType"] == "OperationOutcome"
+
+
+def validated(resource: dict) -> dict:
+    """``resource`` checked by fhir.resources' model of its type."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    return resource
+
+
+def test_fhirpy_journey_matches_a_patient_pages_by_cursor_and_reads_every_binary(base, live_record):
+    """GIVEN a record system on fhirpy WHEN it matches a patient on family, given and birth
+    date, pages through their documents two at a time (one archived mid-way) and reads each
+    Binary, JSON and raw, and each thumbnail named by the extension THEN a stranger matches
+    no one, every document comes once, and every resource validates."""
+    from attachments.services import attachment_archive
+    from fhirapi.codes import THUMBNAIL_EXTENSION
+    from portal.audit.services import Actor
+
+    fhir = SyncFHIRClient(base, authorization=f"Bearer {live_record.api_key}")
+    assert (
+        fhir.resources("Patient")
+        .search(family="Nobody", given="Nemo", birthdate="1980-06-17")
+        .fetch_all()
+        == []
+    )
+    (john,) = (
+        fhir.resources("Patient")
+        .search(family="Smith", given="John", birthdate="1980-06-17")
+        .fetch_all()
+    )
+    validated(john.serialize())
+    pages = fhir.resources("DocumentReference").search(patient=john.id).limit(2)
+    first = pages.fetch_raw()
+    validated(dict(first))
+    seen = [entry["resource"]["id"] for entry in first["entry"]]
+    archived = live_record.files[4]
+    attachment_archive(attachment=archived.patient_attachment, actor=Actor.system())
+    following = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    while following:
+        bundle = requests.get(
+            following, headers={"Authorization": f"Bearer {live_record.api_key}"}, timeout=10
+        ).json()
+        validated(bundle)
+        seen += [entry["resource"]["id"] for entry in bundle.get("entry", [])]
+        following = next((ln["url"] for ln in bundle["link"] if ln["relation"] == "next"), None)
+    assert seen == [str(f.pk) for f in live_record.files[:4]]
+    for document in fhir.resources("DocumentReference").search(patient=john.id).fetch_all():
+        validated(document.serialize())
+        (content,) = document["content"]
+        attachment = content["attachment"]
+        binary = fhir.reference("Binary", attachment["url"].rsplit("/", 1)[1]).to_resource()
+        validated(binary.serialize())
+        data = base64.b64decode(binary["data"])
+        assert base64.b64decode(attachment["hash"]) == hashlib.sha1(data).digest()
+        raw = requests.get(
+            attachment["url"],
+            headers={"Authorization": f"Bearer {live_record.api_key}", "Accept": "*/*"},
+            timeout=10,
+        )
+        assert raw.content == data
+        for extension in attachment.get("extension", []):
+            assert extension["url"] == THUMBNAIL_EXTENSION
+            thumbnail = extension["valueAttachment"]
+            small = fhir.reference("Binary", thumbnail["url"].rsplit("/", 1)[1]).to_resource()
+            validated(small.serialize())
+            assert len(base64.b64decode(small["data"])) == thumbnail["size"]
+    gone = requests.get(
+        f"{base}/DocumentReference/{archived.pk}",
+        headers={"Authorization": f"Bearer {live_record.api_key}"},
+        timeout=10,
+    )
+    assert gone.status_code == 410
+    validated(gone.json())
+
+
+def test_fhirclient_journey_reads_with_validators_and_pages_every_document(base, live_record):
+    """GIVEN a record system on SMART's fhirclient WHEN it follows every next link of a
+    one-per-page search, reads each DocumentReference again with the ETag it holds, and
+    reads each Binary THEN every document once, a 304 for each unchanged read, and every
+    resource validates."""
+    fhir = smart(base, live_record.api_key)
+    search = SmartDocumentReference.where(struct={"_count": "1", "_sort": "-_lastUpdated"})
+    bundles = list(search.perform_iter(fhir.server))
+    assert len(bundles) == len(live_record.files)
+    documents = [entry.resource for bundle in bundles for entry in bundle.entry]
+    assert [d.id for d in documents] == [str(f.pk) for f in live_record.files][::-1]
+    session = fhir.server.session
+    for document in documents:
+        url = f"{base}/DocumentReference/{document.id}"
+        read = session.get(url, timeout=10)
+        validated(read.json())
+        assert read.headers["ETag"] == f'W/"{document.meta.versionId}"'
+        again = session.get(url, headers={"If-None-Match": read.headers["ETag"]}, timeout=10)
+        assert again.status_code == 304
+        binary = SmartBinary.read(document.content[0].attachment.url.rsplit("/", 1)[1], fhir.server)
+        validated(binary.as_json())
+        assert len(base64.b64decode(binary.data)) == document.content[0].attachment.size
+    patient = SmartPatient.read(str(live_record.patient.pk), fhir.server)
+    validated(patient.as_json())
+    xml = session.get(f"{base}/Patient/{patient.id}", headers={"Accept": "application/fhir+xml"})
+    assert xml.status_code == 406
+    validated(xml.json())

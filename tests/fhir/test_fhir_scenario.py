@@ -81,7 +81,7 @@ def test_a_record_system_polling_sees_the_photos_a_patient_sends(
     for document in documents:
         assert document["subject"]["reference"] == f"Patient/{patient.pk}"
         assert document["author"] == [{"display": "Dr Rachel Williams"}]
-        assert document["category"][0]["coding"][0]["code"] == "request"
+        assert document["meta"]["tag"][0]["code"] == "request"
         related = document["context"]["related"][0]["identifier"]["value"]
         assert related == str(file_request.pk)
         attachment = document["content"][0]["attachment"]
