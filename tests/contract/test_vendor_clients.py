@@ -125,7 +125,7 @@ def xon_typed_client(portal, account):
             "prompt": "Please take a close-up photo of the rash.",
             "type": "photo",
             "staffId": "c46c3407-9c79-498f-a713-07b7d8f1fabf",
-            "accountId": str(account.id),
+            "accountId": "12",  # X-on's own id of the sending account, as in seed 004
             "staffName": "Dr Rachel Williams",
             "patientMobile": "+447777123456",
             "patientDateOfBirth": "1980-06-17",
@@ -133,7 +133,7 @@ def xon_typed_client(portal, account):
     )
     assert created.status_code == 200, created.text
     file_request = XonFileRequest.model_validate_json(created.content)
-    assert file_request.files == []
+    assert (file_request.accountId, file_request.files) == ("12", [])
     uploaded = xon.post(
         f"{base}/api/v1/files",
         json={
