@@ -59,6 +59,8 @@ def moto_url(tmp_path_factory) -> str:
 def states(output: str) -> dict[str, str]:
     found = {}
     for line in output.splitlines()[1:]:
+        if not line.startswith("  "):
+            continue  # a closing remark, not an item
         words = line.split()
         state = next(w for w in words if w in {"ok", "applied", "missing", "unsupported", "error"})
         found[" ".join(words[: words.index(state)])] = state
@@ -115,7 +117,7 @@ def test_setup_creates_and_configures_the_bucket_then_changes_nothing(new_bucket
     again = states(run())
     assert set(again.values()) <= {"ok", "unsupported"}
     assert "applied" not in again.values()
-    assert states(run("--check")) == again
+    assert states(run("--check", "--accept-unsupported", "public-access-block")) == again
 
 
 def test_setup_keeps_the_buckets_other_rules(new_bucket, settings):
@@ -135,6 +137,53 @@ def test_setup_with_encryption_off_asks_for_none(new_bucket, settings):
     reported as not asked for, and nothing is set."""
     settings.S3_SERVER_SIDE_ENCRYPTION = ""
     assert states(run())["encryption"] == "ok"
+
+
+ACCEPTED_SPELLINGS = ["public-access-block", "public_access_block", "Public Access Block"]
+
+
+def test_check_fails_in_words_on_what_the_store_cannot_verify(new_bucket):
+    """GIVEN a bucket set up on a store without the public-access-block API (SeaweedFS)
+    WHEN storage_setup --check runs THEN it exits non-zero saying it cannot verify that
+    item and how to accept it once checked by other means; the setup itself said so too."""
+    applied = run()
+    assert "Not verified: public access block" in applied
+    with pytest.raises(CommandError) as refused:
+        run("--check")
+    message = str(refused.value)
+    assert f"Bucket {new_bucket}: cannot verify public access block" in message
+    assert "--accept-unsupported public-access-block" in message
+
+
+@pytest.mark.parametrize("spelling", ACCEPTED_SPELLINGS)
+def test_an_item_checked_by_other_means_is_accepted_by_name(spelling, new_bucket):
+    """GIVEN that store WHEN --check is told the operator checked the public-access block
+    (any spelling of its name) THEN it passes, and says nothing is unverified."""
+    run()
+    output = run("--check", "--accept-unsupported", spelling)
+    assert states(output)["public access block"] == "unsupported"
+    assert "Not verified" not in output
+
+
+@pytest.mark.parametrize("other", ["cors", "encryption", "public-access", "block"])
+def test_accepting_another_item_does_not_accept_this_one(other, new_bucket):
+    """GIVEN that store WHEN --check accepts some other name THEN it still fails on the
+    public-access block."""
+    run()
+    with pytest.raises(CommandError, match="cannot verify public access block"):
+        run("--check", "--accept-unsupported", other)
+
+
+def test_check_passes_on_a_store_that_verifies_everything(new_bucket, settings, moto_url):
+    """GIVEN a store with every API (moto) set up WHEN --check runs THEN it passes as is."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": storage_settings_for(new_bucket, endpoint_url=moto_url),
+    }
+    run()
+    output = run("--check")
+    assert "Not verified" not in output
+    assert set(states(output).values()) == {"ok"}
 
 
 def test_public_access_block_on_a_store_that_has_it(new_bucket, settings, moto_url):
@@ -243,7 +292,8 @@ def test_setup_adds_the_temp_rule_beside_the_buckets_own_lifecycle(case, new_buc
     rules = s3.get_bucket_lifecycle_configuration(Bucket=new_bucket)["Rules"]
     assert own["ID"] in [r.get("ID") for r in rules]
     assert ("temp/", "expire", 7) in lifecycle_summary(rules)
-    assert states(run("--check"))["lifecycle"] == "ok"
+    checked = run("--check", "--accept-unsupported", "public-access-block")
+    assert states(checked)["lifecycle"] == "ok"
 
 
 @pytest.mark.parametrize("case", DANGEROUS_RULES)

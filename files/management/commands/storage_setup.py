@@ -3,7 +3,9 @@
 Creates the bucket if missing, lets the portal's origin POST to it (CORS), blocks public
 access, sets default encryption and a lifecycle rule (files/bucket_setup.py). Safe to
 run again: what is already right is left alone. ``--check`` changes nothing and exits 1
-if something is missing.
+if something is missing, or if the store cannot say (a store without the public-access-block
+API cannot show that objects are private): an item the operator has checked by other means
+is named with ``--accept-unsupported`` to pass.
 """
 
 from __future__ import annotations
@@ -22,10 +24,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--check", action="store_true", help="Report only; exit 1 if anything is missing."
+            "--check",
+            action="store_true",
+            help="Report only; exit 1 if anything is missing or cannot be verified.",
+        )
+        parser.add_argument(
+            "--accept-unsupported",
+            action="append",
+            default=[],
+            metavar="ITEM",
+            help=(
+                "An item this store does not offer, checked by other means (e.g. "
+                "public-access-block): --check passes without verifying it. Repeatable."
+            ),
         )
 
-    def handle(self, *args, check: bool = False, **options):
+    def handle(self, *args, check: bool = False, accept_unsupported=(), **options):
         if not storage_is_s3(default_storage):
             self.stdout.write(
                 "The embedded file storage is in use (no S3_BUCKET): nothing to set up."
@@ -47,6 +61,33 @@ class Command(BaseCommand):
                 styles[item.state](f"  {item.name:<20} {item.state:<12} {item.detail}")
             )
         failing = [f"{item.name} ({item.detail})" for item in items if item.needs_action]
+        accepted = {
+            name.replace("-", " ").replace("_", " ").strip().lower() for name in accept_unsupported
+        }
+        unverified = [
+            item.name for item in items if item.state == "unsupported" and item.name not in accepted
+        ]
+        if unverified:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Not verified: {', '.join(unverified)}. This store does not offer "
+                    + ("it" if len(unverified) == 1 else "them")
+                    + ", so the portal can neither set nor check "
+                    + ("it" if len(unverified) == 1 else "them")
+                    + ": make sure by other means (no bucket policy or ACL makes an object "
+                    "public, the store is not reachable from outside but through the "
+                    "portal's tickets)."
+                )
+            )
+        if check and unverified and not failing:
+            options_hint = " ".join(
+                f"--accept-unsupported {name.replace(' ', '-')}" for name in unverified
+            )
+            raise CommandError(
+                f"Bucket {bucket}: cannot verify {', '.join(unverified)}: this store does not "
+                f"offer {'it' if len(unverified) == 1 else 'them'}. Check by other means, then "
+                f"run storage_setup --check {options_hint} to accept it."
+            )
         if failing:
             hint = "" if check else " (see the errors above)"
             raise CommandError(
