@@ -1,7 +1,16 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from portal.accounts.models import Account, ApiKey, SignInThrottle, Staff, StaffInvitation, User
+from portal.accounts.models import (
+    Account,
+    ApiKey,
+    PasswordResetThrottle,
+    SignInThrottle,
+    Staff,
+    StaffInvitation,
+    User,
+)
+from portal.accounts.password_reset import address_digest
 from portal.accounts.services import api_key_revoke
 from portal.accounts.signin_throttle import key_digest
 from portal.admin_filters import set_or_not_filter
@@ -142,3 +151,36 @@ class SignInThrottleAdmin(admin.ModelAdmin):
             detail={"rows": ended},
         )
         self.message_user(request, f"{ended} pause(s) ended.", messages.SUCCESS)
+
+
+@admin.register(PasswordResetThrottle)
+class PasswordResetThrottleAdmin(admin.ModelAdmin):
+    """Password reset e-mails asked for in the last 24 hours, per address. Rows are keyed
+    by a digest, so a search for an e-mail computes it; "Allow again" lets a person who
+    hit the limit ask for a new link at once."""
+
+    list_display = ["__str__", "last_sent_at"]
+    search_fields = ["key_digest"]
+    readonly_fields = ["key_digest", "sent_at", "last_sent_at"]
+    actions = ["allow_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(key_digest__in=[address_digest(term), term]), False
+
+    @admin.action(description="Allow the selected addresses to ask for a link again")
+    def allow_again(self, request, queryset):
+        allowed, _ = queryset.delete()
+        audit_record(
+            account=None,
+            actor=Actor.for_admin(request.user),
+            action="auth.password_reset_limit_ended",
+            request=request,
+            detail={"rows": allowed},
+        )
+        self.message_user(request, f"{allowed} address(es) may ask again.", messages.SUCCESS)

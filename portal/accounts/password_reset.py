@@ -10,7 +10,6 @@ refused, so a flood of refused asks does not push the next allowed one further a
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from portal.accounts.models import PasswordResetThrottle
+from portal.accounts.signin_throttle import sign_in_name
 from portal.sendlimits import DAY, Refusal, SendLimit
 
 
@@ -29,7 +29,9 @@ def reset_limit() -> SendLimit:
 
 
 def address_digest(email: str) -> str:
-    folded = unicodedata.normalize("NFKC", email).strip().casefold()
+    """The row an address's asks are counted under: the address as sign-in compares it
+    (the sign-in throttle's own folding), so every spelling of one address shares it."""
+    folded = sign_in_name(email).casefold()
     return salted_hmac("portal.password-reset-throttle", folded).hexdigest()
 
 

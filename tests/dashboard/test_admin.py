@@ -20,7 +20,8 @@ from PIL import Image
 
 from filerequests.models import AddressThrottle, FileRequest
 from files.models import Facet
-from portal.accounts.models import SignInThrottle, Staff
+from portal.accounts.models import PasswordResetThrottle, SignInThrottle, Staff
+from portal.accounts.password_reset import address_digest
 from portal.accounts.services import api_key_create, staff_invite
 from portal.accounts.signin_throttle import key_digest
 from portal.audit.models import AuditEvent
@@ -91,6 +92,12 @@ def world(account, other_account):
     made["sign_in_throttle"] = SignInThrottle.objects.get(
         key_digest=key_digest("account", "guess@riverside.example")
     )
+    Client(REMOTE_ADDR="198.51.100.44").post(
+        reverse("dashboard:password-reset"), {"email": "guess@riverside.example"}
+    )
+    made["password_reset_throttle"] = PasswordResetThrottle.objects.get(
+        key_digest=address_digest("guess@riverside.example")
+    )
     return made
 
 
@@ -108,6 +115,10 @@ SAMPLES = {
     "accounts.apikey": lambda w: (w["api_key"], "management sync"),
     "accounts.staffinvitation": lambda w: (w["invitation"], "new.nurse@riverside"),
     "accounts.signinthrottle": lambda w: (w["sign_in_throttle"], "guess@riverside.example"),
+    "accounts.passwordresetthrottle": lambda w: (
+        w["password_reset_throttle"],
+        "GUESS@riverside.example",
+    ),
     "patients.patient": lambda w: (w["patient"], "Thackeray"),
     "audit.auditevent": lambda w: (
         AuditEvent.objects.get(action="file_request.create", target_id=w["file_request"].id),
@@ -454,3 +465,22 @@ def test_filters_say_archived_and_revoked_in_the_portals_words(admin_site, world
     page = admin_site.get(changelist_url("accounts.apikey", revoked_at="no")).content.decode()
     assert change_url(active_key) in page
     assert change_url(revoked) not in page
+
+
+def test_allow_again_lets_an_address_ask_for_a_reset_link_at_once(admin_site, world):
+    """GIVEN an address that just asked for a reset link (so the next ask would wait)
+    WHEN the operator selects its row and chooses "Allow again"
+    THEN the row is gone, the change is audited, and the next ask is let through."""
+    row = world["password_reset_throttle"]
+    ask_again = {"email": "guess@riverside.example"}
+    waiting = Client().post(reverse("dashboard:password-reset"), ask_again)
+    assert waiting.status_code == 429
+    answer = admin_site.post(
+        changelist_url("accounts.passwordresetthrottle"),
+        {"action": "allow_again", "_selected_action": [row.pk]},
+    )
+    assert answer.status_code == 302
+    assert not PasswordResetThrottle.objects.filter(pk=row.pk).exists()
+    assert AuditEvent.objects.filter(action="auth.password_reset_limit_ended").exists()
+    again = Client().post(reverse("dashboard:password-reset"), ask_again)
+    assert again.status_code == 302
