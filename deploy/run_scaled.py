@@ -34,6 +34,51 @@ PYTHON = sys.executable
 BUCKET = "portal-files"
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A P-256 key and a certificate for 127.0.0.1 and localhost (a year), for the TLS
+    server of the one-box demo; production uses the trust's own certificate."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    cert_path, key_path = folder / "portal.crt", folder / "portal.key"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
 class Run:
     def __init__(self) -> None:
         data_dir = Path(os.environ.get("PORTAL_DATA_DIR") or BASE_DIR / "data").resolve()
@@ -48,6 +93,7 @@ class Run:
             "postgres": base + 3,
             "redis": base + 4,
             "s3": base + 5,
+            "https": base + 15,  # after SeaweedFS's nine
         }
         self.weed_ports = {
             name: base + 6 + offset
@@ -303,8 +349,16 @@ class Run:
             (temp / sub).mkdir(parents=True, exist_ok=True)
             if os.geteuid() == 0:  # nginx's workers run as nobody when started by root
                 shutil.chown(temp / sub, "nobody")
+        certificate, key = self_signed_certificate(nginx_dir)
         values = {
-            "PORTAL_LISTEN": f"127.0.0.1:{self.ports['nginx']}",
+            # TLS as in production, on a self-signed certificate; the demo's plain HTTP
+            # on loopback; the redirect server (port 80 in production) on a socket.
+            "PORTAL_HTTPS_LISTEN": f"127.0.0.1:{self.ports['https']}",
+            "PORTAL_HTTP_LISTEN": f"unix:{nginx_dir / 'http-redirect.sock'}",
+            "PORTAL_HTTPS_ORIGIN": f"https://127.0.0.1:{self.ports['https']}",
+            "PORTAL_PLAIN_LISTEN": f"listen 127.0.0.1:{self.ports['nginx']};",
+            "PORTAL_TLS_CERTIFICATE": str(certificate),
+            "PORTAL_TLS_CERTIFICATE_KEY": str(key),
             "PORTAL_SERVER_NAME": "127.0.0.1 localhost",
             "PORTAL_UPSTREAMS": " ".join(
                 f"server 127.0.0.1:{self.ports[w]} max_fails=1 fail_timeout=5s;"
@@ -428,6 +482,8 @@ class Run:
                 "",
                 "Scaled shape (make run-scaled): every process on loopback",
                 f"  Portal      {url}/   (nginx: buffering proxy, deploy/nginx/)",
+                f"  TLS         https://127.0.0.1:{p['https']}/   (self-signed certificate,"
+                f" {self.root / 'nginx' / 'portal.crt'})",
                 f"  gunicorn    127.0.0.1:{p['web1']} and 127.0.0.1:{p['web2']}"
                 "   (deploy/gunicorn.conf.py)",
                 f"  Workers     worker1@{host}, worker2@{host} (2 processes each) and one beat",

@@ -373,7 +373,8 @@ def test_nginx_access_log_redacts_credentials(tmp_path):
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from pathlib import Path
-    from string import Template
+
+    from tests.support import nginx as nginx_support
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
@@ -391,23 +392,8 @@ def test_nginx_access_log_redacts_credentials(tmp_path):
 
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    port = free_port()
-    temp = tmp_path / "temp"
-    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (temp / sub).mkdir(parents=True)
-        shutil.chown(temp / sub, "nobody")
-    values = {
-        "PORTAL_LISTEN": f"127.0.0.1:{port}",
-        "PORTAL_SERVER_NAME": "127.0.0.1",
-        "PORTAL_UPSTREAMS": f"server 127.0.0.1:{upstream.server_address[1]};",
-        "PORTAL_METRICS_ALLOW": "",
-        "PORTAL_NGINX_TEMP": str(temp),
-        "PORTAL_NGINX_DIR": str(tmp_path),
-        "PORTAL_NGINX_LOG_DIR": str(tmp_path),
-    }
-    for source, target in (("portal.conf", "portal.conf"), ("run-scaled.conf", "nginx.conf")):
-        text = (BASE_DIR / "deploy" / "nginx" / f"{source}.template").read_text()
-        (tmp_path / target).write_text(Template(text).safe_substitute(values))
+    # Rendered as run-scaled renders it; requests go to its plain-HTTP loopback listener.
+    port = nginx_support.render(tmp_path, upstreams=[upstream.server_address[1]]).port
     server = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")])
     try:
         wait_until(

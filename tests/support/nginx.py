@@ -107,7 +107,6 @@ def render(folder: Path, *, upstreams: list[int], upstream_options: str = "") ->
         "PORTAL_HTTP_LISTEN": f"127.0.0.1:{server.http_port}",
         "PORTAL_HTTPS_ORIGIN": server.https_url,
         "PORTAL_PLAIN_LISTEN": f"listen 127.0.0.1:{server.port};",
-        "PORTAL_LISTEN": f"127.0.0.1:{server.port}",
         "PORTAL_TLS_CERTIFICATE": str(cert),
         "PORTAL_TLS_CERTIFICATE_KEY": str(key),
         "PORTAL_SERVER_NAME": "127.0.0.1 localhost",
