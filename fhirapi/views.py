@@ -200,11 +200,12 @@ def search_response(request, *, definition, queryset, build):
 
 def read_shaped(request, resource, *, definition, last_updated):
     """A read, shaped by ``_summary`` or ``_elements`` where asked, with its validators."""
-    summary = request.GET.get("_summary", "")
+    query = query_lists(request)
+    summary = (query.get("_summary") or [""])[-1]
     if summary and summary not in search.SUMMARY_MODES:
         raise search.invalid(f"_summary={summary[:40]} is not a summary mode.")
     elements = []
-    for raw in request.GET.getlist("_elements"):
+    for raw in query.get("_elements", []):
         elements += search.elements_parse(raw, element_names(definition.model))
     body = subset(
         resource.model_dump(mode="json", exclude_none=True),

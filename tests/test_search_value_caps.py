@@ -66,6 +66,7 @@ def a_value(parameter, index: int) -> str:
         "phone": f"+4479110{index:05d}",
         "telecom": f"+4479110{index:05d}",
         "type": ("photo", "document")[index % 2],
+        "gender": ("male", "female", "other", "unknown")[index % 4],
     }.get(parameter.name, f"v{index}")
 
 
