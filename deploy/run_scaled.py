@@ -9,6 +9,15 @@ does on a server: deploy/systemd/); a data service that dies stops the run.
 Everything lives in ``$PORTAL_DATA_DIR/scaled`` (default data/scaled): the database,
 the queue, the bucket, generated secrets (secrets.env), logs/. Ports: PORTAL_SCALED_PORT
 (nginx, default 8080) and the next fifteen.
+
+Run as root (a container, CI), no server runs as root: PostgreSQL runs as ``postgres``,
+Redis, SeaweedFS, nginx and the portal's processes as ``clinic-portal`` (made with useradd
+if missing), as the systemd units run them on a server (deploy/systemd/). PostgreSQL asks
+for a password (scram-sha-256; PGPASSWORD in secrets.env), never trusts a connection.
+
+Stopping: Ctrl-C, SIGTERM, SIGHUP or SIGQUIT, however many and in whatever order, start
+the one orderly stop, which always runs to its end: a signal only notes that a stop was
+asked, so none can cut the stop short and leave a server behind.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -115,7 +125,10 @@ class Run:
         self.portal: dict[str, tuple[list[str], dict, subprocess.Popen]] = {}
         self.restarts: dict[str, int] = {}
         self.stopping = False
+        self.signals: list[str] = []
         self.pg_data = self.root / "postgres" / "data"
+        self.pg_password = ""
+        self.user = run_user()
 
     # --- secrets ----------------------------------------------------------------
 
@@ -133,6 +146,9 @@ class Run:
             "METRICS_TOKEN": lambda: secrets.token_urlsafe(32),
             "S3_ACCESS_KEY_ID": lambda: "portal" + secrets.token_hex(6),
             "S3_SECRET_ACCESS_KEY": lambda: secrets.token_urlsafe(30),
+            # PostgreSQL's password for this run (libpq reads PGPASSWORD): portal.env's
+            # DATABASE_URL holds none.
+            "PGPASSWORD": lambda: secrets.token_urlsafe(24),
         }
         for name, make in wanted.items():
             values.setdefault(name, make())
@@ -162,7 +178,60 @@ class Run:
         for name in ("S3_BUCKET", "PORTAL_FILES_ROOT", "DEBUG"):
             env.pop(name, None)
         env.update({**self.portal_variables(), "PYTHONUNBUFFERED": "1", **secret})
+        if self.user:
+            env.update(HOME=str(self.root / "portal"), USER=self.user.pw_name)
         return env
+
+    # --- the run's user ----------------------------------------------------------------
+
+    def as_user(self, portal: bool = False) -> dict:
+        """Popen's arguments that start a server (``portal``: one of the portal's Python
+        processes) as the run's user; nothing when not root."""
+        user = self.portal_user() if portal else self.user
+        if not user:
+            return {}
+        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+
+    def portal_user(self) -> pwd.struct_passwd | None:
+        """The run's user for the portal's processes, if it can run this Python: one kept in
+        root's private home (pyenv under /root, mode 0700) it cannot, and then they run as
+        root, which the run says once."""
+        if not self.user:
+            return None
+        if self._python_usable is None:
+            try:
+                tried = subprocess.run(
+                    [PYTHON, "-c", "import django"],
+                    cwd=BASE_DIR,
+                    capture_output=True,
+                    user=self.user.pw_uid,
+                    group=self.user.pw_gid,
+                    extra_groups=[],
+                )
+                self._python_usable = tried.returncode == 0
+            except OSError:  # not even allowed to start it
+                self._python_usable = False
+            if not self._python_usable:
+                say(
+                    f"The portal's processes run as root: {self.user.pw_name} cannot run "
+                    f"{PYTHON} (its interpreter or the checkout is in a folder only root may "
+                    "read). Install Python and the checkout where other users can read them "
+                    "(e.g. /opt) to run them as that user; Redis, SeaweedFS and nginx run as "
+                    f"{self.user.pw_name} either way."
+                )
+        return self.user if self._python_usable else None
+
+    _python_usable: bool | None = None
+
+    def own(self, path: Path, portal: bool = False) -> None:
+        """``path`` and everything in it the run's user's (an earlier run as root made it)."""
+        user = self.portal_user() if portal else self.user
+        if not user:
+            return
+        os.chown(path, user.pw_uid, user.pw_gid)
+        for folder, folders, files in os.walk(path):
+            for name in folders + files:
+                os.chown(Path(folder) / name, user.pw_uid, user.pw_gid)
 
     def write_portal_env(self) -> None:
         """The portal's own variables (not the secrets, which stay in secrets.env), so an
@@ -186,29 +255,40 @@ class Run:
         return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
     def start_postgres(self) -> None:
+        """A cluster that asks every connection for a password (scram-sha-256): one made by
+        an earlier run with trust authentication is given the password and switched."""
         pg_root = self.pg_data.parent
         pg_root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(pg_root, "postgres")
         if not (self.pg_data / "PG_VERSION").exists():
-            subprocess.run(
-                self.as_postgres(
-                    [
-                        self.pg_binary("initdb"),
-                        "-D",
-                        str(self.pg_data),
-                        "-A",
-                        "trust",
-                        "-U",
-                        "postgres",
-                        "-E",
-                        "UTF8",
-                        "--no-locale",
-                    ]
-                ),
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
+            password_file = pg_root / "initdb-password"
+            password_file.write_text(self.pg_password + "\n")
+            password_file.chmod(0o600)
+            if os.geteuid() == 0:
+                shutil.chown(password_file, "postgres")
+            try:
+                subprocess.run(
+                    self.as_postgres(
+                        [
+                            self.pg_binary("initdb"),
+                            "-D",
+                            str(self.pg_data),
+                            "-A",
+                            "scram-sha-256",
+                            f"--pwfile={password_file}",
+                            "-U",
+                            "postgres",
+                            "-E",
+                            "UTF8",
+                            "--no-locale",
+                        ]
+                    ),
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
+            finally:
+                password_file.unlink(missing_ok=True)
         options = f"-p {self.ports['postgres']} -h 127.0.0.1 -k {pg_root}"
         subprocess.run(
             self.as_postgres(
@@ -227,21 +307,15 @@ class Run:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        self.postgres_password_only(pg_root)
+        client = [self.pg_binary("psql"), "-h", "127.0.0.1", "-p", str(self.ports["postgres"])]
+        with_password = {**os.environ, "PGPASSWORD": self.pg_password}
         exists = subprocess.run(
-            [
-                self.pg_binary("psql"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.ports["postgres"]),
-                "-U",
-                "postgres",
-                "-tAc",
-                "SELECT 1 FROM pg_database WHERE datname='portal'",
-            ],
+            [*client, "-U", "postgres", "-tAc", "SELECT 1 FROM pg_database WHERE datname='portal'"],
             capture_output=True,
             text=True,
             check=True,
+            env=with_password,
         ).stdout.strip()
         if exists != "1":
             subprocess.run(
@@ -256,7 +330,56 @@ class Run:
                     "portal",
                 ],
                 check=True,
+                env=with_password,
             )
+
+    def postgres_password_only(self, pg_root: Path) -> None:
+        """Switch a cluster an earlier run made with trust authentication to passwords:
+        the password set over the local socket (still trusted), then pg_hba.conf rewritten
+        and reloaded. A cluster made with a password is left as it is."""
+        hba = self.pg_data / "pg_hba.conf"
+        rules = [
+            line.split()
+            for line in hba.read_text().splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+        if not any("trust" in rule for rule in rules):
+            return
+        say("PostgreSQL: an earlier run trusted every connection; setting a password.")
+        subprocess.run(
+            self.as_postgres(
+                [
+                    self.pg_binary("psql"),
+                    "-h",
+                    str(pg_root),
+                    "-p",
+                    str(self.ports["postgres"]),
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-c",
+                    "SET password_encryption = 'scram-sha-256'",
+                    "-c",
+                    f"ALTER ROLE postgres PASSWORD '{self.pg_password}'",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        hba.write_text(
+            "# Written by make run-scaled: a password (scram-sha-256) for every connection.\n"
+            "local all all scram-sha-256\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n"
+            "host all all ::1/128 scram-sha-256\n"
+        )
+        subprocess.run(
+            self.as_postgres([self.pg_binary("pg_ctl"), "-D", str(self.pg_data), "reload"]),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
     def stop_postgres(self) -> None:
         subprocess.run(
@@ -270,7 +393,11 @@ class Run:
             stderr=subprocess.DEVNULL,
         )
 
-    def spawn(self, name: str, cmd: list[str], env=None, cwd=None) -> subprocess.Popen:
+    def spawn(
+        self, name: str, cmd: list[str], env=None, cwd=None, portal: bool = False
+    ) -> subprocess.Popen:
+        """A server in a session of its own (a signal to this script's group reaches only
+        the script, which stops the rest in order), as the run's user."""
         log = (self.logs / f"{name}.log").open("ab")
         return subprocess.Popen(
             cmd,
@@ -278,7 +405,8 @@ class Run:
             cwd=cwd or BASE_DIR,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches only this script; it stops the rest
+            start_new_session=True,
+            **self.as_user(portal),
         )
 
     def start_redis(self) -> None:
@@ -287,6 +415,7 @@ class Run:
         )
         redis_dir = self.root / "redis"
         redis_dir.mkdir(exist_ok=True)
+        self.own(redis_dir)
         self.services["redis"] = self.spawn(
             "redis",
             [
@@ -326,6 +455,7 @@ class Run:
         }
         config.write_text(json.dumps({"identities": [identity]}))
         config.chmod(0o600)
+        self.own(weed_dir)
         self.services["seaweedfs"] = self.spawn(
             "seaweedfs",
             [weed, "mini", f"-dir={weed_dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
@@ -337,7 +467,9 @@ class Run:
             + ["-master.telemetry=false"],
             cwd=weed_dir,
         )
-        wait_for_http(f"http://127.0.0.1:{self.ports['s3']}/", "SeaweedFS", timeout=90)
+        wait_for_http(
+            f"http://127.0.0.1:{self.ports['s3']}/", "SeaweedFS", timeout=90, stop=self.stop_asked
+        )
 
     def start_nginx(self) -> None:
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -347,8 +479,6 @@ class Run:
         temp = nginx_dir / "temp"
         for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (temp / sub).mkdir(parents=True, exist_ok=True)
-            if os.geteuid() == 0:  # nginx's workers run as nobody when started by root
-                shutil.chown(temp / sub, "nobody")
         certificate, key = self_signed_certificate(nginx_dir)
         values = {
             # TLS as in production, on a self-signed certificate; the demo's plain HTTP
@@ -372,14 +502,14 @@ class Run:
         for source, target in (("portal.conf", "portal.conf"), ("run-scaled.conf", "nginx.conf")):
             text = (DEPLOY / "nginx" / f"{source}.template").read_text()
             (nginx_dir / target).write_text(Template(text).safe_substitute(values))
-        subprocess.run(
-            [nginx, "-t", "-q", "-p", str(nginx_dir), "-c", str(nginx_dir / "nginx.conf")],
-            check=True,
-        )
-        self.services["nginx"] = self.spawn(
-            "nginx", [nginx, "-p", str(nginx_dir), "-c", str(nginx_dir / "nginx.conf")]
-        )
-        wait_for_port(self.ports["nginx"], "nginx")
+        # As the run's user: nginx's master is no more root than its workers (-e: its
+        # error log before it reads the configuration, not /var/log/nginx's).
+        self.own(nginx_dir)
+        files = ["-p", str(nginx_dir), "-e", str(nginx_dir / "error.log")]
+        files += ["-c", str(nginx_dir / "nginx.conf")]
+        subprocess.run([nginx, "-t", "-q", *files], check=True, **self.as_user())
+        self.services["nginx"] = self.spawn("nginx", [nginx, *files])
+        wait_for_port(self.ports["nginx"], "nginx", stop=self.stop_asked)
         wait_for_http(f"http://127.0.0.1:{self.ports['nginx']}/healthz", "nginx -> gunicorn")
 
     # --- the portal's processes ---------------------------------------------------
@@ -428,12 +558,22 @@ class Run:
 
     def start_portal(self, env: dict[str, str]) -> None:
         Path(env["PORTAL_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+        self.own(Path(env["PORTAL_DATA_DIR"]), portal=True)
         for name, (cmd, process_env) in self.portal_commands(env).items():
-            self.portal[name] = (cmd, process_env, self.spawn(name, cmd, env=process_env))
+            self.portal[name] = (
+                cmd,
+                process_env,
+                self.spawn(name, cmd, env=process_env, portal=True),
+            )
         for web in ("web1", "web2"):
-            wait_for_http(f"http://127.0.0.1:{self.ports[web]}/healthz", f"gunicorn {web}")
+            wait_for_http(
+                f"http://127.0.0.1:{self.ports[web]}/healthz",
+                f"gunicorn {web}",
+                stop=self.stop_asked,
+            )
 
     def manage(self, env: dict[str, str], *args: str, capture=False) -> str:
+        self.stop_asked()
         result = subprocess.run(
             [PYTHON, "manage.py", *args],
             cwd=BASE_DIR,
@@ -441,6 +581,7 @@ class Run:
             check=True,
             capture_output=capture,
             text=True,
+            **self.as_user(portal=True),
         )
         return result.stdout if capture else ""
 
@@ -455,15 +596,27 @@ class Run:
                 if process.poll() is not None and not self.stopping:
                     self.restarts[name] = self.restarts.get(name, 0) + 1
                     say(f"{name} exited ({process.returncode}); starting it again")
-                    self.portal[name] = (cmd, env, self.spawn(name, cmd, env=env))
+                    self.portal[name] = (cmd, env, self.spawn(name, cmd, env=env, portal=True))
+
+    # --- stopping ------------------------------------------------------------------
+
+    def on_signal(self, signum, frame) -> None:
+        """Only notes the stop: it raises nothing, so a signal arriving while the run stops
+        (a second Ctrl-C, make passing SIGTERM on, a closed terminal's SIGHUP) cannot
+        interrupt the stop half-way and leave servers running."""
+        self.stopping = True
+        self.signals.append(signal.Signals(signum).name)
+
+    def stop_asked(self) -> None:
+        """Between the steps of the start: a stop asked meanwhile ends the start here."""
+        if self.stopping:
+            raise StopAsked
 
     def stop(self) -> None:
         """Everything stops, in order: the proxy and the portal's processes together (each
-        finishes what it holds), then the data services. A second Ctrl-C does not cut
-        this short."""
+        finishes what it holds), then the data services. Any signal that arrives now is
+        only noted (on_signal): nothing cuts this short."""
         self.stopping = True
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         first = [process for _, _, process in self.portal.values()]
         if "nginx" in self.services:
             first.append(self.services["nginx"])
@@ -506,13 +659,17 @@ class Run:
         )
 
     def main(self) -> int:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self.on_signal)
         secret = self.secrets()
+        self.pg_password = secret["PGPASSWORD"]
         env = self.portal_env(secret)
         self.write_portal_env()
-        signal.signal(signal.SIGTERM, interrupted)
         try:
             self.start_postgres()
+            self.stop_asked()
             self.start_redis()
+            self.stop_asked()
             self.start_seaweedfs(secret)
             self.manage(env, "storage_setup")
             self.manage(env, "migrate", "--noinput", "--verbosity", "0")
@@ -520,18 +677,53 @@ class Run:
             demo = self.manage(env, "demo_setup", "--port", str(self.ports["nginx"]), capture=True)
             self.start_portal(env)
             self.start_nginx()
+            self.stop_asked()
             say(self.banner(env, demo))
             self.supervise()
-        except KeyboardInterrupt:
-            say("\nStopping…")
+        except StopAsked:
+            pass
         finally:
+            if self.signals:
+                say(f"\n{self.signals[0]} received: stopping everything…")
             self.stop()
         return 0
 
 
-def interrupted(signum, frame) -> None:
-    """SIGTERM stops the run as Ctrl-C does."""
-    raise KeyboardInterrupt
+# Each of these asks the run to stop, in order, whatever arrives after it.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+RUN_USER = "clinic-portal"
+
+
+class StopAsked(Exception):
+    """A stop signal arrived while the run was starting."""
+
+
+def run_user() -> pwd.struct_passwd | None:
+    """The user the servers run as when this script is root: clinic-portal, made (a system
+    user without a login) if missing. None when not root: they run as whoever runs this."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(RUN_USER)
+    except KeyError:
+        pass
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    made = subprocess.run(
+        [
+            useradd,
+            *("--system", "--no-create-home", "--home-dir", "/nonexistent"),
+            *("--shell", "/usr/sbin/nologin", "--user-group", RUN_USER),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if made.returncode != 0:
+        say(
+            f"Could not make the user {RUN_USER} ({made.stderr.strip() or useradd}): "
+            "the servers run as root."
+        )
+        return None
+    return pwd.getpwnam(RUN_USER)
 
 
 def say(text: str) -> None:
@@ -555,9 +747,11 @@ def terminate_all(processes: list[subprocess.Popen], timeout: float = 30) -> Non
             process.wait()
 
 
-def wait_for_port(port: int, what: str, timeout: float = 30) -> None:
+def wait_for_port(port: int, what: str, timeout: float = 30, stop=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if stop:
+            stop()
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
@@ -566,9 +760,11 @@ def wait_for_port(port: int, what: str, timeout: float = 30) -> None:
     raise SystemExit(f"{what} did not start on port {port} within {timeout:.0f}s")
 
 
-def wait_for_http(url: str, what: str, timeout: float = 60) -> None:
+def wait_for_http(url: str, what: str, timeout: float = 60, stop=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if stop:
+            stop()
         try:
             urllib.request.urlopen(url, timeout=2)
             return
