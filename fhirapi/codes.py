@@ -23,6 +23,8 @@ SYSTEM_BASE = "https://clinic-file-portal.invalid/fhir"
 
 PATIENT_ID_SYSTEM = f"{SYSTEM_BASE}/sid/patient-id"
 PATIENT_NUMBER_SYSTEM = f"{SYSTEM_BASE}/sid/patient-number"
+# The NHS's own system for the NHS number (UK Core), not the portal's: GP systems search by it.
+NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 # A file's id: X-on's ``id`` and the DocumentReference's own id.
 FILE_ID_SYSTEM = f"{SYSTEM_BASE}/sid/file-id"
 # An attachment's id: what Cliniko's and Claros's doors answered as ``id``.
@@ -67,7 +69,10 @@ def legacy_system_matches(system: str, current: str) -> bool:
     """Whether ``system`` is ``current`` as it was built before from a public address:
     ``http(s)://<any host>[/<prefix>]/fhir/sid/patient-id`` for ``current``'s
     ``/fhir/sid/patient-id``. The address of before is not known (the portal may have
-    moved since), so any host is accepted; the value must still match."""
+    moved since), so any host is accepted; the value must still match. Only the portal's
+    own systems had such forms (the NHS number's system is the NHS's, never another's)."""
+    if not current.startswith(SYSTEM_BASE):
+        return False
     if not system.startswith(("http://", "https://")) or system == current:
         return False
     suffix = urlsplit(current).path

@@ -25,6 +25,7 @@ from fhirapi.search import (
     token_parts,
 )
 from portal.ids import parse_uuid
+from portal.patients.nhs_number import NhsNumberError, nhs_number_parse
 from portal.patients.selectors import patient_number_of
 
 NOTHING = Q(pk__in=[])
@@ -85,10 +86,20 @@ def patient_number_condition(value: str) -> Q:
     return Q(number=number) if number else NOTHING
 
 
+def nhs_number_condition(value: str) -> Q:
+    """The ten digits, written with or without spaces or hyphens; anything that is no
+    NHS number selects nothing."""
+    try:
+        return Q(nhs_number=nhs_number_parse(value))
+    except NhsNumberError:
+        return NOTHING
+
+
 # The identifiers a Patient carries, in resources.patient_resource's order.
 PATIENT_IDENTIFIERS = (
     IdentifierSystem(codes.PATIENT_ID_SYSTEM, uuid_condition("pk")),
     IdentifierSystem(codes.PATIENT_NUMBER_SYSTEM, patient_number_condition),
+    IdentifierSystem(codes.NHS_NUMBER_SYSTEM, nhs_number_condition),
 )
 
 # The identifiers a DocumentReference carries: the file's id (X-on's answer) and, for a
@@ -162,9 +173,10 @@ PATIENT = ResourceDefinition(
             SearchParameter(
                 "identifier",
                 "token",
-                "The portal's patient id, or the patient's number in the clinic, with or "
-                "without its system (the systems of before, built from the portal's "
-                "address, are accepted too).",
+                "The portal's patient id, the patient's number in the clinic, or the NHS "
+                f"number (system {codes.NHS_NUMBER_SYSTEM}), with or without its system "
+                "(the systems of before, built from the portal's address, are accepted "
+                "too).",
                 identifier_condition(*PATIENT_IDENTIFIERS),
             ),
             SearchParameter(

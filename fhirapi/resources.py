@@ -56,6 +56,10 @@ def patient_resource(patient: Patient) -> FhirPatient:
         "active": True,
         "birthDate": patient.date_of_birth.isoformat(),
     }
+    if patient.nhs_number:
+        data["identifier"].append(
+            {"use": "official", "system": codes.NHS_NUMBER_SYSTEM, "value": patient.nhs_number}
+        )
     if patient.is_shell:
         data["meta"]["tag"] = [
             {
