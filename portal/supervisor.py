@@ -5,7 +5,8 @@ worker that died took the web server with it. Here a process that exits is start
 again after a back-off (1 s, doubling up to 30 s while it keeps dying young, back to 1 s
 once it has run for a minute), and a line in the log says which, how it ended and when
 it comes back. Nothing else is touched: the web server keeps serving while a worker
-restarts. Only SIGINT (Ctrl-C) or SIGTERM stops everything, in order, and a fatal
+restarts. SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGQUIT stops everything, in order (more
+signals while it stops change nothing), and a fatal
 start-up error (the port taken, the web server unable to start) is said in words.
 """
 
@@ -26,6 +27,7 @@ MAX_BACKOFF_SECONDS = 30.0
 HEALTHY_AFTER_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 20.0
 WEB_START_TIMEOUT_SECONDS = 90.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 class StartupError(Exception):
@@ -97,8 +99,10 @@ class Supervisor:
     # --- life cycle ----------------------------------------------------------------
 
     def run(self) -> int:
-        signal.signal(signal.SIGINT, self._on_stop_signal)
-        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        # Each only notes the stop (it raises nothing): however many arrive, and whichever
+        # (a closed terminal's SIGHUP, SIGQUIT), the one orderly stop runs to its end.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._on_stop_signal)
         try:
             check_port_free(self.web_port)
             for program in self.programs:
