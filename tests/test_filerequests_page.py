@@ -389,3 +389,149 @@ def test_photos_left_without_send_are_announced_by_the_sweep(file_request, setti
     (event,) = Event.objects.filter(type="file-request.files.update")
     assert event.payload["event"]["addedFileIds"] == [str(old.id)]
     assert event.payload["event"]["fileRequest"]["id"] == str(file_request.id)
+
+
+def fields_marked_wrong(html: str) -> list[str]:
+    """The date fields the page marks in error (GOV.UK's red border), in page order."""
+    import re
+
+    return re.findall(r'class="input input--\d input--error" id="dob-(\w+)"', html)
+
+
+TODAY = timezone.localdate()
+TOMORROW = TODAY + datetime.timedelta(days=1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("form", "message", "fields"),
+    [
+        ({"day": "", "month": "", "year": ""}, "Enter your date of birth", ["day"]),
+        ({"day": " ", "month": "\t", "year": "  "}, "Enter your date of birth", ["day"]),
+        (
+            {"day": "", "month": "6", "year": "1980"},
+            "Your date of birth must include a day",
+            ["day"],
+        ),
+        (
+            {"day": "17", "month": "", "year": "1980"},
+            "Your date of birth must include a month",
+            ["month"],
+        ),
+        (
+            {"day": "17", "month": "6", "year": ""},
+            "Your date of birth must include a year",
+            ["year"],
+        ),
+        (
+            {"day": "", "month": "", "year": "1980"},
+            "Your date of birth must include a day and month",
+            ["day", "month"],
+        ),
+        (
+            {"day": "17", "month": "", "year": ""},
+            "Your date of birth must include a month and year",
+            ["month", "year"],
+        ),
+        (
+            {"day": "aa", "month": "6", "year": "1980"},
+            "Enter your date of birth using numbers only",
+            ["day"],
+        ),
+        (
+            {"day": "17", "month": "June", "year": "198O"},
+            "Enter your date of birth using numbers only",
+            ["month", "year"],
+        ),
+        (
+            {"day": "-1", "month": "6", "year": "1980"},
+            "Enter your date of birth using numbers only",
+            ["day"],
+        ),
+        (
+            {"day": "17", "month": "6", "year": "80"},
+            "Year must include 4 numbers, for example 1980",
+            ["year"],
+        ),
+        (
+            {"day": "17", "month": "6", "year": "980"},
+            "Year must include 4 numbers, for example 1980",
+            ["year"],
+        ),
+        (
+            {"day": "17", "month": "6", "year": "19800"},
+            "Year must include 4 numbers, for example 1980",
+            ["year"],
+        ),
+        (
+            {"day": "31", "month": "2", "year": "1980"},
+            "Date of birth must be a real date",
+            ["day", "month"],
+        ),
+        (
+            {"day": "1", "month": "13", "year": "1980"},
+            "Date of birth must be a real date",
+            ["day", "month"],
+        ),
+        (
+            {"day": "0", "month": "6", "year": "1980"},
+            "Date of birth must be a real date",
+            ["day", "month"],
+        ),
+        (
+            {"day": "31", "month": "12", "year": "1899"},
+            "Date of birth must be in the past",
+            ["year"],
+        ),
+        (
+            {"day": str(TOMORROW.day), "month": str(TOMORROW.month), "year": str(TOMORROW.year)},
+            "Date of birth must be in the past",
+            ["year"],
+        ),
+    ],
+)
+def test_each_date_that_cannot_be_a_birth_date_is_explained_by_field(
+    client, file_request, form, message, fields
+):
+    """GIVEN a sent request WHEN the date entered cannot be anyone's date of birth (a field
+    missing, letters, a two-digit year, 31 February, before 1900, tomorrow)
+    THEN the page says what is wrong, marks exactly the fields to fix, and no attempt is
+    used."""
+    response = client.post(link(file_request), form)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert message in html
+    assert fields_marked_wrong(html) == fields
+    file_request.refresh_from_db()
+    assert file_request.failed_attempts == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"day": "1", "month": "1", "year": "1900"},
+        {"day": str(TODAY.day), "month": str(TODAY.month), "year": str(TODAY.year)},
+        {"day": "29", "month": "2", "year": "2000"},
+    ],
+    ids=["1-jan-1900", "today", "29-feb-2000"],
+)
+def test_the_oldest_and_newest_possible_dates_are_checked_as_answers(client, file_request, form):
+    """GIVEN a sent request WHEN the date is a real one at the edge of the range (1 January
+    1900, today, a leap day) THEN it is checked as an answer: wrong here, so it counts as
+    one attempt and says it does not match."""
+    response = client.post(link(file_request), form)
+
+    assert response.status_code == 200
+    assert "does not match our records" in response.content.decode()
+    file_request.refresh_from_db()
+    assert file_request.failed_attempts == 1
+
+
+@pytest.mark.django_db
+def test_the_right_date_with_spaces_and_leading_zeros_opens_the_link(client, file_request):
+    """GIVEN a sent request WHEN the right date is typed with spaces around it and leading
+    zeros THEN the link opens (302 to the upload page)."""
+    response = client.post(link(file_request), {"day": " 17 ", "month": "06", "year": " 1980"})
+    assert response.status_code == 302
