@@ -20,13 +20,15 @@ Why a runner of our own rather than mutmut or cosmic-ray:
   would start its own (about 10 s each, times hundreds of mutants).
 
 So: the servers are started once here (``tests/plugins/services.py``'s own start
-function); each mutant is a ``pytest -x -q -p no:cacheprovider`` run of the module's
-test files with ``PORTAL_TEST_SERVICES=external`` and the servers' addresses, and
-``-p tests.plugins.mutation`` with ``PORTAL_MUTANT=<module>:<index>`` makes the
-import of that module compile the mutated syntax tree (nothing is written to the
-working tree). Two runs go in parallel, each with its own test database (kept
-between runs with ``--reuse-db``), Redis database and data folder. A run that passes
-its time limit counts as killed (the mutant made the tests hang), with a note.
+function). For each module, two pytest sessions run in parallel, each with its own test
+database (made anew for each module), Redis database and data folder, and
+``PORTAL_TEST_SERVICES=external``. Each session (``-p tests.plugins.mutation``) runs the
+module's tests once under coverage.py, one context per test, then forks a child per mutant
+that carries the mutated syntax tree into the loaded module and runs only the tests that
+reach the mutated line; a mutant on a line that runs while pytest starts is run in a fresh
+pytest process instead, whose import hook compiles the mutated module from the start.
+Nothing is written to the working tree. A child that passes its time limit counts as
+killed (the mutant made the tests hang), with a note.
 
 Usage: ``python scripts/mutation.py [--module files.keys ...] [--jobs 2]``. The results
 of each module are kept in ``var/mutation/<module>.json`` and the report
@@ -56,7 +58,9 @@ CONFIG = ROOT / "scripts" / "mutation.toml"
 EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.toml"
 RESULTS = ROOT / "var" / "mutation"
 REPORT = ROOT / "docs" / "mutation-report.md"
-PYTEST_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "-p", "tests.plugins.mutation", "--reuse-db"]
+# A fresh test database per module and slot: a run cut off by its time limit may have left
+# rows behind (a transactional test), which the next module's tests must not see.
+PYTEST_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "-p", "tests.plugins.mutation", "--create-db"]
 
 
 def module_path(name: str) -> Path:
@@ -289,6 +293,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--module", action="append", help="only this module (repeatable)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--tests", nargs="+", help="these test files instead of the module's own (one module)"
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument(
         "--report-only", action="store_true", help="write the report from the kept results"
@@ -301,6 +308,10 @@ def main() -> int:
         if unknown:
             parser.error(f"not in {CONFIG.name}: {', '.join(sorted(unknown))}")
         modules = [m for m in modules if m["name"] in args.module]
+    if args.tests:
+        if len(modules) != 1:
+            parser.error("--tests needs exactly one --module")
+        modules[0]["tests"] = args.tests
     if args.list:
         for entry in modules:
             source = module_path(entry["name"]).read_text()

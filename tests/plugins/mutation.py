@@ -583,6 +583,12 @@ def _serve(session) -> None:
                 os.kill(child, signal.SIGKILL)
                 os.waitpid(child, 0)
                 outcome = "timeout"
+                # A test cut off mid-way may have committed rows (a transactional test);
+                # empty the tables, as such tests do after themselves.
+                from django.core.management import call_command
+
+                call_command("flush", interactive=False, verbosity=0)
+                connections.close_all()
             else:
                 time.sleep(0.02)
         note = f"no answer within {limit:.0f}s (counted as killed)" if outcome == "timeout" else ""
@@ -621,7 +627,12 @@ def _fresh_run(session, name: str, index: int, functions, limit: float) -> tuple
     env.pop("PORTAL_MUTATION_PLAN", None)
     env["PORTAL_MUTANT"] = f"{name}:{index}"
     env["PORTAL_MUTANT_FUNCTIONS"] = ",".join(functions or [])
-    args = [str(a) for a in session.config.invocation_params.args]
+    # The server's own test database, as it is (the server is idle meanwhile).
+    given = session.config.invocation_params.args
+    args = ["--reuse-db" if a == "--create-db" else str(a) for a in given]
+    from django.db import connections
+
+    connections.close_all()
     command = [sys.executable, "-m", "pytest", *args]
     try:
         done = subprocess.run(
