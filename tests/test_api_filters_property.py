@@ -50,6 +50,10 @@ FILTERS = {
             st.integers(0, 10**16).map(lambda n: f"+{n}"),
         ),
         "date_of_birth": values(dates(prefixes=False)),
+        "nhs_number": values(
+            st.sampled_from(["9434765919", "943 476 5919", "943-476-5918", "1000000010", "+44"]),
+            st.integers(0, 10**12).map(str),
+        ),
         **PAGING,
     },
     "/api/v1/file-requests": {
