@@ -25,8 +25,9 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_tls(folder: Path, *, label: str = "test") -> Tls:
-    """A CA and a server certificate for ``localhost`` and ``127.0.0.1``, in ``folder``."""
+def make_tls(folder: Path, *, label: str = "test", addresses: tuple[str, ...] = ()) -> Tls:
+    """A CA and a server certificate for ``localhost``, ``127.0.0.1`` and ``addresses``, in
+    ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -69,7 +70,13 @@ def make_tls(folder: Path, *, label: str = "test") -> Tls:
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [
+                    x509.DNSName("localhost"),
+                    *(
+                        x509.IPAddress(ipaddress.ip_address(address))
+                        for address in ("127.0.0.1", *addresses)
+                    ),
+                ]
             ),
             critical=False,
         )
