@@ -11,7 +11,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 # The embedded shape's broker (``sqlite-queue://``, portal/sqlite_broker.py).
 sqlite_broker.register()
 
-app = Celery("portal")
+# PausingTask: after the broker fails to take a task, none is tried for a few seconds
+# (portal/broker_pause.py), so a request that queues several does not wait for each.
+app = Celery("portal", task_cls="portal.broker_pause:PausingTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -12,6 +12,7 @@ and is in every failure message.
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 
@@ -42,6 +43,7 @@ NEEDS = {
     "metrics": {"database"},
     "api list": {"database"},
     "api upload": {"database", "storage"},
+    "api upload x4": {"database", "storage"},
     "api download": {"database", "storage"},
     "patient page": {"database"},
 }
@@ -59,6 +61,11 @@ def probe(base: str, session: requests.Session, *, patient_id, file_id) -> dict[
             timeout=CLIENT_TIMEOUT,
         ),
         "api list": lambda: session.get(f"{base}/api/v1/patients", timeout=CLIENT_TIMEOUT),
+        "api upload x4": lambda: session.post(
+            f"{base}/api/v1/files",
+            json=clients_xon_body(patient_id, files=4),
+            timeout=CLIENT_TIMEOUT,
+        ),
         "api upload": lambda: session.post(
             f"{base}/api/v1/files",
             json=clients_xon_body(patient_id),
@@ -94,16 +101,16 @@ def probe(base: str, session: requests.Session, *, patient_id, file_id) -> dict[
     return answers
 
 
-def clients_xon_body(patient_id) -> dict:
-    import base64
-
+def clients_xon_body(patient_id, files: int = 1) -> dict:
+    """X-on's upload of ``files`` photos in one request (each queues its own task)."""
     return {
         "files": [
             {
-                "name": "during-fault.jpg",
+                "name": f"during-fault-{index}.jpg",
                 "type": "image/jpeg",
-                "contents": base64.b64encode(photo(7)).decode(),
+                "contents": base64.b64encode(photo(7 + index)).decode(),
             }
+            for index in range(files)
         ],
         "userId": str(patient_id),
     }
@@ -111,12 +118,12 @@ def clients_xon_body(patient_id) -> dict:
 
 def table(rows: list[tuple[str, str, str, dict]]) -> str:
     lines = [
-        f"{'dependency':<10} {'state':<8} {'route':<13} {'status':>6} {'seconds':>8}  retry-after",
+        f"{'dependency':<10} {'state':<8} {'route':<14} {'status':>6} {'seconds':>8}  retry-after",
         "-" * 62,
     ]
     for dependency, state, route, answer in rows:
         lines.append(
-            f"{dependency:<10} {state:<8} {route:<13} {answer['status']!s:>6} "
+            f"{dependency:<10} {state:<8} {route:<14} {answer['status']!s:>6} "
             f"{answer['seconds']:>8.2f}  {answer['retry_after'] or '-'}"
         )
     return "\n".join(lines)
