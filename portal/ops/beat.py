@@ -138,6 +138,7 @@ class LeasedScheduler(PersistentScheduler):
             if self.active:
                 from portal.ops.services import beat_lease_release
 
+                self.active = False  # close() may be called twice: hand over once
                 try:
                     close_old_connections()
                     beat_lease_release(holder=self.holder)
