@@ -3,6 +3,7 @@ URLs, then real servers that accept only TLS, reached by the portal's own proces
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -200,12 +201,17 @@ def test_a_broker_certificate_for_another_host_is_refused(tls_redis):
     host by another name (::1's loopback alias is not in it) THEN refused: the host is checked."""
     port, tls, _ = tls_redis
     alias = socket.gethostname()
-    answer = portal_python(
-        PING_BROKER,
-        CELERY_BROKER_URL=f"rediss://:{REDIS_PASSWORD}@{alias}:{port}/0",
-        REDIS_TLS_CA_FILE=str(tls.ca),
-    )
-    assert answer.returncode != 0, answer.stdout
+    with contextlib.suppress(OSError):
+        if alias != "localhost" and socket.gethostbyname(alias) == "127.0.0.1":
+            answer = portal_python(
+                PING_BROKER,
+                CELERY_BROKER_URL=f"rediss://:{REDIS_PASSWORD}@{alias}:{port}/0",
+                REDIS_TLS_CA_FILE=str(tls.ca),
+            )
+            assert answer.returncode != 0, answer.stdout
+            assert "mismatch" in answer.stderr, answer.stderr[-2000:]
+            return
+    pytest.skip("this machine's name does not lead to 127.0.0.1")
 
 
 # --- PostgreSQL that accepts only TLS ---------------------------------------------------
