@@ -119,6 +119,13 @@ def test_the_record_edit_page_carries_the_banner(clinician_client, thompson, tho
     assert found.found[0]["links"] == [f"/patients/{thompson.id}/"]
 
 
+def test_the_request_form_for_a_patient_carries_the_banner(
+    clinician_client, thompson, thompson_banner
+):
+    found = banners(clinician_client.get(f"/file-requests/new/?patient={thompson.id}"))
+    assert found.texts() == [thompson_banner]
+
+
 def test_a_file_request_page_and_its_viewer_carry_the_banner(
     clinician_client, account, thompson, thompson_banner
 ):
