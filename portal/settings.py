@@ -256,11 +256,12 @@ S3_REGION = env.str("S3_REGION", default="us-east-1")
 S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default="") or None
 S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default="") or None
 # A storage that stops answering must not hold a web request or a worker for
-# botocore's default minute: time out, let botocore try once more, then let the caller
+# botocore's default minute: time out, let botocore try twice more, then let the caller
 # decide (a web request answers 503 with Retry-After, the processing task retries with
 # back-off). The read timeout bounds each wait for the store's next bytes, not a whole
-# transfer; with the defaults a store that hangs is given up within about 6 s (botocore
-# waits out the read timeout once more than it tries), well inside the proxy's timeout.
+# transfer; S3_MAX_ATTEMPTS is botocore's retries' max_attempts, the tries after the first,
+# so with the defaults a store that hangs is given up after three tries of 2 s, about 6 s,
+# well inside the proxy's timeout.
 S3_CONNECT_TIMEOUT_SECONDS = env.float("S3_CONNECT_TIMEOUT_SECONDS", default=2.0)
 S3_READ_TIMEOUT_SECONDS = env.float("S3_READ_TIMEOUT_SECONDS", default=2.0)
 S3_MAX_ATTEMPTS = env.int("S3_MAX_ATTEMPTS", default=2)

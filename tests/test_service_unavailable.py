@@ -7,16 +7,34 @@ tests/faults/test_database_outage.py.
 
 from __future__ import annotations
 
+import psycopg
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+import redis.exceptions
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
+from kombu.exceptions import OperationalError as KombuOperationalError
 
+from portal.broker_pause import BrokerPaused
 from portal.views import server_error
 
 OUTAGES = {
     "database down": OperationalError("connection refused"),
     "database connection closed": InterfaceError("connection already closed"),
+    "database statement timeout (psycopg)": psycopg.errors.QueryCanceled("statement timeout"),
+    "database silent (psycopg)": psycopg.OperationalError("no answer within 6 s"),
+    "database connect timeout (psycopg)": psycopg.errors.ConnectionTimeout("timeout expired"),
+    "broker timeout (redis)": redis.exceptions.TimeoutError("Timeout reading from socket"),
+    "broker refused (redis)": redis.exceptions.ConnectionError("Connection refused"),
+    "broker away (kombu)": KombuOperationalError("Error 111 connecting"),
+    "broker paused": BrokerPaused("not queued"),
+    "storage read timeout": ReadTimeoutError(endpoint_url="http://127.0.0.1:9"),
+    "storage connect timeout": ConnectTimeoutError(endpoint_url="http://127.0.0.1:9"),
     "storage unreachable": EndpointConnectionError(endpoint_url="http://127.0.0.1:9"),
     "storage 500": ClientError(
         {"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
