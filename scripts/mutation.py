@@ -187,11 +187,13 @@ def run_module(entry: dict, jobs: int, workdir: Path, equivalents: list[dict], l
                 f"{name}: its tests fail without any mutant:\n{got['baseline_failed']}"
             )
         if "results" not in got:
-            raise SystemExit(f"{name}: the mutation server stopped:\n{output[-3000:]}")
-        outcomes.update({int(k): v for k, v in got["results"].items()})
+            log(f"{name}: a mutation server stopped:\n{output[-3000:]}")
+        outcomes.update({int(k): v for k, v in got.get("results", {}).items()})
     missing = [m.index for m in mutants if m.index not in outcomes]
+    for index in missing:  # reported as errors (left out of the score), never lost
+        outcomes[index] = {"outcome": "error", "seconds": 0, "note": "the server stopped"}
     if missing:
-        raise SystemExit(f"{name}: no result for mutants {missing}")
+        log(f"{name}: no result for {len(missing)} mutants (the server stopped)")
     results = []
     for mutant in mutants:
         got = outcomes[mutant.index]

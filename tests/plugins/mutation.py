@@ -494,6 +494,21 @@ def _mutant_lines(tree: ast.Module, functions) -> dict[int, tuple[set[int], bool
     return found
 
 
+def _flush_after_cut(session) -> None:
+    """A test cut off mid-way may have committed rows (a transactional test): empty the
+    tables, as such tests do after themselves. Never fatal to the server."""
+    from django.core.management import call_command
+    from django.db import connections
+    from pytest_django.plugin import blocking_manager_key
+
+    try:
+        with session.config.stash[blocking_manager_key].unblock():
+            call_command("flush", interactive=False, verbosity=0)
+    except Exception as failed:  # the next tests will tell
+        print(f"mutation: the tables could not be emptied: {failed}", file=sys.stderr)
+    connections.close_all()
+
+
 def _serve(session) -> None:
     plan = json.loads(Path(os.environ["PORTAL_MUTATION_PLAN"]).read_text())
     name, functions = plan["module"], plan["functions"] or None
@@ -583,12 +598,7 @@ def _serve(session) -> None:
                 os.kill(child, signal.SIGKILL)
                 os.waitpid(child, 0)
                 outcome = "timeout"
-                # A test cut off mid-way may have committed rows (a transactional test);
-                # empty the tables, as such tests do after themselves.
-                from django.core.management import call_command
-
-                call_command("flush", interactive=False, verbosity=0)
-                connections.close_all()
+                _flush_after_cut(session)
             else:
                 time.sleep(0.02)
         note = f"no answer within {limit:.0f}s (counted as killed)" if outcome == "timeout" else ""
