@@ -10,7 +10,7 @@ from portal.audit.services import Actor
 from portal.patients.models import Patient
 from portal.patients.nhs_number import NhsNumberError, nhs_number_parse
 from portal.patients.phone import MobileNumberError, mobile_help, parse_typed_mobile
-from portal.patients.services import patient_update
+from portal.patients.services import NhsNumberTaken, nhs_number_holder, patient_update
 
 
 class TypedMobileField(forms.CharField):
@@ -58,9 +58,20 @@ class PatientAdminForm(forms.ModelForm):
         if not text:
             return ""
         try:
-            return nhs_number_parse(text)
+            digits = nhs_number_parse(text)
         except NhsNumberError as exc:
             raise forms.ValidationError(str(exc)) from exc
+        # The form leaves out the account, so Django does not check the constraint on
+        # (account, NHS number) itself: asked here, before patient_update refuses it.
+        holder = nhs_number_holder(
+            account=self.instance.account, nhs_number=digits, other_than=self.instance
+        )
+        if holder is not None:
+            raise forms.ValidationError(
+                str(NhsNumberTaken(nhs_number=digits, holder=holder))
+                + f" It is recorded for {holder.name_family_first} ({holder.pk})."
+            )
+        return digits
 
     def clean_mobile(self):
         text = self.cleaned_data["mobile"].strip()

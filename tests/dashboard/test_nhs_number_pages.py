@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.test import Client
 
 from portal.audit.models import AuditEvent
 from portal.patients.models import Patient
@@ -166,3 +167,43 @@ def test_edit_form_shows_sets_and_clears_the_nhs_number(clinician_client, patien
     thompson.refresh_from_db()
     assert thompson.nhs_number == "9434765919"
     assert AuditEvent.objects.filter(action="patient.update", target_id=str(thompson.id)).exists()
+
+
+def test_the_admin_shows_edits_and_checks_the_nhs_number(patients):
+    """GIVEN the operator's admin WHEN a patient's NHS number is changed there THEN it is
+    shown grouped, stored as its digits, refused in words when invalid or another
+    patient's of the clinic, and audited."""
+    from django.urls import reverse
+
+    from tests.dashboard.test_admin import sign_in
+    from tests.factories import UserFactory
+
+    client = sign_in(Client(), UserFactory(is_staff=True, is_superuser=True))
+    thompson = patients["thompson"]
+    url = reverse("admin:patients_patient_change", args=[thompson.pk])
+    page = client.get(url).content.decode()
+    assert 'value="943 476 5919"' in page
+    fields = {
+        "first_name": "Margaret",
+        "last_name": "Thompson",
+        "date_of_birth": "1948-03-03",
+        "mobile": "",
+    }
+    response = client.post(url, {**fields, "nhs_number": "943 476 5918"})
+    assert "its check digit does not match" in response.content.decode()
+    response = client.post(url, {**fields, "nhs_number": "401 023 2137"})
+    assert "NHS number 401 023 2137 already belongs to another patient" in (
+        response.content.decode()
+    )
+    assert "THOMSON, Margaret" in response.content.decode()
+    response = client.post(url, {**fields, "nhs_number": ""})
+    assert response.status_code == 302
+    thompson.refresh_from_db()
+    assert thompson.nhs_number == ""
+    response = client.post(url, {**fields, "nhs_number": "943-476-5919"})
+    assert response.status_code == 302
+    thompson.refresh_from_db()
+    assert thompson.nhs_number == "9434765919"
+    assert AuditEvent.objects.filter(
+        action="patient.update", target_id=str(thompson.id), detail__fields__contains=["nhs_number"]
+    ).exists()
