@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -37,7 +37,7 @@ def fhir_document_files(*, account: Account) -> QuerySet[File]:
             Q(patient_attachment__isnull=True) | Q(patient_attachment__archived_at__isnull=True)
         )
     )
-    return with_document_parts(files).order_by("last_updated", "id")
+    return with_document_parts(files.filter(has_servable_content())).order_by("last_updated", "id")
 
 
 def fhir_file_get(*, account: Account, file_id) -> File | None:
@@ -47,7 +47,16 @@ def fhir_file_get(*, account: Account, file_id) -> File | None:
     if parsed is None:
         return None
     files = File.objects.filter(account=account, pk=parsed, patient__isnull=False)
+    files = files.filter(~Q(state=File.State.READY) | has_servable_content())
     return with_document_parts(files).first()
+
+
+def has_servable_content() -> Exists:
+    """The file's cleaned original is stored and ready: a DocumentReference names its
+    bytes as its one content entry, so a file without them is no document to offer."""
+    return Exists(
+        Facet.objects.filter(file=OuterRef("pk"), name=Facet.CONTENT, state=Facet.State.READY)
+    )
 
 
 def with_document_parts(files: QuerySet[File]) -> QuerySet[File]:

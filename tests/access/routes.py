@@ -123,6 +123,8 @@ class OtherRule:
 
 OTHER_ROUTES: dict[str, OtherRule] = {
     "healthz": OtherRule(methods=("GET",), kind="public"),
+    "livez": OtherRule(methods=("GET",), kind="public"),
+    "readyz": OtherRule(methods=("GET",), kind="public"),
     "schema": OtherRule(methods=("GET",), kind="public"),
     "api-docs": OtherRule(methods=("GET",), kind="public"),
     "storage-upload": OtherRule(methods=("POST",), kind="storage"),
