@@ -26,6 +26,7 @@ from portal.accounts.services import api_key_create, staff_invite
 from portal.accounts.signin_throttle import key_digest
 from portal.audit.models import AuditEvent
 from portal.audit.services import Actor
+from portal.ops.models import BeatLease
 from portal.patients.services import patient_create
 from portal.webhooks.models import Delivery, DeliveryAttempt, Event
 from tests.dashboard.showcase import answered_request, everything_for
@@ -139,6 +140,10 @@ SAMPLES = {
     ),
     "webhooks.webhooksigningsecret": lambda w: (w["signing_secret"], "Riverside"),
     "ops.workerheartbeat": lambda w: (w["heartbeat"], "worker-1"),
+    "ops.beatlease": lambda w: (
+        BeatLease.objects.create(name="beat", holder="beat@app1.riverside"),
+        "app1.riverside",
+    ),
     "files.uploadticket": lambda w: (w["upload_ticket"], str(w["upload_ticket"].id)),
     "files.file": lambda w: (file_of(w), "left-forearm-rash"),
     "files.facet": lambda w: (
