@@ -203,3 +203,23 @@ def test_fhirclient_journey_reads_with_validators_and_pages_every_document(base,
     xml = session.get(f"{base}/Patient/{patient.id}", headers={"Accept": "application/fhir+xml"})
     assert xml.status_code == 406
     validated(xml.json())
+
+
+def test_fhirpy_finds_a_patient_by_nhs_number_and_only_them(base, live_record):
+    """GIVEN John Smith's NHS number on his record, and the same number on a patient of
+    another clinic WHEN a record system on fhirpy searches Patient by the NHS number
+    system and value THEN John alone is answered, his identifier carries the NHS system,
+    and a valid number nobody here holds matches no one."""
+    from tests.factories import AccountFactory, PatientFactory
+
+    live_record.patient.nhs_number = "9434765919"
+    live_record.patient.save(update_fields=["nhs_number"])
+    PatientFactory(account=AccountFactory(), nhs_number="9434765919")
+    fhir = SyncFHIRClient(base, authorization=f"Bearer {live_record.api_key}")
+    nhs = "https://fhir.nhs.uk/Id/nhs-number"
+    (john,) = fhir.resources("Patient").search(identifier=f"{nhs}|9434765919").fetch_all()
+    validated(john.serialize())
+    assert john.id == str(live_record.patient.pk)
+    official = {"use": "official", "system": nhs, "value": "9434765919"}
+    assert official in john["identifier"]
+    assert fhir.resources("Patient").search(identifier=f"{nhs}|4010232137").fetch_all() == []
