@@ -1,7 +1,7 @@
 from django import forms
 from django.utils import timezone
 
-from portal.patients.nhs_number import NhsNumberError, nhs_number_format, nhs_number_parse
+from portal.patients.nhs_number import nhs_number_clean, nhs_number_format
 from portal.patients.phone import MobileNumberError, mobile_help, parse_typed_mobile
 
 
@@ -39,13 +39,9 @@ class PatientForm(forms.Form):
         return value
 
     def clean_nhs_number(self):
-        text = self.cleaned_data["nhs_number"].strip()
-        if not text:
+        digits = nhs_number_clean(self.cleaned_data["nhs_number"])
+        if not digits:
             return ""
-        try:
-            digits = nhs_number_parse(text)
-        except NhsNumberError as exc:
-            raise forms.ValidationError(str(exc)) from exc
         # Shown back grouped (943 476 5919) if another field sends the form back.
         self.data = self.data.copy()
         self.data[self.add_prefix("nhs_number")] = nhs_number_format(digits)

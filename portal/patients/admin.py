@@ -8,7 +8,7 @@ from django.contrib import admin
 
 from portal.audit.services import Actor
 from portal.patients.models import Patient
-from portal.patients.nhs_number import NhsNumberError, nhs_number_parse
+from portal.patients.nhs_number import nhs_number_clean
 from portal.patients.phone import MobileNumberError, mobile_help, parse_typed_mobile
 from portal.patients.services import NhsNumberTaken, nhs_number_holder, patient_update
 
@@ -54,13 +54,9 @@ class PatientAdminForm(forms.ModelForm):
         self.initial["nhs_number"] = self.instance.nhs_number_display
 
     def clean_nhs_number(self):
-        text = self.cleaned_data["nhs_number"].strip()
-        if not text:
+        digits = nhs_number_clean(self.cleaned_data["nhs_number"])
+        if not digits:
             return ""
-        try:
-            digits = nhs_number_parse(text)
-        except NhsNumberError as exc:
-            raise forms.ValidationError(str(exc)) from exc
         # The form leaves out the account, so Django does not check the constraint on
         # (account, NHS number) itself: asked here, before patient_update refuses it.
         holder = nhs_number_holder(

@@ -76,3 +76,17 @@ def nhs_number_parse(raw: str) -> str:
             "mistyped or two swapped."
         )
     return digits
+
+
+def nhs_number_clean(raw: str) -> str:
+    """A form field's value: "" when left blank, else the ten digits, or Django's
+    ValidationError with the reason (the dashboard's and the admin's forms share it)."""
+    from django.core.exceptions import ValidationError  # Django only where a form asks
+
+    text = raw.strip()
+    if not text:
+        return ""
+    try:
+        return nhs_number_parse(text)
+    except NhsNumberError as exc:
+        raise ValidationError(str(exc)) from exc
