@@ -48,6 +48,12 @@ class FileRequest(models.Model):
         max_length=20, choices=Status.choices, default=Status.SENT, db_index=True
     )
     files_update_webhook_url = models.URLField(max_length=2000, blank=True)
+    # Photos go as taken: the patient's phone does not shrink them before sending.
+    full_resolution = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Photos are sent at full resolution, not shrunk on the patient's phone.",
+    )
     # X-on's ``accountId``: the sending system's id of its own account, kept and answered
     # as sent. It never chooses the clinic, which is always the API key's. A database
     # default, so code of the previous release can still insert requests during an upgrade.
@@ -162,6 +168,23 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.status} for {self.file_request_id}"
+
+
+class ReplacedShortLink(models.Model):
+    """A short link id a newer one replaced (a locked link unlocked and texted again).
+
+    It grants nothing: the patient who opens it is told a newer text was sent and to
+    use that one, instead of being told the link does not exist.
+    """
+
+    short_link_id = models.CharField(max_length=64, unique=True)
+    file_request = models.ForeignKey(
+        FileRequest, on_delete=models.CASCADE, related_name="replaced_short_links"
+    )
+    replaced_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Link replaced {self.replaced_at:%Y-%m-%d %H:%M} for {self.file_request_id}"
 
 
 class AddressThrottle(models.Model):

@@ -181,6 +181,20 @@ class File(ActorFields):
     declared_type = models.CharField(max_length=255, blank=True)
     mime_type = models.CharField(max_length=100, blank=True, help_text="Detected from the bytes.")
     size = models.PositiveBigIntegerField(null=True, blank=True)
+    # What the sender's device sent, kept when processing replaces ``size`` with the
+    # cleaned original's: the bytes that arrived in storage (after any shrinking on the
+    # patient's phone), and the photo's own size on the phone before it was shrunk.
+    size_sent = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Bytes that arrived (what the device sent)."
+    )
+    size_on_phone = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The photo's size on the patient's phone before it was shrunk to send.",
+    )
+    # The id the patient's phone gave the photo: a photo sent again (a retry, a double
+    # tap, a reopened page) is recognised and kept once per request.
+    client_photo_id = models.UUIDField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
@@ -218,6 +232,13 @@ class File(ActorFields):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["file_request", "client_photo_id"],
+                condition=models.Q(client_photo_id__isnull=False),
+                name="file_one_per_client_photo_id_and_request",
+            )
+        ]
         indexes = [
             models.Index(fields=["account", "-created_at"]),
             models.Index(
