@@ -64,11 +64,6 @@ def photo_get(*, patient: Patient) -> PatientPhoto | None:
     )
 
 
-def photos_awaiting_upload() -> QuerySet[PatientPhoto]:
-    """Photo properties whose upload is open: the collecting step looks for their bytes."""
-    return PatientPhoto.objects.filter(upload_ticket__isnull=False, file__isnull=True)
-
-
 # --- Which door a file came through ------------------------------------------------------
 
 

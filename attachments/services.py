@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -304,18 +303,6 @@ def photo_content_type_for(filename: str) -> str | None:
     if not dot or not stem:
         return None
     return PHOTO_CONTENT_TYPES.get(extension.lower())
-
-
-@dataclass(frozen=True)
-class PhotoUpload:
-    """One entry of Medable's ``uploads``: where and how to post the bytes."""
-
-    filename: str
-    ticket: UploadTicket
-
-    @property
-    def presigned_post(self) -> dict:
-        return self.ticket.presigned_post()
 
 
 def photo_ticket_issue(*, account, patient, filename: str, content_type: str, actor):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from django.db.models import QuerySet
-
 from files.keys import path_problem
 from files.models import Facet, File, UploadTicket
 from portal.accounts.models import Account
@@ -47,15 +45,6 @@ def file_get(*, account: Account, file_id) -> File | None:
         return None
     file.account = account  # the caller's, already loaded: no join, no second query
     return file
-
-
-def file_list(*, account: Account, patient=None, file_request=None) -> QuerySet[File]:
-    files = File.objects.filter(account=account)
-    if patient is not None:
-        files = files.filter(patient=patient)
-    if file_request is not None:
-        files = files.filter(file_request=file_request)
-    return files.order_by("-created_at")
 
 
 def facet_get(*, file: File, name: str) -> Facet | None:

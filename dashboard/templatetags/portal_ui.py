@@ -63,16 +63,6 @@ def ago(moment: datetime.datetime | None) -> str:
     return f"{timesince(moment).split(',')[0]} ago"
 
 
-TARGET_LABELS = {"apikey": "API key", "filerequest": "File request"}
-
-
-@register.filter
-def target_label(target_type: str) -> str:
-    """'patients.patient' → 'Patient', 'accounts.apikey' → 'API key'."""
-    model = str(target_type or "").rsplit(".", 1)[-1]
-    return TARGET_LABELS.get(model, model.replace("_", " ").capitalize())
-
-
 @register.filter
 def get_item(mapping, key):
     """``counts|get_item:"sent"``: a dictionary's value in a template."""

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as ModelValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions, status
-from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -110,16 +109,3 @@ def exception_handler(exc, context):
         code = codes if isinstance(codes, str) else exc.default_code
         response.data = error_body(message, code)
     return response
-
-
-def json_error(message: str, code: str, status_code: int) -> Response:
-    return Response(error_body(message, code), status=status_code)
-
-
-def json_error_view(status_code: int, message: str, code: str):
-    """A plain Django view answering an API-shaped error (for URL-level 404/500)."""
-
-    def view(request, exception=None):
-        return JsonResponse(error_body(message, code), status=status_code)
-
-    return view
