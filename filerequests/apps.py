@@ -7,6 +7,7 @@ class FileRequestsConfig(AppConfig):
     verbose_name = "File requests"
 
     def ready(self):
+        from filerequests import signals  # noqa: F401 (a new clinic's reply templates)
         from filerequests.answering import ticket_closed_reason
         from files.tickets import ticket_refusal_register
 

@@ -8,6 +8,15 @@ from django.db import models
 from django.utils import timezone
 
 
+class Outcome(models.TextChoices):
+    """What the reviewer decided about the photos of a request."""
+
+    NO_ACTION = "no_action", "No action needed"
+    APPOINTMENT = "appointment", "Appointment needed"
+    REFERRED = "referred", "Referred"
+    OTHER = "other", "Other"
+
+
 class FileRequest(models.Model):
     """A clinician's request for photos, answered by the patient through a short link.
 
@@ -87,6 +96,20 @@ class FileRequest(models.Model):
 
     # Files already announced in a ``file-request.files.update`` event.
     announced_file_ids = models.JSONField(default=list, blank=True)
+
+    # What the reviewer decided, once they had looked at the photos. Database defaults,
+    # so code of the previous release can still insert requests during an upgrade.
+    review_outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, blank=True, default="", db_default=""
+    )
+    review_note = models.TextField(blank=True, default="", db_default="")
+    review_outcome_at = models.DateTimeField(null=True, blank=True)
+    review_outcome_by = models.ForeignKey(
+        "accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    review_outcome_by_name = models.CharField(
+        max_length=200, blank=True, default="", db_default=""
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -219,3 +242,103 @@ class AddressThrottle(models.Model):
             f"{self.address} from {self.window_start:%Y-%m-%d %H:%M}: "
             f"{self.failures} ({self.get_kind_display()})"
         )
+
+
+class ReplyTemplate(models.Model):
+    """A clinic's ready-made reply text to a patient once their photos are reviewed.
+
+    ``{clinic}`` and ``{first_name}`` in the body become the clinic's name and the
+    patient's first name. Every clinic starts with a few (``replies.DEFAULT_TEMPLATES``)
+    and edits them under Settings."""
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="reply_templates"
+    )
+    name = models.CharField(max_length=80)
+    body = models.TextField(max_length=612)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "name"], name="reply_template_name_unique_in_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReplyText(models.Model):
+    """The words of a reply texted to a patient after review. A reply carries no link,
+    so unlike the request's own text (whose link is the credential) its body is kept,
+    to show on the request what the patient was told."""
+
+    notification = models.OneToOneField(
+        Notification, on_delete=models.CASCADE, primary_key=True, related_name="reply"
+    )
+    body = models.TextField()
+    template_name = models.CharField(max_length=80, blank=True)
+    staff_name = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"Reply for {self.notification.file_request_id}"
+
+
+class RecordReport(models.Model):
+    """One PDF of a request, or of a set of one patient's files, for the patient's record.
+
+    The worker makes it (``record_reports.record_report_make``) and stores it as a file of
+    the patient through the same pipeline as any upload, so it is checked, listed,
+    downloadable and audited like any other. ``fingerprint`` sums up what it shows: a
+    report whose request has changed since (new photos, a review) is no longer current,
+    and saving again makes a new one. ``saved_*`` is who saved it to the record."""
+
+    class State(models.TextChoices):
+        MAKING = "making", "Being made"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="record_reports"
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="record_reports"
+    )
+    file_request = models.ForeignKey(
+        FileRequest,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="record_reports",
+    )
+    file_ids = models.JSONField(default=list, blank=True)
+    fingerprint = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.MAKING)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    file = models.OneToOneField(
+        "files.File",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="record_report",
+    )
+    requested_by_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    made_at = models.DateTimeField(null=True, blank=True)
+    saved_at = models.DateTimeField(null=True, blank=True)
+    saved_by = models.ForeignKey(
+        "accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    saved_by_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["file_request", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Record report {str(self.id)[:8]}"
