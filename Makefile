@@ -109,7 +109,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# The tools the cleaning benchmark compares with (issue 16); the bench target only.
+# The tools the cleaning benchmark compares with (exiftool, jpegtran); the bench target only.
 bench-deps:
 	@missing=""; \
 	command -v exiftool >/dev/null || missing="$$missing libimage-exiftool-perl"; \

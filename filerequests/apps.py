@@ -12,3 +12,11 @@ class FileRequestsConfig(AppConfig):
         from files.tickets import ticket_refusal_register
 
         ticket_refusal_register(ticket_closed_reason)
+
+        from django.db.models.signals import post_save
+
+        from filerequests.request_templates import clinic_created
+
+        post_save.connect(
+            clinic_created, sender="accounts.Account", dispatch_uid="request_templates"
+        )

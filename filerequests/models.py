@@ -17,6 +17,59 @@ class Outcome(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class RequestTemplate(models.Model):
+    """A clinic's ready-made request: the message to the patient and the photos to take,
+    one slot each ("Close-up, in focus"). Staff pick one when sending; the request keeps
+    a copy of the slots, so editing or deleting a template never changes a request
+    already sent. ``default_key`` marks the ones the portal ships (a mole, a rash...)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="request_templates"
+    )
+    name = models.CharField(max_length=100)
+    message = models.TextField(max_length=1000)
+    default_key = models.CharField(max_length=30, blank=True, default="")
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "name"], name="request_template_one_name_per_clinic"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def slot_snapshot(self) -> list[dict]:
+        """The slots as a request keeps them: ``[{id, label, instruction}]``."""
+        return [
+            {"id": str(slot.id), "label": slot.label, "instruction": slot.instruction}
+            for slot in self.slots.all()
+        ]
+
+
+class TemplateSlot(models.Model):
+    """One photo a template asks for: a short label staff read in lists ("Close-up") and
+    the instruction the patient reads ("Close-up, in focus")."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    template = models.ForeignKey(RequestTemplate, on_delete=models.CASCADE, related_name="slots")
+    label = models.CharField(max_length=60)
+    instruction = models.CharField(max_length=300)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class FileRequest(models.Model):
     """A clinician's request for photos, answered by the patient through a short link.
 
@@ -94,6 +147,20 @@ class FileRequest(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
     )
 
+    # The template it was sent from, and a copy of that template's photo slots as they
+    # were when sent (``[{id, label, instruction}]``): each file names its slot by id.
+    template = models.ForeignKey(
+        RequestTemplate,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="file_requests",
+    )
+    slots = models.JSONField(default=list, blank=True, db_default=[])
+    # Where on the body (files.body_sites: a SNOMED CT code of the list, and a side).
+    body_site_code = models.CharField(max_length=20, blank=True, default="", db_default="")
+    body_site_side = models.CharField(max_length=10, blank=True, default="", db_default="")
+
     # Files already announced in a ``file-request.files.update`` event.
     announced_file_ids = models.JSONField(default=list, blank=True)
 
@@ -148,6 +215,16 @@ class FileRequest(models.Model):
     def accepts_answers(self, now=None) -> bool:
         """Whether the patient may still open the link and send photos."""
         return self.status in self.OPEN_STATUSES and not self.link_has_expired(now)
+
+    @property
+    def body_site_label(self) -> str:
+        from files.body_sites import body_site_label
+
+        return body_site_label(self.body_site_code, self.body_site_side)
+
+    def slot(self, slot_id) -> dict | None:
+        """The request's slot with this id, or None."""
+        return next((s for s in self.slots or [] if s.get("id") == slot_id), None)
 
     @property
     def latest_notification(self) -> Notification | None:

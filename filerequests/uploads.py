@@ -53,7 +53,7 @@ def ticket_for_patient(request, file_request, body: dict) -> JsonResponse:
     if issued >= MAX_TICKETS_PER_REQUEST:
         return error("Too many uploads for this request. Please call the clinic.", 429)
     # Never past the request's own link: a ticket issued just before it lapses is not a
-    # way to send photos after it (issue 13 #17).
+    # way to send photos after it, when every other door refuses them.
     if (seconds := upload_ticket_seconds(file_request)) < 1 or file_request_closed_reason(
         file_request
     ):

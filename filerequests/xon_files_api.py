@@ -2,7 +2,7 @@
 
 It lives here rather than in ``files`` because an upload may answer a file request
 (``fileRequestId``: the request's files.update event, its closed states), and ``files``
-is the layer every app builds on: it imports nothing above it (issue 17 #8).
+is the layer every app builds on: it imports nothing above it.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class FileListApi(APIView):
                     {"fileRequestId": ["No file request with this id exists in your account."]}
                 )
             if closed := file_request_closed_reason(file_request):
-                raise Conflict(closed)  # cancelled, or expired (issue 13 #17)
+                raise Conflict(closed)  # cancelled, or expired: it takes no more photos
         patient, _staff = resolve_uploader(caller.account, data["userId"], file_request)
         now = timezone.now()
         expires_at = (

@@ -223,6 +223,13 @@ class File(ActorFields):
     # When the ``file.expired`` event was recorded for this file (files.sweeps.
     # expiry_announce_sweep), so subscribers hear of each expiry once.
     expiry_announced_at = models.DateTimeField(null=True, blank=True)
+    # The photo slot of its request the patient sent it for (an id of the request's
+    # ``slots``) and that slot's label as it was, and where on the body it was taken
+    # (files.body_sites), from the request at first and correctable by staff.
+    slot_id = models.CharField(max_length=64, blank=True, default="", db_default="")
+    slot_label = models.CharField(max_length=60, blank=True, default="", db_default="")
+    body_site_code = models.CharField(max_length=20, blank=True, default="", db_default="")
+    body_site_side = models.CharField(max_length=10, blank=True, default="", db_default="")
     # The review loop: a file a patient sent waits in the clinic's inbox until a
     # staff member has looked at it.
     reviewed_at = models.DateTimeField(null=True, blank=True)
@@ -277,6 +284,12 @@ class File(ActorFields):
         from files.names import safe_filename
 
         return safe_filename(self.original_name, default="") if self.original_name else ""
+
+    @property
+    def body_site_label(self) -> str:
+        from files.body_sites import body_site_label
+
+        return body_site_label(self.body_site_code, self.body_site_side)
 
     @property
     def is_ready(self) -> bool:

@@ -169,7 +169,7 @@ def ticket_for_key(key: str) -> UploadTicket:
     if ticket.state != UploadTicket.State.ISSUED:
         raise ticket_used()
     # A photo for a request that was cancelled or has expired since the ticket was issued
-    # is refused like the request's other doors refuse it (issue 13 #17): the apps above
+    # is refused like the request's other doors refuse it: the apps above
     # ``files`` register why a ticket may no longer be used (files.tickets).
     refusal = ticket_refusal(ticket)
     if refusal:

@@ -15,7 +15,7 @@ behind nginx, which buffers request bodies instead.
   replaced; ``graceful_timeout`` bounds a stop;
 - request line and header limits stay at gunicorn's defaults, which are strict;
 - access log on standard output, through the portal's redacting logger when it exists
-  (short-link paths are credentials: issue 13 #16).
+  (short-link paths are credentials).
 """
 
 from __future__ import annotations

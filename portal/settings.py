@@ -623,7 +623,7 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
-# --- Files pipeline (files app, issue 3) ---------------------------------------
+# --- Files pipeline (files app) ------------------------------------------------
 
 # The largest single file any door accepts (413 above it).
 FILES_MAX_UPLOAD_BYTES = env.int("FILES_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
@@ -874,7 +874,7 @@ CELERY_BEAT_SCHEDULE["accounts-sign-in-throttle-sweep"] = {
 }
 DASHBOARD_PAGE_SIZE = 25
 
-# --- Patient attachments (attachments app, issue 6) ------------------------------
+# --- Patient attachments (attachments app) ---------------------------------------
 
 # Free trial accounts keep at most this many files, of at most this many bytes in all
 # (Cliniko's trial: "10 files that must not total more than 1 MB"; 1 MB = 1 MiB here).

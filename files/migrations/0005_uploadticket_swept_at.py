@@ -1,4 +1,4 @@
-# Written for issue 13 (one object per ticket, recursive sweeps).
+# One object per ticket: the sweep empties a ticket's whole prefix once nothing can arrive.
 
 from django.db import migrations, models
 
