@@ -228,10 +228,11 @@ class FileRequest(models.Model):
 
     @property
     def latest_notification(self) -> Notification | None:
+        """The latest text with the request's link (replies after review are not)."""
         prefetched = getattr(self, "prefetched_notifications", None)
         if prefetched is not None:
             return prefetched[0] if prefetched else None
-        return self.notifications.order_by("-created_at").first()
+        return self.notifications.filter(reply__isnull=True).order_by("-created_at").first()
 
 
 class Notification(models.Model):

@@ -59,7 +59,7 @@ def answer_prefetches() -> list[Prefetch]:
         ),
         Prefetch(
             "notifications",
-            queryset=Notification.objects.order_by("-created_at"),
+            queryset=Notification.objects.filter(reply__isnull=True).order_by("-created_at"),
             to_attr="prefetched_notifications",
         ),
     ]

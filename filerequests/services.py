@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from filerequests.models import AddressThrottle, FileRequest, Notification
+from filerequests.models import AddressThrottle, FileRequest, Notification, ReplyText
 from filerequests.selectors import file_request_files
 from filerequests.shortlinks import short_link_id_new, short_link_url
 from filerequests.sms import SmsPermanentError, SmsTemporaryError, sms_backend
@@ -195,6 +195,13 @@ def sms_text(file_request: FileRequest) -> str:
     )
 
 
+def notification_body(notification: Notification) -> str:
+    """A reply after review says its own words (``ReplyText``); any other message is the
+    request's text with its link."""
+    reply = ReplyText.objects.filter(notification=notification).first()
+    return reply.body if reply is not None else sms_text(notification.file_request)
+
+
 def notification_queue(*, file_request: FileRequest) -> Notification:
     """Record a queued text message and send it from a worker once this transaction commits."""
     from filerequests.tasks import notification_send_task
@@ -247,7 +254,7 @@ def notification_send(*, notification_id, final_attempt: bool = True) -> Notific
         notification.backend = backend.name
         try:
             receipt = backend.send(
-                to=file_request.patient.mobile.as_e164, body=sms_text(file_request)
+                to=file_request.patient.mobile.as_e164, body=notification_body(notification)
             )
         except SmsTemporaryError as exc:
             if final_attempt:

@@ -7,13 +7,15 @@ follow-up is queued to send after commit (``services.notification_queue``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from filerequests import services
-from filerequests.models import FileRequest
+from filerequests.models import FileRequest, Notification, Outcome, ReplyText
+from filerequests.replies import MAX_REPLY_LENGTH
 from filerequests.shortlinks import short_link_id_new
 from files.models import File
 from portal.accounts.models import Staff
@@ -91,6 +93,126 @@ def file_request_mark_reviewed(*, file_request: FileRequest, staff: Staff, actor
         detail={"file_ids": [str(file_id) for file_id in file_ids]},
     )
     return len(file_ids)
+
+
+class ReviewInputError(ValueError):
+    """A review the form must refuse; ``field`` is the one to show it beside."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+NOTE_MAX_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class Review:
+    """What a review did: how many files it marked, and the reply queued, if any."""
+
+    files_marked: int
+    reply: Notification | None
+
+
+def review_input_check(*, file_request: FileRequest, outcome: str, note: str, reply_text: str):
+    if outcome not in Outcome.values:
+        raise ReviewInputError("outcome", "Choose an outcome.")
+    if outcome == Outcome.OTHER and not note:
+        raise ReviewInputError(
+            "note", "Write a note saying what happens next: the outcome is Other."
+        )
+    if len(note) > NOTE_MAX_LENGTH:
+        raise ReviewInputError("note", f"Keep the note to {NOTE_MAX_LENGTH} characters.")
+    if reply_text:
+        if len(reply_text) > MAX_REPLY_LENGTH:
+            raise ReviewInputError(
+                "reply_text", f"A reply can be at most {MAX_REPLY_LENGTH} characters (four texts)."
+            )
+        if not file_request.patient.mobile:
+            raise ReviewInputError(
+                "reply_text", "The patient has no mobile number to text a reply to."
+            )
+
+
+@transaction.atomic
+def file_request_review(
+    *,
+    file_request: FileRequest,
+    staff: Staff,
+    actor: Actor,
+    outcome: str,
+    note: str = "",
+    reply_text: str = "",
+    reply_template_name: str = "",
+) -> Review:
+    """Mark what the patient sent as reviewed, with the outcome (and its note: one is
+    required for "other"), and text the patient ``reply_text`` if given, through the
+    same path as the request's own text (queued, sent by the worker, retried). Each part
+    is audited. Reviewing again records the new outcome (the files keep their first
+    reviewer). Raises ``ReviewInputError``."""
+    note, reply_text = note.strip(), reply_text.strip()
+    file_request = (
+        FileRequest.objects.select_for_update(of=("self",))
+        .select_related("account", "patient")
+        .get(pk=file_request.pk)
+    )
+    review_input_check(file_request=file_request, outcome=outcome, note=note, reply_text=reply_text)
+    marked = file_request_mark_reviewed(file_request=file_request, staff=staff, actor=actor)
+    file_request.review_outcome = outcome
+    file_request.review_note = note
+    file_request.review_outcome_at = timezone.now()
+    file_request.review_outcome_by = staff
+    file_request.review_outcome_by_name = (staff.display_name or str(staff))[:200]
+    file_request.save(
+        update_fields=[
+            "review_outcome",
+            "review_note",
+            "review_outcome_at",
+            "review_outcome_by",
+            "review_outcome_by_name",
+            "updated_at",
+        ]
+    )
+    audit_record(
+        account=file_request.account,
+        actor=actor,
+        action="file_request.outcome",
+        target=file_request,
+        detail={"outcome": outcome, "note": bool(note)},
+    )
+    reply = None
+    if reply_text:
+        reply = reply_queue(
+            file_request=file_request,
+            staff=staff,
+            actor=actor,
+            body=reply_text,
+            template_name=reply_template_name,
+        )
+    return Review(files_marked=marked, reply=reply)
+
+
+def reply_queue(
+    *, file_request: FileRequest, staff: Staff, actor: Actor, body: str, template_name: str
+) -> Notification:
+    """Queue a reply text: a ``Notification`` sent by the same task as the request's own
+    text, with its words kept beside it (``ReplyText``)."""
+    notification = services.notification_queue(file_request=file_request)
+    ReplyText.objects.create(
+        notification=notification,
+        body=body,
+        template_name=template_name[:80],
+        staff_name=(staff.display_name or str(staff))[:200],
+    )
+    audit_record(
+        account=file_request.account,
+        actor=actor,
+        action="file_request.reply",
+        target=file_request,
+        detail={"notification_id": str(notification.id), "template": template_name[:80]},
+    )
+    return notification
 
 
 @transaction.atomic

@@ -47,3 +47,22 @@ def photos_arrived_email_task(file_request_id: str, file_ids: list[str]) -> bool
     from filerequests.staff_notifications import photos_arrived_email_send
 
     return photos_arrived_email_send(file_request_id=file_request_id, file_ids=file_ids)
+
+
+@shared_task(
+    name="filerequests.record_report_make",
+    acks_late=True,
+    autoretry_for=(OSError,),  # the file store did not answer: the photos or the PDF
+    retry_backoff=10,
+    max_retries=5,
+    soft_time_limit=300,
+    time_limit=360,
+)
+def record_report_make_task(
+    report_id: str, actor_kind: str = "system", actor_id: str = "", actor_label: str = "system"
+) -> None:
+    """Make a record report's PDF and store it as a file of the patient."""
+    from filerequests.record_reports import record_report_make
+    from portal.audit.services import Actor
+
+    record_report_make(report_id=report_id, actor=Actor(actor_kind, actor_id, actor_label))

@@ -1,0 +1,251 @@
+"""Save to record: the PDF of a request, made by the worker's function and stored as a file
+of the patient through the pipeline; its contents read back with pypdf."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+
+import pytest
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from pypdf import PdfReader
+
+from filerequests import record_reports, staff_actions
+from filerequests.models import FileRequest, Outcome, RecordReport
+from files.models import Facet, File
+from files.processing import file_process
+from files.services import file_create_from_stream
+from portal.audit.models import AuditEvent
+from portal.audit.services import Actor
+from tests.factories import FileRequestFactory, PatientFactory, StaffFactory
+from tests.files import samples
+
+pytestmark = pytest.mark.django_db
+
+
+def processed(file: File, capture) -> File:
+    with capture(execute=True):
+        file_process(file_id=file.pk)
+    return File.objects.get(pk=file.pk)
+
+
+def photo_sent(file_request, capture, *, name, note, colour="red", size=(900, 600)) -> File:
+    file = file_create_from_stream(
+        account=file_request.account,
+        patient=file_request.patient,
+        purpose="photo",
+        original_name=name,
+        declared_type="image/jpeg",
+        stream=io.BytesIO(samples.jpeg(size, colour=colour)),
+        uploaded_by=Actor.for_patient_link(file_request.id),
+        file_request=file_request,
+        description=note,
+    )
+    return processed(file, capture)
+
+
+@pytest.fixture
+def answered(account, django_capture_on_commit_callbacks):
+    """Margaret Thompson's answered request: two photos with notes, one reviewed."""
+    patient = PatientFactory(
+        account=account,
+        first_name="Margaret",
+        last_name="Thompson",
+        date_of_birth=dt.date(1948, 3, 12),
+        nhs_number="9434765919",
+    )
+    staff = StaffFactory(account=account, display_name="Dr Rachel Williams")
+    file_request = FileRequestFactory(
+        account=account,
+        patient=patient,
+        staff=staff,
+        staff_name="Dr Rachel Williams",
+        prompt="A close-up of the mole on your left shoulder, please.",
+    )
+    photos = [
+        photo_sent(
+            file_request,
+            django_capture_on_commit_callbacks,
+            name="shoulder.jpg",
+            note="It has grown since June.",
+        ),
+        photo_sent(
+            file_request,
+            django_capture_on_commit_callbacks,
+            name="shoulder-far.jpg",
+            note="From further away, with a ruler.",
+            colour="blue",
+            size=(600, 900),
+        ),
+    ]
+    file_request.status = FileRequest.Status.ANSWERED
+    file_request.answered_at = timezone.now()
+    file_request.save()
+    return {"request": file_request, "photos": photos, "staff": staff, "patient": patient}
+
+
+def make_report(report: RecordReport, capture, actor: Actor) -> File:
+    """Run the worker's function, then the pipeline on the PDF it stored."""
+    with capture(execute=False):
+        record_reports.record_report_make(report_id=report.pk, actor=actor)
+    report.refresh_from_db()
+    return processed(report.file, capture)
+
+
+def pdf_bytes(file: File) -> bytes:
+    facet = file.facets.get(name=Facet.CONTENT)
+    with default_storage.open(facet.storage_key, "rb") as stored:
+        return stored.read()
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_the_report_holds_the_banner_the_request_each_photo_and_the_outcome(
+    answered, django_capture_on_commit_callbacks
+):
+    """GIVEN Margaret Thompson's request with two photos WHEN reviewed with the outcome
+    "Appointment needed" and saved to record THEN the worker's PDF, stored as a ready
+    file of the patient that passed the PDF check, names her family name first, her
+    date of birth and age, NHS number, the clinic, who asked what and when, each photo
+    with its note and the SHA-256 of its bytes, who reviewed and the outcome; each
+    photo is drawn on its own page; "Saved to record by" is recorded and audited."""
+    file_request, staff = answered["request"], answered["staff"]
+    with django_capture_on_commit_callbacks(execute=False):
+        staff_actions.file_request_review(
+            file_request=file_request,
+            staff=staff,
+            actor=Actor.for_staff(staff),
+            outcome=Outcome.APPOINTMENT,
+            note="Dermatology review within two weeks.",
+        )
+        report = record_reports.file_request_save_to_record(
+            file_request=file_request, staff=staff, actor=Actor.for_staff(staff)
+        )
+    assert record_reports.report_progress(report).state == record_reports.MAKING
+    file = make_report(report, django_capture_on_commit_callbacks, Actor.for_staff(staff))
+
+    assert file.state == File.State.READY, file.rejection_reason
+    assert file.mime_type == "application/pdf"
+    assert file.patient_id == answered["patient"].id and file.file_request_id is None
+    report.refresh_from_db()
+    assert record_reports.report_progress(report).state == record_reports.READY
+    assert report.saved_by_name == "Dr Rachel Williams" and report.saved_at is not None
+
+    data = pdf_bytes(file)
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 3  # the summary, then one page for each photo
+    text = pdf_text(data)
+    age = record_reports.age_short(dt.date(1948, 3, 12))
+    for expected in (
+        "THOMPSON, Margaret",
+        f"Born 12-Mar-1948 ({age})",
+        "NHS No. 943 476 5919",
+        file_request.account.name,
+        "Dr Rachel Williams",
+        "A close-up of the mole on your left shoulder, please.",
+        "It has grown since June.",
+        "From further away, with a ruler.",
+        "Appointment needed",
+        "Dermatology review within two weeks.",
+        "Photo 1 of 2: shoulder.jpg",
+        "Photo 2 of 2: shoulder-far.jpg",
+    ):
+        assert expected in text, expected
+    for photo in answered["photos"]:
+        stored = pdf_bytes(photo)
+        assert photo.sha256 == hashlib.sha256(stored).hexdigest()
+        assert photo.sha256 in text.replace("\n", "")
+    # The banner is on every page: a loose page still says whose it is.
+    for page in reader.pages:
+        assert "THOMPSON, Margaret" in page.extract_text()
+        assert "943 476 5919" in page.extract_text()
+    # Each photo page holds one image, fitted inside the page.
+    for page in reader.pages[1:]:
+        images = list(page.images)
+        assert len(images) == 1
+    actions = set(
+        AuditEvent.objects.filter(target_id=str(file_request.id)).values_list("action", flat=True)
+    )
+    assert {
+        "file_request.review",
+        "file_request.save_to_record",
+        "record_report.request",
+        "record_report.made",
+    } <= actions
+    assert AuditEvent.objects.filter(action="file.upload", target_id=str(file.id)).exists()
+
+
+def test_saving_again_reuses_the_report_until_the_request_changes(
+    answered, django_capture_on_commit_callbacks
+):
+    """GIVEN a saved report WHEN saved again with nothing changed THEN the same report
+    (no second copy in the record), the first saver kept; WHEN a photo is reviewed
+    since THEN a new report is made."""
+    file_request, staff = answered["request"], answered["staff"]
+    actor = Actor.for_staff(staff)
+    with django_capture_on_commit_callbacks(execute=False):
+        first = record_reports.file_request_save_to_record(
+            file_request=file_request, staff=staff, actor=actor
+        )
+    make_report(first, django_capture_on_commit_callbacks, actor)
+    other = StaffFactory(account=file_request.account, display_name="Nurse Ama Owusu")
+    with django_capture_on_commit_callbacks(execute=False):
+        again = record_reports.file_request_save_to_record(
+            file_request=file_request, staff=other, actor=Actor.for_staff(other)
+        )
+    assert again.pk == first.pk
+    again.refresh_from_db()
+    assert again.saved_by_name == "Dr Rachel Williams"
+    assert AuditEvent.objects.filter(action="file_request.save_to_record").count() == 2
+
+    with django_capture_on_commit_callbacks(execute=False):
+        staff_actions.file_request_review(
+            file_request=file_request,
+            staff=other,
+            actor=Actor.for_staff(other),
+            outcome=Outcome.NO_ACTION,
+            note="",
+        )
+        newer = record_reports.file_request_save_to_record(
+            file_request=file_request, staff=other, actor=Actor.for_staff(other)
+        )
+    assert newer.pk != first.pk and newer.saved_by_name == "Nurse Ama Owusu"
+
+
+def test_a_request_with_nothing_arrived_cannot_be_saved(account, staff):
+    """GIVEN a request no photo has answered WHEN saved to record THEN refused in words."""
+    file_request = FileRequestFactory(account=account)
+    with pytest.raises(record_reports.ReportRefused, match="no photos have arrived"):
+        record_reports.file_request_save_to_record(
+            file_request=file_request, staff=staff, actor=Actor.for_staff(staff)
+        )
+    assert not RecordReport.objects.exists()
+
+
+def test_a_set_of_one_patients_files_makes_one_report(answered, django_capture_on_commit_callbacks):
+    """GIVEN two files of one patient WHEN a report of them is asked THEN one PDF with
+    both SHA-256s; files of two patients, or of another clinic, are refused."""
+    photos = answered["photos"]
+    actor = Actor.for_staff(answered["staff"])
+    account = answered["request"].account
+    with django_capture_on_commit_callbacks(execute=False):
+        report = record_reports.record_report_request(account=account, actor=actor, files=photos)
+    file = make_report(report, django_capture_on_commit_callbacks, actor)
+    text = pdf_text(pdf_bytes(file)).replace("\n", "")
+    assert all(photo.sha256 in text for photo in photos)
+    assert "Files from the patient's record" in text
+
+    someone_else = FileRequestFactory(account=account)
+    stranger = photo_sent(someone_else, django_capture_on_commit_callbacks, name="x.jpg", note="")
+    with pytest.raises(record_reports.ReportRefused, match="one patient"):
+        record_reports.record_report_request(
+            account=account, actor=actor, files=[photos[0], stranger]
+        )
+    foreign = FileRequestFactory()
+    foreign_photo = photo_sent(foreign, django_capture_on_commit_callbacks, name="f.jpg", note="")
+    with pytest.raises(record_reports.ReportRefused, match="one patient"):
+        record_reports.record_report_request(account=account, actor=actor, files=[foreign_photo])
