@@ -19,6 +19,8 @@ from filerequests import selectors, services
 from filerequests.models import FileRequest, Notification
 from filerequests.shortlinks import short_link_url
 from files import sniffing
+from files.api import BodySiteOutput
+from files.body_sites import SIDE_BY_KEY, body_site_json
 from files.models import Facet, File
 from files.rendering import image_size_answer
 from files.storage import stored_bytes
@@ -35,6 +37,15 @@ def validate_webhook_url(value: str) -> str:
     if insecure and not settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
         raise serializers.ValidationError("filesUpdateWebhookUrl must be an https:// URL.")
     return value
+
+
+class BodySiteInputSerializer(StrictSerializer):
+    code = serializers.CharField(
+        max_length=20, help_text="A SNOMED CT body-structure code of the portal's list."
+    )
+    laterality = serializers.ChoiceField(
+        choices=list(SIDE_BY_KEY), required=False, allow_null=True, allow_blank=True
+    )
 
 
 class FileRequestCreateSerializer(StrictSerializer):
@@ -77,6 +88,24 @@ class FileRequestCreateSerializer(StrictSerializer):
         validators=[validate_webhook_url],
     )
     shortLinkExpiresAt = serializers.DateTimeField(required=False, allow_null=True)
+    fullResolution = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Photos are sent unchanged, at full resolution. By default the patient's "
+        "phone shrinks larger photos to at most 2,048 px on the longest side before sending.",
+    )
+
+    # Beside the seed's fields: one of the clinic's request templates (its photo slots
+    # are sent to the patient; its message is the prompt when none is given), and where
+    # on the body the photos are of.
+    templateId = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=64,
+        help_text="The id of one of your clinic's request templates (Settings, Request templates).",
+    )
+    bodySite = BodySiteInputSerializer(required=False, allow_null=True)
 
     def validate_staffId(self, value):
         if value and parse_uuid(value) is None:
@@ -140,6 +169,14 @@ class FileRequestFileSerializer(serializers.Serializer):
     thumbnail = serializers.SerializerMethodField()
 
     def get_mimeType(self, file) -> str:
+    # The photo slot of the request it was sent for ("" for an extra), and where.
+    slotId = serializers.CharField(source="slot_id")
+    slotLabel = serializers.CharField(source="slot_label")
+    bodySite = serializers.SerializerMethodField()
+
+    @extend_schema_field(BodySiteOutput(allow_null=True))
+    def get_bodySite(self, file) -> dict | None:
+        return body_site_json(file.body_site_code, file.body_site_side)
         """Always a string, as seed 004 types it: the type detected from the bytes; for a
         file not yet processed, the one its first bytes announce (one small ranged read,
         only while processing runs, when the files.update event sends clients here)."""
@@ -180,6 +217,14 @@ class NotificationSerializer(serializers.Serializer):
 
 class FileRequestOutputSerializer(serializers.Serializer):
     """Seed 004's FileRequest, field for field, then the portal's additions."""
+class RequestSlotSerializer(serializers.Serializer):
+    """A photo the request asks for, as its template had it when the request was sent."""
+
+    id = serializers.CharField()
+    label = serializers.CharField()
+    instruction = serializers.CharField()
+
+
 
     id = serializers.UUIDField()
     accountId = serializers.CharField(source="account_id_as_sent")
@@ -203,6 +248,13 @@ class FileRequestOutputSerializer(serializers.Serializer):
     lockedUntil = serializers.DateTimeField(source="locked_until", allow_null=True)
 
     @extend_schema_field(FileRequestFileSerializer(many=True))
+    templateId = serializers.UUIDField(source="template_id", allow_null=True)
+    slots = RequestSlotSerializer(many=True)
+    bodySite = serializers.SerializerMethodField()
+
+    @extend_schema_field(BodySiteOutput(allow_null=True))
+    def get_bodySite(self, file_request) -> dict | None:
+        return body_site_json(file_request.body_site_code, file_request.body_site_side)
     def get_files(self, file_request) -> list[dict]:
         """The files the clinic holds from the patient: a file the pipeline refused (a GIF,
         a PDF among photos) is not one of them. The patient is told on their page, and
@@ -330,6 +382,9 @@ class FileRequestListCreateApi(APIView):
                 **options,
             )
         except services.FileRequestInputError as exc:
+                template_id=data.get("templateId") or None,
+                body_site_code=(data.get("bodySite") or {}).get("code", ""),
+                body_site_side=(data.get("bodySite") or {}).get("laterality") or "",
             raise ValidationError({exc.field: [exc.message]}) from exc
         except NhsNumberTaken as exc:
             raise nhs_number_conflict(exc, "patientNhsNumber") from exc

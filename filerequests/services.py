@@ -15,10 +15,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from filerequests.models import AddressThrottle, FileRequest, Notification, ReplyText
+from filerequests.request_templates import request_template_get
 from filerequests.selectors import file_request_files
 from filerequests.shortlinks import short_link_id_new, short_link_url
 from filerequests.sms import SmsPermanentError, SmsTemporaryError, sms_backend
 from filerequests.staff_notifications import photos_arrived_queue
+from files.body_sites import BodySiteError, body_site_clean
 from portal.accounts.models import Account, Staff
 from portal.audit.services import Actor, audit_record
 from portal.clientip import client_throttle_key
@@ -124,6 +126,9 @@ def file_request_create(
     patient_nhs_number: str = "",
     files_update_webhook_url: str = "",
     short_link_expires_at=DEFAULT_EXPIRY,
+    template_id=None,
+    body_site_code: str = "",
+    body_site_side: str = "",
 ) -> FileRequest:
     """Create a request, find or create its patient and staff, and queue the text message.
 
@@ -132,7 +137,19 @@ def file_request_create(
     sending system's id of its own account (X-on's ``accountId``): kept and answered as
     sent, it never chooses the clinic, which is ``account`` (the API key's).
     """
+
+    ``template_id`` names one of the clinic's templates: its photo slots are copied onto
+    the request, and its message is the prompt when none is given. Another clinic's
+    template is refused like a made-up id. ``body_site_*`` is checked against the
+    shipped list (``files.body_sites``).
     now = timezone.now()
+    template, slots = request_template_for(account=account, template_id=template_id)
+    if template is not None and not prompt.strip():
+        prompt = template.message
+    try:
+        body_site_code, body_site_side = body_site_clean(body_site_code, body_site_side)
+    except BodySiteError as exc:
+        raise FileRequestInputError("bodySite", exc.message) from None
     if short_link_expires_at is DEFAULT_EXPIRY:
         short_link_expires_at = default_short_link_expiry(now)
     elif short_link_expires_at is not None and short_link_expires_at <= now:
@@ -165,6 +182,10 @@ def file_request_create(
         files_update_webhook_url=files_update_webhook_url,
         sender_account_id=sender_account_id,
         created_by_label=actor.label,
+        template=template,
+        slots=slots,
+        body_site_code=body_site_code,
+        body_site_side=body_site_side,
         created_at=now,
     )
     audit_record(account=account, actor=actor, action="file_request.create", target=file_request)
@@ -179,6 +200,18 @@ def file_request_create(
 
 def file_request_event_data(file_request: FileRequest) -> dict:
     """Thin event data: ids and state, nothing about the patient beyond the id."""
+def request_template_for(*, account: Account, template_id) -> tuple:
+    """``(template, slots to copy)`` for a ``templateId``; ``(None, [])`` for none."""
+    if template_id in (None, ""):
+        return None, []
+    template = request_template_get(account=account, template_id=template_id)
+    if template is None:
+        raise FileRequestInputError(
+            "templateId", "No request template with this id in your clinic."
+        )
+    return template, template.slot_snapshot()
+
+
     return {
         "fileRequestId": str(file_request.id),
         "patientId": str(file_request.patient_id),

@@ -261,6 +261,7 @@ def upload_ticket_confirm(
         action="file.upload",
         target=file,
         detail={"door": "upload_ticket", "ticket": str(ticket.pk)},
+    request_body_site_copy(file)
     )
     file_enqueue_processing(file=file)
     return file

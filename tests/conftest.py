@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from portal.accounts.services import api_key_create
 from tests.factories import AccountFactory, PatientFactory, StaffFactory
+from tests.plugins import services
 from tests.support.browser import chromium, desktop_page, phone_page  # noqa: F401
 
 
@@ -121,7 +122,7 @@ def _no_tasks_from_earlier_tests():
     starts a real worker would wait behind them. One DEL of the queue's keys; kombu's
     bindings stay."""
     url = settings.CELERY_BROKER_URL
-    if url.startswith("redis://"):
+    if url.startswith("redis://") and services.started():
         import redis
 
         with redis.Redis.from_url(url) as broker:

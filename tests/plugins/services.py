@@ -5,17 +5,22 @@ does, so a ticket the portal signs wrongly fails the suite. moto is started only
 demand (``moto_s3_url``), for the one bucket API SeaweedFS lacks (public-access block).
 
 Loaded with ``-p tests.plugins.services`` (see pyproject.toml). Its hook wraps
-``pytest_load_initial_conftests`` so the servers are up, and their addresses in
-the environment, before pytest-django imports the settings. Under xdist the
-controller starts them once; workers inherit the addresses and get their own
-Redis database and data folder. Set ``PORTAL_TEST_SERVICES=external`` to use
-servers you run yourself (with DATABASE_URL etc. set).
+``pytest_load_initial_conftests`` so the servers' addresses are in the environment
+before pytest-django imports the settings; the servers themselves start only when the
+first test that needs them is about to run (a database test, S3, Redis, a slow or
+browser test), so a run of pure tests starts none and one file answers in seconds.
+Under xdist the controller chooses the addresses once and cleans up at the end; the
+first worker that needs the servers starts them (under a file lock, for both), and
+each worker gets its own Redis database and data folder. Set
+``PORTAL_TEST_SERVICES=external`` to use servers you run yourself (with DATABASE_URL
+etc. set).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import glob
 import json
 import os
@@ -25,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -72,8 +78,8 @@ def as_postgres_user(cmd: list[str]) -> list[str]:
     return cmd
 
 
-def start_postgres(workdir: Path) -> str:
-    port = free_port()
+def start_postgres(workdir: Path, port: int | None = None) -> str:
+    port = port or free_port()
     pgdir = workdir / "pg"
     pgdir.mkdir()
     if os.geteuid() == 0:
@@ -132,13 +138,13 @@ def stop_postgres(datadir: Path) -> None:
     )
 
 
-def start_redis(workdir: Path) -> str:
+def start_redis(workdir: Path, port: int | None = None) -> str:
     binary = shutil.which("redis-server")
     if not binary:
         raise RuntimeError(
             "redis-server not found: make test installs it (apt-get install redis-server)."
         )
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [
             binary,
@@ -181,14 +187,14 @@ def weed_binary() -> str:
     return found
 
 
-def start_seaweedfs(workdir: Path) -> str:
+def start_seaweedfs(workdir: Path, s3_port: int | None = None) -> str:
     """``weed mini`` on loopback for the whole suite (stopped when the suite ends)."""
-    url, process = launch_seaweedfs(workdir)
+    url, process = launch_seaweedfs(workdir, s3_port)
     OWNED.append(("process", process))
     return url
 
 
-def launch_seaweedfs(workdir: Path) -> tuple[str, subprocess.Popen]:
+def launch_seaweedfs(workdir: Path, s3_port: int | None = None) -> tuple[str, subprocess.Popen]:
     """``weed mini`` on loopback: master, volume, filer and S3 in one process; its S3 URL
     and its process, once it answers (the caller stops it).
 
@@ -214,7 +220,7 @@ def launch_seaweedfs(workdir: Path) -> tuple[str, subprocess.Popen]:
             }
         )
     )
-    s3_port = free_port()
+    s3_port = s3_port or free_port()
     ports = {
         name: free_port()
         for name in (
@@ -305,22 +311,127 @@ def stop_all() -> None:
 
 
 def start_services() -> None:
+    """Start every server now and wait for them (the mutation runner's servers)."""
+    reserve_services()
+    ensure_services()
+    os.environ["PORTAL_TEST_SERVICES"] = "started"
+
+
+def reserve_services() -> None:
+    """Choose the servers' work folder and addresses, and put them in the environment
+    for the settings and every xdist worker; nothing is started yet (``ensure_services``).
+    This process, the one that chose them, stops whatever was started when it exits."""
     workdir = Path(tempfile.mkdtemp(prefix="portal-test-"))
     os.chmod(workdir, 0o755)
-    atexit.register(stop_all)
     atexit.register(shutil.rmtree, workdir, True)
+    atexit.register(stop_started, workdir)  # runs first: the servers, then their folder
+    plan = {"postgres": free_port(), "redis": free_port(), "s3": free_port()}
+    (workdir / PLAN).write_text(json.dumps(plan))
     os.environ.update(
         {
-            "PORTAL_TEST_SERVICES": "started",
+            "PORTAL_TEST_SERVICES": "lazy",
             "PORTAL_TEST_WORKDIR": str(workdir),
-            "DATABASE_URL": start_postgres(workdir),
-            "TEST_REDIS_URL": start_redis(workdir),
-            "S3_ENDPOINT_URL": start_seaweedfs(workdir),
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{plan['postgres']}/portal",
+            "TEST_REDIS_URL": f"redis://127.0.0.1:{plan['redis']}",
+            "S3_ENDPOINT_URL": f"http://127.0.0.1:{plan['s3']}",
             "S3_ACCESS_KEY_ID": S3_TEST_ACCESS_KEY,
             "S3_SECRET_ACCESS_KEY": S3_TEST_SECRET_KEY,
             "S3_REGION": "us-east-1",
         }
     )
+
+
+PLAN = "services-plan.json"
+STARTED = "services-started.json"
+_ready = threading.Event()
+
+
+def started() -> bool:
+    """Whether the servers are up (always, for servers run by someone else)."""
+    return os.environ.get("PORTAL_TEST_SERVICES") != "lazy" or _ready.is_set()
+
+
+def ensure_services() -> None:
+    """Start PostgreSQL, Redis and SeaweedFS at the addresses chosen, once for every
+    process of the run: the first caller starts them side by side under a file lock,
+    the others wait on the lock and find them started."""
+    if started():
+        return
+    workdir = Path(os.environ["PORTAL_TEST_WORKDIR"])
+    with (workdir / "services.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (workdir / STARTED).exists():
+            record = start_planned(workdir, json.loads((workdir / PLAN).read_text()))
+            (workdir / STARTED).write_text(json.dumps(record))
+    _ready.set()
+
+
+def start_planned(workdir: Path, plan: dict) -> dict:
+    """The three servers at once (SeaweedFS and PostgreSQL take a few seconds each); if
+    one fails the others are stopped again, so a retry starts from nothing."""
+    starters = {
+        "postgres": lambda: start_postgres(workdir, plan["postgres"]),
+        "redis": lambda: start_redis(workdir, plan["redis"]),
+        "s3": lambda: start_seaweedfs(workdir, plan["s3"]),
+    }
+    failures: list[BaseException] = []
+    before = len(OWNED)
+
+    def run(starter) -> None:
+        try:
+            starter()
+        except BaseException as failure:
+            failures.append(failure)
+
+    threads = [threading.Thread(target=run, args=(starter,)) for starter in starters.values()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    mine = OWNED[before:]
+    del OWNED[before:]  # from now on the process that chose the addresses stops them
+    record = {
+        "postgres": [str(handle) for kind, handle in mine if kind == "postgres"],
+        "pids": [handle.pid for kind, handle in mine if kind == "process"],
+    }
+    if failures:
+        OWNED.extend(mine)
+        stop_all()
+        raise failures[0]
+    return record
+
+
+def stop_started(workdir: Path) -> None:
+    """Stop the servers whichever process started them (called by the one that chose
+    their addresses, when it exits)."""
+    stop_all()
+    path = workdir / STARTED
+    if not path.exists():
+        return
+    record = json.loads(path.read_text())
+    for datadir in record["postgres"]:
+        stop_postgres(Path(datadir))
+    for pid in record["pids"]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for pid in record["pids"]:
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    path.unlink()
+
+
+def alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our own child, now reaped
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def configure_this_process() -> None:
@@ -342,11 +453,27 @@ def configure_this_process() -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     mode = os.environ.get("PORTAL_TEST_SERVICES")
-    if mode not in ("started", "external"):
-        start_services()
+    if mode not in ("started", "lazy", "external"):
+        reserve_services()
     if mode != "external":
         configure_this_process()
     return (yield)
+
+
+# A test needs the servers when it reaches the database, S3 or Redis through these
+# fixtures, or is one of the tests that start real processes (slow, browser); the
+# ``services`` marker says so for any other.
+FIXTURES_NEEDING_SERVICES = frozenset(
+    {"django_db_setup", "live_server", "s3_bucket", "storage_mode", "redis_broker_url"}
+)
+MARKS_NEEDING_SERVICES = ("django_db", "slow", "browser", "services")
+
+
+def pytest_runtest_setup(item):
+    if FIXTURES_NEEDING_SERVICES.intersection(item.fixturenames) or any(
+        item.get_closest_marker(mark) for mark in MARKS_NEEDING_SERVICES
+    ):
+        ensure_services()
 
 
 def pytest_unconfigure(config):
