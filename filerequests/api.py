@@ -88,13 +88,6 @@ class FileRequestCreateSerializer(StrictSerializer):
         validators=[validate_webhook_url],
     )
     shortLinkExpiresAt = serializers.DateTimeField(required=False, allow_null=True)
-    fullResolution = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="Photos are sent unchanged, at full resolution. By default the patient's "
-        "phone shrinks larger photos to at most 2,048 px on the longest side before sending.",
-    )
-
     # Beside the seed's fields: one of the clinic's request templates (its photo slots
     # are sent to the patient; its message is the prompt when none is given), and where
     # on the body the photos are of.
@@ -103,7 +96,8 @@ class FileRequestCreateSerializer(StrictSerializer):
         allow_blank=True,
         allow_null=True,
         max_length=64,
-        help_text="The id of one of your clinic's request templates (Settings, Request templates).",
+        help_text="The id of one of your clinic's request templates (Settings, Request "
+        "templates).",
     )
     bodySite = BodySiteInputSerializer(required=False, allow_null=True)
 
@@ -167,8 +161,6 @@ class FileRequestFileSerializer(serializers.Serializer):
     state = serializers.CharField()
     rejectionReason = serializers.SerializerMethodField()
     thumbnail = serializers.SerializerMethodField()
-
-    def get_mimeType(self, file) -> str:
     # The photo slot of the request it was sent for ("" for an extra), and where.
     slotId = serializers.CharField(source="slot_id")
     slotLabel = serializers.CharField(source="slot_label")
@@ -177,6 +169,8 @@ class FileRequestFileSerializer(serializers.Serializer):
     @extend_schema_field(BodySiteOutput(allow_null=True))
     def get_bodySite(self, file) -> dict | None:
         return body_site_json(file.body_site_code, file.body_site_side)
+
+    def get_mimeType(self, file) -> str:
         """Always a string, as seed 004 types it: the type detected from the bytes; for a
         file not yet processed, the one its first bytes announce (one small ranged read,
         only while processing runs, when the files.update event sends clients here)."""
@@ -215,8 +209,6 @@ class NotificationSerializer(serializers.Serializer):
     error = serializers.CharField(allow_blank=True)
 
 
-class FileRequestOutputSerializer(serializers.Serializer):
-    """Seed 004's FileRequest, field for field, then the portal's additions."""
 class RequestSlotSerializer(serializers.Serializer):
     """A photo the request asks for, as its template had it when the request was sent."""
 
@@ -225,6 +217,8 @@ class RequestSlotSerializer(serializers.Serializer):
     instruction = serializers.CharField()
 
 
+class FileRequestOutputSerializer(serializers.Serializer):
+    """Seed 004's FileRequest, field for field, then the portal's additions."""
 
     id = serializers.UUIDField()
     accountId = serializers.CharField(source="account_id_as_sent")
@@ -246,8 +240,6 @@ class RequestSlotSerializer(serializers.Serializer):
     answeredAt = serializers.DateTimeField(source="answered_at", allow_null=True)
     cancelledAt = serializers.DateTimeField(source="cancelled_at", allow_null=True)
     lockedUntil = serializers.DateTimeField(source="locked_until", allow_null=True)
-
-    @extend_schema_field(FileRequestFileSerializer(many=True))
     templateId = serializers.UUIDField(source="template_id", allow_null=True)
     slots = RequestSlotSerializer(many=True)
     bodySite = serializers.SerializerMethodField()
@@ -255,6 +247,8 @@ class RequestSlotSerializer(serializers.Serializer):
     @extend_schema_field(BodySiteOutput(allow_null=True))
     def get_bodySite(self, file_request) -> dict | None:
         return body_site_json(file_request.body_site_code, file_request.body_site_side)
+
+    @extend_schema_field(FileRequestFileSerializer(many=True))
     def get_files(self, file_request) -> list[dict]:
         """The files the clinic holds from the patient: a file the pipeline refused (a GIF,
         a PDF among photos) is not one of them. The patient is told on their page, and
@@ -379,12 +373,12 @@ class FileRequestListCreateApi(APIView):
                 patient_last_name=(data.get("patientLastName") or "").strip(),
                 patient_nhs_number=data.get("patientNhsNumber") or "",
                 files_update_webhook_url=data.get("filesUpdateWebhookUrl") or "",
-                **options,
-            )
-        except services.FileRequestInputError as exc:
                 template_id=data.get("templateId") or None,
                 body_site_code=(data.get("bodySite") or {}).get("code", ""),
                 body_site_side=(data.get("bodySite") or {}).get("laterality") or "",
+                **options,
+            )
+        except services.FileRequestInputError as exc:
             raise ValidationError({exc.field: [exc.message]}) from exc
         except NhsNumberTaken as exc:
             raise nhs_number_conflict(exc, "patientNhsNumber") from exc

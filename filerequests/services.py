@@ -136,13 +136,12 @@ def file_request_create(
     (families share phones), else a new shell patient. ``sender_account_id`` is the
     sending system's id of its own account (X-on's ``accountId``): kept and answered as
     sent, it never chooses the clinic, which is ``account`` (the API key's).
-    """
 
     ``template_id`` names one of the clinic's templates: its photo slots are copied onto
     the request, and its message is the prompt when none is given. Another clinic's
     template is refused like a made-up id. ``body_site_*`` is checked against the
     shipped list (``files.body_sites``).
-    now = timezone.now()
+    """
     template, slots = request_template_for(account=account, template_id=template_id)
     if template is not None and not prompt.strip():
         prompt = template.message
@@ -150,6 +149,7 @@ def file_request_create(
         body_site_code, body_site_side = body_site_clean(body_site_code, body_site_side)
     except BodySiteError as exc:
         raise FileRequestInputError("bodySite", exc.message) from None
+    now = timezone.now()
     if short_link_expires_at is DEFAULT_EXPIRY:
         short_link_expires_at = default_short_link_expiry(now)
     elif short_link_expires_at is not None and short_link_expires_at <= now:
@@ -181,11 +181,11 @@ def file_request_create(
         short_link_expires_at=short_link_expires_at,
         files_update_webhook_url=files_update_webhook_url,
         sender_account_id=sender_account_id,
-        created_by_label=actor.label,
         template=template,
         slots=slots,
         body_site_code=body_site_code,
         body_site_side=body_site_side,
+        created_by_label=actor.label,
         created_at=now,
     )
     audit_record(account=account, actor=actor, action="file_request.create", target=file_request)
@@ -198,8 +198,6 @@ def file_request_create(
     return file_request
 
 
-def file_request_event_data(file_request: FileRequest) -> dict:
-    """Thin event data: ids and state, nothing about the patient beyond the id."""
 def request_template_for(*, account: Account, template_id) -> tuple:
     """``(template, slots to copy)`` for a ``templateId``; ``(None, [])`` for none."""
     if template_id in (None, ""):
@@ -212,6 +210,8 @@ def request_template_for(*, account: Account, template_id) -> tuple:
     return template, template.slot_snapshot()
 
 
+def file_request_event_data(file_request: FileRequest) -> dict:
+    """Thin event data: ids and state, nothing about the patient beyond the id."""
     return {
         "fileRequestId": str(file_request.id),
         "patientId": str(file_request.patient_id),

@@ -250,6 +250,7 @@ def upload_ticket_confirm(
         expires_at=expires_at,
     )
     file.set_actor(actor)
+    request_body_site_copy(file)
     file.save()
     ticket.state = UploadTicket.State.CONFIRMED
     ticket.uploaded_key = chosen
@@ -261,7 +262,6 @@ def upload_ticket_confirm(
         action="file.upload",
         target=file,
         detail={"door": "upload_ticket", "ticket": str(ticket.pk)},
-    request_body_site_copy(file)
     )
     file_enqueue_processing(file=file)
     return file
@@ -415,6 +415,7 @@ def file_create_from_stream(
                 created_at=created_at or timezone.now(),
             )
             file.set_actor(actor)
+            request_body_site_copy(file)
             file.save()
             audit_record(
                 account=account,
@@ -437,3 +438,37 @@ def digests_of(fp) -> tuple[str, str]:
         sha1.update(chunk)
     fp.seek(0)
     return sha256.hexdigest(), sha1.hexdigest()
+
+
+# --- Body site ------------------------------------------------------------------------
+
+
+def request_body_site_copy(file: File) -> None:
+    """A file sent in answer to a request starts with the request's body site (staff can
+    correct it afterwards: ``file_body_site_set``)."""
+    file_request = file.file_request
+    if file_request is not None and not file.body_site_code:
+        file.body_site_code = file_request.body_site_code
+        file.body_site_side = file_request.body_site_side
+
+
+@transaction.atomic
+def file_body_site_set(*, file: File, actor: Actor, code: str, side: str = "") -> File:
+    """Correct where on the body a file was taken; the change is audited with what it
+    was before. Raises ``body_sites.BodySiteError`` for a site or side not in the list."""
+    from files.body_sites import body_site_clean
+
+    code, side = body_site_clean(code, side)
+    before = {"code": file.body_site_code, "side": file.body_site_side}
+    if (code, side) == (before["code"], before["side"]):
+        return file
+    file.body_site_code, file.body_site_side = code, side
+    file.save(update_fields=["body_site_code", "body_site_side"])
+    audit_record(
+        account=file.account,
+        actor=actor,
+        action="file.body_site_change",
+        target=file,
+        detail={"from": before, "to": {"code": code, "side": side}},
+    )
+    return file
