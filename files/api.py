@@ -10,6 +10,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
 )
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from files import rendering, selectors
+from files.body_sites import body_site_json
 from files.downloads import file_response, file_state_response
 from files.models import File
 from files.waiting import file_wait_processed
@@ -40,6 +42,19 @@ class XonFileOutput(serializers.Serializer):
         return file.mime_type or file.declared_type
 
 
+class BodySiteOutput(serializers.Serializer):
+    """Where on the body: a SNOMED CT body-structure code of the portal's list
+    (``files.body_sites``) and, for a paired site, the side."""
+
+    system = serializers.CharField(help_text="http://snomed.info/sct")
+    code = serializers.CharField(help_text="SNOMED CT body-structure code.")
+    display = serializers.CharField(help_text="SNOMED CT's name of the site.")
+    label = serializers.CharField(help_text="The site in plain words, with its side.")
+    laterality = serializers.ChoiceField(
+        choices=["left", "right", "both"], allow_null=True, help_text="The side, if said."
+    )
+
+
 class FacetOutput(serializers.Serializer):
     name = serializers.CharField()
     state = serializers.CharField()
@@ -57,6 +72,15 @@ class FileMetadataOutput(XonFileOutput):
     purpose = serializers.CharField()
     processedAt = serializers.DateTimeField(source="processed_at", allow_null=True)
     facets = FacetOutput(many=True)
+    slotId = serializers.CharField(
+        source="slot_id", help_text='The request\'s photo slot it was sent for, or "".'
+    )
+    slotLabel = serializers.CharField(source="slot_label")
+    bodySite = serializers.SerializerMethodField()
+
+    @extend_schema_field(BodySiteOutput(allow_null=True))
+    def get_bodySite(self, file: File) -> dict | None:
+        return body_site_json(file.body_site_code, file.body_site_side)
 
 
 class AnyAcceptNegotiation(DefaultContentNegotiation):
