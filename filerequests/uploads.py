@@ -13,6 +13,7 @@ from django.db import transaction
 from django.http import JsonResponse
 
 from filerequests.answering import file_request_closed_reason, upload_ticket_seconds
+from filerequests.request_templates import UnknownSlot, file_slot_record, slot_id_check
 from files import quota
 from files import selectors as file_selectors
 from files import services as file_services
@@ -96,6 +97,11 @@ def confirm_for_patient(request, file_request, body: dict) -> JsonResponse:
         return error("The note must be text.", 400)
     note = note.strip()[:NOTE_MAX_LENGTH]
     try:
+        # The step of the request's template the photo was taken for, if any.
+        slot_id = slot_id_check(file_request=file_request, slot_id=body.get("slotId"))
+    except UnknownSlot:
+        return error("This photo's step is not part of your request. Add the photo again.", 400)
+    try:
         with transaction.atomic():
             quota.account_lock(file_request.account)
             file = file_services.upload_ticket_confirm(
@@ -107,6 +113,7 @@ def confirm_for_patient(request, file_request, body: dict) -> JsonResponse:
             # Counted with the new file: two photos confirmed at once cannot both
             # take the trial's last place (the account row is locked).
             quota.trial_usage_assert_within(account=file_request.account)
+            file_slot_record(file=file, file_request=file_request, slot_id=slot_id)
     except file_services.UploadMissing as exc:
         return error(str(exc), 409)
     except quota.TrialQuotaExceeded:
