@@ -7,7 +7,7 @@ Contenders, each mapping a file's bytes to the cleaned bytes:
   kept byte for byte; JPEG, PNG, WebP). HEIC has no lossless path: the portal still converts
   it to JPEG for browsers, so its row shows the re-encode path only.
 - **re-encode**: ``files.rendering.clean_original`` (decode, turn upright, encode again), the
-  path the processing step used before issue 16, kept as a contender.
+  path the processing step used before lossless cleaning, kept as a contender.
 - **exiftool**: ``exiftool -all= -o - FILE`` (libimage-exiftool-perl), one process per file
   as a shell script or a subprocess call would run it.
 - **jpegtran**: ``jpegtran -copy icc FILE`` (libjpeg-turbo-progs), JPEG only, likewise.
@@ -54,7 +54,7 @@ GOAL_FIXTURES = ("jpeg", "jpeg_o6", "png_screenshot", "png_photo")
 CONTENDERS = ("lossless", "reencode", "exiftool", "jpegtran")
 LABELS = {
     "lossless": "**lossless** `files.cleaning.clean_losslessly`",
-    "reencode": "re-encode `rendering.clean_original` (before issue 16)",
+    "reencode": "re-encode `rendering.clean_original` (the former path)",
     "exiftool": "`exiftool -all=`",
     "jpegtran": "`jpegtran -copy icc`",
 }

@@ -1,6 +1,6 @@
 """Processing: 12 MP photos processed per second by real Celery workers, with one pool process
 and with two, and how that scales; the portal's lossless cleaning against the same runs with
-the re-encode path it replaced (issue 16: at least 2.5x the photos per second).
+the re-encode path it replaced (the goal: at least 2.5x the photos per second).
 
 Each run uploads N photos through ``POST /api/v1/files`` (multipart, the real door: spooled,
 stored at a temporary key, a pending File, a task queued on Redis after commit) while no
@@ -12,7 +12,7 @@ code on its first task, which the figure includes (once per process).
 
 The re-encode runs use ``benchmarks.reencode_worker``: the same worker with the lossless types
 emptied in its own process, so ``clean`` falls back to ``rendering.clean_original`` for JPEGs
-as it did before issue 16. No setting of the product chooses it.
+as it did before lossless cleaning. No setting of the product chooses it.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def measure(stack: Stack, photo: bytes) -> dict:
 def markdown(data: dict) -> list[str]:
     rows = [
         [
-            "**lossless**" if run["path"] == "lossless" else "re-encode (before issue 16)",
+            "**lossless**" if run["path"] == "lossless" else "re-encode (the former path)",
             str(run["concurrency"]),
             f"{run['ready']} / {run['photos']}",
             f"{run['seconds']:.1f}",
@@ -162,7 +162,7 @@ def markdown(data: dict) -> list[str]:
         "time from its ready line to the last photo processed. The re-encode runs use the same "
         "worker with the lossless types emptied in its own process "
         "(`benchmarks/reencode_worker.py`), so JPEGs are cleaned by `rendering.clean_original` "
-        "as before issue 16. Runs in the order "
+        "as before lossless cleaning. Runs in the order "
         + ", ".join(f"{n} ({path})" for n, path in RUN_ORDER)
         + ", so load elsewhere touches every kind of run alike. "
         "Both this machine's cores are shared with other work (see the load average), so "
@@ -209,8 +209,7 @@ def goals(data: dict) -> list[Goal]:
         *(
             Goal(
                 "processing",
-                f">= 2.5x the re-encode path's photos/s, {n} process{'es' if n > 1 else ''} "
-                "(issue 16)",
+                f">= 2.5x the re-encode path's photos/s, {n} process{'es' if n > 1 else ''}",
                 data["speedup"][n] >= GOAL_SPEEDUP,
                 f"{data['per_second'][n]:.2f} against {data['reencode_per_second'][n]:.2f} "
                 f"photos/s: {data['speedup'][n]:.2f}x",

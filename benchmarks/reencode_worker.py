@@ -1,6 +1,6 @@
 """``python -m benchmarks.reencode_worker <celery worker arguments>``: a Celery worker of the
 portal whose processing cleans images by re-encoding them (``rendering.clean_original``), as it
-did before issue 16, so the processing benchmark can measure both paths in one run.
+did before lossless cleaning, so the processing benchmark can measure both paths in one run.
 
 The swap lives in this benchmark process only (the lossless types emptied before the worker
 forks its pool); the product has no setting for it.

@@ -1,4 +1,4 @@
-"""results.md: the machine, the load, each section's tables and one table of issue 9's goals.
+"""results.md: the machine, the load, each section's tables and one table of the goals.
 
 Sections hand in their own markdown and a list of `Goal`s; this module only assembles them, so
 the goals table says met / not met for every goal in one place, with the figures behind it.
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Goal:
-    """One goal of issue 9. ``met`` None: could not be measured (``figures`` says why).
-    ``met_cpu``: the same comparison on CPU time, where a section has it."""
+    """One goal a benchmark is judged by. ``met`` None: could not be measured (``figures``
+    says why). ``met_cpu``: the same comparison on CPU time, where a section has it."""
 
     section: str
     text: str
@@ -96,7 +96,7 @@ def render(
         lines += section.markdown
     lines += [
         "",
-        "## Goals (issues 9, 16 and 17)",
+        "## Goals",
         "",
         "Thumbnail goals are judged on wall-time medians (the goal as written) and on CPU-time "
         "medians. Rows marked *stress* use the heavy-grain JPEG, not a goal's fixture.",

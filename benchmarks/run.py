@@ -1,4 +1,4 @@
-"""`make bench`: every benchmark of issue 9 in one run, written to benchmarks/results.md (and the
+"""`make bench`: every benchmark in one run, written to benchmarks/results.md (and the
 figures to results.json), with the machine's description and the load average.
 
     python benchmarks/run.py [--repeats N] [--only SECTION ...] [--output PATH]

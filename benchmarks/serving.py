@@ -3,7 +3,7 @@ gunicorn, in requests per second and latency, against two references serving the
 from the same storage: a bare Django view with no authentication and no database (the limit),
 and the conventional peer, the download as a Django developer would write it (DRF
 ``RetrieveAPIView``, DRF ``TokenAuthentication``, ``FileResponse``, an audit insert; both in
-``benchmarks.serving_urls``). Goals (issue 16): at least 2x the peer's requests per second and
+``benchmarks.serving_urls``). Goals: at least 2x the peer's requests per second and
 at least 35% of the bare view's.
 
 One gunicorn (same workers, threads and settings for both targets; the bare route lives in
@@ -284,13 +284,13 @@ def goals(data: dict) -> list[Goal]:
     return [
         Goal(
             "serving",
-            "cached thumbnail: >= 2x the DRF peer's req/s (issue 16)",
+            "cached thumbnail: >= 2x the DRF peer's req/s",
             data["peer_ratio"] >= GOAL_PEER_RATIO,
             f"{figures}: {data['peer_ratio']:.2f}x the peer",
         ),
         Goal(
             "serving",
-            "cached thumbnail: >= 35% of the bare view's req/s (issue 16)",
+            "cached thumbnail: >= 35% of the bare view's req/s",
             data["ratio"] >= GOAL_BARE_RATIO,
             f"{figures}: {data['ratio']:.0%} of the bare view",
         ),

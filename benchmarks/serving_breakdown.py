@@ -43,11 +43,12 @@ def breakdown(file_id: str, api_key: str, storage_key: str) -> dict:
     from django.db import connection
     from django.test import Client
 
-    from files import lean_download, processing, selectors
+    from files import lean_download, selectors
     from portal.accounts import keys
     from portal.accounts.services import api_key_authenticate
     from portal.audit.services import Actor, audit_record
     from portal.ids import parse_uuid
+    from tests.support.renditions import facet_rendition_get_or_create
 
     client = Client()
     portal_path = f"/api/v1/files/{file_id}?imageSize=200x140"
@@ -85,8 +86,8 @@ def breakdown(file_id: str, api_key: str, storage_key: str) -> dict:
             "DRF path: file in the caller's account (1 ORM query)": lambda: selectors.file_get(
                 account=key_row.account, file_id=file_id
             ),
-            "DRF path: kept rendition facet (1 ORM query)": lambda: (
-                processing.facet_rendition_get_or_create(file=file, width=200, height=140)
+            "DRF path: kept rendition facet (1 ORM query)": lambda: facet_rendition_get_or_create(
+                file=file, width=200, height=140
             ),
             "audit event (1 insert)": lambda: audit_record(
                 account=key_row.account,

@@ -172,7 +172,7 @@ class Stack:
                 "LOG_LEVEL": "INFO",
                 "PYTHONUNBUFFERED": "1",
                 # Most sections upload while no worker runs: the in-app doors' wait for the
-                # worker (issue 17 #1) would only add its bound to each upload. The section
+                # worker would only add its bound to each upload. The section
                 # that measures that wait (upload_answer) sets it itself.
                 "FILES_SYNC_WAIT_SECONDS": "0",
                 **extra,
@@ -241,7 +241,7 @@ class Stack:
     def celery_worker(self, *, concurrency: int, reencode: bool = False):
         """``celery -A portal worker`` (prefork, no beat) until the block ends; yields once the
         worker has logged that it is ready, with the time of that line. ``reencode``: the
-        worker cleans images by re-encoding them, as before issue 16
+        worker cleans images by re-encoding them, as before lossless cleaning
         (``benchmarks.reencode_worker``)."""
         log_path = self.workdir / f"celery-{time.monotonic_ns()}.log"
         command = celery_worker_command(

@@ -1,6 +1,6 @@
 """Upload to answer: how long a client waits for ``POST /api/v1/files`` (X-on's door,
 multipart) with a 12 MP photo, now that the in-app doors wait for the worker's verdict
-(issue 17 #1: ``FILES_SYNC_WAIT_SECONDS``, default bound 5 s), against today's immediate 201
+(``FILES_SYNC_WAIT_SECONDS``, default bound 5 s), against today's immediate 201
 (``FILES_SYNC_WAIT_SECONDS=0``).
 
 Two gunicorns on the stack (2 workers x 4 threads each, the same settings but that one), one
@@ -28,7 +28,7 @@ UPLOADS = 10  # per server
 WARMUP = 1
 TARGETS = {
     "wait": "**waits for the worker** (`FILES_SYNC_WAIT_SECONDS=5`, the default bound)",
-    "immediate": "answers at once (`FILES_SYNC_WAIT_SECONDS=0`, before issue 17)",
+    "immediate": "answers at once (`FILES_SYNC_WAIT_SECONDS=0`, as before the wait)",
 }
 
 
@@ -144,8 +144,7 @@ def goals(data: dict) -> list[Goal]:
     return [
         Goal(
             "upload to answer",
-            "report the added wait; every answer within the bound describes the stored file "
-            "(issue 17 #1)",
+            "report the added wait; every answer within the bound describes the stored file",
             wait["described"] == wait["uploads"] and wait["max_ms"] < 5000 + 2000,
             f"median {wait['median_ms']:.0f} ms waiting against "
             f"{data['targets']['immediate']['median_ms']:.0f} ms immediate "

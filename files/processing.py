@@ -24,7 +24,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from files import cleaning, rendering, selectors
+from files import cleaning, rendering
 from files.decoding import decode_admit, webp_canvas_size
 from files.models import Facet, File
 from files.pdf_check import pdf_check
@@ -460,23 +460,6 @@ def temp_object_remove(*, file: File, key: str) -> None:
             )
             return
     File.objects.filter(pk=file.pk, temp_key=key, state__in=FINAL_STATES).update(temp_key="")
-
-
-def facet_rendition_get_or_create(*, file: File, width: int, height: int) -> Facet:
-    """The rendition answering ``imageSize=WxH``, made now in this process if missing.
-
-    For tools and benchmarks; requests go through ``files.renditions`` (the worker
-    renders, the web process never decodes)."""
-    from files.renditions import facet_rendition_render, rendition_for
-
-    name = rendition_for(file=file, width=width, height=height)
-    if name is not None:
-        facet = selectors.facet_get(file=file, name=name) or facet_rendition_render(
-            file_id=file.pk, width=width, height=height
-        )
-        if facet is not None:
-            return facet
-    return file.facets.get(name=Facet.CONTENT, state=Facet.State.READY)
 
 
 def files_withdraw(*, files: list[File], reason: str) -> None:

@@ -312,7 +312,7 @@ class KeepOpen:
 
 def image_header_size(fp) -> tuple[int | None, int | None]:
     """Upright width and height read from the image header alone, or (None, None)."""
-    from files.rendering import ImageRejected, _orientation_to_apply, open_image
+    from files.rendering import ImageRejected, open_image, upright_size
 
     fp.seek(0)
     try:
@@ -322,10 +322,7 @@ def image_header_size(fp) -> tuple[int | None, int | None]:
     finally:
         fp.seek(0)
     try:
-        width, height = image.size
-        if _orientation_to_apply(image) in (5, 6, 7, 8):
-            width, height = height, width
-        return width, height
+        return upright_size(image)
     finally:
         image.close()
         fp.seek(0)

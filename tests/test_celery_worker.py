@@ -6,8 +6,7 @@ import pytest
 from django.db import transaction
 
 from portal.ops.models import WorkerHeartbeat
-from portal.ops.services import heartbeat_request
-from tests.support.worker import celery_worker, wait_for
+from tests.support.worker import celery_worker, heartbeat_request, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -17,12 +17,12 @@ from django.urls import reverse
 
 from attachments.models import PatientPhoto
 from files.models import Facet
-from files.processing import facet_rendition_get_or_create
 from portal.accounts.services import api_key_create
 from tests.access.routes import OTHER_ROUTES, ROUTES
 from tests.dashboard.objects import attachment_with_file, stored_file
 from tests.dashboard.routes import PAGES
 from tests.factories import FileRequestFactory, PatientFactory, StaffFactory
+from tests.support.renditions import facet_rendition_get_or_create
 from tests.support.sessions import sign_in
 from tests.test_route_walker import caller_client, kind_of, walk, world  # noqa: F401
 

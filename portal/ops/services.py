@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import partial
 
-from django.db import transaction
 from django.db.models import Case, F, Q, When
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -18,13 +16,6 @@ def heartbeat_record(*, worker: str) -> WorkerHeartbeat:
         worker=worker[:200], defaults={"seen_at": timezone.now()}
     )
     return heartbeat
-
-
-def heartbeat_request() -> None:
-    """Ask a worker to check in, once the current transaction commits."""
-    from portal.ops.tasks import heartbeat_task
-
-    transaction.on_commit(partial(heartbeat_task.delay))
 
 
 def heartbeat_latest() -> WorkerHeartbeat | None:

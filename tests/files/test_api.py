@@ -14,7 +14,6 @@ from PIL import Image
 
 from filerequests.models import FileRequest
 from files.models import Facet, File
-from files.processing import facet_rendition_get_or_create
 from files.renditions import facet_rendition_render
 from portal.audit.models import AuditEvent
 from portal.webhooks.models import Event
@@ -23,6 +22,7 @@ from tests.factories import PatientFactory, StaffFactory
 from tests.files import samples
 from tests.files.conftest import stored_keys
 from tests.support.faultproxy import FaultyHttpProxy
+from tests.support.renditions import facet_rendition_get_or_create
 
 pytestmark = pytest.mark.django_db
 

@@ -12,14 +12,22 @@ import signal
 import subprocess
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
+from portal.ops.tasks import heartbeat_task
 from tests.support.commands import celery_worker_command
 
 BASE_DIR = Path(settings.BASE_DIR)
+
+
+def heartbeat_request() -> None:
+    """Ask a worker to check in, once the current transaction commits: a task that
+    changes nothing but the worker's heartbeat row, to watch a real worker run one."""
+    transaction.on_commit(partial(heartbeat_task.delay))
 
 
 def test_database_url() -> str:
