@@ -19,14 +19,14 @@ class PatientAttachmentAdmin(admin.ModelAdmin):
         "file_name",
         "patient",
         "account",
-        "source",
+        "door",
         "file_state",
         "created_at",
         "archived_at",
     ]
     list_display_links = ["thumbnail", "file_name"]
     list_filter = [
-        "source",
+        "file__source",
         "file__state",
         set_or_not_filter(
             "archived_at", title="archived", when_set="Archived", when_not="In the gallery"
@@ -52,7 +52,7 @@ class PatientAttachmentAdmin(admin.ModelAdmin):
         "account",
         "patient",
         "file",
-        "source",
+        "door",
         "description",
         "creator_kind",
         "creator_id",
@@ -82,6 +82,10 @@ class PatientAttachmentAdmin(admin.ModelAdmin):
     @admin.display(description="file name", ordering="file__original_name")
     def file_name(self, attachment: PatientAttachment) -> str:
         return attachment.file.display_name or str(attachment)
+
+    @admin.display(description="door", ordering="file__source")
+    def door(self, attachment: PatientAttachment) -> str:
+        return attachment.file.get_source_display()
 
     @admin.display(description="file state", ordering="file__state")
     def file_state(self, attachment: PatientAttachment) -> str:

@@ -28,13 +28,8 @@ class CreatorFields(models.Model):
 
 
 class PatientAttachment(CreatorFields):
-    """A document in a patient's record, pointing at one File. Archiving hides it from
-    lists; nothing is deleted."""
-
-    class Source(models.TextChoices):
-        CLINIKO = "cliniko", "Presigned upload (Cliniko API)"
-        CLAROS = "claros", "PDF upload (Claros API)"
-        DASHBOARD = "dashboard", "Upload in the staff dashboard"
+    """A document in a patient's record, pointing at one File (whose ``source`` says the
+    door it came by). Archiving hides it from lists; nothing is deleted."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(
@@ -46,7 +41,6 @@ class PatientAttachment(CreatorFields):
     file = models.OneToOneField(
         "files.File", on_delete=models.PROTECT, related_name="patient_attachment"
     )
-    source = models.CharField(max_length=20, choices=Source.choices)
     description = models.CharField(max_length=255, blank=True, null=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

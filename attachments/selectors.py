@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, CharField, Exists, F, OuterRef, QuerySet, Value, When
+from django.db.models import QuerySet
 
 from attachments.models import PatientAttachment, PatientPhoto
 from portal.accounts.models import Account
-from portal.audit.models import AuditEvent
 from portal.ids import parse_uuid
 from portal.patients.models import Patient
 
@@ -61,43 +60,4 @@ def photo_get(*, patient: Patient) -> PatientPhoto | None:
         PatientPhoto.objects.filter(patient=patient)
         .select_related("file", "upload_ticket", "patient")
         .first()
-    )
-
-
-# --- Which door a file came through ------------------------------------------------------
-
-
-class FileSource:
-    """Which door a file came through: the patient record's ``source`` filter and FHIR's
-    DocumentReference.category name doors with these values."""
-
-    REQUEST = "request"
-    XON = "xon"
-    CLINIKO = PatientAttachment.Source.CLINIKO
-    CLAROS = PatientAttachment.Source.CLAROS
-    DASHBOARD = PatientAttachment.Source.DASHBOARD
-    MEDABLE = "medable"
-
-    LABELS = {
-        REQUEST: "Sent by the patient",
-        XON: "X-on files API",
-        CLINIKO: "Cliniko upload",
-        CLAROS: "Claros PDF",
-        DASHBOARD: "Dashboard upload",
-        MEDABLE: "Medable photo",
-    }
-    CHOICES = list(LABELS.items())
-
-
-def file_source_expression() -> Case:
-    """SQL naming the door of each file (see ``FileSource``): an attachment says its own
-    source; a Medable photo property points at its file; a file uploaded through a
-    patient link came from a request; anything else came by the X-on files API."""
-    is_photo_property = Exists(PatientPhoto.objects.filter(file=OuterRef("pk")))
-    return Case(
-        When(patient_attachment__isnull=False, then=F("patient_attachment__source")),
-        When(is_photo_property, then=Value(FileSource.MEDABLE)),
-        When(actor_kind=AuditEvent.ActorKind.PATIENT_LINK, then=Value(FileSource.REQUEST)),
-        default=Value(FileSource.XON),
-        output_field=CharField(),
     )

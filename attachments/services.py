@@ -117,17 +117,16 @@ def attachment_create_from_upload(
     quota.trial_quota_check(account=account, adding_bytes=default_storage.size(key))
     try:
         file = upload_ticket_confirm(
-            ticket=ticket, confirmed_by=actor, description=description, key=key
+            ticket=ticket,
+            confirmed_by=actor,
+            description=description,
+            key=key,
+            source=File.Source.CLINIKO,
         )
     except UploadMissing as exc:
         raise AttachmentInputError("upload_url", f"is invalid: {exc}") from exc
     return attachment_record(
-        account=account,
-        patient=patient,
-        file=file,
-        source=PatientAttachment.Source.CLINIKO,
-        description=description,
-        actor=actor,
+        account=account, patient=patient, file=file, description=description, actor=actor
     )
 
 
@@ -136,13 +135,12 @@ def attachment_record(
     account: Account,
     patient: Patient,
     file: File,
-    source: str,
     description: str | None,
     actor: Actor,
 ) -> PatientAttachment:
     """The row that puts ``file`` in the patient's record, with its audit event."""
     attachment = PatientAttachment(
-        account=account, patient=patient, file=file, source=source, description=description
+        account=account, patient=patient, file=file, description=description
     )
     attachment.set_creator(actor)
     attachment.save()
@@ -182,19 +180,19 @@ def attachment_create_from_ticket(
         raise AttachmentInputError("ticketId", "This upload has already been used.")
     quota.account_lock(account)
     try:
-        file = upload_ticket_confirm(ticket=ticket, confirmed_by=actor, description=description)
+        file = upload_ticket_confirm(
+            ticket=ticket,
+            confirmed_by=actor,
+            description=description,
+            source=File.Source.DASHBOARD,
+        )
     except UploadMissing as exc:
         raise AttachmentInputError("ticketId", str(exc)) from exc
     # Counted with the new file, under the account's lock: two uploads confirmed at
     # once cannot both take the trial's last place.
     quota.trial_usage_assert_within(account=account)
     return attachment_record(
-        account=account,
-        patient=patient,
-        file=file,
-        source=PatientAttachment.Source.DASHBOARD,
-        description=description,
-        actor=actor,
+        account=account, patient=patient, file=file, description=description, actor=actor
     )
 
 
@@ -250,14 +248,10 @@ def attachment_create_from_pdf(
             stream=uploaded_file,
             uploaded_by=actor,
             max_size=settings.ATTACHMENTS_CLAROS_MAX_PDF_BYTES,
+            source=File.Source.CLAROS,
         )
         attachment = attachment_record(
-            account=account,
-            patient=patient,
-            file=file,
-            source=PatientAttachment.Source.CLAROS,
-            description=None,
-            actor=actor,
+            account=account, patient=patient, file=file, description=None, actor=actor
         )
     return attachment
 
@@ -419,6 +413,7 @@ def photo_copy_from_facet(
             stream=stored_bytes(facet.storage_key, 0, facet.size, chunk_size=CHUNK),
             uploaded_by=actor,
             max_size=settings.ATTACHMENTS_PHOTO_MAX_BYTES,
+            source=File.Source.MEDABLE,
         )
         photo = photo_property_write(
             account=account,
@@ -493,7 +488,11 @@ def photo_upload_collect(*, photo_id) -> bool:
     try:
         quota.trial_quota_check(account=photo.account, adding_bytes=default_storage.size(key))
         file = upload_ticket_confirm(
-            ticket=ticket, confirmed_by=actor, original_name=photo.filename, key=key
+            ticket=ticket,
+            confirmed_by=actor,
+            original_name=photo.filename,
+            key=key,
+            source=File.Source.MEDABLE,
         )
     except (quota.TrialQuotaExceeded, UploadMissing) as exc:
         photo.collect_failure = getattr(exc, "message", str(exc))

@@ -1,29 +1,38 @@
-"""Reads for the review inbox: files patients have sent that no one has reviewed yet.
+"""Reads for the review inbox: every new file no one has reviewed yet, whatever door it
+came through, and the requests whose text message never reached the patient.
 
-A file is "to review" once it has come in answer to a request (``file_request`` set)
-and finished processing (ready or rejected: a rejected photo is news too), until a
-staff member marks it reviewed. The count is one indexed query (the partial index
-``file_awaiting_review``), cheap enough for every page's navigation.
+A file is "to review" once it has finished processing (ready or rejected: a rejected
+photo is news too), until a staff member marks it reviewed. Files answering a request
+are shown under their request; files of the other doors (the practice system, a PDF
+letter, the patient's app, a colleague's upload) under their patient and door, in the
+words of ``File.Source``. The count is one indexed query (the partial index
+``file_awaiting_review_any_door``), cheap enough for every page's navigation.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 
 from filerequests.models import FileRequest
 from files.models import File
 from portal.accounts.models import Account, Staff
+from portal.patients.models import Patient
 
 DONE_STATES = (File.State.READY, File.State.REJECTED)
+# What the clinic made itself (a report saved to the record) is not news to it.
+NOT_NEWS = (File.Source.REPORT,)
+# Thumbnails shown on one row of the inbox.
+ROW_FILES = 4
 
 
 def files_to_review(*, account: Account, staff: Staff | None = None) -> QuerySet[File]:
+    """Files of every door waiting for review; with ``staff``, those of their requests."""
     files = File.objects.filter(
-        account=account,
-        file_request__isnull=False,
-        reviewed_at__isnull=True,
-        state__in=DONE_STATES,
-    )
+        account=account, reviewed_at__isnull=True, state__in=DONE_STATES
+    ).exclude(source__in=NOT_NEWS)
     if staff is not None:
         files = files.filter(file_request__staff=staff)
     return files
@@ -44,7 +53,7 @@ def review_inbox(*, account: Account, staff: Staff | None = None) -> QuerySet[Fi
     waiting = Q(
         files__reviewed_at__isnull=True,
         files__state__in=DONE_STATES,
-    )
+    ) & ~Q(files__source__in=NOT_NEWS)
     requests = (
         FileRequest.objects.filter(account=account)
         .annotate(
@@ -84,3 +93,85 @@ def arrivals_for(*, account: Account, staff: Staff, limit: int = 5) -> list[dict
         .values("id", "arrived_at")[:limit]
     )
     return [{"id": str(row["id"]), "arrivedAt": row["arrived_at"].isoformat()} for row in rows]
+
+
+@dataclass
+class InboxRow:
+    """One row of the inbox: a request with new files, or one patient's new files of one
+    other door (``source``). ``file_ids`` are the files Mark reviewed marks: those shown."""
+
+    arrived_at: dt.datetime
+    patient: Patient
+    to_review: int
+    file_request: FileRequest | None = None
+    source: str = ""
+    files: list[File] = field(default_factory=list)
+    file_ids: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        if self.file_request is not None:
+            return str(self.file_request.pk)
+        return f"{self.patient.pk}-{self.source}"
+
+    @property
+    def source_label(self) -> str:
+        return File.Source(self.source).label if self.source in File.Source else "Received"
+
+
+def door_rows(*, account: Account) -> list[InboxRow]:
+    """New files that answer no request, one row per patient and door, the latest first:
+    one grouped query, however many files wait."""
+    groups = (
+        files_to_review(account=account)
+        .filter(file_request__isnull=True)
+        .values("patient_id", "source")
+        .annotate(n=Count("pk"), arrived_at=Max("created_at"))
+        .order_by("-arrived_at")
+    )
+    groups = list(groups)
+    patients = Patient.objects.in_bulk([g["patient_id"] for g in groups if g["patient_id"]])
+    return [
+        InboxRow(
+            arrived_at=group["arrived_at"],
+            patient=patients[group["patient_id"]],
+            to_review=group["n"],
+            source=group["source"],
+        )
+        for group in groups
+        if group["patient_id"] in patients
+    ]
+
+
+def door_rows_fill(*, account: Account, rows: list[InboxRow]) -> None:
+    """The files of each door row on a page (its first few, oldest first) and their ids."""
+    for row in rows:
+        if row.file_request is not None:
+            continue
+        files = list(
+            files_to_review(account=account)
+            .filter(file_request__isnull=True, patient=row.patient, source=row.source)
+            .order_by("created_at", "id")
+        )
+        row.files = files[:ROW_FILES]
+        row.file_ids = [str(f.pk) for f in files]
+
+
+def inbox_rows(*, account: Account, staff: Staff | None = None) -> list[InboxRow]:
+    """The whole inbox, the latest arrival first: requests with new files and, for the
+    whole clinic (``staff`` None), each patient's new files of the other doors."""
+    rows = [
+        InboxRow(
+            arrived_at=request.arrived_at,
+            patient=request.patient,
+            to_review=request.to_review,
+            file_request=request,
+            source=File.Source.REQUEST,
+            files=request.files_to_review[:ROW_FILES],
+        )
+        for request in review_inbox(account=account, staff=staff)
+    ]
+    if staff is None:
+        rows += door_rows(account=account)
+    rows.sort(key=lambda row: row.arrived_at, reverse=True)
+    return rows

@@ -2,9 +2,8 @@
 
 A file reaches a patient by six doors (a patient answering a request, the X-on files
 API, Cliniko's presigned upload, Claros's PDF upload, Medable's photo property, the
-dashboard). Each door leaves a different trail (a file request, an attachment row, a
-photo property row, only an API key as uploader), so the record asks the database to
-name the door (``source``) beside each file, in the same one query that reads the files,
+dashboard); each names itself in ``File.source`` when it makes the file, and the record
+shows that door in words and filters by it, in the same one query that reads the files,
 their request and their attachment: the page costs the same however many files it shows.
 """
 
@@ -18,8 +17,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from attachments.models import PatientAttachment
-from attachments.selectors import FileSource as Source
-from attachments.selectors import file_source_expression as source_expression
 from files.models import File
 from portal.accounts.models import Account
 from portal.patients.models import Patient
@@ -52,10 +49,8 @@ def patient_record_files(
     """The patient's files, newest first, each with ``source``, its request (and who
     asked), its attachment and its reviewer, in one query. Archived attachments are
     left out unless ``archived="only"``."""
-    files = (
-        File.objects.filter(account=account, patient=patient)
-        .select_related("file_request", "patient_attachment", "reviewed_by__user")
-        .annotate(source=source_expression())
+    files = File.objects.filter(account=account, patient=patient).select_related(
+        "file_request", "patient_attachment", "reviewed_by__user"
     )
     if archived == ARCHIVED_ONLY:
         files = files.filter(patient_attachment__archived_at__isnull=False)
@@ -63,7 +58,7 @@ def patient_record_files(
         files = files.filter(
             Q(patient_attachment__isnull=True) | Q(patient_attachment__archived_at__isnull=True)
         )
-    if source in Source.LABELS:
+    if source in File.Source.values:
         files = files.filter(source=source)
     if kind == KIND_PHOTO:
         files = files.filter(is_photo_q())
@@ -109,7 +104,7 @@ def record_groups(files: list[File], *, group: str) -> list[RecordGroup]:
                 request = file.file_request
             else:
                 key = f"source-{file.source}"
-                heading = Source.LABELS.get(file.source, "Other")
+                heading = file.get_source_display() or "Received"
                 request = None
             if key not in order:
                 order[key] = RecordGroup(key, heading, [], request)

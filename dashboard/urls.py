@@ -78,6 +78,7 @@ account = [
 review_pages = [
     path("inbox/", review.review_inbox, name="review-inbox"),
     path("inbox/status/", review.review_status, name="review-status"),
+    path("inbox/review/", review.files_review, name="review-files"),
 ]
 
 patient_pages = [

@@ -62,7 +62,7 @@ CLASS_DISPLAY = {CLASS_PHOTOGRAPH: "Clinical photograph", CLASS_DOCUMENT: "Clini
 CLASS_OF_KIND = {KIND_PHOTO: CLASS_PHOTOGRAPH, KIND_DOCUMENT: CLASS_DOCUMENT}
 
 # Which door a file came through (a meta.tag of the DocumentReference): the record's own
-# vocabulary (``attachments.selectors.FileSource``), so the dashboard and FHIR name doors alike.
+# vocabulary (``files.models.File.Source``), so the dashboard and FHIR name doors alike.
 
 
 def legacy_system_matches(system: str, current: str) -> bool:

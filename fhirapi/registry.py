@@ -14,7 +14,6 @@ from fhir.resources.R4B.binary import Binary
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.patient import Patient as FhirPatient
 
-from attachments.selectors import FileSource
 from fhirapi import codes
 from fhirapi.search import (
     SearchParameter,
@@ -24,6 +23,7 @@ from fhirapi.search import (
     string_condition,
     token_parts,
 )
+from files.models import File
 from portal.ids import parse_uuid
 from portal.patients.nhs_number import NhsNumberError, nhs_number_parse
 from portal.patients.selectors import patient_number_of
@@ -264,7 +264,7 @@ def kind_condition(value: str, modifier: str) -> Q:
 
 def door_condition(value: str, modifier: str) -> Q:
     system, code = token_parts(value)
-    if not codes.system_matches(system, codes.SOURCE_SYSTEM) or code not in FileSource.LABELS:
+    if not codes.system_matches(system, codes.SOURCE_SYSTEM) or code not in File.Source.values:
         return NOTHING
     return Q(source=code)
 

@@ -18,7 +18,6 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.patient import Patient as FhirPatient
 
-from attachments.selectors import FileSource
 from fhirapi import codes
 from fhirapi.hashes import facet_sha1_base64
 from files.models import Facet, File
@@ -140,7 +139,8 @@ def document_reference_resource(file: File, *, base_url: str) -> DocumentReferen
     facets = {facet.name: facet for facet in getattr(file, "served_facets", [])}
     kind = file_kind(file)
     document_class = codes.CLASS_OF_KIND[kind]
-    door = file.source
+    # A door is blank only on a row the previous release inserted during an upgrade.
+    door = file.source or "unknown"
     content = attachment_for(file, facets[Facet.CONTENT], base_url=base_url)
     if Facet.THUMBNAIL in facets:
         content["extension"] = [
@@ -157,7 +157,7 @@ def document_reference_resource(file: File, *, base_url: str) -> DocumentReferen
                 {
                     "system": codes.SOURCE_SYSTEM,
                     "code": door,
-                    "display": FileSource.LABELS.get(door, door),
+                    "display": File.Source(door).label if door in File.Source else "Received",
                 }
             ],
         },

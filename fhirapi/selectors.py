@@ -6,7 +6,6 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from attachments.selectors import file_source_expression
 from files.models import Facet, File
 from portal.accounts.models import Account
 from portal.ids import parse_uuid
@@ -60,14 +59,11 @@ def has_servable_content() -> Exists:
 
 
 def with_document_parts(files: QuerySet[File]) -> QuerySet[File]:
-    """Each file with its door (``source``), when it last changed (``last_updated``: when
-    it became ready), patient, request, attachment, and its content and thumbnail facets
+    """Each file with when it last changed (``last_updated``: when it became ready),
+    patient, request, attachment, and its content and thumbnail facets
     (``served_facets``): one query, plus one for facets."""
     return (
-        files.annotate(
-            source=file_source_expression(),
-            last_updated=Coalesce("processed_at", "created_at"),
-        )
+        files.annotate(last_updated=Coalesce("processed_at", "created_at"))
         .select_related("patient", "file_request", "patient_attachment")
         .prefetch_related(
             Prefetch(

@@ -17,7 +17,7 @@ from filerequests.request_templates import UnknownSlot, file_slot_record, slot_i
 from files import quota
 from files import selectors as file_selectors
 from files import services as file_services
-from files.models import Purpose, UploadTicket
+from files.models import File, Purpose, UploadTicket
 from portal.audit.services import Actor
 
 # Tickets one request may be issued in all: ten photos a batch, with room for retries.
@@ -109,6 +109,7 @@ def confirm_for_patient(request, file_request, body: dict) -> JsonResponse:
                 confirmed_by=Actor.for_patient_link(file_request.id),
                 description=note or None,
                 file_request=file_request,
+                source=File.Source.REQUEST,
             )
             # Counted with the new file: two photos confirmed at once cannot both
             # take the trial's last place (the account row is locked).

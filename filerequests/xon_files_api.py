@@ -199,6 +199,7 @@ class FileListApi(APIView):
                             description=upload.get("description"),
                             expires_at=expires_at,
                             created_at=now,
+                            source=File.Source.XON,
                         )
                     )
                 if file_request is not None:

@@ -86,13 +86,14 @@ class FileAdmin(admin.ModelAdmin):
         "name",
         "account",
         "state",
+        "source",
         "purpose",
         "details",
         "created_at",
         "expires_at",
     ]
     list_display_links = ["thumbnail", "name"]
-    list_filter = ["state", "purpose", "mime_type", "created_at", "account"]
+    list_filter = ["state", "source", "purpose", "mime_type", "created_at", "account"]
     search_fields = [
         "id",
         "original_name",
@@ -111,6 +112,7 @@ class FileAdmin(admin.ModelAdmin):
         "patient",
         "file_request",
         "upload_ticket",
+        "source",
         "original_name",
         "declared_type",
         "mime_type",

@@ -148,13 +148,26 @@ class UploadTicket(ActorFields):
 
 
 class File(ActorFields):
-    """One stored upload. ``actor_*`` is who uploaded it."""
+    """One stored upload. ``actor_*`` is who uploaded it; ``source`` the door it came by."""
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         PROCESSING = "processing", "Processing"
         READY = "ready", "Ready"
         REJECTED = "rejected", "Rejected"
+
+    class Source(models.TextChoices):
+        """The door a file came through, and beside each the words a clinician reads.
+        The record, the inbox, FHIR (DocumentReference.category) and the metrics all name
+        doors with these values; each door sets its own when it makes the file."""
+
+        REQUEST = "request", "Sent by the patient"
+        XON = "xon", "From the practice system"
+        CLINIKO = "cliniko", "From the clinic system"
+        CLAROS = "claros", "PDF letter"
+        MEDABLE = "medable", "Photo from the patient's app"
+        DASHBOARD = "dashboard", "Uploaded by staff"
+        REPORT = "report", "Report saved to the record"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="files")
@@ -176,6 +189,11 @@ class File(ActorFields):
         UploadTicket, on_delete=models.SET_NULL, null=True, blank=True, related_name="file"
     )
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.DOCUMENT)
+    # Blank only for a row that code of the previous release inserted during an upgrade
+    # (the database default): it reads as "Received".
+    source = models.CharField(
+        max_length=20, choices=Source.choices, blank=True, default="", db_default=""
+    )
     original_name = models.CharField(max_length=1000, blank=True)
     description = models.TextField(blank=True, null=True)
     declared_type = models.CharField(max_length=255, blank=True)
@@ -230,8 +248,8 @@ class File(ActorFields):
     slot_label = models.CharField(max_length=60, blank=True, default="", db_default="")
     body_site_code = models.CharField(max_length=20, blank=True, default="", db_default="")
     body_site_side = models.CharField(max_length=10, blank=True, default="", db_default="")
-    # The review loop: a file a patient sent waits in the clinic's inbox until a
-    # staff member has looked at it.
+    # The review loop: a new file, whatever its door, waits in the clinic's inbox until
+    # a staff member has looked at it.
     reviewed_at = models.DateTimeField(null=True, blank=True)
     reviewed_by = models.ForeignKey(
         "accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -250,8 +268,8 @@ class File(ActorFields):
             models.Index(fields=["account", "-created_at"]),
             models.Index(
                 fields=["account", "created_at"],
-                condition=models.Q(reviewed_at__isnull=True, file_request__isnull=False),
-                name="file_awaiting_review",
+                condition=models.Q(reviewed_at__isnull=True),
+                name="file_awaiting_review_any_door",
             ),
             models.Index(
                 fields=["actor_kind", "actor_id", "processing_started_at"],

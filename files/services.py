@@ -27,6 +27,7 @@ from files.names import safe_filename, stored_name
 from files.storage import StoredObject, objects_under
 from portal.accounts.models import Account, ApiKey, Staff
 from portal.audit.services import Actor, audit_record
+from portal.ids import parse_uuid
 
 logger = logging.getLogger(__name__)
 
@@ -200,8 +201,10 @@ def upload_ticket_confirm(
     expires_at: dt.datetime | None = None,
     file_request=None,
     key: str | None = None,
+    source: str = "",
 ) -> File:
     """Create the pending File for what was posted under ``ticket``; queue its processing.
+    ``source`` is the door (``File.Source``): each door names its own.
 
     Idempotent: confirming a confirmed ticket returns its file. ``key`` (from the
     S3 ``Location``) picks the object when the client posted more than one.
@@ -240,6 +243,7 @@ def upload_ticket_confirm(
         patient=ticket.patient,
         file_request=file_request or ticket.file_request,
         upload_ticket=ticket,
+        source=source,
         purpose=ticket.purpose,
         original_name=stored_name(name),
         description=description,
@@ -376,8 +380,10 @@ def file_create_from_stream(
     expires_at: dt.datetime | None = None,
     max_size: int | None = None,
     created_at: dt.datetime | None = None,
+    source: str = "",
 ) -> File:
     """Stream an in-app upload to a temporary key and create its pending File.
+    ``source`` is the door (``File.Source``): each door names its own.
 
     Width and height come from the image header at once (X-on answers them); the
     processing task checks everything else. Raises ``UploadTooLarge`` past the limit.
@@ -399,6 +405,7 @@ def file_create_from_stream(
                 account=account,
                 patient=patient,
                 file_request=file_request,
+                source=source,
                 purpose=purpose,
                 original_name=stored_name(original_name),
                 description=description,
@@ -423,6 +430,29 @@ def file_create_from_stream(
             )
             file_enqueue_processing(file=file)
     return file
+
+
+# --- The review loop ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def files_mark_reviewed(*, account: Account, file_ids: Iterable, staff: Staff, actor: Actor) -> int:
+    """Mark these files of ``account`` as reviewed by ``staff``, now, each with its audit
+    row. Ids of another clinic or malformed are passed over; files already reviewed keep
+    their first reviewer, and files still being processed wait. Returns how many changed."""
+    ids = [parsed for parsed in map(parse_uuid, file_ids) if parsed is not None]
+    files = list(
+        File.objects.select_for_update()
+        .filter(account=account, pk__in=ids, reviewed_at__isnull=True)
+        .filter(state__in=(File.State.READY, File.State.REJECTED))
+    )
+    if not files:
+        return 0
+    now = timezone.now()
+    File.objects.filter(pk__in=[f.pk for f in files]).update(reviewed_at=now, reviewed_by=staff)
+    for file in files:
+        audit_record(account=account, actor=actor, action="file.review", target=file)
+    return len(files)
 
 
 def digests_of(fp) -> tuple[str, str]:

@@ -17,18 +17,12 @@ import hmac
 
 from django.conf import settings
 from django.db.models import (
-    Case,
-    CharField,
     Count,
     DurationField,
-    Exists,
     F,
     Min,
-    OuterRef,
     Q,
     Sum,
-    Value,
-    When,
 )
 from django.http import Http404, HttpResponse
 from django.utils import timezone
@@ -45,25 +39,6 @@ from prometheus_client.utils import floatToGoString
 
 # Upper bounds (seconds) of the processing-duration histogram: a thumbnail to a large PDF.
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300)
-
-
-def file_door():
-    """Which door a file came through, as an SQL expression over its row and relations."""
-    from attachments.models import PatientPhoto
-
-    return Case(
-        When(patient_attachment__source="cliniko", then=Value("cliniko")),
-        When(patient_attachment__source="claros", then=Value("claros")),
-        When(patient_attachment__source="dashboard", then=Value("dashboard")),
-        When(file_request__isnull=False, then=Value("patient_page")),
-        When(
-            Exists(PatientPhoto.objects.filter(file=OuterRef("pk"))),
-            then=Value("medable"),
-        ),
-        When(actor_kind="staff", then=Value("dashboard")),
-        default=Value("xon_files_api"),
-        output_field=CharField(),
-    )
 
 
 class PortalCollector:
@@ -84,14 +59,11 @@ class PortalCollector:
         uploads = CounterMetricFamily(
             "portal_uploads", "Files received, by door and current state.", labels=["door", "state"]
         )
-        rows = (
-            File.objects.annotate(door=file_door())
-            .values("door", "state")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
+        # The door is the file's own ``source`` (``File.Source``), the record's and FHIR's
+        # vocabulary too.
+        rows = File.objects.values("source", "state").annotate(n=Count("pk")).order_by()
         for row in rows:
-            uploads.add_metric([row["door"], row["state"]], row["n"])
+            uploads.add_metric([row["source"] or "unknown", row["state"]], row["n"])
         yield uploads
 
     def processing(self):

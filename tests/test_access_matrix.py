@@ -92,7 +92,7 @@ def attachment_objects(account, patient) -> dict:
         )
 
     attachment = PatientAttachment.objects.create(
-        account=account, patient=patient, file=ready_file("a.pdf"), source="cliniko"
+        account=account, patient=patient, file=ready_file("a.pdf")
     )
     photo = PatientPhoto.objects.create(
         account=account,

@@ -38,7 +38,7 @@ SERVER_VARIABLES = {
     "DJANGO_SETTINGS_MODULE",
     "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
 }
-DOORS = ("xon_files_api", "claros", "cliniko", "patient_page", "medable")
+DOORS = ("xon", "claros", "cliniko", "request", "medable")
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("run_scaled")]
 

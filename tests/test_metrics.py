@@ -79,23 +79,23 @@ def a_file(account, patient, **fields) -> File:
 
 def test_uploads_per_door_and_state(scrape, account, patient):
     """GIVEN files that came through each door WHEN scraped THEN portal_uploads_total counts
-    them by door and state."""
+    them by door (the file's own source, the record's and FHIR's words too) and state."""
     for source in ("cliniko", "claros", "dashboard"):
         PatientAttachment.objects.create(
-            account=account, patient=patient, file=a_file(account, patient), source=source
+            account=account, patient=patient, file=a_file(account, patient, source=source)
         )
     request = FileRequestFactory(account=account, patient=patient)
-    a_file(account, patient, file_request=request, state=File.State.REJECTED)
-    a_file(account, patient, actor_kind="api_key")
-    a_file(account, patient, actor_kind="api_key", state=File.State.PENDING)
+    a_file(account, patient, file_request=request, state=File.State.REJECTED, source="request")
+    a_file(account, patient, actor_kind="api_key", source="xon")
+    a_file(account, patient, actor_kind="api_key", state=File.State.PENDING, source="xon")
     samples = scrape()
 
     def uploads(door, state):
         return samples.get(("portal_uploads_total", (("door", door), ("state", state))), 0)
 
     assert [uploads(d, "ready") for d in ("cliniko", "claros", "dashboard")] == [1, 1, 1]
-    assert uploads("patient_page", "rejected") == 1
-    assert (uploads("xon_files_api", "ready"), uploads("xon_files_api", "pending")) == (1, 1)
+    assert uploads("request", "rejected") == 1
+    assert (uploads("xon", "ready"), uploads("xon", "pending")) == (1, 1)
 
 
 def test_processing_duration_by_outcome(scrape, account, patient):

@@ -88,7 +88,6 @@ def scenes(account, patient) -> dict[str, Scene]:
             account=account,
             patient=patient,
             file=ready_file(account, patient, name="a.pdf"),
-            source="cliniko",
         )
 
     add_attachment()

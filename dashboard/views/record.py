@@ -21,7 +21,7 @@ def record_filters(request) -> dict:
     kind = request.GET.get("kind", "")
     group = request.GET.get("group", "")
     return {
-        "source": source if source in record.Source.LABELS else "",
+        "source": source if source in File.Source.values else "",
         "kind": kind if kind in dict(record.KIND_CHOICES) else "",
         "group": group if group in dict(record.GROUP_CHOICES) else record.GROUP_DATE,
         "archived": (
@@ -66,7 +66,7 @@ def record_context(request, patient) -> dict:
         "filtered": bool(filters["source"] or filters["kind"]),
         "source_links": [
             (value, label, record_query(filters, source=value))
-            for value, label in [("", "All sources"), *record.Source.CHOICES]
+            for value, label in [("", "All sources"), *File.Source.choices]
         ],
         "kind_links": [
             (value, label, record_query(filters, kind=value))
@@ -85,7 +85,6 @@ def record_context(request, patient) -> dict:
         "processing": any(
             f.state in (File.State.PENDING, File.State.PROCESSING) for f in page_files
         ),
-        "source_labels": record.Source.LABELS,
     }
 
 

@@ -14,6 +14,7 @@ from dashboard.forms.review import FollowUpForm, NotificationSettingsForm
 from dashboard.lookups import get_file_request_or_404
 from dashboard.pagination import paginate, query_without_page
 from filerequests import services, staff_actions
+from files import services as file_services
 from portal.audit.services import Actor
 
 VIEW_MINE = "mine"
@@ -24,8 +25,9 @@ INBOX_POLL_SECONDS = 10
 @staff_required
 def review_inbox(request):
     mine = request.GET.get("view") == VIEW_MINE
-    requests = inbox.review_inbox(account=request.account, staff=request.staff if mine else None)
-    page = paginate(request, requests)
+    rows = inbox.inbox_rows(account=request.account, staff=request.staff if mine else None)
+    page = paginate(request, rows)
+    inbox.door_rows_fill(account=request.account, rows=page.object_list)
     return render(
         request,
         "dashboard/review/inbox.html",
@@ -62,6 +64,26 @@ def file_request_review(request, file_request_id):
     if request.POST.get("next") == "inbox":
         return redirect("dashboard:review-inbox")
     return redirect("dashboard:file-request-detail", file_request_id=file_request.id)
+
+
+@require_POST
+@staff_required
+def files_review(request):
+    """Mark reviewed for one inbox row of new files that answer no request: the files
+    that row showed (``file``), so one that arrived since is not passed over unseen."""
+    count = file_services.files_mark_reviewed(
+        account=request.account,
+        file_ids=request.POST.getlist("file"),
+        staff=request.staff,
+        actor=Actor.for_staff(request.staff),
+    )
+    if count:
+        messages.success(
+            request, f"Marked {count} file{'s' if count != 1 else ''} as reviewed by you."
+        )
+    else:
+        messages.info(request, "Nothing new to review there.")
+    return redirect("dashboard:review-inbox")
 
 
 @staff_required

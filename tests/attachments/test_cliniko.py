@@ -228,9 +228,13 @@ def test_default_page_is_50(api, account, patient):
 
     for index in range(51):
         file = FileModel.objects.create(
-            account=account, patient=patient, original_name=f"{index}.pdf", max_size=1
+            account=account,
+            patient=patient,
+            original_name=f"{index}.pdf",
+            max_size=1,
+            source=FileModel.Source.CLINIKO,
         )
-        Model.objects.create(account=account, patient=patient, file=file, source="cliniko")
+        Model.objects.create(account=account, patient=patient, file=file)
     page = api.get("/api/v1/patient_attachments").json()
     assert len(page["patient_attachments"]) == 50 and page["total_entries"] == 51
     assert "next" in page["links"]

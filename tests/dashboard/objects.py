@@ -40,6 +40,7 @@ def stored_file(
     file_request=None,
     description=None,
     process=True,
+    source=File.Source.XON,
 ) -> File:
     file = file_create_from_stream(
         account=account,
@@ -51,6 +52,7 @@ def stored_file(
         uploaded_by=Actor.system(),
         file_request=file_request,
         description=description,
+        source=source,
     )
     if process:
         file = file_process(file_id=file.id)
@@ -58,12 +60,12 @@ def stored_file(
 
 
 def attachment_with_file(*, account, patient, name="rash.jpg", **kwargs) -> PatientAttachment:
+    kwargs.setdefault("source", File.Source.DASHBOARD)
     file = stored_file(account=account, patient=patient, name=name, **kwargs)
     return attachment_record(
         account=account,
         patient=patient,
         file=file,
-        source=PatientAttachment.Source.DASHBOARD,
         description=None,
         actor=Actor.system(),
     )

@@ -23,6 +23,9 @@ LONG_NOTE = (
 
 
 def a_file(account, patient, *, name, mime="image/jpeg", actor_kind="api_key", **fields) -> File:
+    fields.setdefault(
+        "source", File.Source.REQUEST if actor_kind == "patient_link" else File.Source.XON
+    )
     return File.objects.create(
         account=account,
         patient=patient,
@@ -41,12 +44,11 @@ def a_file(account, patient, *, name, mime="image/jpeg", actor_kind="api_key", *
 
 
 def attached(account, patient, *, name, source, mime="image/jpeg", archived=False):
-    file = a_file(account, patient, name=name, mime=mime, actor_kind="staff")
+    file = a_file(account, patient, name=name, mime=mime, actor_kind="staff", source=source)
     return PatientAttachment.objects.create(
         account=account,
         patient=patient,
         file=file,
-        source=source,
         archived_at=timezone.now() if archived else None,
     )
 
@@ -77,7 +79,7 @@ def record(account, clinician):
     )
     dashboard = attached(account, patient, name="dermatoscope.jpg", source="dashboard")
     archived = attached(account, patient, name="old-consent.pdf", source="dashboard", archived=True)
-    photo_file = a_file(account, patient, name="profile.jpg")
+    photo_file = a_file(account, patient, name="profile.jpg", source=File.Source.MEDABLE)
     PatientPhoto.objects.create(
         account=account,
         patient=patient,
@@ -120,11 +122,11 @@ def test_the_record_holds_every_file_of_the_patient_with_its_story(clinician_cli
         assert name in html
     for label in (
         "Sent by the patient",
-        "X-on files API",
-        "Cliniko upload",
-        "Claros PDF",
-        "Dashboard upload",
-        "Medable photo",
+        "From the practice system",
+        "From the clinic system",
+        "PDF letter",
+        "Uploaded by staff",
+        "Photo from the patient&#x27;s app",
     ):
         assert label in html
     assert "Please photograph the patch on your left forearm in daylight." in html
@@ -168,7 +170,7 @@ def test_grouped_by_request_the_request_is_the_heading(clinician_client, record)
     html = page(clinician_client, record["patient"], group="request")
     assert f'href="/file-requests/{record["request"].id}/"' in html
     assert "Request: Please photograph the patch" in html
-    assert ">Cliniko upload</h3>" in html
+    assert ">From the clinic system</h3>" in html
 
 
 def test_grouped_by_date_today_heads_the_files(clinician_client, record):
@@ -209,9 +211,13 @@ def test_one_query_reads_the_files_whatever_their_number(
     with CaptureQueriesContext(connection) as captured:
         html = page(clinician_client, patient)
     assert html.count('class="record-item') == 2 * count
-    # The record's query names each file's door with a CASE; the File requests section
-    # prefetches its requests' files in one query of its own.
-    selects = [q for q in file_queries(captured) if "CASE WHEN" in q and "COUNT(" not in q]
+    # The record's query reads each file with its door, request and attachment; the File
+    # requests section prefetches its requests' files in one query of its own.
+    selects = [
+        q
+        for q in file_queries(captured)
+        if '"attachments_patientattachment"' in q and "COUNT(" not in q
+    ]
     assert len(selects) == 1, selects
     QUERY_COUNTS[count] = len(captured.captured_queries)
     if len(QUERY_COUNTS) == 2:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from attachments.models import PatientAttachment
 from attachments.services import attachment_record
 from files.models import File
 from files.processing import file_process
@@ -73,6 +72,7 @@ def record_build(account) -> Record:
             file_request=file_request,
             description=note,
             uploaded_by=patient_link,
+            source=File.Source.REQUEST,
         )
         record.request_photos.append(photo)
     api_actor = Actor("api_key", "k", "record system")
@@ -87,6 +87,7 @@ def record_build(account) -> Record:
             purpose="document",
             description="Wound on day 3",
             uploaded_by=api_actor,
+            source=File.Source.XON,
         ),
     ]
     pdf = stored_file(
@@ -97,12 +98,12 @@ def record_build(account) -> Record:
         declared="application/pdf",
         purpose="document",
         uploaded_by=api_actor,
+        source=File.Source.CLAROS,
     )
     attachment_record(
         account=account,
         patient=patient,
         file=pdf,
-        source=PatientAttachment.Source.CLAROS,
         description=None,
         actor=api_actor,
     )
@@ -115,12 +116,12 @@ def record_build(account) -> Record:
         purpose="document",
         description="Referral",
         uploaded_by=api_actor,
+        source=File.Source.CLINIKO,
     )
     attachment_record(
         account=account,
         patient=patient,
         file=cliniko,
-        source=PatientAttachment.Source.CLINIKO,
         description="Referral",
         actor=api_actor,
     )

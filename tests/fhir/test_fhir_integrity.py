@@ -15,7 +15,6 @@ from django.utils import timezone
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.patient import Patient as FhirPatient
 
-from attachments.models import PatientAttachment
 from attachments.services import attachment_archive, attachment_record
 from files.models import File
 from portal.accounts.services import api_key_create
@@ -215,12 +214,12 @@ def four_documents(account, patient) -> list[File]:
             name=f"doc{index}.jpg",
             declared="image/jpeg",
             purpose="document",
+            source=File.Source.CLINIKO,
         )
         attachment_record(
             account=account,
             patient=patient,
             file=file,
-            source=PatientAttachment.Source.CLINIKO,
             description=None,
             actor=Actor.system(),
         )
