@@ -1,0 +1,94 @@
+"""The repository speaks of the product, never of a tracker the reader cannot open.
+
+Comments, docstrings, documentation and benchmark labels say why a thing is as it is;
+"issue 13 #17" or "(N3)" names an issue of a tracker that is not in the repository, so
+the next engineer learns nothing from it. Every tracked file outside ``tests/`` is read.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CITATION = re.compile(
+    r"\bissues?\s+#?\d+"  # issue 13, issues 9, 16 and 17, Issue 17 #7, issue #12
+    r"|\bfindings?\s+#?\d+"  # finding 3
+    r"|\(N\d+\)",  # (N3): a review's finding label
+    re.IGNORECASE,
+)
+
+
+def citations(text: str) -> list[str]:
+    """Each line of ``text`` that cites a tracker, as ``<line number>: <line>``."""
+    return [
+        f"{number}: {line.strip()}"
+        for number, line in enumerate(text.splitlines(), start=1)
+        if CITATION.search(line)
+    ]
+
+
+def tracked_files(root: Path) -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True
+    ).stdout.decode()
+    return [root / name for name in listed.split("\0") if name and not name.startswith("tests/")]
+
+
+def repository_citations(root: Path) -> dict[str, list[str]]:
+    found = {}
+    for path in tracked_files(root):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
+            continue  # images, fixtures; a path deleted in the working tree
+        if lines := citations(text):
+            found[str(path.relative_to(root))] = lines
+    return found
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "# way to send photos after it (issue 13 #17).",
+        "is the layer every app builds on: it imports nothing above it (issue 17 #8).",
+        '"## Goals (issues 9, 16 and 17)",',
+        '"""Issue 17 #7: one client per seed."""',
+        "# --- Files pipeline (files app, issue 3) ---",
+        "thumbnailers (issue 13, finding 3).",
+        "see issue #12",
+        "# a guard for the upload door (N3)",
+    ],
+)
+def test_a_tracker_citation_is_found(line):
+    """GIVEN a line citing an issue or a finding of the tracker WHEN read THEN it is found."""
+    assert citations(line) == [f"1: {line.strip()}"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '"""Errors as FHIR ``OperationOutcome`` resources, with the spec\'s issue codes."""',
+        'audit_record(action="upload_ticket.issue", target=ticket)',
+        "POST issues a new one and shows it once",
+        "(the worker died with `JSONDecodeError`, celery/kombu#1551)",
+        "--success: #067647;",
+        "One thumbnail goal of an earlier issue stays unmet",
+        "FHIR R4, N-Quads, HTTP/2",
+    ],
+)
+def test_the_product_s_own_words_are_not_citations(line):
+    """GIVEN a line that uses the word issue in the product's sense, an upstream project's
+    bug number or a colour WHEN read THEN nothing is found."""
+    assert citations(line) == []
+
+
+def test_no_tracker_citations_outside_the_tests():
+    """GIVEN every tracked file outside tests/ (code, templates, docs, benchmarks, deploy)
+    WHEN read THEN none cites the tracker's issue numbers or finding labels: each says the
+    product's reason instead."""
+    assert repository_citations(ROOT) == {}
