@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: run dev test lint format bench bench-deps soak soak-embedded install system-deps migrate clean
+.PHONY: run dev test test-quick lint format bench bench-deps soak soak-embedded install system-deps migrate clean
 .PHONY: install-prod lock
 
 # Every install takes its versions from the lock (pip's -c), so two installs a month apart
@@ -88,11 +88,22 @@ dev: install migrate
 run-scaled: install system-deps
 	$(PY) deploy/run_scaled.py
 
+# The suite writes its compiled modules (and pytest's rewritten test modules) to
+# __pycache__ even where the environment says not to: compiling 500 test modules afresh
+# is most of the time a run spends collecting.
+TEST_ENV := PORTAL_ENVIRONMENT=test PYTHONDONTWRITEBYTECODE=
+
 test: install system-deps
 	$(PY) manage.py makemigrations --check --dry-run --verbosity 0 || \
 	  (echo "A model change has no migration: run manage.py makemigrations." && exit 1)
 	$(VENV)/bin/ruff check .
-	PORTAL_ENVIRONMENT=test $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(TEST_ENV) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+# The inner loop: everything but the browser, the slow tests (real processes, load) and
+# the soak. One file: $(TEST_ENV) .venv/bin/python -m pytest tests/<app>/test_<x>.py
+test-quick: install
+	$(TEST_ENV) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup \
+	  -m "not browser and not slow and not soak"
 
 # Mutation testing of the modules that decide who gets in and what is stored
 # (scripts/mutation.py; slow, so not part of `make test`). MODULE="files.keys ..." runs
