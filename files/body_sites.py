@@ -149,23 +149,28 @@ def body_site_label(code: str, side: str = "") -> str:
     return site.label
 
 
-def body_site_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """Grouped ``(code|side, label)`` choices for a form's select: each paired site once
-    per side, then with no side."""
-    groups: dict[str, list[tuple[str, str]]] = {}
+def body_site_options() -> list[tuple[str, str, str, str]]:
+    """Every choice a picker offers, as ``(label, code, side, region)``: a paired site
+    once per side and once with no side said ("Left forearm", "Right forearm", "Forearm,
+    both sides", "Forearm")."""
+    options = []
     for site in BODY_SITES:
-        options = groups.setdefault(site.region, [])
-        if site.paired:
-            for side in ("left", "right", "both"):
-                options.append((f"{site.code}|{side}", body_site_label(site.code, side)))
-        options.append((f"{site.code}|", site.label + (", side not said" if site.paired else "")))
-    return list(groups.items())
+        sides = ("left", "right", "both", "") if site.paired else ("",)
+        for side in sides:
+            options.append((body_site_label(site.code, side), site.code, side, site.region))
+    return options
 
 
-def body_site_parse_choice(value: str) -> tuple[str, str]:
-    """A form's ``code|side`` back into a checked ``(code, side)``."""
-    code, _, side = (value or "").partition("|")
-    return body_site_clean(code, side)
+def body_site_from_label(text: str) -> tuple[str, str]:
+    """A picker's words back into a checked ``(code, side)``: ``("", "")`` for none,
+    ``BodySiteError`` for words that are not one of ``body_site_options``."""
+    wanted = " ".join((text or "").split()).casefold()
+    if not wanted:
+        return "", ""
+    for label, code, side, _region in body_site_options():
+        if label.casefold() == wanted:
+            return code, side
+    raise BodySiteError("code", "Choose a body site from the list.")
 
 
 def body_site_json(code: str, side: str = "") -> dict | None:

@@ -6,6 +6,8 @@ from django.utils import timezone
 
 from dashboard.forms.patients import PatientForm
 from filerequests.models import FileRequest
+from filerequests.request_templates import request_template_list
+from files.body_sites import BodySiteError, body_site_from_label, body_site_options
 
 EXPIRY_CHOICES = [
     ("1", "1 day"),
@@ -29,8 +31,15 @@ class FileRequestForm(PatientForm):
     and the patient fields are not shown.
     """
 
+    template = forms.ChoiceField(
+        label="Template",
+        required=False,
+        help_text="Fills in the message and the photos to take, one step each; "
+        "the message can still be changed.",
+    )
     prompt = forms.CharField(
         label="What do you need photos of?",
+        required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="The patient reads this after confirming their date of birth; "
@@ -42,8 +51,16 @@ class FileRequestForm(PatientForm):
         choices=EXPIRY_CHOICES,
         help_text="After this the link stops working and the request shows as expired.",
     )
+    body_site = forms.CharField(
+        label="Where on the body",
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(attrs={"list": "body-site-list", "autocomplete": "off"}),
+        help_text="Type to search, for example “forearm”. Shown on every photo, so photos "
+        "of one place can be compared over time.",
+    )
 
-    def __init__(self, *args, patient=None, **kwargs):
+    def __init__(self, *args, patient=None, account=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.patient = patient
         self.fields["mobile"].required = True
@@ -52,9 +69,40 @@ class FileRequestForm(PatientForm):
         self.fields["first_name"].label = "First name"
         self.fields["last_name"].label = "Last name"
         self.fields["expires_in_days"].initial = default_expiry_days()
+        self.templates = list(request_template_list(account=account)) if account else []
+        self.body_site_options = body_site_options()
+        self.fields["template"].choices = [("", "None: write your own")] + [
+            (str(t.pk), t.name) for t in self.templates
+        ]
         if patient is not None:
             for name in ("first_name", "last_name", "date_of_birth", "mobile"):
                 del self.fields[name]
+
+    def clean_template(self):
+        return self.cleaned_data.get("template") or ""
+
+    def clean_prompt(self):
+        prompt = (self.cleaned_data.get("prompt") or "").strip()
+        if not prompt and not self.cleaned_data.get("template"):
+            raise forms.ValidationError("Say what the patient should photograph.")
+        return prompt
+
+    def clean_body_site(self):
+        try:
+            return body_site_from_label(self.cleaned_data.get("body_site") or "")
+        except BodySiteError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+    def template_choices(self) -> list[dict]:
+        """The clinic's templates as the page's script reads them (message, photos)."""
+        return [
+            {
+                "id": str(t.pk),
+                "message": t.message,
+                "slots": [s.instruction for s in t.slots.all()],
+            }
+            for t in self.templates
+        ]
 
     def clean(self):
         if self.patient is None:
@@ -89,6 +137,9 @@ class FileRequestForm(PatientForm):
             "type": FileRequest.Type.PHOTO,
             "prompt": data["prompt"].strip(),
             "short_link_expires_at": timezone.now() + timedelta(days=days),
+            "template_id": data.get("template") or None,
+            "body_site_code": data["body_site"][0],
+            "body_site_side": data["body_site"][1],
         }
 
 

@@ -66,7 +66,7 @@ def file_request_list(request):
 def file_request_create(request):
     patient_id = request.POST.get("patient") or request.GET.get("patient")
     patient = get_patient_or_404(request, patient_id) if patient_id else None
-    form = FileRequestForm(request.POST or None, patient=patient)
+    form = FileRequestForm(request.POST or None, patient=patient, account=request.account)
     if request.method == "POST" and form.is_valid():
         staff = request.staff
         try:
