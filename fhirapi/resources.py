@@ -20,6 +20,7 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 
 from fhirapi import codes
 from fhirapi.hashes import facet_sha1_base64
+from files.body_sites import BODY_SITE_BY_CODE, SIDE_BY_KEY, SNOMED_SYSTEM
 from files.models import Facet, File
 from portal.patients.models import Patient
 
@@ -197,7 +198,41 @@ def document_reference_resource(file: File, *, base_url: str) -> DocumentReferen
                 }
             ]
         }
+    structure = body_structure(file)
+    if structure is not None:
+        data["contained"] = [structure]
+        data["extension"] = [
+            {"url": BODY_SITE_EXTENSION, "valueReference": {"reference": "#bodysite"}}
+        ]
     return DocumentReference(**versioned(data))
+
+
+# R4's core extension for where on the body (Reference(BodyStructure)), usable on any
+# element: DocumentReference has no bodySite of its own before R5.
+BODY_SITE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/bodySite"
+
+
+def body_structure(file: File) -> dict | None:
+    """A contained BodyStructure for the file's body site: ``location`` its SNOMED CT
+    code, ``locationQualifier`` the side; None for a file with no site."""
+    site = BODY_SITE_BY_CODE.get(file.body_site_code or "")
+    if site is None:
+        return None
+    structure: dict = {
+        "resourceType": "BodyStructure",
+        "id": "bodysite",
+        "location": {
+            "coding": [{"system": SNOMED_SYSTEM, "code": site.code, "display": site.display}],
+            "text": file.body_site_label,
+        },
+        "patient": {"reference": f"Patient/{file.patient_id}"},
+    }
+    side = SIDE_BY_KEY.get(file.body_site_side or "")
+    if side is not None:
+        structure["locationQualifier"] = [
+            {"coding": [{"system": SNOMED_SYSTEM, "code": side.code, "display": side.display}]}
+        ]
+    return structure
 
 
 def document_last_updated(file: File) -> dt.datetime:
