@@ -88,6 +88,15 @@ class FileRequestCreateSerializer(StrictSerializer):
         validators=[validate_webhook_url],
     )
     shortLinkExpiresAt = serializers.DateTimeField(required=False, allow_null=True)
+    # Beside the seed's fields: the patient's phone sends the photos as taken, instead
+    # of shrinking them to at most 2,048 pixels on the longest side first.
+    fullResolution = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Photos are sent unchanged, at full resolution. By default the patient's "
+        "phone shrinks larger photos to at most 2,048 px on the longest side before sending.",
+    )
+
     # Beside the seed's fields: one of the clinic's request templates (its photo slots
     # are sent to the patient; its message is the prompt when none is given), and where
     # on the body the photos are of.
@@ -243,6 +252,7 @@ class FileRequestOutputSerializer(serializers.Serializer):
     templateId = serializers.UUIDField(source="template_id", allow_null=True)
     slots = RequestSlotSerializer(many=True)
     bodySite = serializers.SerializerMethodField()
+    fullResolution = serializers.BooleanField(source="full_resolution")
 
     @extend_schema_field(BodySiteOutput(allow_null=True))
     def get_bodySite(self, file_request) -> dict | None:
@@ -376,6 +386,7 @@ class FileRequestListCreateApi(APIView):
                 template_id=data.get("templateId") or None,
                 body_site_code=(data.get("bodySite") or {}).get("code", ""),
                 body_site_side=(data.get("bodySite") or {}).get("laterality") or "",
+                full_resolution=data["fullResolution"],
                 **options,
             )
         except services.FileRequestInputError as exc:

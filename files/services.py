@@ -24,7 +24,7 @@ from files import quota
 from files.keys import StorageKeyError, storage_key_check, ticket_key_check
 from files.models import File, Purpose, UploadTicket, temp_prefix
 from files.names import safe_filename, stored_name
-from files.storage import StoredObject, objects_under
+from files.storage import StoredObject, objects_remove, objects_under
 from portal.accounts.models import Account, ApiKey, Staff
 from portal.audit.services import Actor, audit_record
 from portal.ids import parse_uuid
@@ -202,13 +202,17 @@ def upload_ticket_confirm(
     file_request=None,
     key: str | None = None,
     source: str = "",
+    client_photo_id=None,
+    size_on_phone: int | None = None,
 ) -> File:
     """Create the pending File for what was posted under ``ticket``; queue its processing.
     ``source`` is the door (``File.Source``): each door names its own.
 
     Idempotent: confirming a confirmed ticket returns its file. ``key`` (from the
     S3 ``Location``) picks the object when the client posted more than one.
-    Raises ``UploadMissing`` when nothing is there.
+    Raises ``UploadMissing`` when nothing is there. The bytes that arrived are kept
+    as ``size_sent`` (processing replaces ``size`` with the cleaned original's);
+    ``client_photo_id`` and ``size_on_phone`` are what the patient's phone said of it.
     """
     ticket = UploadTicket.objects.select_for_update().get(pk=ticket.pk)
     if ticket.state == UploadTicket.State.CONFIRMED:
@@ -252,7 +256,10 @@ def upload_ticket_confirm(
         size=default_storage.size(chosen),
         temp_key=chosen,
         expires_at=expires_at,
+        client_photo_id=client_photo_id,
+        size_on_phone=size_on_phone,
     )
+    file.size_sent = file.size
     file.set_actor(actor)
     request_body_site_copy(file)
     file.save()
@@ -269,6 +276,33 @@ def upload_ticket_confirm(
     )
     file_enqueue_processing(file=file)
     return file
+
+
+def upload_ticket_abandon(*, ticket: UploadTicket, actor: Any, reason: str) -> None:
+    """Close an open ticket whose upload will not be confirmed (the same photo is held
+    already): its objects go once this transaction commits, so storage holds one copy,
+    and anything posted with it later is removed by the sweep."""
+    ticket = UploadTicket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.state not in (UploadTicket.State.ISSUED, UploadTicket.State.UPLOADED):
+        return
+    ticket.state = UploadTicket.State.ABANDONED
+    ticket.save(update_fields=["state"])
+    audit_record(
+        account=ticket.account,
+        actor=as_actor(actor),
+        action="upload_ticket.abandon",
+        target=ticket,
+        detail={"reason": reason},
+    )
+    prefix = ticket.key_prefix
+
+    def remove() -> None:
+        try:
+            objects_remove(objects_under(prefix), prefix=prefix)
+        except Exception:  # the sweep removes them later (a storage or network failure)
+            logger.warning("objects of abandoned ticket %s left for the sweep", ticket.pk)
+
+    transaction.on_commit(remove)
 
 
 # --- Uploads through the app ------------------------------------------------------------

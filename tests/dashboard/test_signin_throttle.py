@@ -17,6 +17,7 @@ from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from django.utils import timezone
 
+from portal.accounts import signin_throttle
 from portal.accounts.models import SignInThrottle
 from portal.accounts.signin_throttle import key_digest
 from portal.audit.models import AuditEvent
@@ -423,3 +424,205 @@ def test_failures_in_any_spelling_are_audited_against_the_person(
         for event in events:
             assert (event.target_type, event.target_id) == ("accounts.user", str(user.pk)), action
             assert typed.strip() not in str(event.detail)
+
+
+# --- Boundaries: when a count lapses, when a pause starts and ends ----------------------------
+#
+# Each of these is decided by one comparison with the clock, so the clock stands still
+# at a fixed instant for the test (Django's ``timezone.now``; nothing of ours is replaced)
+# and the stored rows are set to the exact distance from it that the comparison decides.
+
+WINDOW = timedelta(minutes=15)
+MEMORY = timedelta(hours=24)
+TICK = timedelta(microseconds=1)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A clock that stands still until the test moves it: ``clock.now``."""
+
+    class Clock:
+        now = timezone.now()
+
+    monkeypatch.setattr(timezone, "now", lambda: Clock.now)
+    return Clock
+
+
+def account_row(user) -> SignInThrottle:
+    return SignInThrottle.objects.get(scope="account", key_digest=key_digest("account", user.email))
+
+
+def age_account(user, **fields) -> None:
+    SignInThrottle.objects.filter(pk=account_row(user).pk).update(**fields)
+
+
+@pytest.mark.parametrize(
+    ("age", "paused"),
+    [(WINDOW - TICK, True), (WINDOW, True), (WINDOW + TICK, False)],
+    ids=["a tick inside the window", "exactly the window", "a tick past it"],
+)
+def test_failures_count_until_the_window_has_passed_not_when_it_is_reached(
+    clinician, clock, age, paused
+):
+    """GIVEN four wrong passwords, the last of them ``age`` ago
+    WHEN a fifth is wrong THEN it pauses the account while the four are at most the window
+    old (15 minutes, that instant included), and counts as a first failure after that."""
+    wrong(clinician.user, ACCOUNT_LIMIT - 1)
+    age_account(clinician.user, last_failure_at=clock.now - age)
+    response, client = attempt(clinician.user, "wrong again")
+    if paused:
+        assert_paused(response, client)
+    else:
+        assert response.status_code == 200
+        assert PAUSED not in response.content.decode()
+        assert account_row(clinician.user).failures == 1
+
+
+def test_after_the_window_the_count_starts_from_nothing(clinician, clock):
+    """GIVEN four wrong passwords more than the window ago
+    WHEN four more are wrong now THEN the account is still not paused (four, not five or
+    eight), and the right password is accepted."""
+    wrong(clinician.user, ACCOUNT_LIMIT - 1)
+    age_account(clinician.user, last_failure_at=clock.now - WINDOW - TICK)
+    wrong(clinician.user, ACCOUNT_LIMIT - 1, ["192.0.2.31"])
+    response, client = attempt(clinician.user, PASSWORD, "192.0.2.32")
+    assert_password_accepted(response, client)
+
+
+def test_after_a_pause_the_count_starts_from_nothing_even_within_the_window(clinician, clock):
+    """GIVEN a pause that has just ended, its failures still inside the window
+    WHEN four wrong passwords follow THEN no new pause (the count began again at the pause),
+    and the fifth pauses again."""
+    wrong(clinician.user, ACCOUNT_LIMIT)
+    age_account(clinician.user, locked_until=clock.now - TICK)
+    wrong(clinician.user, ACCOUNT_LIMIT - 2, ["192.0.2.33"])
+    response, _ = attempt(clinician.user, "the fourth since the pause", "192.0.2.34")
+    assert response.status_code == 200
+    assert PAUSED not in response.content.decode()
+    response, client = attempt(clinician.user, "the fifth since the pause", "192.0.2.35")
+    assert_paused(response, client)
+
+
+@pytest.mark.parametrize(
+    ("age", "next_pause_seconds", "lockouts"),
+    [(MEMORY - TICK, 120, 2), (MEMORY, 120, 2), (MEMORY + TICK, 60, 1)],
+    ids=["a tick inside a day", "exactly a day", "a tick past a day"],
+)
+def test_back_off_is_remembered_for_a_day_that_instant_included(
+    clinician, clock, age, next_pause_seconds, lockouts
+):
+    """GIVEN an account paused once, its last failure ``age`` ago
+    WHEN it is paused again THEN the new pause is twice as long (2 minutes) while the last
+    failure is at most 24 hours old, and back to 1 minute after that; the audit line says
+    which pause of the account it is."""
+    wrong(clinician.user, ACCOUNT_LIMIT)
+    age_account(clinician.user, last_failure_at=clock.now - age, locked_until=clock.now - age)
+    wrong(clinician.user, ACCOUNT_LIMIT, ["192.0.2.36"])
+    response, client = attempt(clinician.user, PASSWORD, "192.0.2.37")
+    assert_paused(response, client)
+    assert int(response["Retry-After"]) == next_pause_seconds
+    paused = AuditEvent.objects.filter(action="auth.sign_in_paused", detail__scope="account")
+    details = sorted((e.detail["lockouts"], e.detail["seconds"]) for e in paused)
+    assert details == sorted([(1, 60), (lockouts, next_pause_seconds)])
+
+
+def test_after_a_day_the_back_off_begins_again_and_doubles_again(clinician, clock):
+    """GIVEN an account paused three times, then quiet for more than a day
+    WHEN it is paused twice more THEN those pauses last 1 and then 2 minutes."""
+    for number in range(3):
+        if number:
+            age_account(clinician.user, locked_until=clock.now - TICK)
+        wrong(clinician.user, ACCOUNT_LIMIT)
+    assert account_row(clinician.user).lockouts == 3
+    age_account(
+        clinician.user, last_failure_at=clock.now - MEMORY - TICK, locked_until=clock.now - TICK
+    )
+    seconds = []
+    for _ in range(2):
+        wrong(clinician.user, ACCOUNT_LIMIT, ["192.0.2.38"])
+        response, _ = attempt(clinician.user, PASSWORD, "192.0.2.39")
+        seconds.append(int(response["Retry-After"]))
+        age_account(clinician.user, locked_until=clock.now - TICK)
+    assert seconds == [60, 120]
+
+
+@pytest.mark.parametrize(
+    ("ends_in", "paused"),
+    [(TICK, True), (timedelta(0), False), (-TICK, False)],
+    ids=["a tick before its end", "at its end", "a tick after"],
+)
+def test_a_pause_holds_until_its_end_and_not_at_it(clinician, clock, ends_in, paused):
+    """GIVEN an account paused until ``now + ends_in``
+    WHEN the right password is typed THEN it is refused (429) while the pause has not ended,
+    and accepted from the instant it ends."""
+    wrong(clinician.user, ACCOUNT_LIMIT)
+    age_account(clinician.user, locked_until=clock.now + ends_in)
+    response, client = attempt(clinician.user, PASSWORD, "192.0.2.40")
+    if paused:
+        assert_paused(response, client)
+    else:
+        assert_password_accepted(response, client)
+
+
+@pytest.mark.parametrize(
+    "ends_in", [timedelta(microseconds=1), timedelta(milliseconds=500), timedelta(seconds=1)]
+)
+def test_a_pause_ending_within_the_second_says_retry_after_one_second(clinician, clock, ends_in):
+    """GIVEN a pause that ends within the next second WHEN the right password is typed
+    THEN the answer is 429 with ``Retry-After: 1`` (a whole second, rounded up, not 2)."""
+    wrong(clinician.user, ACCOUNT_LIMIT)
+    age_account(clinician.user, locked_until=clock.now + ends_in)
+    response, client = attempt(clinician.user, PASSWORD, "192.0.2.41")
+    assert_paused(response, client)
+    assert response["Retry-After"] == "1"
+    assert "Try again in 1 minute (after " in response.content.decode()
+
+
+@pytest.mark.parametrize("late_by", [timedelta(0), timedelta(milliseconds=1), timedelta(minutes=5)])
+def test_retry_after_is_never_less_than_a_second(late_by):
+    """GIVEN a pause found in force, whose end has come (or passed) by the time the answer
+    is written THEN the answer still says to wait one second: never 0 or less, which
+    would invite the client to hammer at once."""
+    until = timezone.now()
+    pause = signin_throttle.Pause(until=until, scopes=("account",))
+    assert pause.retry_after_seconds(until + late_by) == 1
+
+
+def test_the_sweep_forgets_rows_with_nothing_left_to_remember(clinician, clock):
+    """GIVEN an account quiet for more than a day, an address paused long ago but quiet for
+    a day, a row with no failure at all (a right password first), one paused now and one
+    failing an hour ago WHEN the nightly sweep runs
+    THEN the first three are deleted and the count says so; the pause and the back-off
+    of the others stay in force."""
+    wrong(clinician.user, 1, ["192.0.2.42"])
+    SignInThrottle.objects.update(last_failure_at=clock.now - MEMORY - TICK)
+    attempt(clinician.user, PASSWORD, "192.0.2.43")  # a row with no failure for .43
+    never_failed = SignInThrottle.objects.filter(last_failure_at__isnull=True)
+    assert never_failed.count() == 1
+    wrong("paused-now@clinic.example", ACCOUNT_LIMIT, ["192.0.2.44"])
+    wrong("an-hour-ago@clinic.example", 2, ["192.0.2.45"])
+    recent = SignInThrottle.objects.filter(
+        key_digest=key_digest("account", "an-hour-ago@clinic.example")
+    )
+    recent.update(last_failure_at=clock.now - timedelta(hours=1))
+    kept = set(
+        SignInThrottle.objects.filter(last_failure_at__gte=clock.now - MEMORY).values_list(
+            "pk", flat=True
+        )
+    )
+
+    assert signin_throttle.stale_rows_delete() == 3
+    assert set(SignInThrottle.objects.values_list("pk", flat=True)) == kept
+    response, client = attempt("paused-now@clinic.example", "anything", "192.0.2.46")
+    assert_paused(response, client)
+
+
+def test_failures_at_the_longest_address_are_audited_against_its_owner(db):
+    """GIVEN a person whose address is as long as an address may be (254 characters)
+    WHEN a wrong password is typed for it THEN the audit line names them."""
+    email = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 57 + ".org"
+    assert len(email) == 254
+    person = UserFactory(email=email)
+    wrong(person, 1)
+    event = AuditEvent.objects.get(action="auth.sign_in_failed")
+    assert event.target_id == str(person.pk)
