@@ -14,6 +14,7 @@ from django.contrib import auth, messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from dashboard import twofactor
 from portal.api.authentication import staff_for_session
@@ -48,7 +49,9 @@ def staff_required(view):
             return render(request, "dashboard/no_membership.html", status=403)
         request.staff = staff
         request.account = staff.account
-        return view(request, *args, **kwargs)
+        # Every time on the page is the clinic's: rendered inside the clinic's zone.
+        with timezone.override(staff.account.zone):
+            return view(request, *args, **kwargs)
 
     return wrapper
 

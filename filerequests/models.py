@@ -174,9 +174,7 @@ class FileRequest(models.Model):
     review_outcome_by = models.ForeignKey(
         "accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    review_outcome_by_name = models.CharField(
-        max_length=200, blank=True, default="", db_default=""
-    )
+    review_outcome_by_name = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -239,8 +237,17 @@ class Notification(models.Model):
     """One text message telling the patient about a request (the first, or a resend).
 
     The message body is never stored: it carries the short link, which is the
-    credential. ``status`` is what staff see: queued, sent or failed.
+    credential. ``status`` is the sending: queued, handed to the provider (sent) or
+    refused (failed). ``delivery`` is what the provider's receipts said since: waiting
+    for the network, delivered to the phone, or not delivered (``delivery_reason`` in
+    words); it only moves forward (``sms_receipts``).
     """
+
+    class Delivery(models.TextChoices):
+        NONE = "", "No receipt yet"
+        WAITING = "waiting", "Waiting for the network"
+        DELIVERED = "delivered", "Delivered to the phone"
+        FAILED = "failed", "Not delivered"
 
     class Channel(models.TextChoices):
         SMS = "sms", "SMS"
@@ -263,12 +270,48 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    # Delivery receipts. Database defaults, so code of the previous release can still
+    # insert messages during an upgrade.
+    delivery = models.CharField(
+        max_length=10, choices=Delivery.choices, blank=True, default="", db_default=""
+    )
+    delivery_status = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The provider's own word in its latest receipt (delivered, undelivered, ...).",
+    )
+    delivery_error_code = models.CharField(max_length=20, blank=True, default="", db_default="")
+    delivery_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
+    delivery_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the latest receipt that counted arrived."
+    )
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["backend", "provider_message_id"], name="notification_provider_id")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.status} for {self.file_request_id}"
+
+    @property
+    def delivery_words(self) -> str:
+        """What staff read of this message: "Delivered to the phone", "Not delivered:
+        <reason>" or "Waiting for the network"."""
+        if self.status == self.Status.FAILED:
+            return f"Not delivered: {self.error or 'the text provider refused it'}"
+        if self.delivery == self.Delivery.DELIVERED:
+            return "Delivered to the phone"
+        if self.delivery == self.Delivery.FAILED:
+            return f"Not delivered: {self.delivery_reason or 'the network gave no reason'}"
+        return "Waiting for the network"
+
+    @property
+    def not_delivered(self) -> bool:
+        return self.status == self.Status.FAILED or self.delivery == self.Delivery.FAILED
 
 
 class ReplacedShortLink(models.Model):

@@ -5,11 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from filerequests.models import FileRequest, Notification
 from files.models import File
 from portal.accounts.models import Account
 from portal.ids import parse_uuid
+
+LOCKED = "locked"
+
+
+def file_request_status_shown(file_request: FileRequest, *, now=None) -> tuple[str, str]:
+    """The status staff are shown, ``(code, word)``, wherever a request appears: the one
+    place that decides it. A link the date-of-birth check locked reads "Locked" while
+    the patient could otherwise still answer; a link that has lapsed reads "Expired"
+    before the sweep has marked it."""
+    now = now or timezone.now()
+    if file_request.accepts_answers(now) and file_request.is_locked(now):
+        return LOCKED, "Locked"
+    if file_request.status in (FileRequest.Status.SENT, FileRequest.Status.OPENED) and (
+        file_request.link_has_expired(now)
+    ):
+        return FileRequest.Status.EXPIRED, FileRequest.Status.EXPIRED.label
+    return file_request.status, file_request.get_status_display()
 
 
 def file_request_get(*, account: Account, file_request_id) -> FileRequest | None:

@@ -1,6 +1,6 @@
 from django import forms
 
-from portal.accounts.models import Staff
+from portal.accounts.models import Staff, time_zone_names
 from portal.audit.models import AuditEvent
 
 
@@ -81,16 +81,31 @@ class AuditFilterForm(forms.Form):
         return cleaned
 
 
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(time_zone_names())]
+
+
 class ClinicSettingsForm(forms.ModelForm):
     """What patients see of the clinic on the photo request pages: whom to ring and the
-    safety line. The phone number is read in the portal's region (``0117 496 0000``)."""
+    safety line. The phone number is read in the portal's region (``0117 496 0000``).
+    And the clinic's time zone, in which staff read every time."""
 
     class Meta:
         from portal.accounts.models import Account
 
         model = Account
-        fields = ["name", "phone_number", "patient_safety_line"]
+        fields = ["name", "phone_number", "patient_safety_line", "time_zone"]
         labels = {"name": "Clinic name"}
         error_messages = {
             "phone_number": {"invalid": "Enter a phone number, like 0117 496 0000."},
         }
+        widgets = {"time_zone": forms.Select(choices=time_zone_choices)}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out of a post (an older form still open in a tab), the zone stays as it is.
+        self.fields["time_zone"].required = False
+        self.initial_time_zone = self.instance.time_zone
+
+    def clean_time_zone(self) -> str:
+        return self.cleaned_data.get("time_zone") or self.initial_time_zone

@@ -5,10 +5,37 @@ from __future__ import annotations
 import datetime
 
 from django import template
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.timesince import timesince
 
+from filerequests.selectors import file_request_status_shown
+
 register = template.Library()
+
+
+@register.inclusion_tag("dashboard/file_requests/_status.html")
+def request_status(file_request) -> dict:
+    """A request's status badge, in the words ``file_request_status_shown`` decides."""
+    status, label = file_request_status_shown(file_request)
+    return {"status": status, "label": label}
+
+
+@register.filter
+def clinic_time(moment: datetime.datetime | None, fmt: str = "j M Y, H:i") -> str:
+    """A moment in the clinic's time zone (active on every staff page) with the zone's
+    name: "29 Mar 2026, 02:30 BST". Django's ``T`` leaves the name out in the hour that
+    happens twice when clocks go back, the one hour the name is needed to tell apart."""
+    if not moment:
+        return ""
+    local = timezone.localtime(moment)
+    return f"{dateformat.format(local, fmt)} {local.tzname()}"
+
+
+@register.filter
+def request_status_code(file_request) -> str:
+    """The code of the status ``request_status`` shows ("locked", "answered", ...)."""
+    return file_request_status_shown(file_request)[0]
+
 
 TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "sir", "dame"}
 

@@ -1,5 +1,6 @@
-"""Settings → Clinic: the clinic's name, the phone number patients are told to ring and
-the safety line every patient page shows (account admins only)."""
+"""Settings → Clinic: the clinic's name, the phone number patients are told to ring,
+the safety line every patient page shows, and the time zone staff read times in
+(account admins only)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def clinic_settings(request):
         name=form.cleaned_data["name"],
         phone_number=form.cleaned_data["phone_number"],
         patient_safety_line=form.cleaned_data["patient_safety_line"],
+        time_zone=form.cleaned_data["time_zone"],
     )
     messages.success(request, "Saved. Patients see the new details on their next page.")
     return redirect("dashboard:settings-clinic")

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
@@ -193,7 +194,8 @@ def file_request_resend(request, file_request_id):
 @require_POST
 @staff_required
 def file_request_unlock(request, file_request_id):
-    """Unlock a link five wrong dates of birth closed, and text the patient a new one."""
+    """Unlock a link five wrong dates of birth closed, and text the patient a new one.
+    From the patient's record (``next=record``) it returns there."""
     file_request = get_file_request_or_404(request, file_request_id)
     try:
         file_request = staff_actions.file_request_unlock_and_resend(
@@ -206,6 +208,10 @@ def file_request_unlock(request, file_request_id):
             request,
             f"Unlocked. A new link is being texted to "
             f"{file_request.patient.mobile.as_international}; the old link no longer works.",
+        )
+    if request.POST.get("next") == "record":
+        return redirect(
+            reverse("dashboard:patient-detail", args=[file_request.patient_id]) + "#file-requests"
         )
     return redirect("dashboard:file-request-detail", file_request_id=file_request.id)
 

@@ -7,8 +7,11 @@ on a caller's behalf is filtered by the caller's account.
 from __future__ import annotations
 
 import uuid
+import zoneinfo
+from functools import cache
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
@@ -76,6 +79,22 @@ class User(AbstractUser):
         return self.email
 
 
+DEFAULT_TIME_ZONE = "Europe/London"
+
+
+@cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA names this machine's time zone database knows."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def time_zone_validate(name: str) -> None:
+    if name not in time_zone_names():
+        raise ValidationError(
+            "Choose a time zone from the list, like Europe/London.", code="invalid_time_zone"
+        )
+
+
 class Account(models.Model):
     """A clinic: the tenant that owns patients, files, requests, keys and webhooks."""
 
@@ -101,6 +120,16 @@ class Account(models.Model):
         help_text="Shown on every photo request page after “This is not for emergencies. "
         "If you are very unwell call 999 or 111.”, which is always shown.",
     )
+    # Every time staff read is shown in it, with its name ("14:05 BST"). A database
+    # default, so code of the previous release can still insert clinics during an upgrade.
+    time_zone = models.CharField(
+        "time zone",
+        max_length=64,
+        default=DEFAULT_TIME_ZONE,
+        db_default=DEFAULT_TIME_ZONE,
+        validators=[time_zone_validate],
+        help_text="Times in the dashboard are shown in this zone, with its name (GMT, BST).",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -108,6 +137,12 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The clinic's time zone; the default one for a name this machine does not know."""
+        name = self.time_zone if self.time_zone in time_zone_names() else DEFAULT_TIME_ZONE
+        return zoneinfo.ZoneInfo(name)
 
     @property
     def safety_lines(self) -> list[str]:

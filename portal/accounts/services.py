@@ -12,7 +12,14 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from portal.accounts import keys
-from portal.accounts.models import Account, ApiKey, Staff, StaffInvitation, User
+from portal.accounts.models import (
+    Account,
+    ApiKey,
+    Staff,
+    StaffInvitation,
+    User,
+    time_zone_validate,
+)
 from portal.audit.services import Actor, audit_record
 
 
@@ -33,15 +40,25 @@ def account_create(*, name: str, plan: str = Account.Plan.FULL) -> Account:
 
 @transaction.atomic
 def account_clinic_settings_update(
-    *, account: Account, staff: Staff, name: str, phone_number, patient_safety_line: str
+    *,
+    account: Account,
+    staff: Staff,
+    name: str,
+    phone_number,
+    patient_safety_line: str,
+    time_zone: str | None = None,
 ) -> Account:
-    """Change what patients see of the clinic; audited with the fields that changed
+    """Change what patients see of the clinic, and its time zone (an IANA name this
+    machine knows, else ``ValidationError``); audited with the fields that changed
     (their names only: the audit log is not a second copy of the settings)."""
     changes = {
         "name": name.strip(),
         "phone_number": phone_number or "",
         "patient_safety_line": (patient_safety_line or "").strip(),
     }
+    if time_zone is not None:
+        time_zone_validate(time_zone)
+        changes["time_zone"] = time_zone
     # Compared with the stored row, not ``account``: a ModelForm has already written the
     # new values onto the instance it validated.
     stored = Account.objects.select_for_update().get(pk=account.pk)

@@ -47,7 +47,7 @@ def test_a_locked_link_says_so_on_the_request_page_and_the_list(
     date of birth on record, "Unlock and resend", and no "Resend text" (which would
     send the locked link again)."""
     file_request = locked_request(account, clinician)
-    at = timezone.localtime(file_request.locked_at).strftime("%H:%M")
+    at = timezone.localtime(file_request.locked_at, account.zone).strftime("%H:%M %Z")
     assert abs((file_request.locked_at - timezone.now()).total_seconds()) < 60
     html = clinician_client.get(f"/file-requests/{file_request.id}/").content.decode()
     assert f"Locked after 5 wrong dates of birth at {at}" in html
