@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from dashboard.search import PatientQuery
 from filerequests import selectors as file_request_selectors
-from filerequests.models import FileRequest
+from filerequests.models import FileRequest, RecordReport
 from portal.accounts.models import Account, ApiKey, Staff
 from portal.audit.models import AuditEvent
 from portal.ids import parse_uuid
@@ -51,7 +51,16 @@ def file_request_list(
         file_requests = file_requests.filter(
             Q(patient__first_name__icontains=word) | Q(patient__last_name__icontains=word)
         )
-    return file_requests
+    return file_requests.annotate(saved_to_record_at=saved_to_record_at())
+
+
+def saved_to_record_at() -> Subquery:
+    """When the request was last saved to the patient's record (its PDF report), if ever."""
+    return Subquery(
+        RecordReport.objects.filter(file_request=OuterRef("pk"), saved_at__isnull=False)
+        .order_by("-saved_at")
+        .values("saved_at")[:1]
+    )
 
 
 def file_request_status_counts(*, account: Account) -> dict[str, int]:

@@ -14,6 +14,8 @@ from dashboard.views import (
     password_reset,
     patients,
     record,
+    record_reports,
+    reply_templates,
     request_templates,
     review,
     security,
@@ -157,6 +159,16 @@ file_request_pages = [
         name="file-request-review",
     ),
     path(
+        "file-requests/<str:file_request_id>/save-to-record/",
+        record_reports.file_request_save_to_record,
+        name="file-request-save-to-record",
+    ),
+    path(
+        "file-requests/<str:file_request_id>/report/",
+        record_reports.file_request_report,
+        name="file-request-report",
+    ),
+    path(
         "file-requests/<str:file_request_id>/follow-up/",
         review.file_request_follow_up,
         name="file-request-follow-up",
@@ -218,6 +230,21 @@ settings_pages = [
         "settings/request-templates/<str:template_id>/delete/",
         request_templates.request_template_delete,
         name="settings-request-template-delete",
+    ),
+    path(
+        "settings/reply-texts/",
+        reply_templates.reply_template_list,
+        name="settings-reply-templates",
+    ),
+    path(
+        "settings/reply-texts/<str:template_id>/",
+        reply_templates.reply_template_edit,
+        name="settings-reply-template",
+    ),
+    path(
+        "settings/reply-texts/<str:template_id>/delete/",
+        reply_templates.reply_template_delete,
+        name="settings-reply-template-delete",
     ),
     path("settings/audit/", audit.audit_log, name="settings-audit"),
     path("settings/audit/export/", audit.audit_export, name="settings-audit-export"),

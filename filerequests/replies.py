@@ -130,3 +130,16 @@ def reply_template_delete(*, template: ReplyTemplate, actor: Actor) -> None:
         detail={"name": template.name},
     )
     template.delete()
+
+
+def reply_templates_of(*, account: Account) -> list[ReplyTemplate]:
+    return list(ReplyTemplate.objects.filter(account=account).order_by("position", "name"))
+
+
+def reply_template_get(*, account: Account, template_id) -> ReplyTemplate | None:
+    """The clinic's template with this id; None for another clinic's or a malformed id."""
+    try:
+        pk = int(str(template_id))
+    except ValueError:
+        return None
+    return ReplyTemplate.objects.filter(account=account, pk=pk).first()

@@ -8,6 +8,7 @@ from filerequests.api import (
     FileRequestListCreateApi,
     FileRequestResendApi,
 )
+from filerequests.report_api import FileRequestReportApi
 from filerequests.xon_files_api import FileListApi
 
 urlpatterns: list = [
@@ -23,6 +24,11 @@ urlpatterns: list = [
         "file-requests/<str:file_request_id>/cancel",
         FileRequestCancelApi.as_view(),
         name="file-request-cancel",
+    ),
+    path(
+        "file-requests/<str:file_request_id>/report",
+        FileRequestReportApi.as_view(),
+        name="file-request-report",
     ),
     path(
         "file-requests/<str:file_request_id>/resend",

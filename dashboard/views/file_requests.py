@@ -23,7 +23,7 @@ from dashboard.lookups import (
     get_request_file_or_404,
 )
 from dashboard.pagination import paginate, query_without_page
-from filerequests import services, staff_actions
+from filerequests import record_reports, services, staff_actions
 from filerequests.models import FileRequest
 from filerequests.selectors import file_request_files
 from files.models import File
@@ -108,9 +108,16 @@ def live_context(file_request: FileRequest) -> dict:
         and not file_request.link_has_expired()
     )
     sms_pending = bool(notifications) and notifications[0].status == "queued"
-    live = waiting_for_patient or sms_pending or any(f.state in UNFINISHED for f in files)
+    record = record_context(file_request)
+    live = (
+        waiting_for_patient
+        or sms_pending
+        or any(f.state in UNFINISHED for f in files)
+        or record["report_state"] == record_reports.MAKING
+    )
     return {
-        "version": live_version(file_request, files, notifications),
+        **record,
+        "version": live_version(file_request, files, notifications, record),
         "file_request": file_request,
         "files": files,
         "notifications": notifications,
@@ -145,9 +152,24 @@ def reviewed_summary(files) -> dict | None:
     return {"by": last.reviewed_by, "at": last.reviewed_at}
 
 
-def live_version(file_request: FileRequest, files, notifications) -> str:
+def record_context(file_request: FileRequest) -> dict:
+    """The review's outcome, the replies texted to the patient, and the report saved to
+    the record (who saved it, when, and whether its PDF is ready)."""
+    saved = record_reports.latest_saved(file_request)
+    return {
+        "replies": record_reports.replies_of(file_request),
+        "saved_report": saved,
+        "report_state": record_reports.report_progress(saved).state if saved else "",
+        "report_failure": record_reports.report_progress(saved).reason if saved else "",
+    }
+
+
+def live_version(file_request: FileRequest, files, notifications, record=None) -> str:
     """A short fingerprint of what the live part shows; unchanged means nothing to redraw."""
     parts = [file_request.status, str(file_request.updated_at.timestamp())]
+    if record is not None:
+        parts.append(f"report:{record['saved_report'] and record['saved_report'].pk}:")
+        parts.append(record["report_state"])
     parts += [f"{file.id}:{file.state}:{file.reviewed_at}" for file in files]
     parts += [f"{n.id}:{n.status}:{n.attempts}" for n in notifications]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]

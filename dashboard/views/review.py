@@ -10,10 +10,10 @@ from django.views.decorators.http import require_POST
 
 from dashboard import inbox
 from dashboard.access import staff_required
-from dashboard.forms.review import FollowUpForm, NotificationSettingsForm
+from dashboard.forms.review import FollowUpForm, NotificationSettingsForm, ReviewForm
 from dashboard.lookups import get_file_request_or_404
 from dashboard.pagination import paginate, query_without_page
-from filerequests import services, staff_actions
+from filerequests import replies, services, staff_actions
 from files import services as file_services
 from portal.audit.services import Actor
 
@@ -46,24 +46,60 @@ def review_status(request):
     return response
 
 
-@require_POST
 @staff_required
 def file_request_review(request, file_request_id):
+    """Mark reviewed: asks the outcome, and can text the patient a reply."""
     file_request = get_file_request_or_404(request, file_request_id)
-    count = staff_actions.file_request_mark_reviewed(
-        file_request=file_request, staff=request.staff, actor=Actor.for_staff(request.staff)
+    back_to_inbox = (request.POST.get("next") or request.GET.get("next")) == "inbox"
+    form = ReviewForm(
+        request.POST if request.method == "POST" else None,
+        file_request=file_request,
+        templates=replies.reply_templates_of(account=request.account),
     )
+    if request.method == "POST" and form.is_valid():
+        reply_text, template_name = form.reply_words()
+        try:
+            review = staff_actions.file_request_review(
+                file_request=file_request,
+                staff=request.staff,
+                actor=Actor.for_staff(request.staff),
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+                reply_text=reply_text,
+                reply_template_name=template_name,
+            )
+        except staff_actions.ReviewInputError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, review_message(file_request, review))
+            if back_to_inbox:
+                return redirect("dashboard:review-inbox")
+            return redirect("dashboard:file-request-detail", file_request_id=file_request.id)
+    return render(
+        request,
+        "dashboard/review/review.html",
+        {"form": form, "file_request": file_request, "back_to_inbox": back_to_inbox},
+        status=400 if form.errors else 200,
+    )
+
+
+def review_message(file_request, review: staff_actions.Review) -> str:
+    count = review.files_marked
+    file_request.refresh_from_db()
+    outcome = file_request.get_review_outcome_display()
+    words = [f"Outcome recorded for {file_request.patient}: {outcome}."]
     if count:
-        messages.success(
-            request,
+        words.append(
             f"Marked {count} file{'s' if count != 1 else ''} from {file_request.patient} "
-            "as reviewed by you.",
+            "as reviewed by you."
         )
     else:
-        messages.info(request, "Nothing new to review on this request.")
-    if request.POST.get("next") == "inbox":
-        return redirect("dashboard:review-inbox")
-    return redirect("dashboard:file-request-detail", file_request_id=file_request.id)
+        words.append("Nothing new to review on this request.")
+    if review.reply is not None:
+        words.append(
+            f"The reply is being texted to {file_request.patient.mobile.as_international}."
+        )
+    return " ".join(words)
 
 
 @require_POST

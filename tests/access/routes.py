@@ -75,6 +75,9 @@ ROUTES: dict[str, RouteRule] = {
     "file-request-resend": RouteRule(
         methods=("POST",), kwargs=lambda world: {"file_request_id": world.file_request.id}
     ),
+    "file-request-report": RouteRule(
+        methods=("GET",), kwargs=lambda world: {"file_request_id": world.file_request.id}
+    ),
     "webhook-endpoint-list": RouteRule(methods=("GET", "POST"), collection=True),
     "webhook-endpoint-detail": RouteRule(
         methods=("GET", "PATCH", "DELETE"),

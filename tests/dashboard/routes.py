@@ -45,6 +45,10 @@ def record_file(world):
     return {"patient_id": world.patient.id, "file_id": world.request_file.id}
 
 
+def reply_text(world):
+    return {"template_id": world.reply_template.pk}
+
+
 def endpoint(world):
     return {"endpoint_id": world.endpoint.id}
 
@@ -96,7 +100,9 @@ PAGES: dict[str, PageRule] = {
     "file-request-resend": PageRule(methods=("POST",), kwargs=file_request),
     "file-request-cancel": PageRule(methods=("POST",), kwargs=file_request),
     "file-request-unlock": PageRule(methods=("POST",), kwargs=file_request),
-    "file-request-review": PageRule(methods=("POST",), kwargs=file_request),
+    "file-request-review": PageRule(methods=("GET", "POST"), kwargs=file_request),
+    "file-request-save-to-record": PageRule(methods=("POST",), kwargs=file_request),
+    "file-request-report": PageRule(kwargs=file_request),
     "file-request-follow-up": PageRule(methods=("GET", "POST"), kwargs=file_request),
     "review-inbox": PageRule(),
     "review-status": PageRule(),
@@ -120,6 +126,9 @@ PAGES: dict[str, PageRule] = {
     "settings-staff-two-factor-reset": PageRule(
         methods=("GET", "POST"), admin=True, kwargs=lambda world: {"staff_id": world.staff.id}
     ),
+    "settings-reply-templates": PageRule(methods=("GET", "POST"), admin=True),
+    "settings-reply-template": PageRule(methods=("GET", "POST"), admin=True, kwargs=reply_text),
+    "settings-reply-template-delete": PageRule(methods=("POST",), admin=True, kwargs=reply_text),
     "settings-audit": PageRule(admin=True),
     "settings-audit-export": PageRule(admin=True),
     "settings-webhooks": PageRule(methods=("GET", "POST"), admin=True),

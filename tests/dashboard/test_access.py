@@ -60,6 +60,7 @@ def world():
         staff=StaffFactory(account=account_a, role=Staff.Role.ADMIN),
         other_admin=StaffFactory(account=account_b, role=Staff.Role.ADMIN),
         other_clinician=StaffFactory(account=account_b),
+        reply_template=account_a.reply_templates.first(),
     )
 
 

@@ -22,6 +22,9 @@ from tests.factories import FileRequestFactory, PatientFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
+# Mark reviewed asks for the outcome (tests/dashboard/test_review_outcome.py).
+DONE = {"outcome": "no_action"}
+
 
 def sent_file(file_request, *, name="arm.jpg", state=File.State.READY) -> File:
     return File.objects.create(
@@ -113,7 +116,7 @@ def test_mark_reviewed_records_who_and_when_and_empties_the_inbox(
     the inbox no longer lists the request, and the page says who reviewed it; pressing
     again changes nothing."""
     request = clinic["mine"]
-    response = clinician_client.post(f"/file-requests/{request.id}/review/", follow=True)
+    response = clinician_client.post(f"/file-requests/{request.id}/review/", DONE, follow=True)
     html = response.content.decode()
     assert "Marked 2 files from Nadia Rahman as reviewed by you." in html
     assert "Reviewed by Dr Cal Clinician" not in html  # one file is still processing
@@ -125,21 +128,21 @@ def test_mark_reviewed_records_who_and_when_and_empties_the_inbox(
     inbox = clinician_client.get("/inbox/").content.decode()
     assert "Nadia Rahman" not in inbox and "Omar Haddad" in inbox
     File.objects.filter(original_name="busy.jpg").update(state=File.State.READY)
-    clinician_client.post(f"/file-requests/{request.id}/review/")
+    clinician_client.post(f"/file-requests/{request.id}/review/", DONE)
     html = clinician_client.get(f"/file-requests/{request.id}/").content.decode()
     assert "Reviewed by Dr Cal Clinician" in html
-    again = clinician_client.post(f"/file-requests/{request.id}/review/", follow=True)
+    again = clinician_client.post(f"/file-requests/{request.id}/review/", DONE, follow=True)
     assert "Nothing new to review" in again.content.decode()
     assert AuditEvent.objects.filter(action="file_request.review").count() == 2
 
 
 def test_mark_reviewed_from_the_inbox_returns_to_the_inbox(clinician_client, clinic):
     response = clinician_client.post(
-        f"/file-requests/{clinic['theirs'].id}/review/", {"next": "inbox"}
+        f"/file-requests/{clinic['theirs'].id}/review/", {**DONE, "next": "inbox"}
     )
     assert response["Location"] == "/inbox/"
     response = clinician_client.post(
-        f"/file-requests/{clinic['theirs'].id}/review/", {"next": "https://evil.example/"}
+        f"/file-requests/{clinic['theirs'].id}/review/", {**DONE, "next": "https://evil.example/"}
     )
     assert response["Location"] == f"/file-requests/{clinic['theirs'].id}/"
 

@@ -1,0 +1,130 @@
+"""``GET /api/v1/file-requests/{id}/report``: the record report as a PDF, made on the first
+ask (409 with Retry-After meanwhile), never another clinic's; and FHIR offers it as a
+DocumentReference of the patient."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from filerequests.models import RecordReport
+from portal.audit.models import AuditEvent
+from portal.audit.services import Actor
+from tests.factories import FileRequestFactory
+from tests.filerequests.reports import answered_request, make_report, pdf_text
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def answered(account, django_capture_on_commit_callbacks):
+    return answered_request(account, django_capture_on_commit_callbacks)
+
+
+def report_url(file_request) -> str:
+    return f"/api/v1/file-requests/{file_request.id}/report"
+
+
+def test_the_report_is_made_on_the_first_ask_then_answered_as_a_pdf(
+    api, answered, django_capture_on_commit_callbacks
+):
+    """GIVEN an answered request WHEN its report is asked THEN 409 with Retry-After while
+    the worker makes it (and while the pipeline checks the PDF), asking again makes no
+    second one; once ready THEN 200 application/pdf holding the patient's name, NHS
+    number and each photo's SHA-256, the download audited."""
+    file_request = answered["request"]
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        first = api.get(report_url(file_request))
+    assert first.status_code == 409, first.content
+    assert first["Retry-After"] == "5"
+    assert first.json()["error"] == "The report is being made; try again shortly."
+    assert len(queued) == 1  # the worker's task, after commit
+
+    again = api.get(report_url(file_request))
+    assert again.status_code == 409 and again["Retry-After"] == "5"
+    report = RecordReport.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=False):
+        from filerequests.record_reports import record_report_make
+
+        record_report_make(report_id=report.pk, actor=Actor.system())
+    report.refresh_from_db()
+    checking = api.get(report_url(file_request))  # stored, not yet through the pipeline
+    assert checking.status_code == 409 and checking["Retry-After"]
+
+    make_report(report, django_capture_on_commit_callbacks, Actor.system())
+    response = api.get(report_url(file_request))
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;")
+    data = b"".join(response.streaming_content)
+    assert data.startswith(b"%PDF-")
+    text = pdf_text(data).replace("\n", "")
+    assert "THOMPSON, Margaret" in text and "943 476 5919" in text
+    assert all(photo.sha256 in text for photo in answered["photos"])
+    assert len(PdfReader(io.BytesIO(data)).pages) == 3
+    assert RecordReport.objects.count() == 1
+    assert AuditEvent.objects.filter(action="file.download", target_id=str(report.file_id))
+
+
+def test_the_report_of_another_clinics_request_is_not_found(
+    other_api, answered, django_capture_on_commit_callbacks
+):
+    """GIVEN clinic A's answered request WHEN clinic B's key asks its report (and ids
+    that are not requests) THEN 404 every time, and nothing is made."""
+    file_request = answered["request"]
+    with django_capture_on_commit_callbacks(execute=False):
+        for path in (
+            report_url(file_request),
+            "/api/v1/file-requests/00000000-0000-0000-0000-000000000000/report",
+            "/api/v1/file-requests/not-a-uuid/report",
+            f"/api/v1/file-requests/{answered['photos'][0].id}/report",
+        ):
+            response = other_api.get(path)
+            assert response.status_code == 404, path
+    assert not RecordReport.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"HTTP_X_API_KEY": "cfp_not-a-key"}, {"HTTP_AUTHORIZATION": "Bearer "}],
+    ids=["no key", "unknown key", "empty bearer"],
+)
+def test_the_report_needs_a_key(anonymous_api, answered, headers):
+    response = anonymous_api.get(report_url(answered["request"]), **headers)
+    assert response.status_code == 401
+    assert not RecordReport.objects.exists()
+
+
+def test_a_request_nothing_answered_has_no_report(api, account):
+    """GIVEN a request no photo has answered WHEN its report is asked THEN 409 in words,
+    without Retry-After (waiting will not help until the patient answers)."""
+    response = api.get(report_url(FileRequestFactory(account=account)))
+    assert response.status_code == 409
+    assert "no photos have arrived" in response.json()["error"]
+    assert "Retry-After" not in response
+
+
+def test_fhir_lists_the_report_as_a_document_of_the_patient(
+    api, answered, django_capture_on_commit_callbacks
+):
+    """GIVEN a made report WHEN a record system searches the patient's DocumentReferences
+    THEN the report is one, a PDF, with its own id, beside the photos."""
+    file_request = answered["request"]
+    with django_capture_on_commit_callbacks(execute=False):
+        api.get(report_url(file_request))
+    report = RecordReport.objects.get()
+    file = make_report(report, django_capture_on_commit_callbacks, Actor.system())
+    response = api.get(
+        f"/fhir/R4/DocumentReference?patient={answered['patient'].id}",
+        HTTP_ACCEPT="application/fhir+json",
+    )
+    assert response.status_code == 200, response.content
+    entries = {e["resource"]["id"]: e["resource"] for e in response.json()["entry"]}
+    assert str(file.id) in entries
+    attachment = entries[str(file.id)]["content"][0]["attachment"]
+    assert attachment["contentType"] == "application/pdf"
+    assert entries[str(file.id)]["subject"]["reference"] == f"Patient/{answered['patient'].id}"
+    assert {str(p.id) for p in answered["photos"]} <= set(entries)
