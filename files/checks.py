@@ -71,7 +71,7 @@ def _bucket_messages() -> list[checks.CheckMessage]:
     return [
         checks.Warning(
             f"S3 bucket {default_storage.bucket_name}: {item.name}: {item.detail}.",
-            hint="Run `manage.py storage_setup` (README: scaled shape, the bucket).",
+            hint="Run `manage.py storage_setup` (docs/operations/scaled.md: the bucket).",
             id="files.W011",
         )
         for item in items

@@ -4,7 +4,7 @@ The defaults are the *embedded* shape: SQLite, private files and a Celery broker
 under one data folder, so ``make run`` needs nothing installed beside Python.
 ``DATABASE_URL``, ``CELERY_BROKER_URL`` and the ``S3_*`` variables switch to the
 *scaled* shape (PostgreSQL, Redis, S3) without a code change. Every variable is
-listed in README.md and ``.env.example``.
+listed in docs/operations/configuration.md and ``.env.example``.
 
 ``PORTAL_ENVIRONMENT=production`` turns on the production checks: the portal
 refuses to start without ``SECRET_KEY`` and ``ALLOWED_HOSTS``, and

@@ -92,3 +92,81 @@ def test_no_tracker_citations_outside_the_tests():
     WHEN read THEN none cites the tracker's issue numbers or finding labels: each says the
     product's reason instead."""
     assert repository_citations(ROOT) == {}
+
+
+# --- Links between the pages of README.md and docs/ ---------------------------------------
+
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\((?P<target>[^)\s]+)\)")
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+
+
+def anchor_of(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", ""))
+    return text.replace(" ", "-")
+
+
+def headings_and_links(path: Path) -> tuple[set[str], list[str]]:
+    anchors, links, fenced = set(), [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        if line.startswith("#"):
+            anchors.add(anchor_of(line.lstrip("#")))
+        links += [match["target"] for match in LINK.finditer(line)]
+    return anchors, links
+
+
+def broken_links(root: Path) -> list[str]:
+    pages = [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in headings_and_links(page)[1]:
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target):
+                continue  # https:, mailto:: another site's
+            name, _, anchor = target.partition("#")
+            linked = (page.parent / name).resolve() if name else page
+            where = f"{page.relative_to(root)}: {target}"
+            if not linked.exists():
+                broken.append(f"{where} (no such file)")
+            elif anchor and linked.suffix == ".md" and anchor not in headings_and_links(linked)[0]:
+                broken.append(f"{where} (no such heading)")
+    return broken
+
+
+def test_a_heading_s_anchor_is_github_s():
+    """GIVEN headings with code, punctuation and slashes WHEN their anchors are made
+    THEN they are those GitHub gives them."""
+    assert (
+        anchor_of(" An operator's walk-through, in order") == "an-operators-walk-through-in-order"
+    )
+    assert anchor_of(" The embedded shape: `make run`") == "the-embedded-shape-make-run"
+    assert anchor_of(" Upload to answer: X-on's POST /api/v1/files") == (
+        "upload-to-answer-x-ons-post-apiv1files"
+    )
+
+
+def test_a_broken_link_is_found(tmp_path):
+    """GIVEN a page linking a missing page, a missing heading and a good one
+    WHEN its links are checked THEN the two broken ones are named, the rest pass."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "guide.md").write_text("# Guide\n\n## The map\n", encoding="utf-8")
+    (tmp_path / "README.md").write_text(
+        "[a](docs/guide.md#the-map) [b](docs/gone.md) [c](docs/guide.md#no-such) "
+        "[d](https://example.org/x) [e](#here)\n\n## Here\n\n```text\n[f](nowhere.md)\n```\n",
+        encoding="utf-8",
+    )
+    assert broken_links(tmp_path) == [
+        "README.md: docs/gone.md (no such file)",
+        "README.md: docs/guide.md#no-such (no such heading)",
+    ]
+
+
+def test_every_link_of_the_readme_and_docs_resolves():
+    """GIVEN README.md and every page under docs/ WHEN each relative link is followed
+    THEN its file exists, and its heading where it names one: pages moved between the
+    guides leave no reader at a dead end."""
+    assert broken_links(ROOT) == []

@@ -52,7 +52,8 @@ def post_to_storage(
     if response.status_code == 201 and (not body or empty_location):
         # moto answers 201 with no body and SeaweedFS with an empty <Location>; AWS answers
         # the bucket URL joined with the URL-escaped key (slashes too), which is what a
-        # client builds itself from the presign ``url`` and the ``Key`` (README: stores).
+        # client builds itself from the presign ``url`` and the ``Key`` (docs/operations/
+        # scaled.md: stores).
         key = dict(fields)["key"].replace("${filename}", filename)
         location = f"{url.rstrip('/')}/{quote(key, safe='')}"
         body = (

@@ -266,8 +266,8 @@ def test_the_rules_sort_a_page_s_blocks(tmp_path):
 
 
 def test_the_vendor_flows_the_readme_shows_are_examples_that_run():
-    """GIVEN the README
-    WHEN its examples are collected
+    """GIVEN the README and docs/ (the integrator guide shows the vendor flows)
+    WHEN their examples are collected
     THEN seed 004's example request (its own "accountId": "12") and Medable's photo
     upload (the property written as {"content": "x.jpg"}) are among those that run."""
     shell = "".join(block.text for block in EXAMPLES if block.language == "bash")

@@ -63,8 +63,9 @@ def cliniko_client(portal, account):
     )
     assert uploaded.status_code == 201, uploaded.text
     answer = ET.fromstring(uploaded.content)
-    # The document says: use Location as it is. SeaweedFS answers it empty (README:
-    # stores), where a client joins the presign url and the Key, as AWS would answer.
+    # The document says: use Location as it is. SeaweedFS answers it empty (docs/
+    # operations/scaled.md: stores), where a client joins the presign url and the Key,
+    # as AWS would answer.
     location = answer.findtext("Location") or (
         presign["url"].rstrip("/") + "/" + quote(answer.findtext("Key"), safe="")
     )

@@ -1,7 +1,7 @@
 """The bucket URL of upload tickets and the CSP's connect-src come from one place.
 
 Browsers post tickets straight to the bucket, so a page's ``connect-src`` must allow
-exactly the origin the ticket names. On AWS with the README's own example (no
+exactly the origin the ticket names. On AWS with the operator guide's own example (no
 ``S3_ENDPOINT_URL``) they used to differ: tickets named ``bucket.s3.amazonaws.com``
 while the CSP allowed ``bucket.s3.<region>.amazonaws.com``, and every browser upload
 was blocked. Each AWS URL style is checked here; no request leaves the machine
@@ -23,7 +23,7 @@ BUCKET = "clinic-files"
 
 # name: (storage_settings_for options, the ticket URL expected)
 STYLES = {
-    "AWS us-east-1, virtual-hosted regional (the README's example)": (
+    "AWS us-east-1, virtual-hosted regional (the operator guide's example)": (
         {"endpoint_url": None, "region": "us-east-1"},
         "https://clinic-files.s3.us-east-1.amazonaws.com/",
     ),

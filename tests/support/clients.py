@@ -53,7 +53,7 @@ def post_to_storage(url: str, fields, *, filename: str, data: bytes, content_typ
 def location_of(answer: requests.Response, url: str, fields) -> str:
     """The ``Location`` of a 201 PostResponse (AWS and the embedded endpoint answer it;
     moto answers no body and SeaweedFS an empty ``<Location>``, so the client joins the
-    presign ``url`` and the key, as the README tells integrators to)."""
+    presign ``url`` and the key, as the integrator guide tells integrators to)."""
     if answer.content and (location := ET.fromstring(answer.content).findtext("Location")):
         return location
     key = dict(fields)["key"]
