@@ -107,7 +107,9 @@ def anchor_of(heading: str) -> str:
 
 
 def headings_and_links(path: Path) -> tuple[set[str], list[str]]:
-    anchors, links, fenced = set(), [], False
+    """A page's heading anchors and link targets, code blocks left out (a link's text may
+    run over two lines)."""
+    anchors, prose, fenced = set(), [], False
     for line in path.read_text(encoding="utf-8").splitlines():
         if FENCE.match(line):
             fenced = not fenced
@@ -116,8 +118,8 @@ def headings_and_links(path: Path) -> tuple[set[str], list[str]]:
             continue
         if line.startswith("#"):
             anchors.add(anchor_of(line.lstrip("#")))
-        links += [match["target"] for match in LINK.finditer(line)]
-    return anchors, links
+        prose.append(line)
+    return anchors, [match["target"] for match in LINK.finditer("\n".join(prose))]
 
 
 def broken_links(root: Path) -> list[str]:
@@ -155,7 +157,7 @@ def test_a_broken_link_is_found(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "guide.md").write_text("# Guide\n\n## The map\n", encoding="utf-8")
     (tmp_path / "README.md").write_text(
-        "[a](docs/guide.md#the-map) [b](docs/gone.md) [c](docs/guide.md#no-such) "
+        "[a](docs/guide.md#the-map) [b](docs/gone.md) [c\nover two lines](docs/guide.md#no-such) "
         "[d](https://example.org/x) [e](#here)\n\n## Here\n\n```text\n[f](nowhere.md)\n```\n",
         encoding="utf-8",
     )
