@@ -32,6 +32,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.error
 import urllib.request
@@ -193,24 +194,23 @@ class Run:
         return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
     def portal_user(self) -> pwd.struct_passwd | None:
-        """The run's user for the portal's processes, if it can run this Python: one kept in
-        root's private home (pyenv under /root, mode 0700) it cannot, and then they run as
-        root, which the run says once."""
+        """The run's user for the portal's processes, if it can run them: with this Python,
+        or else with a small venv of the system's own Python of the same version that
+        reads this venv's packages (``user_python``). When neither can, they run as root,
+        which the run says once."""
         if not self.user:
             return None
         if self._python_usable is None:
-            try:
-                tried = subprocess.run(
-                    [PYTHON, "-c", "import django"],
-                    cwd=BASE_DIR,
-                    capture_output=True,
-                    user=self.user.pw_uid,
-                    group=self.user.pw_gid,
-                    extra_groups=[],
-                )
-                self._python_usable = tried.returncode == 0
-            except OSError:  # not even allowed to start it
-                self._python_usable = False
+            self._python_usable = self.runs_portal(PYTHON)
+            if not self._python_usable:
+                fallback = self.user_python()
+                if fallback and self.runs_portal(fallback):
+                    self.python = fallback
+                    self._python_usable = True
+                    say(
+                        f"The portal's processes run as {self.user.pw_name} with {fallback} "
+                        f"(the system's Python; {PYTHON} is in a folder only root may read)."
+                    )
             if not self._python_usable:
                 say(
                     f"The portal's processes run as root: {self.user.pw_name} cannot run "
@@ -221,7 +221,51 @@ class Run:
                 )
         return self.user if self._python_usable else None
 
+    def runs_portal(self, python: str) -> bool:
+        """Whether the run's user can start ``python`` and import the portal's Django."""
+        try:
+            tried = subprocess.run(
+                [python, "-c", "import django, celery, gunicorn"],
+                cwd=BASE_DIR,
+                capture_output=True,
+                user=self.user.pw_uid,
+                group=self.user.pw_gid,
+                extra_groups=[],
+            )
+        except OSError:  # not even allowed to start it
+            return False
+        return tried.returncode == 0
+
+    def user_python(self) -> str | None:
+        """A venv of the system's Python of this very version (``/usr/bin/python3.11``:
+        compiled packages are built for the minor version) whose one ``.pth`` line points
+        at this venv's packages, so the run's user runs the same code without a second
+        install. None when the system has no such Python or cannot make a venv."""
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        system = next(
+            (str(path) for path in (Path("/usr/bin") / version, Path("/usr/local/bin") / version)
+             if path.exists()),
+            None,
+        )  # fmt: skip
+        if not system:
+            return None
+        venv = self.root / "python"
+        python = venv / "bin" / "python"
+        if not python.exists():
+            made = subprocess.run(
+                [system, "-m", "venv", "--without-pip", str(venv)], capture_output=True
+            )
+            if made.returncode != 0:
+                return None
+        purelib = Path(sysconfig.get_paths()["purelib"])
+        platlib = Path(sysconfig.get_paths()["platlib"])
+        site = next((venv / "lib").glob("python*/site-packages"))
+        lines = dict.fromkeys([str(purelib), str(platlib)])
+        (site / "portal-packages.pth").write_text("".join(f"{line}\n" for line in lines))
+        return str(python)
+
     _python_usable: bool | None = None
+    python: str = PYTHON
 
     def own(self, path: Path, portal: bool = False) -> None:
         """``path`` and everything in it the run's user's (an earlier run as root made it)."""
@@ -516,17 +560,18 @@ class Run:
 
     def portal_commands(self, env: dict[str, str]) -> dict[str, tuple[list[str], dict]]:
         schedule = Path(env["PORTAL_DATA_DIR"]) / "celerybeat-schedule"
+        self.portal_user()  # chooses self.python
         commands = {}
         for web in ("web1", "web2"):
             web_env = {**env, "PORTAL_BIND": f"127.0.0.1:{self.ports[web]}"}
             commands[web] = (
-                [PYTHON, "-m", "gunicorn", "-c", str(DEPLOY / "gunicorn.conf.py")],
+                [self.python, "-m", "gunicorn", "-c", str(DEPLOY / "gunicorn.conf.py")],
                 web_env,
             )
         for number in (1, 2):
             commands[f"worker{number}"] = (
                 [
-                    PYTHON,
+                    self.python,
                     "-m",
                     "celery",
                     "-A",
@@ -543,7 +588,7 @@ class Run:
             )
         commands["beat"] = (
             [
-                PYTHON,
+                self.python,
                 "-m",
                 "celery",
                 "-A",
@@ -574,8 +619,9 @@ class Run:
 
     def manage(self, env: dict[str, str], *args: str, capture=False) -> str:
         self.stop_asked()
+        self.portal_user()  # chooses self.python
         result = subprocess.run(
-            [PYTHON, "manage.py", *args],
+            [self.python, "manage.py", *args],
             cwd=BASE_DIR,
             env=env,
             check=True,
