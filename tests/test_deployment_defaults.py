@@ -1,4 +1,4 @@
-"""Production defaults that fail safe (issue 13 #15), in tests/test_deployment.py's style:
+"""Production defaults that fail safe, in tests/test_deployment.py's style:
 the real settings module, in a subprocess started as production would start it.
 
 - An e-mail backend that prints, keeps or drops mail (reset and invitation links) is

@@ -1,4 +1,4 @@
-"""A cancelled or expired file request takes no files through any door (issue 13, finding 17).
+"""A cancelled or expired file request takes no files through any door.
 
 X-on's ``POST /v1/files`` answered 201 for an expired request (only a cancelled one
 answered 409), and an upload ticket issued a minute before the link lapsed could

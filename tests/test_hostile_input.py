@@ -334,7 +334,7 @@ def test_hostile_file_is_refused_through_every_door(
     assert file.state == File.State.READY
     assert_safe_name(file.display_name)
     if door == "x-on base64":
-        # JSON carries the name untouched: it is kept as given (issue 17 #3). A multipart
+        # JSON carries the name untouched: it is kept as given. A multipart
         # header or a storage key delivers the name as its carrier's parser leaves it.
         assert file.original_name == stored_name(name), "the name is kept as given"
     assert_served_inert(clinic.api, file)

@@ -1,4 +1,4 @@
-"""The per-install secret and the storage-signing key (issue 13, finding 4).
+"""The per-install secret and the storage-signing key.
 
 With ``SECRET_KEY`` unset (what ``make run`` does) the portal signed the embedded
 storage's POST policies with a constant from the repository: anyone could sign a

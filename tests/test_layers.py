@@ -1,4 +1,4 @@
-"""One direction of imports (issue 17 #8): every app builds on ``files``, and ``files``
+"""One direction of imports: every app builds on ``files``, and ``files``
 builds on ``portal`` alone, so nothing in ``files`` may import an app above it. Read
 from the source, so an import added anywhere in ``files`` (a function's body included)
 fails here."""

@@ -1,4 +1,4 @@
-"""Credentials and mobile numbers never reach a log line (issue 13 #16).
+"""Credentials and mobile numbers never reach a log line.
 
 The real code paths run and the real log configuration writes: Django's request log
 through the portal's LOGGING handler (its stream swapped for a buffer the test reads),

@@ -124,7 +124,7 @@ def test_make_run_on_another_port_takes_a_patient_upload_through_the_texted_link
             message=f"no SMS printed:\n{shape.log()[-3000:]}",
         )
         # The SMS printed on the console names the same port (the worker's log redacts the
-        # link's id since issue 13 #16), and the API hands the integrator the same link.
+        # link's id: it is a credential), and the API hands the integrator the same link.
         assert f"{base}/r/" in texted[1], texted[1]
         link = created["shortLinkUrl"]
 

@@ -1,4 +1,4 @@
-"""Issue 17 #7: one client per seed, written as its vendor's users write it (not our
+"""One client per seed, written as its vendor's users write it (not our
 test helpers), against the live portal with a real worker, on both storages.
 
 Cliniko and Medable upload with the presigned-POST recipe of boto3's documentation

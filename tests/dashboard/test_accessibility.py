@@ -1,7 +1,7 @@
 """axe-core (WCAG 2.2 A/AA and best practice) on every dashboard and admin page at
 desktop, tablet and phone width: zero serious or critical violations. The results table
 is written to tests/artifacts/axe-dashboard.md; screenshots of each page at each width to
-tests/artifacts/screenshots/a11y-*.png. Also the keyboard and zoom findings of issue 14:
+tests/artifacts/screenshots/a11y-*.png. Also the keyboard and zoom checks:
 the error summary takes focus and links to fields that exist, the role drop-down does
 not act on an arrow key, the upload shows focus, and at 200% zoom on a phone nothing
 scrolls sideways."""

@@ -1,4 +1,4 @@
-"""Sign-in pages of issue 13 in headless Chromium: the paused sign-in, the enrolment
+"""Sign-in pages in headless Chromium: the paused sign-in, the enrolment
 step refused to someone who has an authenticator, and accepting an invitation."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Settings → Clinic (issue 14): the phone number and safety line every patient page
+"""Settings → Clinic: the phone number and safety line every patient page
 shows are a clinic setting an account admin changes in the dashboard."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The sign-in state machine walked in every order (issue 13 #1).
+"""The sign-in state machine walked in every order.
 
     anonymous --password--> password_ok(needs_verify) --code--> signed_in
     anonymous --password--> password_ok(needs_enrol) --first code--> signed_in

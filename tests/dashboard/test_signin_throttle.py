@@ -1,4 +1,4 @@
-"""Brute-force protection on the staff sign-in (issue 13 #6).
+"""Brute-force protection on the staff sign-in.
 
 The review signed in after 40 wrong passwords. Now wrong passwords are counted per
 e-mail address (across client addresses) and per client address (across e-mail

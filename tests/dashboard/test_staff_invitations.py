@@ -1,4 +1,4 @@
-"""Staff invitations (issue 13 #18).
+"""Staff invitations.
 
 The review found that inviting an address said whether it already had a sign-in
 anywhere, and added another clinic's user at once, without asking them. Now the admin

@@ -1,4 +1,4 @@
-"""TOTP secrets are fresh per enrolment session (issue 13 #7).
+"""TOTP secrets are fresh per enrolment session.
 
 The review found the unconfirmed device reused across sessions: whoever opened the
 enrolment page first kept a working second factor after the real person enrolled.

@@ -1,4 +1,4 @@
-"""The FHIR R4 door (issue 18), as a record system meets it: every answer validates as
+"""The FHIR R4 door, as a record system meets it: every answer validates as
 a FHIR resource, searches select what they say, paging is complete, Binary serves the
 bytes, and every refusal is an OperationOutcome."""
 

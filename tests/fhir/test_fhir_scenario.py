@@ -1,4 +1,4 @@
-"""Issue 18's scenario: a patient answers a file request on their phone (headless
+"""The record system's scenario: a patient answers a file request on their phone (headless
 Chromium, a real worker); a record system polling over FHIR with fhirpy sees the photos,
 with their notes, and pulls them."""
 

@@ -1,5 +1,5 @@
 """Pathological images, made by the tests: shapes, modes and structures that break naive
-thumbnailers (issue 13, finding 3). Each entry: ``(file name, declared type, bytes maker)``.
+thumbnailers. Each entry: ``(file name, declared type, bytes maker)``.
 
 PNGs that Pillow cannot write (interlaced, 16-bit colour, oversized palettes) are written
 chunk by chunk by ``png_raw``.

@@ -212,8 +212,8 @@ def test_bad_base64_and_hostile_names_are_400_not_500(api, patient):
 )
 def test_hostile_names_are_shown_and_served_safe(api, patient, process, name, expected):
     """GIVEN a hostile but valid name WHEN uploaded THEN originalName is kept as the client
-    gave it (issue 17 #3), while what staff see and the download's Content-Disposition use
-    the safe form; the photo itself is processed normally."""
+    gave it (X-on's answer echoes it), while what staff see and the download's
+    Content-Disposition use the safe form; the photo itself is processed normally."""
     response = api.post(
         "/api/v1/files", xon_body(patient.id, (name, "image/jpeg", samples.jpeg())), format="json"
     )

@@ -1,4 +1,4 @@
-"""Lossless metadata removal (issue 16): nothing personal left in the stored file, the
+"""Lossless metadata removal: nothing personal left in the stored file, the
 image data byte for byte the camera's, and a file whose structure does not parse refused
 with a reason."""
 

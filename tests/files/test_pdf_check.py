@@ -1,4 +1,4 @@
-"""PDFs are judged by parsing them (issue 13, finding 10): hex-escaped names, object
+"""PDFs are judged by parsing them: hex-escaped names, object
 streams, compressed streams and nested additional actions hide nothing; innocent PDFs
 whose streams merely contain the bytes ``/JS`` are not refused."""
 

@@ -1,4 +1,4 @@
-"""Poison images end ``ready`` or ``rejected``, never stuck (issue 13, finding 3).
+"""Poison images end ``ready`` or ``rejected``, never stuck.
 
 A 65600x1 PNG (300 bytes) made the thumbnail encoder raise OSError, which the task took
 for a storage fault: 8 retries, then the stale sweep queued it again every 5 minutes,

@@ -48,7 +48,7 @@ def test_exif_rotated_photo_is_upright_without_gps_or_device(storage_mode, uploa
     """GIVEN a phone JPEG stored sideways (orientation 6) with GPS and camera make/model
     WHEN processed THEN the content keeps the camera's pixels as stored, with orientation
     as its only EXIF tag (so every viewer shows it upright), no GPS, device or comment;
-    the file's width and height are as it is shown: portrait (issue 16)."""
+    the file's width and height are as it is shown: portrait."""
     file = process(upload(samples.jpeg((600, 400), orientation=6, gps=True)))
 
     assert (file.width, file.height) == (400, 600)

@@ -1,4 +1,4 @@
-"""The polyglot scan judges bytes where markup can act, not compressed pixels (issue 19.1).
+"""The polyglot scan judges bytes where markup can act, not compressed pixels.
 
 GIVEN several hundred valid, high-entropy images of every accepted format (and PDFs)
 THEN none is refused; some are made so that ``<svg``, ``<script`` or ``<html`` occur

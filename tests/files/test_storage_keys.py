@@ -1,6 +1,6 @@
 """Storage keys fuzzed against both storages, with other tenants' canaries that must survive.
 
-The attack (issue 13, finding 2): a ticket holder (a patient with a link is one)
+The attack: a ticket holder (a patient with a link is one)
 posts a ``key`` of ``<ticket prefix>../../<another account's key>``. It passes the
 policy's ``starts-with`` check, and the embedded endpoint looked the name up and
 deleted it before anything validated it. Every hostile key below is posted with a

@@ -1,4 +1,4 @@
-"""Issue 17 #1 and #2: neither X-on's files API nor Claros's upload has a processing
+"""Neither X-on's files API nor Claros's upload has a processing
 state, so the in-app doors answer once the worker has judged the file (within
 FILES_SYNC_WAIT_SECONDS), and a download straight after the upload gets the file.
 Each test runs a real Celery worker: the wait is for the worker, never done in the web

@@ -1,4 +1,4 @@
-"""One ticket, one object (issue 13, finding 9): reuse, sub-paths, sweeps and parked bytes.
+"""One ticket, one object: reuse, sub-paths, sweeps and parked bytes.
 
 A ticket let its holder store any number of objects under any sub-path of its prefix
 for fifteen minutes, and the stale sweep listed only the top level, so sub-path
