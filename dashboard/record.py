@@ -27,7 +27,12 @@ KIND_CHOICES = [(KIND_PHOTO, "Photos"), (KIND_DOCUMENT, "Documents")]
 
 GROUP_DATE = "date"
 GROUP_REQUEST = "request"
-GROUP_CHOICES = [(GROUP_DATE, "By date"), (GROUP_REQUEST, "By request")]
+GROUP_SITE = "site"
+GROUP_CHOICES = [
+    (GROUP_DATE, "By date"),
+    (GROUP_REQUEST, "By request"),
+    (GROUP_SITE, "By body site"),
+]
 
 ARCHIVED_EXCLUDE = "exclude"
 ARCHIVED_ONLY = "only"
@@ -83,6 +88,18 @@ class RecordGroup:
     file_request: object = None
 
 
+def site_groups(files: list[File]) -> list[RecordGroup]:
+    """One group per body site and side, in the order of their newest file."""
+    order: dict[tuple[str, str], RecordGroup] = {}
+    for file in files:
+        place = (file.body_site_code, file.body_site_side)
+        if place not in order:
+            heading = file.body_site_label or "No body site given"
+            order[place] = RecordGroup(f"site-{place[0] or 'none'}-{place[1]}", heading, [])
+        order[place].files.append(file)
+    return sorted(order.values(), key=lambda group: group.key == "site-none-")
+
+
 def day_heading(day: date) -> str:
     today = timezone.localdate()
     if day == today:
@@ -94,7 +111,10 @@ def day_heading(day: date) -> str:
 
 def record_groups(files: list[File], *, group: str) -> list[RecordGroup]:
     """Group a page of files (already newest first) by day, or by the request that
-    asked for them (files from other doors grouped by their door)."""
+    asked for them (files from other doors grouped by their door), or by body site (the
+    place photographed most recently first; files with none last)."""
+    if group == GROUP_SITE:
+        return site_groups(files)
     if group == GROUP_REQUEST:
         order: dict[str, RecordGroup] = {}
         for file in files:

@@ -9,6 +9,7 @@ from dashboard.views import (
     audit,
     auth,
     clinic,
+    compare,
     file_requests,
     home,
     password_reset,
@@ -127,6 +128,16 @@ patient_pages = [
         "patients/<str:patient_id>/files/<str:file_id>/content/",
         record.record_file_content,
         name="patient-file-content",
+    ),
+    path(
+        "patients/<str:patient_id>/compare/",
+        compare.patient_compare,
+        name="patient-compare",
+    ),
+    path(
+        "patients/<str:patient_id>/files/<str:file_id>/body-site/",
+        compare.record_file_body_site,
+        name="patient-file-body-site",
     ),
     path(
         "patients/<str:patient_id>/file-requests/",

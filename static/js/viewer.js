@@ -16,6 +16,7 @@
   var note = dialog.querySelector("[data-viewer-note]");
   var count = dialog.querySelector("[data-viewer-count]");
   var download = dialog.querySelector("[data-viewer-download]");
+  var compare = dialog.querySelector("[data-viewer-compare]");
   // The reset button's name starts with what it shows ("150% zoom: back to fit").
   var zoomLabel = dialog.querySelector("[data-viewer-zoom-value]");
   var zoomReset = dialog.querySelector("[data-viewer-zoom-reset]");
@@ -62,6 +63,12 @@
     note.textContent = text;
     note.hidden = !text;
     download.href = item.getAttribute("data-download");
+    if (compare) {
+      // Photos of a patient's record can be compared with the others of the same place.
+      var compareUrl = item.getAttribute("data-compare");
+      compare.hidden = !compareUrl;
+      if (compareUrl) compare.href = compareUrl;
+    }
     count.textContent = list.length > 1 ? state.index + 1 + " of " + list.length : "";
     prev.hidden = next.hidden = list.length < 2;
     state.zoom = 0;

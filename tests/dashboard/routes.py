@@ -49,6 +49,10 @@ def reply_text(world):
     return {"template_id": world.reply_template.pk}
 
 
+def request_template(world):
+    return {"template_id": world.account.request_templates.first().pk}
+
+
 def endpoint(world):
     return {"endpoint_id": world.endpoint.id}
 
@@ -86,6 +90,8 @@ PAGES: dict[str, PageRule] = {
     "patient-edit": PageRule(methods=("GET", "POST"), kwargs=patient),
     "patient-attachments": PageRule(kwargs=patient),
     "patient-file-requests": PageRule(kwargs=patient),
+    "patient-compare": PageRule(kwargs=patient),
+    "patient-file-body-site": PageRule(methods=("POST",), kwargs=record_file),
     "patient-file-thumbnail": PageRule(kwargs=record_file),
     "patient-file-content": PageRule(kwargs=record_file),
     "patient-attachment-ticket": PageRule(methods=("POST",), kwargs=patient),
@@ -129,6 +135,13 @@ PAGES: dict[str, PageRule] = {
     "settings-reply-templates": PageRule(methods=("GET", "POST"), admin=True),
     "settings-reply-template": PageRule(methods=("GET", "POST"), admin=True, kwargs=reply_text),
     "settings-reply-template-delete": PageRule(methods=("POST",), admin=True, kwargs=reply_text),
+    "settings-request-templates": PageRule(methods=("GET", "POST"), admin=True),
+    "settings-request-template": PageRule(
+        methods=("GET", "POST"), admin=True, kwargs=request_template
+    ),
+    "settings-request-template-delete": PageRule(
+        methods=("POST",), admin=True, kwargs=request_template
+    ),
     "settings-audit": PageRule(admin=True),
     "settings-audit-export": PageRule(admin=True),
     "settings-webhooks": PageRule(methods=("GET", "POST"), admin=True),
