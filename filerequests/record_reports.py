@@ -355,6 +355,15 @@ def report_file_name(report: RecordReport) -> str:
     return f"{family} {patient.first_name} {kind} {made:%Y-%m-%d %H%M}.pdf".replace("  ", " ")
 
 
+def report_description(report: RecordReport) -> str:
+    if report.file_request is None:
+        return f"Report for the record: {len(report.file_ids)} files of the patient's record."
+    prompt = report.file_request.prompt.strip() or "photos"
+    if len(prompt) > 80:
+        prompt = prompt[:79] + "…"
+    return f"Report for the record: the photos sent for “{prompt}”, with the review."
+
+
 def record_report_make(*, report_id, actor: Actor) -> RecordReport | None:
     """Make the PDF and store it as a file of the patient (pending: the pipeline checks
     it and makes it ready). Idempotent: a report already made is left as it is."""
@@ -388,10 +397,10 @@ def record_report_make(*, report_id, actor: Actor) -> RecordReport | None:
             purpose=Purpose.DOCUMENT,
             original_name=report_file_name(report),
             declared_type="application/pdf",
+            source=File.Source.REPORT,
             stream=io.BytesIO(pdf),
             uploaded_by=actor,
-            description="Saved to record: "
-            + ("the photos of a request" if report.file_request_id else "files of the record"),
+            description=report_description(report),
         )
         report.file = file
         report.state = RecordReport.State.READY

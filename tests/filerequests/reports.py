@@ -35,6 +35,7 @@ def photo_sent(file_request, capture, *, name, note, colour="red", size=(900, 60
         declared_type="image/jpeg",
         stream=io.BytesIO(samples.jpeg(size, colour=colour)),
         uploaded_by=Actor.for_patient_link(file_request.id),
+        source=File.Source.REQUEST,
         file_request=file_request,
         description=note,
     )
