@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from filerequests import selectors, services
-from filerequests.models import FileRequest, Notification
+from filerequests.models import FileRequest, Notification, Outcome
 from filerequests.shortlinks import short_link_url
 from files import sniffing
 from files.api import BodySiteOutput
@@ -226,6 +226,25 @@ class RequestSlotSerializer(serializers.Serializer):
     instruction = serializers.CharField()
 
 
+class ReviewOutcomeSerializer(serializers.Serializer):
+    """What the reviewer decided once they had looked at the photos."""
+
+    outcome = serializers.ChoiceField(source="review_outcome", choices=Outcome.choices)
+    label = serializers.CharField(source="get_review_outcome_display")
+    note = serializers.CharField(source="review_note")
+    recordedAt = serializers.DateTimeField(source="review_outcome_at", allow_null=True)
+    recordedBy = serializers.CharField(source="review_outcome_by_name")
+
+
+class SavedToRecordSerializer(serializers.Serializer):
+    """When the request's report was saved to the patient's record, and by whom; the PDF
+    is at ``/api/v1/file-requests/{id}/report`` and is the file ``fileId``."""
+
+    savedAt = serializers.DateTimeField(source="saved_at")
+    savedBy = serializers.CharField(source="saved_by_name")
+    fileId = serializers.UUIDField(source="file_id", allow_null=True)
+
+
 class FileRequestOutputSerializer(serializers.Serializer):
     """Seed 004's FileRequest, field for field, then the portal's additions."""
 
@@ -253,6 +272,24 @@ class FileRequestOutputSerializer(serializers.Serializer):
     slots = RequestSlotSerializer(many=True)
     bodySite = serializers.SerializerMethodField()
     fullResolution = serializers.BooleanField(source="full_resolution")
+    reviewOutcome = serializers.SerializerMethodField()
+    savedToRecord = serializers.SerializerMethodField()
+
+    @extend_schema_field(ReviewOutcomeSerializer(allow_null=True))
+    def get_reviewOutcome(self, file_request) -> dict | None:
+        if not file_request.review_outcome:
+            return None
+        return ReviewOutcomeSerializer(file_request).data
+
+    @extend_schema_field(SavedToRecordSerializer(allow_null=True))
+    def get_savedToRecord(self, file_request) -> dict | None:
+        saved = getattr(file_request, "prefetched_saved_reports", None)
+        report = saved[0] if saved else None
+        if saved is None:
+            from filerequests.record_reports import latest_saved
+
+            report = latest_saved(file_request)
+        return SavedToRecordSerializer(report).data if report is not None else None
 
     @extend_schema_field(BodySiteOutput(allow_null=True))
     def get_bodySite(self, file_request) -> dict | None:

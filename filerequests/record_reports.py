@@ -384,7 +384,10 @@ def record_report_make(*, report_id, actor: Actor) -> RecordReport | None:
         }
         files = [by_id[i] for i in report.file_ids if i in by_id]
         try:
-            pdf = report_pdf.render(report_content(report, files))
+            # Times in the clinic's own zone, each with its name ("14:05 BST").
+            with timezone.override(report.account.zone):
+                pdf = report_pdf.render(report_content(report, files))
+                name = report_file_name(report)
         except (OSError, ValueError, RuntimeError) as exc:
             logger.exception("Record report %s could not be made", report.pk)
             report.state = RecordReport.State.FAILED
@@ -395,7 +398,7 @@ def record_report_make(*, report_id, actor: Actor) -> RecordReport | None:
             account=report.account,
             patient=report.patient,
             purpose=Purpose.DOCUMENT,
-            original_name=report_file_name(report),
+            original_name=name,
             declared_type="application/pdf",
             source=File.Source.REPORT,
             stream=io.BytesIO(pdf),

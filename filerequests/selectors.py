@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from filerequests.models import FileRequest, Notification
+from filerequests.models import FileRequest, Notification, RecordReport
 from files.models import File
 from portal.accounts.models import Account
 from portal.ids import parse_uuid
@@ -79,6 +79,11 @@ def answer_prefetches() -> list[Prefetch]:
             "notifications",
             queryset=Notification.objects.filter(reply__isnull=True).order_by("-created_at"),
             to_attr="prefetched_notifications",
+        ),
+        Prefetch(
+            "record_reports",
+            queryset=RecordReport.objects.filter(saved_at__isnull=False).order_by("-saved_at"),
+            to_attr="prefetched_saved_reports",
         ),
     ]
 

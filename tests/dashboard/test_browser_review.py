@@ -58,7 +58,7 @@ def test_an_answer_reaches_the_inbox_live_then_is_reviewed_and_followed_up(
     WHEN the patient sends a photo from their phone
     THEN without a reload the menu's Inbox count and the tab title show 1, a notice says
     photos arrived for a request they sent, and the inbox offers them; opening the
-    request, Mark reviewed records them as the reviewer; Ask for more (prompt
+    request, Mark reviewed (with its outcome) records them as the reviewer; Ask for more (prompt
     prefilled) sends a linked follow-up, which the patient answers too."""
     base = live_server.url
     settings.PORTAL_PUBLIC_BASE_URL = base
@@ -94,14 +94,16 @@ def test_an_answer_reaches_the_inbox_live_then_is_reviewed_and_followed_up(
         item.get_by_role("link", name=re.compile("^Open")).click()
         staff.wait_for_url(f"{base}/file-requests/{file_request.id}/")
         actions = staff.get_by_test_id("request-actions")
-        expect(actions.get_by_role("button", name="Mark reviewed")).to_be_visible()
+        expect(actions.get_by_role("link", name="Mark reviewed")).to_be_visible()
         expect(actions.get_by_role("link", name="Ask for more")).to_be_visible()
         expect(actions).not_to_contain_text("Resend text")
         staff.locator("#file-request-live .tile-open").first.click()
         expect(staff.locator("dialog#viewer")).to_be_visible()
         staff.keyboard.press("Escape")
         screenshot(staff, "review-3-request-answered")
-        actions.get_by_role("button", name="Mark reviewed").click()
+        actions.get_by_role("link", name="Mark reviewed").click()
+        staff.get_by_label("No action needed").check()
+        staff.get_by_role("button", name="Mark reviewed").click()
         expect(staff.locator(".message-success")).to_contain_text("as reviewed by you")
         expect(staff.get_by_test_id("reviewed")).to_contain_text("Reviewed by Dr Ada Lovelace")
         expect(count).to_be_hidden()

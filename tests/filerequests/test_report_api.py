@@ -128,3 +128,36 @@ def test_fhir_lists_the_report_as_a_document_of_the_patient(
     assert attachment["contentType"] == "application/pdf"
     assert entries[str(file.id)]["subject"]["reference"] == f"Patient/{answered['patient'].id}"
     assert {str(p.id) for p in answered["photos"]} <= set(entries)
+
+
+def test_the_request_says_its_outcome_and_who_saved_it_to_the_record(
+    api, answered, django_capture_on_commit_callbacks
+):
+    """GIVEN a request reviewed as Referred and saved to record WHEN read or listed by
+    the API THEN reviewOutcome and savedToRecord say what, who and when; before, null."""
+    from filerequests import record_reports, staff_actions
+
+    file_request, staff = answered["request"], answered["staff"]
+    before = api.get(f"/api/v1/file-requests/{file_request.id}").json()
+    assert before["reviewOutcome"] is None and before["savedToRecord"] is None
+    with django_capture_on_commit_callbacks(execute=False):
+        staff_actions.file_request_review(
+            file_request=file_request,
+            staff=staff,
+            actor=Actor.for_staff(staff),
+            outcome="referred",
+            note="To dermatology.",
+        )
+        report = record_reports.file_request_save_to_record(
+            file_request=file_request, staff=staff, actor=Actor.for_staff(staff)
+        )
+    body = api.get(f"/api/v1/file-requests/{file_request.id}").json()
+    assert body["reviewOutcome"]["outcome"] == "referred"
+    assert body["reviewOutcome"]["label"] == "Referred"
+    assert body["reviewOutcome"]["note"] == "To dermatology."
+    assert body["reviewOutcome"]["recordedBy"] == "Dr Rachel Williams"
+    assert body["savedToRecord"]["savedBy"] == "Dr Rachel Williams"
+    assert body["savedToRecord"]["fileId"] is None  # the worker has not made it yet
+    make_report(report, django_capture_on_commit_callbacks, Actor.system())
+    (listed,) = api.get("/api/v1/file-requests").json()["results"]
+    assert listed["savedToRecord"]["fileId"] == str(RecordReport.objects.get().file_id)
