@@ -1,5 +1,6 @@
 """Reads for the review inbox: every new file no one has reviewed yet, whatever door it
-came through, and the requests whose text message never reached the patient.
+came through, and the requests whose text message never reached the patient (until the
+text is sent again, or the request answered, cancelled or over).
 
 A file is "to review" once it has finished processing (ready or rejected: a rejected
 photo is news too), until a staff member marks it reviewed. Files answering a request
@@ -14,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from filerequests.models import FileRequest
+from filerequests.models import FileRequest, Notification
 from files.models import File
 from portal.accounts.models import Account, Staff
 from portal.patients.models import Patient
@@ -107,6 +108,8 @@ class InboxRow:
     source: str = ""
     files: list[File] = field(default_factory=list)
     file_ids: list[str] = field(default_factory=list)
+    # The request's latest text, when it did not reach the patient.
+    undelivered: Notification | None = None
 
     @property
     def key(self) -> str:
@@ -157,9 +160,27 @@ def door_rows_fill(*, account: Account, rows: list[InboxRow]) -> None:
         row.file_ids = [str(f.pk) for f in files]
 
 
+def undelivered_texts(*, account: Account, staff: Staff | None = None) -> list[Notification]:
+    """The latest text of each request still waiting for the patient whose text the
+    provider could not send or the network could not deliver."""
+    latest = Notification.objects.filter(file_request=OuterRef("pk")).order_by("-created_at")
+    requests = FileRequest.objects.filter(
+        account=account, status__in=(FileRequest.Status.SENT, FileRequest.Status.OPENED)
+    ).annotate(latest_text=Subquery(latest.values("pk")[:1]))
+    if staff is not None:
+        requests = requests.filter(staff=staff)
+    texts = (
+        Notification.objects.filter(pk__in=requests.values("latest_text"))
+        .filter(Q(status=Notification.Status.FAILED) | Q(delivery=Notification.Delivery.FAILED))
+        .select_related("file_request__patient", "file_request__staff")
+    )
+    return [text for text in texts if text.file_request.accepts_answers()]
+
+
 def inbox_rows(*, account: Account, staff: Staff | None = None) -> list[InboxRow]:
-    """The whole inbox, the latest arrival first: requests with new files and, for the
-    whole clinic (``staff`` None), each patient's new files of the other doors."""
+    """The whole inbox, the latest arrival first: requests with new files, requests whose
+    text was not delivered (with the reason) and, for the whole clinic (``staff`` None),
+    each patient's new files of the other doors."""
     rows = [
         InboxRow(
             arrived_at=request.arrived_at,
@@ -171,6 +192,21 @@ def inbox_rows(*, account: Account, staff: Staff | None = None) -> list[InboxRow
         )
         for request in review_inbox(account=account, staff=staff)
     ]
+    by_request = {row.file_request.pk: row for row in rows}
+    for text in undelivered_texts(account=account, staff=staff):
+        row = by_request.get(text.file_request_id)
+        if row is None:
+            rows.append(
+                InboxRow(
+                    arrived_at=text.delivery_at or text.failed_at or text.created_at,
+                    patient=text.file_request.patient,
+                    to_review=0,
+                    file_request=text.file_request,
+                    undelivered=text,
+                )
+            )
+        else:
+            row.undelivered = text
     if staff is None:
         rows += door_rows(account=account)
     rows.sort(key=lambda row: row.arrived_at, reverse=True)

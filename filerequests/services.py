@@ -289,7 +289,9 @@ def notification_send(*, notification_id, final_attempt: bool = True) -> Notific
         notification.backend = backend.name
         try:
             receipt = backend.send(
-                to=file_request.patient.mobile.as_e164, body=notification_body(notification)
+                to=file_request.patient.mobile.as_e164,
+                body=notification_body(notification),
+                reference=str(notification.id),
             )
         except SmsTemporaryError as exc:
             if final_attempt:

@@ -3,7 +3,12 @@
 * ``ConsoleSmsBackend``: development; prints the message to the console.
 * ``FileSmsBackend``: development and tests; appends one JSON line per message
   to ``SMS_FILE_PATH``, which tests read back.
-* ``TwilioSmsBackend``: production, through Twilio's own library.
+* ``TwilioSmsBackend``: production, through Twilio's own library; its status callback
+  comes to ``/sms/receipts/twilio/<message id>``.
+* ``NotifySmsBackend``: production, GOV.UK Notify through its own client; its delivery
+  receipts come to ``/sms/receipts/notify`` (``sms_receipts``).
+
+``reference`` is the portal's id of the message: the receipt names it back.
 
 A backend raises ``SmsTemporaryError`` for what may work later (network, the
 provider's 5xx or 429) and ``SmsPermanentError`` for what never will (a number
@@ -45,14 +50,19 @@ class SmsReceipt:
 class SmsBackend:
     name = "base"
 
-    def send(self, *, to: str, body: str) -> SmsReceipt:
+    def send(self, *, to: str, body: str, reference: str = "") -> SmsReceipt:
         raise NotImplementedError
+
+
+def receipt_url(backend: str, reference: str) -> str:
+    """Where a provider posts the receipts of one message (Twilio's status callback)."""
+    return f"{settings.PORTAL_PUBLIC_BASE_URL.rstrip('/')}/sms/receipts/{backend}/{reference}"
 
 
 class ConsoleSmsBackend(SmsBackend):
     name = "console"
 
-    def send(self, *, to: str, body: str) -> SmsReceipt:
+    def send(self, *, to: str, body: str, reference: str = "") -> SmsReceipt:
         message_id = f"console-{uuid.uuid4().hex[:12]}"
         # The development console is where a developer plays the patient: the text goes to
         # the process's own stdout, not through the Celery worker's redirect into the
@@ -67,7 +77,7 @@ class FileSmsBackend(SmsBackend):
     name = "file"
     _lock = threading.Lock()
 
-    def send(self, *, to: str, body: str) -> SmsReceipt:
+    def send(self, *, to: str, body: str, reference: str = "") -> SmsReceipt:
         message_id = f"file-{uuid.uuid4().hex[:12]}"
         path = Path(settings.SMS_FILE_PATH)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +129,7 @@ class TwilioSmsBackend(SmsBackend):
             client.api.base_url = settings.TWILIO_API_BASE_URL.rstrip("/")
         return client
 
-    def send(self, *, to: str, body: str) -> SmsReceipt:
+    def send(self, *, to: str, body: str, reference: str = "") -> SmsReceipt:
         import requests
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
@@ -128,6 +138,8 @@ class TwilioSmsBackend(SmsBackend):
             if settings.TWILIO_MESSAGING_SERVICE_SID
             else {"from_": settings.TWILIO_FROM_NUMBER}
         )
+        if reference:
+            sender["status_callback"] = receipt_url(self.name, reference)
         try:
             message = self.client().messages.create(to=to, body=body, **sender)
         except TwilioRestException as exc:
@@ -138,6 +150,47 @@ class TwilioSmsBackend(SmsBackend):
         except (requests.RequestException, TwilioException) as exc:
             raise SmsTemporaryError(f"Twilio could not be reached: {type(exc).__name__}") from exc
         return SmsReceipt(provider_message_id=message.sid or "")
+
+
+class NotifySmsBackend(SmsBackend):
+    """GOV.UK Notify through ``notifications-python-client``: one text message template
+    whose body is ``((body))``, filled with the whole message.
+
+    ``NOTIFY_API_BASE_URL`` points the client at another server; the tests run a local
+    HTTP server that answers as Notify does.
+    """
+
+    name = "notify"
+
+    def __init__(self):
+        if not settings.NOTIFY_API_KEY or not settings.NOTIFY_SMS_TEMPLATE_ID:
+            raise ImproperlyConfigured(
+                "NotifySmsBackend needs NOTIFY_API_KEY and NOTIFY_SMS_TEMPLATE_ID."
+            )
+
+    def client(self):
+        from notifications_python_client.notifications import NotificationsAPIClient
+
+        base_url = settings.NOTIFY_API_BASE_URL or "https://api.notifications.service.gov.uk"
+        return NotificationsAPIClient(settings.NOTIFY_API_KEY, base_url=base_url, timeout=15)
+
+    def send(self, *, to: str, body: str, reference: str = "") -> SmsReceipt:
+        from notifications_python_client.errors import APIError
+
+        try:
+            answer = self.client().send_sms_notification(
+                phone_number=to,
+                template_id=settings.NOTIFY_SMS_TEMPLATE_ID,
+                personalisation={"body": body},
+                reference=reference or None,
+                sms_sender_id=settings.NOTIFY_SMS_SENDER_ID or None,
+            )
+        except APIError as exc:
+            reason = f"Notify answered {exc.status_code}"
+            if exc.status_code == 429 or exc.status_code >= 500:
+                raise SmsTemporaryError(reason) from exc
+            raise SmsPermanentError(reason) from exc
+        return SmsReceipt(provider_message_id=str(answer.get("id", "")))
 
 
 def sms_backend() -> SmsBackend:

@@ -770,7 +770,8 @@ FILE_REQUEST_RESEND_COOLDOWN_SECONDS = env.int("FILE_REQUEST_RESEND_COOLDOWN_SEC
 FILE_REQUEST_TEXTS_PER_DAY = env.int("FILE_REQUEST_TEXTS_PER_DAY", default=5)
 # Times the patient page retries a failed photo by itself before offering "Try again".
 FILE_REQUEST_PAGE_AUTO_RETRIES = env.int("FILE_REQUEST_PAGE_AUTO_RETRIES", default=3)
-# SMS: filerequests.sms.ConsoleSmsBackend | FileSmsBackend | TwilioSmsBackend.
+# SMS: filerequests.sms.ConsoleSmsBackend | FileSmsBackend | TwilioSmsBackend |
+# NotifySmsBackend.
 SMS_BACKEND = env.str(
     "SMS_BACKEND",
     default=(
@@ -798,6 +799,15 @@ TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 # Only for tests and sandboxes: where the Twilio client sends its requests.
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
+# GOV.UK Notify (filerequests.sms.NotifySmsBackend): an API key, and a text message
+# template whose whole body is ((body)). Its delivery receipts come to
+# /sms/receipts/notify with the bearer token set here and in Notify's callback settings.
+NOTIFY_API_KEY = env.str("NOTIFY_API_KEY", default="")
+NOTIFY_SMS_TEMPLATE_ID = env.str("NOTIFY_SMS_TEMPLATE_ID", default="")
+NOTIFY_SMS_SENDER_ID = env.str("NOTIFY_SMS_SENDER_ID", default="")
+NOTIFY_CALLBACK_BEARER_TOKEN = env.str("NOTIFY_CALLBACK_BEARER_TOKEN", default="")
+# Only for tests and sandboxes: where the Notify client sends its requests.
+NOTIFY_API_BASE_URL = env.str("NOTIFY_API_BASE_URL", default="")
 SMS_SEND_MAX_RETRIES = env.int("SMS_SEND_MAX_RETRIES", default=5)
 CELERY_BEAT_SCHEDULE["file-requests-expire"] = {
     "task": "filerequests.expire_due",

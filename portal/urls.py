@@ -32,6 +32,7 @@ urlpatterns = [
     # No DRF /api-auth/: its login signs in with a password alone (no code, no
     # throttle). Staff sign in at /login/; the browsable API uses that session.
     path("r/", include("filerequests.patient_urls")),
+    path("sms/receipts/", include("filerequests.receipt_urls")),
     path("", include("dashboard.urls")),
 ]
 

@@ -234,7 +234,7 @@ def allowed(kind: str, name: str, caller: str, method: str) -> set[int] | None:
         return {302}
     if kind == "storage":
         return {400, 403, 411, 412}
-    if kind == "metrics":
+    if kind in ("metrics", "sms-receipt"):
         return {401, 403, 404}
     if kind.startswith("fhir"):
         if caller != "other account's key":

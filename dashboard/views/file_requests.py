@@ -171,7 +171,7 @@ def live_version(file_request: FileRequest, files, notifications, record=None) -
         parts.append(f"report:{record['saved_report'] and record['saved_report'].pk}:")
         parts.append(record["report_state"])
     parts += [f"{file.id}:{file.state}:{file.reviewed_at}" for file in files]
-    parts += [f"{n.id}:{n.status}:{n.attempts}" for n in notifications]
+    parts += [f"{n.id}:{n.status}:{n.attempts}:{n.delivery}" for n in notifications]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 

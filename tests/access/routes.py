@@ -117,6 +117,7 @@ class OtherRule:
     # patient: the patient page; the short link or the verified session decides.
     # storage: the embedded storage's POST endpoint; only a signed policy decides.
     # metrics: Prometheus's scrape, behind its own token.
+    # sms-receipt: a text provider's receipt, behind its bearer token or signature.
     # fhir: an account's object over FHIR (401 without a live key, 404 for another's);
     # fhir-collection: a search (another account finds nothing of A's);
     # fhir-public: refusals, the same for any live key.
@@ -150,6 +151,13 @@ OTHER_ROUTES: dict[str, OtherRule] = {
     ),
     # Prometheus: 404 unless METRICS_TOKEN is set, then only its bearer.
     "metrics": OtherRule(methods=("GET",), kind="metrics"),
+    # The text providers' delivery receipts: only their token or signature decides.
+    "sms-receipt-notify": OtherRule(methods=("POST",), kind="sms-receipt"),
+    "sms-receipt-twilio": OtherRule(
+        methods=("POST",),
+        kind="sms-receipt",
+        kwargs=lambda world: {"notification_id": str(world.file_request.pk)},
+    ),
     # FHIR R4: an account's API key; another account's objects answer 404.
     "fhir-metadata": OtherRule(methods=("GET",), kind="public"),  # read before any key
     "fhir-base": OtherRule(methods=("GET",), kind="fhir-public"),

@@ -112,6 +112,7 @@ PAGES: dict[str, PageRule] = {
     "file-request-follow-up": PageRule(methods=("GET", "POST"), kwargs=file_request),
     "review-inbox": PageRule(),
     "review-status": PageRule(),
+    "review-files": PageRule(methods=("POST",)),
     "notifications": PageRule(methods=("GET", "POST")),
     "file-request-file-thumbnail": PageRule(kwargs=request_file),
     "file-request-file-content": PageRule(kwargs=request_file),

@@ -61,13 +61,15 @@ def test_photos_a_patient_sends_appear_on_the_staff_page_without_a_reload(
         expect(status).to_have_text("Sent")
         staff_page.evaluate("() => { window.__marker = 'still the same page'; }")
 
-        # The worker texts the link; the page shows the text message as delivered.
+        # The worker texts the link; the page shows it handed to the provider, waiting for
+        # the network's receipt.
         (message,) = wait_for(lambda: file_outbox_messages(outbox), message="no SMS sent")
         assert message["to"] == "+447911123461"
         link = re.search(r"https?://\S+", message["body"])[0]
         expect(staff_page.get_by_test_id("sms-1")).to_contain_text(
-            "Delivered to the SMS provider", timeout=15_000
+            "handed to the text provider", timeout=15_000
         )
+        expect(staff_page.get_by_test_id("sms-1")).to_contain_text("Waiting for the network")
         expect(staff_page.locator(".waiting-state")).to_contain_text("Waiting for Nadia")
         screenshot(staff_page, "dashboard-flow-2-request-waiting")
 
