@@ -31,8 +31,9 @@ class Event(models.Model):
     # When its deliveries were created (fan-out). Null: not yet, and the sweep will.
     dispatched_at = models.DateTimeField(null=True, blank=True)
     # The id of the request (or task) that caused it (portal.requestid): each delivery
-    # sends it as X-Request-ID, whichever worker or sweep makes the attempt.
-    request_id = models.CharField(max_length=128, blank=True, default="")
+    # sends it as X-Request-ID, whichever worker or sweep makes the attempt. A database
+    # default too: during a rolling upgrade the previous release's INSERTs do not name it.
+    request_id = models.CharField(max_length=128, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["created_at"]
