@@ -9,6 +9,7 @@ from django.utils import dateformat, timezone
 from django.utils.timesince import timesince
 
 from filerequests.selectors import file_request_status_shown
+from portal.patients import ages
 
 register = template.Library()
 
@@ -53,31 +54,13 @@ def initials(name: str) -> str:
 
 @register.filter
 def age(date_of_birth: datetime.date | None) -> int | None:
-    if not date_of_birth:
-        return None
-    today = timezone.localdate()
-    years = today.year - date_of_birth.year
-    if (today.month, today.day) < (date_of_birth.month, date_of_birth.day):
-        years -= 1
-    return years
+    return ages.age_years(date_of_birth)
 
 
 @register.filter
 def age_short(date_of_birth: datetime.date | None) -> str:
-    """The age as NHS patient banners write it: ``78y`` from two years old, ``14m`` under
-    two, ``12d`` under a month (an infant's age in years says little)."""
-    if not date_of_birth:
-        return ""
-    today = timezone.localdate()
-    years = age(date_of_birth)
-    if years >= 2:
-        return f"{years}y"
-    months = (today.year - date_of_birth.year) * 12 + today.month - date_of_birth.month
-    if today.day < date_of_birth.day:
-        months -= 1
-    if months >= 1:
-        return f"{months}m"
-    return f"{max((today - date_of_birth).days, 0)}d"
+    """The age as NHS patient banners write it (``portal.patients.ages``)."""
+    return ages.age_short(date_of_birth)
 
 
 @register.filter
