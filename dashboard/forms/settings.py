@@ -101,11 +101,10 @@ class ClinicSettingsForm(forms.ModelForm):
         }
         widgets = {"time_zone": forms.Select(choices=time_zone_choices)}
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Left out of a post (an older form still open in a tab), the zone stays as it is.
-        self.fields["time_zone"].required = False
-        self.initial_time_zone = self.instance.time_zone
-
-    def clean_time_zone(self) -> str:
-        return self.cleaned_data.get("time_zone") or self.initial_time_zone
+    def __init__(self, data=None, *args, **kwargs):
+        instance = kwargs.get("instance")
+        if data is not None and "time_zone" not in data and instance is not None:
+            # Left out of a post (a form of before, still open in a tab): it stays as it is.
+            data = data.copy()
+            data["time_zone"] = instance.time_zone
+        super().__init__(data, *args, **kwargs)

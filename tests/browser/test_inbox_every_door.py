@@ -160,3 +160,81 @@ def test_a_locked_request_is_unlocked_from_the_record(
     assert FileRequest.objects.filter(short_link_id=old_link).count() == 0
     assert AuditEvent.objects.filter(action="file_request.unlock").count() == 1
     assert console_errors(page) == []
+
+
+def test_text_delivery_reads_in_words_on_the_request_and_the_inbox(
+    live_server, open_page, clinic, settings
+):
+    """GIVEN two requests whose texts went through Twilio
+    WHEN Twilio's signed status callbacks say one was delivered and the other undelivered
+    (30003) THEN each request page reads its message's fate in words, and the inbox lists
+    the undelivered one with the reason; the clinic's time zone setting shows London."""
+    import base64
+    import hashlib
+    import hmac
+
+    from django.utils import timezone
+
+    from filerequests.models import Notification
+
+    base = live_server.url
+    token = "12345678901234567890123456789012"
+    settings.PORTAL_PUBLIC_BASE_URL = base
+    settings.TWILIO_AUTH_TOKEN = token
+    texts = []
+    for patient, sid in ((clinic["patients"][3], "SM" + "3" * 32), (clinic["patients"][4], None)):
+        request = FileRequest.objects.create(
+            account=clinic["account"],
+            patient=patient,
+            staff=clinic["admin"],
+            staff_name=clinic["admin"].display_name,
+            prompt="Please send a photo of the wound on your right knee.",
+            short_link_id=f"link{patient.pk.hex[:20]}",
+        )
+        texts.append(
+            Notification.objects.create(
+                file_request=request,
+                status="sent",
+                backend="twilio",
+                provider_message_id=sid or "SM" + "4" * 32,
+                sent_at=timezone.now(),
+                attempts=1,
+            )
+        )
+    for text, status in zip(texts, ("delivered", "undelivered"), strict=True):
+        url = f"{base}/sms/receipts/twilio/{text.pk}"
+        params = {"MessageSid": text.provider_message_id, "MessageStatus": status}
+        if status == "undelivered":
+            params["ErrorCode"] = "30003"
+        data = url + "".join(f"{k}{params[k]}" for k in sorted(params))
+        signature = base64.b64encode(
+            hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()
+        ).decode()
+        answer = requests.post(
+            url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10
+        )
+        assert answer.status_code == 204, answer.text
+
+    page = open_page(DESKTOP)
+    sign_in_with_code(page, base, clinic)
+    page.goto(f"{base}/file-requests/{texts[0].file_request_id}/")
+    expect(page.get_by_test_id("sms-delivery")).to_have_text("Delivered to the phone")
+    page.goto(f"{base}/file-requests/{texts[1].file_request_id}/")
+    expect(page.get_by_test_id("sms-delivery")).to_have_text(
+        "Not delivered: the phone is switched off or out of signal"
+    )
+    screenshot(page, "inbox-doors-6-text-not-delivered")
+    assert_no_serious_violations(page, "a request whose text was not delivered")
+    page.goto(f"{base}/inbox/")
+    row = page.get_by_test_id(f"inbox-{texts[1].file_request_id}")
+    expect(row.get_by_test_id("inbox-undelivered")).to_contain_text(
+        "Not delivered: the phone is switched off or out of signal"
+    )
+    expect(page.get_by_test_id(f"inbox-{texts[0].file_request_id}")).to_have_count(0)
+    screenshot(page, "inbox-doors-7-undelivered-text-in-the-inbox")
+    assert_no_serious_violations(page, "the inbox with an undelivered text")
+    page.goto(f"{base}/settings/clinic/")
+    expect(page.get_by_label("Time zone")).to_have_value("Europe/London")
+    screenshot(page, "inbox-doors-8-clinic-time-zone")
+    assert_no_serious_violations(page, "the clinic settings with the time zone")
+    assert console_errors(page) == []
