@@ -158,10 +158,6 @@ def gunicorn(tmp_path: Path, **variables: str):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=False,
-    reason="the failing request logs two ERROR lines (Django's and gunicorn's): to be told apart by logger",  # noqa: E501
-)
 def test_json_lines_carry_time_level_logger_message_request_id_and_exception(tmp_path):
     """GIVEN LOG_FORMAT=json WHEN a request fails with an exception, another is a 404 on a
     patient's short link THEN every line gunicorn and Django write is one JSON object with
@@ -186,8 +182,11 @@ def test_json_lines_carry_time_level_logger_message_request_id_and_exception(tmp
     for line in lines:
         assert {"time", "level", "logger", "message", "request_id"} <= set(line), line
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"]), line
-    [error] = [line for line in lines if line["level"] == "ERROR"]
-    assert error["logger"] == "django.request" and error["request_id"] == "json-test-0001"
+    # The failing request is one ERROR line, Django's, with its traceback (gunicorn may add
+    # lines of its own about its workers on a loaded machine, never about this request).
+    [error] = [line for line in lines if line["request_id"] == "json-test-0001"
+               and line["level"] in ("ERROR", "CRITICAL")]  # fmt: skip
+    assert error["logger"] == "django.request"
     assert "ValueError" in error["exception"] and "Traceback" in error["exception"]
     assert {"gunicorn.error", "gunicorn.access"} <= {line["logger"] for line in lines}
     access = [line for line in lines if line["logger"] == "gunicorn.access"]
