@@ -103,7 +103,7 @@ def test_review_reply_save_to_record_and_open_the_pdf(
         expect(staff.get_by_test_id("patient-banner")).to_contain_text("JONES, Amelia")
 
         # Other without a note is refused, in words, beside the note.
-        staff.get_by_label("Other").check()
+        staff.get_by_label("Other", exact=True).check()
         staff.get_by_role("button", name="Mark reviewed").click()
         expect(staff.locator(".field-error")).to_contain_text(
             "Write a note saying what happens next: the outcome is Other."
@@ -111,7 +111,7 @@ def test_review_reply_save_to_record_and_open_the_pdf(
         screenshot(staff, "save-to-record-1-other-needs-a-note")
         assert_no_serious_violations(staff, "the review form with an error")
 
-        staff.get_by_label("Appointment needed").check()
+        staff.get_by_label("Appointment needed", exact=True).check()
         staff.get_by_label("Note").fill("Dermatology review within two weeks.")
         staff.get_by_label(re.compile(r"Please book an appointment:")).check()
         screenshot(staff, "save-to-record-2-review-form")
@@ -179,3 +179,38 @@ def test_review_reply_save_to_record_and_open_the_pdf(
         "record_report.made",
     ):
         assert AuditEvent.objects.filter(action=action).exists(), action
+
+
+def test_the_clinics_reply_texts_are_edited_under_settings(live_server, open_page, clinic):
+    """GIVEN a clinic's admin WHEN they open Settings, Reply texts THEN the four defaults
+    are listed; editing one with an empty text is refused beside the field, then saved;
+    neither state has a serious axe violation."""
+    base = live_server.url
+    staff = open_page(DESKTOP)
+    errors = console_errors(staff)
+    sign_in_with_code(staff, base, clinic)
+    staff.goto(f"{base}/settings/")
+    staff.get_by_role("navigation", name="Settings").get_by_role("link", name="Reply texts").click()
+    staff.wait_for_url(f"{base}/settings/reply-texts/")
+    listed = staff.get_by_test_id("reply-templates")
+    for name in ("No action needed", "Please book an appointment", "Referred", "Photos received"):
+        expect(listed).to_contain_text(name)
+    screenshot(staff, "save-to-record-6-reply-texts")
+    assert_no_serious_violations(staff, "Settings, Reply texts")
+
+    staff.get_by_role("link", name="Edit Photos received").click()
+    body = staff.get_by_label("Text message")
+    body.fill("")
+    staff.get_by_role("button", name="Save").click()
+    expect(staff.locator(".field-error")).to_contain_text("Write the words of the text message.")
+    screenshot(staff, "save-to-record-7-reply-text-error")
+    assert_no_serious_violations(staff, "a reply text refused")
+    staff.get_by_label("Text message").fill(
+        "{clinic}: we have your photos, {first_name}. Thank you."
+    )
+    staff.get_by_role("button", name="Save").click()
+    expect(staff.locator(".message-success")).to_contain_text(
+        "Saved the reply text “Photos received”."
+    )
+    expect(listed).to_contain_text("{clinic}: we have your photos, {first_name}. Thank you.")
+    assert not errors, errors

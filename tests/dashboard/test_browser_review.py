@@ -102,7 +102,7 @@ def test_an_answer_reaches_the_inbox_live_then_is_reviewed_and_followed_up(
         staff.keyboard.press("Escape")
         screenshot(staff, "review-3-request-answered")
         actions.get_by_role("link", name="Mark reviewed").click()
-        staff.get_by_label("No action needed").check()
+        staff.get_by_label("No action needed", exact=True).check()
         staff.get_by_role("button", name="Mark reviewed").click()
         expect(staff.locator(".message-success")).to_contain_text("as reviewed by you")
         expect(staff.get_by_test_id("reviewed")).to_contain_text("Reviewed by Dr Ada Lovelace")

@@ -248,7 +248,9 @@ def test_save_to_record_makes_the_pdf_and_says_who_saved_it_everywhere(
     text = pdf_text(b"".join(download.streaming_content))
     assert "RAHMAN, Nadia" in text and "No action needed" in text
     listing = clinician_client.get("/file-requests/").content.decode()
-    assert "Saved to record" in listing
+    assert "Saved to record" in listing and "Outcome: No action needed" in listing
+    record = clinician_client.get(f"/patients/{answered.patient_id}/").content.decode()
+    assert "Outcome: No action needed · Saved to record by Dr Cal Clinician at" in record
     assert AuditEvent.objects.filter(
         action="file_request.save_to_record", actor_id=str(clinician.id)
     ).exists()
