@@ -40,14 +40,16 @@ class RequestTemplateForm(forms.Form):
                 required=False,
                 max_length=60,
                 initial=label,
-                widget=forms.TextInput(attrs={"placeholder": "Close-up"}),
+                widget=forms.TextInput(attrs={"placeholder": "Close-up"} if number == 1 else {}),
             )
             self.fields[f"slot_instruction_{number}"] = forms.CharField(
                 label=f"Photo {number}: what the patient is asked",
                 required=False,
                 max_length=300,
                 initial=instruction,
-                widget=forms.TextInput(attrs={"placeholder": "Close-up, in focus."}),
+                widget=forms.TextInput(
+                    attrs={"placeholder": "Close-up, in focus."} if number == 1 else {}
+                ),
             )
             self.slot_rows.append(
                 (number, self[f"slot_label_{number}"], self[f"slot_instruction_{number}"])
