@@ -27,8 +27,10 @@ def build(
     catalog: bytes = CATALOG,
     page: bytes = PAGE,
     in_object_stream: tuple[int, ...] = (),
+    trailer: bytes = b"",
 ) -> bytes:
-    """A PDF with catalogue 1, pages 2, page 3 and ``objects`` (number -> body)."""
+    """A PDF with catalogue 1, pages 2, page 3 and ``objects`` (number -> body);
+    ``trailer``: more entries for the trailer dictionary (the table form only)."""
     bodies = {1: catalog, 2: PAGES, 3: page, **(objects or {})}
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets: dict[int, int] = {}
@@ -46,7 +48,11 @@ def build(
                 out += b"%010d 00000 n \n" % offsets[number]
             else:
                 out += b"0000000000 65535 f \n"
-        out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref_at)
+        out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (
+            size,
+            b" " + trailer if trailer else b"",
+            xref_at,
+        )
         return bytes(out)
 
     # The object stream: "number offset" pairs, then the objects one after another.

@@ -501,3 +501,294 @@ def test_pdf_with_links_and_forms_that_stay_inside_is_ready(upload, process, nam
     transparency group, page labels or a plain form field WHEN processed THEN ready."""
     file = run(upload, process, INNOCENT[name])
     assert file.state == File.State.READY, file.rejection_reason
+
+
+# --- Every name on the refusal lists, each for its own reason ---------------------------------
+#
+# Each sample holds one refused thing and nothing else that is, inside a compressed object
+# stream: out of sight of the syntax search, so only the parse's own list can refuse it, and
+# the reason says which list it is on.
+
+
+def hidden_link(action: bytes) -> bytes:
+    """A link whose action (and the link itself) sit in a compressed object stream."""
+    return link_action_in_object_stream(action)
+
+
+def hidden_object(body: bytes) -> bytes:
+    """An object nothing points to, in a compressed object stream."""
+    return build({4: body}, in_object_stream=(4,))
+
+
+REFUSED_ACTION_TYPES = {
+    "/JavaScript": SCRIPTS,
+    "/Launch": LAUNCH,
+    "/SubmitForm": SUBMIT,
+    "/ImportData": OTHER_FILES,
+    "/GoToR": OTHER_FILES,
+    "/RichMediaExecute": RICH_MEDIA,
+    "/Movie": RICH_MEDIA,
+    "/Sound": RICH_MEDIA,
+    "/Rendition": RICH_MEDIA,
+}
+
+
+@pytest.mark.parametrize("kind", list(REFUSED_ACTION_TYPES))
+def test_each_refused_action_type_alone_is_refused_for_its_own_reason(upload, process, kind):
+    """GIVEN a link whose action is of a refused type and carries nothing else (no script
+    text, no file named) WHEN processed THEN rejected, the reason naming what that type does."""
+    data = hidden_link(b"<< /S " + kind.encode() + b" >>")
+    assert_refused(run(upload, process, data), REFUSED_ACTION_TYPES[kind])
+
+
+REFUSED_KEY_NAMES = {
+    "/JavaScript": SCRIPTS,
+    "/JS": SCRIPTS,
+    "/XFA": XFA,
+    "/EmbeddedFiles": EMBEDDED,
+    "/EmbeddedFile": EMBEDDED,
+    "/EF": EMBEDDED,
+    "/RichMediaContent": RICH_MEDIA,
+    "/RichMediaSettings": RICH_MEDIA,
+    "/RichMediaInstances": RICH_MEDIA,  # any /RichMedia… key
+}
+
+
+@pytest.mark.parametrize("key", list(REFUSED_KEY_NAMES))
+def test_each_refused_key_alone_is_refused_for_its_own_reason(upload, process, key):
+    """GIVEN an object holding one refused key (a script, an XML form, an embedded file,
+    rich media), in an object nothing points to WHEN processed THEN rejected with its reason."""
+    data = hidden_object(b"<< " + key.encode() + b" (x) >>")
+    assert_refused(run(upload, process, data), REFUSED_KEY_NAMES[key])
+
+
+REFUSED_TYPE_NAMES = {
+    "/EmbeddedFile": EMBEDDED,
+    "/FileAttachment": EMBEDDED,
+    "/RichMedia": RICH_MEDIA,
+    "/Movie": RICH_MEDIA,
+    "/Sound": RICH_MEDIA,
+    "/Screen": RICH_MEDIA,
+    "/3D": RICH_MEDIA,
+    "/Filespec": OTHER_FILES,
+}
+
+
+@pytest.mark.parametrize("entry", [b"/Type", b"/Subtype"])
+@pytest.mark.parametrize("kind", list(REFUSED_TYPE_NAMES))
+def test_each_refused_type_alone_is_refused_for_its_own_reason(upload, process, kind, entry):
+    """GIVEN an object whose /Type (or /Subtype) is a refused kind and nothing more
+    WHEN processed THEN rejected with its reason."""
+    data = hidden_object(b"<< " + entry + b" " + kind.encode() + b" >>")
+    assert_refused(run(upload, process, data), REFUSED_TYPE_NAMES[kind])
+
+
+FILE_SCHEMES = ["file", "smb", "cifs", "nfs", "afp", "ftp", "ftps", "sftp", "webdav", "dav"]
+SCRIPT_SCHEMES = ["javascript", "vbscript", "livescript"]
+LINK_ADDRESSES = {
+    **{
+        f"{scheme}: a file": (f"{scheme}://fileserver/share/x.pdf", OTHER_FILES)
+        for scheme in FILE_SCHEMES
+    },
+    **{f"{scheme}: a script": (f"{scheme}:run(1)", SCRIPTS) for scheme in SCRIPT_SCHEMES},
+    "a script after a space": (" javascript:run(1)", SCRIPTS),
+    "a script after a NUL and a tab": ("\x00\tjavascript:run(1)", SCRIPTS),
+    "a script in capitals": ("JavaScript:run(1)", SCRIPTS),
+    # '!' (33) is the first character a browser keeps: the address is read relative to
+    # where the PDF lies, a folder on this computer.
+    "a web address after an exclamation mark": ("!https://www.nhs.uk/", OTHER_FILES),
+    "an address of another scheme": ("ms-settings:privacy", OTHER_LINKS),
+}
+
+
+@pytest.mark.parametrize("name", list(LINK_ADDRESSES))
+def test_each_refused_link_scheme_is_refused_for_its_own_reason(upload, process, name):
+    """GIVEN a link to an address of a file-sharing scheme, a script scheme (however it is
+    padded or written), an address read relative to the file or another program's scheme
+    WHEN processed THEN rejected, the reason saying which."""
+    address, reason = LINK_ADDRESSES[name]
+    action = b"<< /S /URI /URI (" + address.encode("latin-1") + b") >>"
+    assert_refused(run(upload, process, hidden_link(action)), reason)
+
+
+@pytest.mark.parametrize(
+    "address", ["http://www.nhs.uk/", "https://www.nhs.uk/", "mailto:a@nhs.net", "tel:111"]
+)
+def test_each_allowed_link_scheme_alone_is_ready(upload, process, address):
+    """GIVEN a PDF whose one link is a web page (http or https), an e-mail or a telephone
+    number WHEN processed THEN it is ready."""
+    action = b"<< /S /URI /URI (" + address.encode() + b") >>"
+    file = run(upload, process, hidden_link(action))
+    assert file.state == File.State.READY, file.rejection_reason
+
+
+# --- The whole file: its end, its password, what pypdf cannot read -------------------------------
+
+TRUNCATED = "The PDF is incomplete (truncated); send the whole file again."
+DAMAGED = "The PDF is damaged and cannot be read."
+
+
+@pytest.mark.parametrize(
+    ("from_the_end", "ready"),
+    [(1024, True), (1025, False)],
+    ids=["%%EOF begins the last 1024 bytes", "%%EOF begins one byte before them"],
+)
+def test_the_end_marker_must_be_in_the_last_1024_bytes(upload, process, from_the_end, ready):
+    """GIVEN a PDF followed by blank lines, so that its %%EOF begins ``from_the_end`` bytes
+    before the end WHEN processed THEN ready while %%EOF is within the last 1,024 bytes (where
+    a viewer looks for it), else rejected as incomplete."""
+    data = build()
+    data += b"\n" * (from_the_end - (len(data) - data.rindex(b"%%EOF")))
+    assert len(data) - data.rindex(b"%%EOF") == from_the_end
+    file = run(upload, process, data)
+    if ready:
+        assert file.state == File.State.READY, file.rejection_reason
+    else:
+        assert_refused(file, TRUNCATED)
+
+
+def test_a_pdf_cut_short_is_refused_as_incomplete(upload, process):
+    """GIVEN the first half of a PDF WHEN processed THEN rejected as incomplete, asking
+    for the whole file."""
+    data = build({4: stream(b"BT (page text) Tj ET" * 80)}, page=page_with(b"/Contents 4 0 R"))
+    assert_refused(run(upload, process, data[: len(data) // 2]), TRUNCATED)
+
+
+@pytest.mark.parametrize("password", ["secret", ""])
+def test_a_password_protected_pdf_is_refused_with_that_reason(upload, process, password):
+    """GIVEN a PDF encrypted with a password (or with an empty one, which a viewer opens
+    silently) WHEN processed THEN rejected, asking for it without a password."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.encrypt(password)
+    out = io.BytesIO()
+    writer.write(out)
+    assert_refused(
+        run(upload, process, out.getvalue()),
+        "The PDF is password-protected; send it without a password.",
+    )
+
+
+def test_a_pdf_pypdf_cannot_read_is_refused_as_damaged_and_logged(upload, process, caplog):
+    """GIVEN a PDF whose page tree is not a tree (its /Kids a number) WHEN processed
+    THEN rejected as a damaged PDF, and the log keeps pypdf's own error for the operator."""
+    data = build({2: b"<< /Type /Pages /Kids 7 /Count 1 >>"})
+    with caplog.at_level("INFO", logger="files.pdf_check"):
+        file = run(upload, process, data)
+    assert_refused(file, DAMAGED)
+    (record,) = [r for r in caplog.records if r.name == "files.pdf_check"]
+    assert record.getMessage() == "pypdf could not read a PDF"
+    assert record.exc_info and "Kids" in str(record.exc_info[1])
+
+
+def test_a_pdf_whose_table_is_found_a_few_bytes_off_is_read_as_a_viewer_reads_it(upload, process):
+    """GIVEN an inert PDF whose startxref points three bytes past its table (common after
+    hand edits; viewers look around for it) WHEN processed THEN ready, and the stored file is
+    the one sent, byte for byte."""
+    data = build()
+    at = int(data.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    data = data.replace(b"startxref\n%d" % at, b"startxref\n%d" % (at + 3))
+    file = run(upload, process, data)
+    assert file.state == File.State.READY, file.rejection_reason
+    from django.core.files.storage import default_storage
+
+    from files.models import Facet
+
+    with default_storage.open(file.facets.get(name=Facet.CONTENT).storage_key, "rb") as stored:
+        assert stored.read() == data
+
+
+def test_an_object_that_cannot_be_read_does_not_hide_the_ones_after_it(upload, process):
+    """GIVEN a cross-reference entry that points into an object that is no object stream
+    (pypdf cannot read it), and after it a launch action, both out of sight of the syntax
+    search WHEN processed THEN rejected for the launch action: judging goes on past it."""
+    data = build(
+        {4: b"<< /Kind /Nothing >>", 5: b"<< /Kind /Plain >>", 6: b"<< /S /Launch >>"},
+        in_object_stream=(4, 6),
+    )
+    # Object 4's row in the cross-reference stream: "in object stream 7, first"; now
+    # "in object stream 5", a plain dictionary.
+    row = b"\x02" + (7).to_bytes(4, "big") + (0).to_bytes(2, "big")
+    assert data.count(row) == 1
+    data = data.replace(row, b"\x02" + (5).to_bytes(4, "big") + (0).to_bytes(2, "big"))
+    assert_refused(run(upload, process, data), LAUNCH)
+
+
+# --- Chains that branch: every action run is counted ---------------------------------------
+
+
+def branching_chain(first_branch: int, second_branch: int) -> dict[int, bytes]:
+    """Action 4 (a go-to) whose /Next is an array of two go-to chains of the given lengths:
+    1 + first + second actions run, none more than first + 1 deep."""
+    objects = {4: b"<< /S /GoTo /D [3 0 R /Fit] /Next [100 0 R 200 0 R] >>"}
+    objects.update(go_to_chain(first_branch, first=100))
+    objects.update(go_to_chain(second_branch, first=200))
+    return objects
+
+
+def branching_on_open(first_branch: int, second_branch: int) -> bytes:
+    return build(
+        branching_chain(first_branch, second_branch), catalog=catalog_with(b"/OpenAction 4 0 R")
+    )
+
+
+def branching_on_a_link(first_branch: int, second_branch: int) -> bytes:
+    return build(
+        {5_000: b"<< " + LINK + b" /A 4 0 R >>", **branching_chain(first_branch, second_branch)},
+        page=page_with(b"/Annots [5000 0 R]"),
+    )
+
+
+@pytest.mark.parametrize("make", [branching_on_open, branching_on_a_link])
+@pytest.mark.parametrize(
+    ("branches", "ready"),
+    [((15, 16), True), ((16, 16), False), ((30, 1), True), ((31, 1), False), ((1, 31), False)],
+    ids=["1+15+16", "1+16+16", "1+30+1", "1+31+1", "1+1+31"],
+)
+def test_a_branching_chain_counts_every_action_it_runs(upload, process, make, branches, ready):
+    """GIVEN an action whose /Next runs two chains, none longer than 32 deep
+    WHEN 32 actions run in all THEN the PDF is ready; WHEN 33 THEN rejected as too long a
+    chain, however the 33 are shared between the branches (the limit met in the first
+    branch still lets the second be counted)."""
+    file = run(upload, process, make(*branches))
+    if ready:
+        assert file.state == File.State.READY, file.rejection_reason
+    else:
+        assert_refused(file, CHAIN)
+
+
+def test_something_that_is_not_an_action_in_a_chain_does_not_end_it(upload, process):
+    """GIVEN an open action that goes to a page and then, after a /Next entry that is no
+    action (a name), opens a web page WHEN processed THEN rejected as running by itself: the
+    chain is followed past the entry that is not an action."""
+    data = build(
+        catalog=catalog_with(
+            b"/OpenAction << /S /GoTo /D [3 0 R /Fit] "
+            b"/Next [/NotAnAction << /S /URI /URI (https://www.nhs.uk/) >>] >>"
+        )
+    )
+    assert_refused(run(upload, process, data), AUTOMATIC)
+
+
+@pytest.mark.parametrize("kind", [b"array", b"dictionary"])
+def test_nesting_cap_holds_in_the_trailer_too(upload, process, kind):
+    """GIVEN a trailer holding nested arrays (or dictionaries): with the trailer itself, 64
+    deep THEN ready; 65 deep THEN rejected as nested too deeply."""
+    file = run(upload, process, build(trailer=b"/Extra " + nested(kind, 63)))
+    assert file.state == File.State.READY, file.rejection_reason
+    assert_refused(run(upload, process, build(trailer=b"/Extra " + nested(kind, 64))), TOO_DEEP)
+
+
+def test_an_open_action_too_long_a_chain_is_named_before_a_later_trigger(upload, process):
+    """GIVEN a catalogue whose open action runs 33 actions (through branches) and whose close
+    trigger runs a script WHEN processed THEN rejected for the first of them, the chain: the
+    open action is judged where it is met, not left for its own turn."""
+    data = build(
+        branching_chain(16, 16),
+        catalog=catalog_with(b"/OpenAction 4 0 R /AA << /WC << /S /JavaScript >> >>"),
+    )
+    assert_refused(run(upload, process, data), CHAIN)
