@@ -13,6 +13,7 @@ urlpatterns = [
     path("upload/confirm", patient_views.upload_confirm, name="upload-confirm"),
     path("upload/finish", patient_views.upload_finish, name="upload-finish"),
     path("upload/status", patient_views.upload_status, name="upload-status"),
+    path("upload/known", patient_views.upload_known, name="upload-known"),
     path(
         "upload/thumbnail/<uuid:file_id>",
         patient_views.upload_thumbnail,

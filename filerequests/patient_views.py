@@ -19,6 +19,7 @@ from django.middleware.csrf import CsrfViewMiddleware, rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -114,15 +115,24 @@ UNAVAILABLE = {
     "locked": (429, "This link is locked for now", "locked"),
     "throttled": (429, "Too many attempts", "throttled"),
     "session": (403, "Please open your link again", "session"),
+    "replaced": (410, "A newer link was sent to you", "replaced"),
 }
 
 
-def unavailable(request, reason: str, *, file_request=None, retry_after: int | None = None):
+def unavailable(
+    request,
+    reason: str,
+    *,
+    file_request=None,
+    retry_after: int | None = None,
+    replaced_at=None,
+):
     status, title, variant = UNAVAILABLE[reason]
     context = {
         "title": title,
         "variant": variant,
         "retry_minutes": (retry_after + 59) // 60 if retry_after else None,
+        "replaced_at": replaced_at,
     }
     # The clinic's name and number tell the patient whom to call; nothing about the
     # patient shows.
@@ -200,6 +210,15 @@ def short_link(request, short_link_id: str):
         FileRequest.objects.select_related("account").filter(short_link_id=short_link_id).first()
     )
     if file_request is None:
+        replaced = services.short_link_replaced(short_link_id=short_link_id)
+        if replaced is not None:
+            # A link a newer text replaced: it opens nothing, and says to use the newer one.
+            return unavailable(
+                request,
+                "replaced",
+                file_request=replaced.file_request,
+                replaced_at=replaced.replaced_at,
+            )
         # Counted apart from wrong answers on live links (services.unknown_link_tried).
         check = services.unknown_link_tried(request=request)
         return unavailable(request, check.outcome, retry_after=check.retry_after)
@@ -207,6 +226,11 @@ def short_link(request, short_link_id: str):
     if reason and request.method == "GET":
         if reason == "expired":
             services.file_request_expire_by_id(file_request_id=file_request.id)
+            newer = services.file_request_newer_link(file_request=file_request)
+            if newer is not None:
+                return unavailable(
+                    request, "replaced", file_request=file_request, replaced_at=newer.created_at
+                )
         return unavailable(
             request,
             reason,
@@ -289,6 +313,12 @@ def session_file_request(request) -> tuple[FileRequest | None, HttpResponse | No
 # --- After the check -------------------------------------------------------------------
 
 
+def phone_store_key(file_request: FileRequest) -> str:
+    """The name under which the patient's phone keeps this request's photos until the
+    clinic has them: stable for the request, and saying nothing of it."""
+    return salted_hmac("patient-photos-on-phone", str(file_request.id)).hexdigest()[:32]
+
+
 @patient_page
 @require_GET
 def upload_page(request):
@@ -299,7 +329,8 @@ def upload_page(request):
         "file_request": file_request,
         "staff_name": file_request.staff_name,
         "prompt": file_request.prompt,
-        "auto_retries": settings.FILE_REQUEST_PAGE_AUTO_RETRIES,
+        "full_resolution": file_request.full_resolution,
+        "request_key": phone_store_key(file_request),
         "title": "Send your photos",
     }
     return patient_render(
@@ -331,7 +362,21 @@ def upload_ticket(request):
         return json_refusal(refusal)
     from filerequests import uploads
 
-    return uploads.ticket_for_patient(request, file_request, read_json(request))
+    response = uploads.ticket_for_patient(request, file_request, read_json(request))
+    remember_answered_file(request, response)
+    return response
+
+
+def remember_answered_file(request, response) -> None:
+    """Remember in the session the file an answer names, so this browser (and only it)
+    can follow the photo through processing and see its thumbnail on the confirmation."""
+    if response.status_code != 200:
+        return
+    file_id = json.loads(response.content).get("fileId")
+    if file_id:
+        request.session[SESSION_KEY] = patient_status.session_file_remember(
+            request.session[SESSION_KEY], file_id
+        )
 
 
 @patient_page
@@ -344,14 +389,51 @@ def upload_confirm(request):
     from filerequests import uploads
 
     response = uploads.confirm_for_patient(request, file_request, read_json(request))
-    if response.status_code == 200:
-        # Remembered in the session, so this browser (and only it) can follow the
-        # photo through processing and see its thumbnail on the confirmation.
-        file_id = json.loads(response.content)["fileId"]
-        request.session[SESSION_KEY] = patient_status.session_file_remember(
-            request.session[SESSION_KEY], file_id
-        )
+    remember_answered_file(request, response)
     return response
+
+
+def files_of_photo_ids(request, file_request, body: dict):
+    """(files, None) for the ``photoIds`` of ``body`` this request holds, remembered in
+    the session in one write (photos confirmed side by side each write the session, and
+    one of two such writes can be lost), or (None, a 400 answer)."""
+    from filerequests import uploads
+
+    photo_ids = body.get("photoIds")
+    if not isinstance(photo_ids, list) or len(photo_ids) > patient_status.SESSION_FILES_MAX:
+        return None, JsonResponse({"error": "The list of photos is not valid."}, status=400)
+    try:
+        parsed = [uploads.photo_id_of({"photoId": value}) for value in photo_ids]
+    except uploads.BadPhotoId:
+        return None, JsonResponse({"error": uploads.PHOTO_ID_MESSAGE}, status=400)
+    files = uploads.files_known_to_phone(file_request, [value for value in parsed if value])
+    entry = request.session[SESSION_KEY]
+    for file in files:
+        entry = patient_status.session_file_remember(entry, str(file.id))
+    request.session[SESSION_KEY] = entry
+    return files, None
+
+
+@patient_page
+@require_POST
+def upload_known(request):
+    """Which of the photos this phone kept (by the ids it made for them) the clinic
+    holds already, as the status endpoint describes them. A page reopened after its
+    tab closed asks this before sending what is left; the files found are remembered
+    in this session like the ones it sends."""
+    file_request, refusal = session_file_request(request)
+    if refusal:
+        return json_refusal(refusal)
+    files, refused = files_of_photo_ids(request, file_request, read_json(request))
+    if refused:
+        return refused
+    photos = patient_status.sent_photos(
+        file_request=file_request, file_ids=[str(file.id) for file in files]
+    )
+    photo_ids_by_file = {str(file.id): str(file.client_photo_id) for file in files}
+    return JsonResponse(
+        {"files": [{**photo.as_json(), "photoId": photo_ids_by_file[photo.id]} for photo in photos]}
+    )
 
 
 @patient_page
@@ -390,10 +472,17 @@ def upload_thumbnail(request, file_id):
 @patient_page
 @require_POST
 def upload_finish(request):
-    """The patient pressed Send and every photo is in: announce the batch."""
+    """The patient pressed Send and every photo is in: announce the batch. The page
+    names its photos (``photoIds``), so the confirmation counts every one the clinic
+    holds from this phone."""
     file_request, refusal = session_file_request(request)
     if refusal:
         return json_refusal(refusal)
+    body = read_json(request)
+    if "photoIds" in body:
+        _, refused = files_of_photo_ids(request, file_request, body)
+        if refused:
+            return refused
     event = services.file_request_publish_files_update(
         file_request=file_request,
         actor=Actor.for_patient_link(file_request.id),

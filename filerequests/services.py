@@ -14,7 +14,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from filerequests.models import AddressThrottle, FileRequest, Notification, ReplyText
+from filerequests.models import (
+    AddressThrottle,
+    FileRequest,
+    Notification,
+    ReplacedShortLink,
+    ReplyText,
+)
 from filerequests.request_templates import request_template_get
 from filerequests.selectors import file_request_files
 from filerequests.shortlinks import short_link_id_new, short_link_url
@@ -391,6 +397,37 @@ def file_request_resend(*, file_request: FileRequest, actor: Actor) -> Notificat
         detail={"notification_id": str(notification.id)},
     )
     return notification
+
+
+# --- Links a newer one replaced -------------------------------------------------------
+
+
+def short_link_replace(file_request: FileRequest) -> str:
+    """Give the request a new short link id (saved by the caller, in its transaction),
+    remembering the old one, which then opens nothing but a page saying a newer text
+    was sent. Answers the new id."""
+    ReplacedShortLink.objects.create(
+        short_link_id=file_request.short_link_id, file_request=file_request
+    )
+    file_request.short_link_id = short_link_id_new()
+    return file_request.short_link_id
+
+
+def short_link_replaced(*, short_link_id: str) -> ReplacedShortLink | None:
+    return (
+        ReplacedShortLink.objects.select_related("file_request__account")
+        .filter(short_link_id=short_link_id)
+        .first()
+    )
+
+
+def file_request_newer_link(*, file_request: FileRequest) -> FileRequest | None:
+    """A request sent after this one lapsed, asking the same patient again (staff's
+    "ask again" of an expired request), whose link still works."""
+    for newer in file_request.follow_ups.order_by("-created_at"):
+        if newer.accepts_answers():
+            return newer
+    return None
 
 
 # --- Cancel, expire ----------------------------------------------------------------

@@ -16,7 +16,6 @@ from django.utils import timezone
 from filerequests import services
 from filerequests.models import FileRequest, Notification, Outcome, ReplyText
 from filerequests.replies import MAX_REPLY_LENGTH
-from filerequests.shortlinks import short_link_id_new
 from files.models import File
 from portal.accounts.models import Staff
 from portal.audit.services import Actor, audit_record
@@ -47,7 +46,7 @@ def file_request_unlock_and_resend(*, file_request: FileRequest, actor: Actor) -
             "The patient has no mobile number to text a new link to."
         )
     locked_until = file_request.locked_until
-    file_request.short_link_id = short_link_id_new()
+    services.short_link_replace(file_request)
     file_request.locked_until = None
     file_request.failed_attempts = 0
     file_request.save(

@@ -768,8 +768,6 @@ FILE_REQUEST_ABANDONED_BATCH_SECONDS = env.int(
 # patient's phone must not be flooded by repeated resends.
 FILE_REQUEST_RESEND_COOLDOWN_SECONDS = env.int("FILE_REQUEST_RESEND_COOLDOWN_SECONDS", default=60)
 FILE_REQUEST_TEXTS_PER_DAY = env.int("FILE_REQUEST_TEXTS_PER_DAY", default=5)
-# Times the patient page retries a failed photo by itself before offering "Try again".
-FILE_REQUEST_PAGE_AUTO_RETRIES = env.int("FILE_REQUEST_PAGE_AUTO_RETRIES", default=3)
 # SMS: filerequests.sms.ConsoleSmsBackend | FileSmsBackend | TwilioSmsBackend |
 # NotifySmsBackend.
 SMS_BACKEND = env.str(

@@ -278,8 +278,9 @@ def test_unknown_link_page(live_server, phone_page):
 def test_failed_photo_can_be_retried_with_the_keyboard_at_360px(
     live_server, chromium, account, settings, tmp_path
 ):
-    """GIVEN a patient past the check on a 360 px wide phone, whose connection drops
-    during the first photo's upload, with automatic retries off, and a real worker
+    """GIVEN a patient past the check on a 360 px wide phone, whose photo the storage
+    refuses (with a fresh ticket too, so trying again by itself cannot mend it), and a
+    real worker
     WHEN the page shows the photo as not sent and the patient presses "Try again"
     with the keyboard
     THEN the photo is sent and checked by the clinic, the confirmation page shows, and
@@ -287,7 +288,6 @@ def test_failed_photo_can_be_retried_with_the_keyboard_at_360px(
     from tests.support.browser import new_context
 
     settings.PORTAL_PUBLIC_BASE_URL = live_server.url
-    settings.FILE_REQUEST_PAGE_AUTO_RETRIES = 0
     patient = PatientFactory(account=account, date_of_birth=datetime.date(1980, 6, 17))
     file_request = FileRequestFactory(account=account, patient=patient)
     context = new_context(
@@ -308,8 +308,13 @@ def test_failed_photo_can_be_retried_with_the_keyboard_at_360px(
             page.wait_for_url(f"{live_server.url}/r/upload")
             assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
-            # The network drops the first upload, as a train going into a tunnel would.
-            page.route("**/storage/upload**", lambda route: route.abort("connectionreset"))
+            # The storage refuses the photo, whatever the ticket.
+            page.route(
+                "**/storage/upload**",
+                lambda route: route.fulfill(
+                    status=403, body="<Error><Code>AccessDenied</Code></Error>"
+                ),
+            )
             page.locator("#library-input").set_input_files(
                 [
                     {
@@ -323,7 +328,7 @@ def test_failed_photo_can_be_retried_with_the_keyboard_at_360px(
             retry = page.get_by_role("button", name="Try again")
             retry.wait_for()
             state = page.locator(".photo__state").inner_text()
-            assert "Not sent. Your phone lost its connection." in state
+            assert "Not sent. The clinic's storage refused this photo." in state
             assert "Failed to fetch" not in page.content()
             assert page.locator("#page-error").is_visible()
             screenshot(page, "filerequest-upload-failed-360")

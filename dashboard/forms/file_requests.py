@@ -59,6 +59,12 @@ class FileRequestForm(PatientForm):
         help_text="Type to search, for example “forearm”. Shown on every photo, so photos "
         "of one place can be compared over time.",
     )
+    full_resolution = forms.BooleanField(
+        label="Full resolution",
+        required=False,
+        help_text="Photos arrive as taken. Otherwise the patient's phone shrinks larger "
+        "photos to 2,048 pixels on the longest side, which sends much faster on a poor signal.",
+    )
 
     def __init__(self, *args, patient=None, account=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -140,6 +146,7 @@ class FileRequestForm(PatientForm):
             "template_id": data.get("template") or None,
             "body_site_code": data["body_site"][0],
             "body_site_side": data["body_site"][1],
+            "full_resolution": data["full_resolution"],
         }
 
 

@@ -13,7 +13,11 @@
     return error;
   }
 
-  function postToStorage(ticket, file, onProgress) {
+  // ``options``: ``signal`` (an AbortSignal: aborting rejects as a lost connection) and
+  // ``stallMs`` (no progress for that long rejects as a lost connection too, since a
+  // mobile connection can hang without failing).
+  function postToStorage(ticket, file, onProgress, options) {
+    options = options || {};
     return new Promise(function (resolve, reject) {
       var form = new FormData();
       ticket.fields.forEach(function (pair) {
@@ -21,12 +25,37 @@
       });
       form.append("file", file);
       var xhr = new XMLHttpRequest();
+      var stallTimer = null;
+      function watch() {
+        if (options.stallMs) {
+          window.clearTimeout(stallTimer);
+          stallTimer = window.setTimeout(function () {
+            xhr.abort();
+          }, options.stallMs);
+        }
+      }
       xhr.open("POST", ticket.url);
       xhr.upload.addEventListener("progress", function (event) {
+        watch();
         if (event.lengthComputable) {
           onProgress(Math.round((event.loaded / event.total) * 100));
         }
       });
+      xhr.addEventListener("loadend", function () {
+        window.clearTimeout(stallTimer);
+      });
+      xhr.addEventListener("abort", function () {
+        reject(new Error("The connection was lost."));
+      });
+      if (options.signal) {
+        if (options.signal.aborted) {
+          reject(new Error("The connection was lost."));
+          return;
+        }
+        options.signal.addEventListener("abort", function () {
+          xhr.abort();
+        });
+      }
       xhr.addEventListener("load", function () {
         if (xhr.status >= 200 && xhr.status < 300) {
           resolve();
@@ -40,6 +69,7 @@
       xhr.addEventListener("timeout", function () {
         reject(new Error("The connection timed out."));
       });
+      watch();
       xhr.send(form);
     });
   }
