@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from filerequests.models import AddressThrottle, FileRequest, Notification
+from filerequests.models import (
+    AddressThrottle,
+    FileRequest,
+    Notification,
+    RequestTemplate,
+    TemplateSlot,
+)
 from filerequests.services import FileRequestStateError, file_request_cancel
 from files.admin import file_thumbnails
 from portal.audit.services import Actor
@@ -153,6 +159,31 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class TemplateSlotInline(admin.TabularInline):
+    model = TemplateSlot
+    extra = 0
+    fields = ["position", "label", "instruction"]
+
+
+@admin.register(RequestTemplate)
+class RequestTemplateAdmin(admin.ModelAdmin):
+    """A clinic's request templates (its admins keep them under Settings); requests
+    already sent keep a copy of their slots, so changes here alter no sent request."""
+
+    list_display = ["name", "account", "default_key", "position", "updated_at"]
+    list_filter = ["account", "default_key"]
+    search_fields = ["name", "message", "account__name"]
+    list_select_related = ["account"]
+    inlines = [TemplateSlotInline]
+
+
+@admin.register(TemplateSlot)
+class TemplateSlotAdmin(admin.ModelAdmin):
+    list_display = ["label", "template", "position"]
+    search_fields = ["label", "instruction", "template__name"]
+    list_select_related = ["template"]
 
 
 @admin.register(AddressThrottle)

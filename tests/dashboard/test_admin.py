@@ -159,6 +159,14 @@ SAMPLES = {
         AddressThrottle.objects.get(address="203.0.113.9"),
         "203.0.113.9",
     ),
+    "filerequests.requesttemplate": lambda w: (
+        w["account"].request_templates.get(default_key="mole"),
+        "Mole or skin",
+    ),
+    "filerequests.templateslot": lambda w: (
+        w["account"].request_templates.get(default_key="mole").slots.get(label="With a coin"),
+        "coin beside it",
+    ),
     "attachments.patientattachment": lambda w: (w["rejected_attachment"], "discharge-letter"),
     "attachments.patientphoto": lambda w: (w["photo"], "Imogen"),
 }
