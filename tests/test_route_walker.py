@@ -146,6 +146,7 @@ def world(client):
         other_key=api_key_create(account=other).plaintext,
         other_staff=StaffFactory(account=other, role=Staff.Role.ADMIN),
         revoked_key=revoked.plaintext,
+        reply_template=account.reply_templates.first(),
         **objects,
     )
 
