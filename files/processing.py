@@ -130,17 +130,7 @@ def file_process_locked(*, file_id) -> File:
             ):
                 verify(file, original)  # storage: its faults raise and are retried
                 with bad_file_errors_are_rejections():
-                    mime_type = sniff(
-                        original,
-                        purpose=file.purpose,
-                        original_name=file.original_name,
-                        declared_type=file.declared_type,
-                    )
-                    cleaned = clean(original, mime_type, admit=admit)
-                    content = (
-                        io.BytesIO(cleaned.content) if cleaned.content is not None else original
-                    )
-                    thumbnail = thumbnail_render(cleaned, content)
+                    cleaned, content, thumbnail = forms_make(file, original, admit=admit)
                 file.processing_pixels = admitted
                 promote(file, cleaned, content, thumbnail)  # storage again
         except (FileRejected, rendering.ImageRejected) as rejection:
@@ -155,6 +145,21 @@ def file_process_locked(*, file_id) -> File:
         "file %s processed: %s in %.0f ms", file.pk, file.state, (time.monotonic() - started) * 1000
     )
     return file
+
+
+def forms_make(file: File, original, *, admit=None):
+    """Judge the verified bytes in ``original`` and make the file's forms from them: its
+    cleaned original, the stream to store as its content, and its thumbnail (None for a
+    PDF). Reads only ``original``: no storage, network or database."""
+    mime_type = sniff(
+        original,
+        purpose=file.purpose,
+        original_name=file.original_name,
+        declared_type=file.declared_type,
+    )
+    cleaned = clean(original, mime_type, admit=admit)
+    content = io.BytesIO(cleaned.content) if cleaned.content is not None else original
+    return cleaned, content, thumbnail_render(cleaned, content)
 
 
 @contextlib.contextmanager
@@ -313,7 +318,16 @@ def thumbnail_render(cleaned: Cleaned, content) -> rendering.Rendition | None:
 
 
 def promote(file: File, cleaned: Cleaned, content, thumbnail: rendering.Rendition | None) -> None:
-    """Store the content and thumbnail facets at permanent keys and mark the file ready."""
+    """Store the file's forms, mark it ready, and record the outcome (event and signal)."""
+    ready_store(file, cleaned, content, thumbnail)
+    record_outcome(file)
+
+
+def ready_store(
+    file: File, cleaned: Cleaned, content, thumbnail: rendering.Rendition | None
+) -> None:
+    """Store the content and thumbnail facets at permanent keys and save the file as ready
+    (its type, size, checksum and dimensions those of the stored content)."""
     prefix = file.permanent_prefix
     sha256, sha1 = digests_of(content)
     content.seek(0, io.SEEK_END)
@@ -360,7 +374,6 @@ def promote(file: File, cleaned: Cleaned, content, thumbnail: rendering.Renditio
             "processing_pixels",
         ]
     )
-    record_outcome(file)
 
 
 def pause_for_fault_tests(file: File) -> None:
