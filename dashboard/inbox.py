@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from filerequests.models import FileRequest, Notification
+from filerequests.models import FileRequest, Notification, RecordReport
 from files.models import File
 from portal.accounts.models import Account, Staff
 from portal.patients.models import Patient
@@ -70,7 +70,14 @@ def review_inbox(*, account: Account, staff: Staff | None = None) -> QuerySet[Fi
                     reviewed_at__isnull=True, state__in=DONE_STATES
                 ).order_by("created_at", "id"),
                 to_attr="files_to_review",
-            )
+            ),
+            Prefetch(
+                "record_reports",
+                queryset=RecordReport.objects.filter(saved_at__isnull=False).order_by(
+                    "-saved_at"
+                ),
+                to_attr="prefetched_saved_reports",
+            ),
         )
     )
     if staff is not None:

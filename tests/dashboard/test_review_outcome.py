@@ -337,3 +337,28 @@ def test_review_and_save_of_another_clinics_request_are_not_found(answered, outb
         assert getattr(other, method)(url, data).status_code == 404, url
     nothing_changed(answered)
     assert not RecordReport.objects.exists()
+
+
+def test_the_inbox_asks_the_outcome_and_saves_to_record(
+    clinician_client, clinician, answered, django_capture_on_commit_callbacks
+):
+    """GIVEN an answered request in the inbox WHEN its row is read THEN Mark reviewed
+    leads to the outcome form (and back to the inbox), and Save to record saves it from
+    there, back to the inbox, whose row then says who saved it and when."""
+    html = clinician_client.get("/inbox/").content.decode()
+    assert f'href="/file-requests/{answered.id}/review/?next=inbox"' in html
+    form = clinician_client.get(f"/file-requests/{answered.id}/review/?next=inbox")
+    assert '<input type="hidden" name="next" value="inbox">' in form.content.decode()
+    assert f'action="/file-requests/{answered.id}/save-to-record/"' in html
+    with django_capture_on_commit_callbacks(execute=False):
+        saved = clinician_client.post(
+            f"/file-requests/{answered.id}/save-to-record/", {"next": "inbox"}, follow=True
+        )
+    assert saved.redirect_chain[-1][0] == "/inbox/"
+    html = saved.content.decode()
+    assert "record. The PDF is being made" in html
+    assert "Saved to record by Dr Cal Clinician at" in html
+    reviewed = clinician_client.post(
+        f"/file-requests/{answered.id}/review/", {"outcome": "no_action", "next": "inbox"}
+    )
+    assert reviewed["Location"] == "/inbox/"
