@@ -20,7 +20,13 @@ from portal.audit.services import Actor
 from portal.webhooks import events
 from portal.webhooks.services import event_dispatch, event_record, webhook_endpoint_create
 from tests.access.routes import ROUTES
-from tests.factories import AccountFactory, FileRequestFactory, PatientFactory, StaffFactory
+from tests.factories import (
+    AccountFactory,
+    FileFactory,
+    FileRequestFactory,
+    PatientFactory,
+    StaffFactory,
+)
 from tests.support.sessions import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -79,17 +85,9 @@ def world():
 def attachment_objects(account, patient) -> dict:
     """A's patient attachment and photo property, each with a ready file."""
     from attachments.models import PatientAttachment, PatientPhoto
-    from files.models import File
 
     def ready_file(name):
-        return File.objects.create(
-            account=account,
-            patient=patient,
-            original_name=name,
-            max_size=1,
-            size=1,
-            state=File.State.READY,
-        )
+        return FileFactory(account=account, patient=patient, original_name=name, ready=True)
 
     attachment = PatientAttachment.objects.create(
         account=account, patient=patient, file=ready_file("a.pdf")
