@@ -30,9 +30,11 @@ ROW_FILES = 4
 
 
 def files_to_review(*, account: Account, staff: Staff | None = None) -> QuerySet[File]:
-    """Files of every door waiting for review; with ``staff``, those of their requests."""
+    """Files of every door waiting for review; with ``staff``, those of their requests.
+    A file of no patient (the practice system's upload for a staff member) is not one:
+    the inbox is of patients."""
     files = File.objects.filter(
-        account=account, reviewed_at__isnull=True, state__in=DONE_STATES
+        account=account, reviewed_at__isnull=True, state__in=DONE_STATES, patient__isnull=False
     ).exclude(source__in=NOT_NEWS)
     if staff is not None:
         files = files.filter(file_request__staff=staff)
@@ -73,9 +75,7 @@ def review_inbox(*, account: Account, staff: Staff | None = None) -> QuerySet[Fi
             ),
             Prefetch(
                 "record_reports",
-                queryset=RecordReport.objects.filter(saved_at__isnull=False).order_by(
-                    "-saved_at"
-                ),
+                queryset=RecordReport.objects.filter(saved_at__isnull=False).order_by("-saved_at"),
                 to_attr="prefetched_saved_reports",
             ),
         )

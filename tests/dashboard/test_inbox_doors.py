@@ -106,9 +106,11 @@ def test_one_row_per_patient_and_door_the_latest_first(account, margaret, clinic
 
 
 def test_what_is_not_news_stays_out(account, other_account, margaret, clinician_client):
-    """A report the clinic saved itself, a file still processing, one reviewed already and
-    another clinic's file are not in the inbox; the "requests I sent" view has no doors."""
+    """A report the clinic saved itself, a file still processing, one reviewed already, a
+    file of no patient and another clinic's file are not in the inbox, nor counted; the
+    "requests I sent" view has no doors."""
     stored_file(account=account, patient=margaret, name="r.pdf", source=File.Source.REPORT)
+    stored_file(account=account, patient=None, name="rota.pdf", source=File.Source.XON)
     stored_file(
         account=account, patient=margaret, name="p.pdf", source=File.Source.XON, process=False
     )
@@ -120,7 +122,9 @@ def test_what_is_not_news_stays_out(account, other_account, margaret, clinician_
         name="o.pdf",
         source=File.Source.CLAROS,
     )
-    assert rows(inbox(clinician_client)) == []
+    html = inbox(clinician_client)
+    assert rows(html) == []
+    assert re.search(r'data-review-count="clinic">\s*0\s*<', html)
     stored_file(account=account, patient=margaret, name="n.pdf", source=File.Source.XON)
     assert len(rows(inbox(clinician_client))) == 1
     assert rows(inbox(clinician_client, view="mine")) == []
