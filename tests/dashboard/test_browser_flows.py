@@ -104,9 +104,12 @@ def test_photos_a_patient_sends_appear_on_the_staff_page_without_a_reload(
             expect(thumbnails.nth(index)).to_have_js_property("complete", True)
             assert thumbnails.nth(index).evaluate("img => img.naturalWidth") > 0
         expect(status).to_have_text("Answered")
+        # Named by step and date ("Photo, 6 Dec 2026"), the phone's file name as a detail.
         expect(staff_page.locator("#file-request-live .tile-name")).to_have_text(
-            ["shoulder.jpg", "shoulder-close-up.jpg"]
+            [re.compile(r"^Photo, \d{1,2} \w{3} \d{4}$")] * 2
         )
+        names = staff_page.locator("#file-request-live .file-name-detail").all_inner_texts()
+        assert sorted(names) == ["shoulder-close-up.jpg", "shoulder.jpg"]
         assert staff_page.evaluate("() => window.__marker") == "still the same page"
         screenshot(staff_page, "dashboard-flow-3-request-answered")
 
