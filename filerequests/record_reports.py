@@ -15,7 +15,7 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -40,6 +40,8 @@ UNFINISHED = (File.State.PENDING, File.State.PROCESSING)
 PHOTO_LONGEST_SIDE = 2000
 # Seconds a caller is asked to wait while the worker makes the report.
 RETRY_AFTER_SECONDS = 5
+# A report still not made after this long is asked of the worker again.
+REQUEUE_AFTER = timedelta(minutes=2)
 
 MAKING, READY, FAILED = "making", "ready", "failed"
 
@@ -177,6 +179,12 @@ def record_report_request(
         patient = files[0].patient
     report = report_current(account=account, file_request=file_request, files=files)
     if report is not None:
+        if report.state == RecordReport.State.MAKING and report.created_at < (
+            timezone.now() - REQUEUE_AFTER
+        ):
+            # Its task was lost (the broker was down when it was asked, or the worker
+            # died): ask again. Making is idempotent, so a late first task does no harm.
+            report_task_queue(report, actor)
         return report
     report = RecordReport.objects.create(
         account=account,

@@ -4,6 +4,7 @@ DocumentReference of the patient."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -161,3 +162,25 @@ def test_the_request_says_its_outcome_and_who_saved_it_to_the_record(
     make_report(report, django_capture_on_commit_callbacks, Actor.system())
     (listed,) = api.get("/api/v1/file-requests").json()["results"]
     assert listed["savedToRecord"]["fileId"] == str(RecordReport.objects.get().file_id)
+
+
+def test_a_report_whose_task_was_lost_is_asked_of_the_worker_again(
+    api, answered, django_capture_on_commit_callbacks
+):
+    """GIVEN a report asked three minutes ago and never made (its task lost) WHEN asked
+    again THEN 409 with Retry-After and its task queued again; within two minutes, not."""
+    file_request = answered["request"]
+    with django_capture_on_commit_callbacks(execute=False):
+        api.get(report_url(file_request))
+    report = RecordReport.objects.get()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        assert api.get(report_url(file_request)).status_code == 409
+    assert queued == []
+    RecordReport.objects.filter(pk=report.pk).update(
+        created_at=report.created_at - dt.timedelta(minutes=3)
+    )
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = api.get(report_url(file_request))
+    assert response.status_code == 409 and response["Retry-After"] == "5"
+    assert len(queued) == 1
+    assert RecordReport.objects.count() == 1
