@@ -15,13 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from attachments.models import PatientAttachment
-from files.models import Facet, File
+from files.models import File
 from portal.audit.services import Actor
 from portal.webhooks import events
 from portal.webhooks.models import DeliveryAttempt
 from portal.webhooks.services import event_dispatch, event_record, webhook_endpoint_create
 from tests.access.routes import ROUTES
-from tests.factories import FileRequestFactory, PatientFactory
+from tests.factories import FileFactory, FileRequestFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,30 +29,9 @@ SIZES = (2, 6)
 
 
 def ready_file(account, patient, *, file_request=None, name="IMG.JPG") -> File:
-    file = File.objects.create(
-        account=account,
-        patient=patient,
-        file_request=file_request,
-        original_name=name,
-        max_size=10,
-        size=10,
-        width=40,
-        height=30,
-        mime_type="image/jpeg",
-        state=File.State.READY,
+    return FileFactory(
+        account=account, patient=patient, file_request=file_request, original_name=name, ready=True
     )
-    for facet_name in (Facet.CONTENT, Facet.THUMBNAIL):
-        Facet.objects.create(
-            file=file,
-            name=facet_name,
-            storage_key=f"k/{file.pk}/{facet_name}",
-            size=10,
-            mime_type="image/jpeg",
-            width=40,
-            height=30,
-            state=Facet.State.READY,
-        )
-    return file
 
 
 @dataclass

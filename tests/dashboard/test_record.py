@@ -12,7 +12,7 @@ from attachments.models import PatientAttachment, PatientPhoto
 from files.models import File
 from portal.audit.models import AuditEvent
 from tests.dashboard.objects import stored_file
-from tests.factories import FileRequestFactory, PatientFactory
+from tests.factories import FileFactory, FileRequestFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,19 +26,14 @@ def a_file(account, patient, *, name, mime="image/jpeg", actor_kind="api_key", *
     fields.setdefault(
         "source", File.Source.REQUEST if actor_kind == "patient_link" else File.Source.XON
     )
-    return File.objects.create(
+    return FileFactory(
         account=account,
         patient=patient,
         original_name=name,
-        max_size=10,
-        size=10,
-        mime_type=mime,
         declared_type=mime,
-        width=40 if mime.startswith("image/") else None,
-        height=30 if mime.startswith("image/") else None,
-        state=File.State.READY,
         actor_kind=actor_kind,
         actor_label={"api_key": "key pk_abc", "patient_link": "patient link"}.get(actor_kind, ""),
+        ready=True,
         **fields,
     )
 
@@ -78,7 +73,14 @@ def record(account, clinician):
         account, patient, name="referral.pdf", source="claros", mime="application/pdf"
     )
     dashboard = attached(account, patient, name="dermatoscope.jpg", source="dashboard")
-    archived = attached(account, patient, name="old-consent.pdf", source="dashboard", archived=True)
+    archived = attached(
+        account,
+        patient,
+        name="old-consent.pdf",
+        source="dashboard",
+        mime="application/pdf",
+        archived=True,
+    )
     photo_file = a_file(account, patient, name="profile.jpg", source=File.Source.MEDABLE)
     PatientPhoto.objects.create(
         account=account,

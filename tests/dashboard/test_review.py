@@ -18,7 +18,7 @@ from files.models import File
 from portal.audit.models import AuditEvent
 from portal.audit.services import Actor
 from tests.dashboard.conftest import signed_in_client
-from tests.factories import FileRequestFactory, PatientFactory, StaffFactory
+from tests.factories import FileFactory, FileRequestFactory, PatientFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,18 +27,9 @@ DONE = {"outcome": "no_action"}
 
 
 def sent_file(file_request, *, name="arm.jpg", state=File.State.READY) -> File:
-    return File.objects.create(
-        account=file_request.account,
-        patient=file_request.patient,
-        file_request=file_request,
-        original_name=name,
-        max_size=10,
-        size=10,
-        mime_type="image/jpeg",
-        width=40,
-        height=30,
-        state=state,
-        actor_kind="patient_link",
+    made_as = {File.State.READY: {"ready": True}, File.State.REJECTED: {"rejected": True}}
+    return FileFactory(
+        file_request=file_request, original_name=name, state=state, **made_as.get(state, {})
     )
 
 
