@@ -12,6 +12,7 @@ from portal.accounts.models import Account
 from tests.attachments import samples
 from tests.attachments.test_claros import upload_pdf
 from tests.attachments.test_cliniko import create, presign, upload
+from tests.factories import FileFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,13 +27,14 @@ def trial(account):
 
 
 def stored_file(account, patient, size: int) -> File:
-    """A file already in the account (its bytes counted as the pipeline measured them)."""
-    return File.objects.create(
+    """A file already in the account, counted at the ``size`` the pipeline measured: its row
+    only, not ``ready=True``'s stored bytes, since the quota reads the measured size, no
+    real PDF is 1 or 10 bytes, and a test here proves a refused upload stores nothing."""
+    return FileFactory(
         account=account,
         patient=patient,
         original_name="old.pdf",
         size=size,
-        max_size=size,
         state=File.State.READY,
     )
 
