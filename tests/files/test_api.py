@@ -18,7 +18,7 @@ from files.renditions import facet_rendition_render
 from portal.audit.models import AuditEvent
 from portal.webhooks.models import Event
 from tests.attachments import samples as attachment_samples
-from tests.factories import PatientFactory, StaffFactory
+from tests.factories import FileFactory, PatientFactory, StaffFactory
 from tests.files import samples
 from tests.files.conftest import stored_keys
 from tests.support.faultproxy import FaultyHttpProxy
@@ -43,15 +43,15 @@ def xon_body(user_id, *files, **extra):
 
 
 @pytest.fixture
-def ready_file(api, patient, process):
-    """A processed 800x600 JPEG uploaded through the API."""
-    response = api.post(
-        "/api/v1/files",
-        xon_body(patient.id, ("IMG_0292.JPG", "image/jpeg", samples.jpeg((800, 600)))),
-        format="json",
+def ready_file(account, patient):
+    """A processed 800x600 JPEG that came through this API."""
+    return FileFactory(
+        account=account,
+        patient=patient,
+        original_name="IMG_0292.JPG",
+        content=samples.jpeg((800, 600)),
+        ready=True,
     )
-    assert response.status_code == 201, response.content
-    return process(File.objects.get(pk=response.json()[0]["id"]))
 
 
 def test_upload_answers_seed_001_fields(

@@ -12,6 +12,7 @@ from files.models import Facet
 from files.renditions import facet_rendition_render
 from portal.accounts.services import api_key_create, api_key_revoke
 from portal.audit.models import AuditEvent
+from tests.factories import FileFactory
 from tests.files import samples
 
 pytestmark = pytest.mark.django_db
@@ -36,9 +37,15 @@ MIDDLEWARE_HEADERS = {
 
 
 @pytest.fixture
-def ready_photo(upload, process):
+def ready_photo(account, patient):
     """A processed photo with its imageSize=200x140 answer made, as the worker would."""
-    file = process(upload(samples.jpeg((800, 600)), name="Scan  2024 é.jpg"))
+    file = FileFactory(
+        account=account,
+        patient=patient,
+        original_name="Scan  2024 é.jpg",
+        content=samples.jpeg((800, 600)),
+        ready=True,
+    )
     facet_rendition_render(file_id=file.pk, width=200, height=140)
     return file
 
