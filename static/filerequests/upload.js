@@ -219,6 +219,9 @@
     }
     sendButton.textContent = label;
     sendCount.textContent = summary;
+    if (window.PhotoSlots) {
+      window.PhotoSlots.update(photos);
+    }
     var room = photos.filter(function (photo) {
       return photo.status !== "rejected";
     }).length;
@@ -302,7 +305,7 @@
   }
 
   // A tile for a photo just chosen (``file``) or one kept on the phone (``record``).
-  function addTile(file, record) {
+  function addTile(file, record, slotId) {
     sequence += 1;
     var element = template.content.firstElementChild.cloneNode(true);
     var noteId = "note-" + sequence;
@@ -311,6 +314,7 @@
     var photo = {
       key: sequence,
       id: record ? record.photoId : newPhotoId(),
+      slotId: record ? record.slotId || "" : slotId || "", // the template's step, if any
       order: record ? record.order : Date.now() * 100 + (sequence % 100),
       file: file,
       blob: record ? record.blob : null,
@@ -437,6 +441,7 @@
   function record(photo) {
     return {
       photoId: photo.id,
+      slotId: photo.slotId,
       requestKey: requestKey,
       order: photo.order,
       name: photo.name,
@@ -461,7 +466,7 @@
     });
   }
 
-  function addFiles(fileList) {
+  function addFiles(fileList, slotId) {
     showError("");
     var files = Array.prototype.slice.call(fileList || []);
     if (!files.length) {
@@ -487,7 +492,7 @@
           skipped += 1;
           return;
         }
-        added.push(addTile(file, null));
+        added.push(addTile(file, null, added.length ? "" : slotId));
       });
       refresh();
       if (refused.length || skipped) {
@@ -807,6 +812,7 @@
     return postJson(root.dataset.confirmUrl, {
       ticketId: photo.ticket.ticketId,
       photoId: photo.id,
+      slotId: photo.slotId || "",
       description: photo.note.value.trim(),
       sizeOnPhone: photo.sizeOnPhone || null,
     }).then(function (answer) {
@@ -1204,16 +1210,21 @@
 
   inputs.forEach(function (input) {
     input.addEventListener("change", function () {
+      // The step of the template the photo is for: the replaced photo's, or the card's.
+      var slotId = replacing ? replacing.slotId : window.PhotoSlots ? window.PhotoSlots.take() : "";
       if (replacing && input.files && input.files.length) {
         removePhoto(replacing, true);
       }
       replacing = null;
-      addFiles(input.files);
+      addFiles(input.files, slotId);
       input.value = "";
     });
   });
   sendButton.addEventListener("click", function () {
     if (toSend().length) {
+      if (window.PhotoSlots && !window.PhotoSlots.readyToSend(photos)) {
+        return; // a step without a photo is said first; the patient may send anyway
+      }
       sendAll();
     } else if (withStatus("received").length) {
       finish();

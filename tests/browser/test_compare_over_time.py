@@ -27,6 +27,7 @@ from tests.support.patient_phone import fill_date_of_birth
 from tests.support.worker import celery_worker, wait_for
 
 LONDON = ZoneInfo("Europe/London")
+SLOT_LABELS = ["Where it is", "Close-up", "With a coin", "From the side"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
@@ -49,17 +50,39 @@ def mole_photo(radius: int, shade: int) -> bytes:
     return out.getvalue()
 
 
-def answer_from_the_phone(phone, base, file_request, patient, photo: bytes, name: str) -> None:
+def answer_slot_by_slot(phone, base, file_request, patient, photos: dict, shot: str = "") -> None:
+    """The patient follows the cards: a photo for each step named in ``photos`` (label:
+    (file name, bytes)), the others left empty; told of the gap, she sends anyway."""
     born = patient.date_of_birth
     phone.goto(f"{base}/r/{file_request.short_link_id}")
     fill_date_of_birth(phone, f"{born.day:02d}", f"{born.month:02d}", str(born.year))
     phone.get_by_role("button", name="Continue").click()
     phone.wait_for_url(f"{base}/r/upload")
     expect(phone.locator("body")).to_contain_text("Please send photos of the mole")
-    phone.locator("#library-input").set_input_files(
-        [{"name": name, "mimeType": "image/jpeg", "buffer": photo}]
-    )
-    phone.get_by_role("button", name=re.compile(r"^Send 1 photo")).click()
+    cards = phone.get_by_test_id("slot")
+    expect(cards).to_have_count(4)
+    expect(cards.nth(2)).to_contain_text("Close-up with a coin beside it for size.")
+    names = [b.evaluate("b => b.textContent") for b in phone.locator("[data-slot-choose]").all()]
+    assert names[0] == "Choose from your photos: Where it is", names
+    if shot:
+        screenshot(phone, f"{shot}-cards")
+        assert_no_serious_violations(phone, "the patient's slot cards")
+    for label, (name, data) in photos.items():
+        card = phone.locator(f'[data-slot-label="{label}"]')
+        with phone.expect_file_chooser() as chooser:
+            card.locator("[data-slot-choose]").click()
+        chooser.value.set_files([{"name": name, "mimeType": "image/jpeg", "buffer": data}])
+        expect(card).to_contain_text("Photo added")
+    count = len(photos)
+    send = phone.get_by_role("button", name=re.compile(rf"^Send {count} photo"))
+    send.click()
+    warning = phone.locator("#slots-warning")
+    missing = [label for label in SLOT_LABELS if label not in photos]
+    expect(warning).to_contain_text("for: " + ", ".join(missing))
+    if shot:
+        screenshot(phone, f"{shot}-gap-said", full_page=False)
+        assert_no_serious_violations(phone, "the patient told of an empty step")
+    warning.get_by_role("button", name=re.compile(r"^Send without")).click()
     phone.wait_for_url(re.compile(rf"{base}/r/done"))
 
 
@@ -118,13 +141,30 @@ def test_a_mole_followed_over_a_month_and_compared_side_by_side(
         assert (first.body_site_code, first.body_site_side) == ("14975008", "left")
 
         phone = open_page(PHONE)
-        answer_from_the_phone(phone, base, first, patient, mole_photo(150, 120), "IMG_2041.jpg")
-        earlier = wait_for(
-            lambda: File.objects.filter(file_request=first, state="ready").first(),
-            timeout=60,
-            message="the first photo was not processed",
+        answer_slot_by_slot(
+            phone,
+            base,
+            first,
+            patient,
+            {
+                "Where it is": ("IMG_2040.jpg", mole_photo(60, 120)),
+                "Close-up": ("IMG_2041.jpg", mole_photo(150, 120)),
+                "With a coin": ("IMG_2042.jpg", mole_photo(140, 120)),
+            },
+            shot="compare-patient-1",
         )
-        assert earlier.body_site_label == "Left forearm"
+        sent_first = wait_for(
+            lambda: (
+                list(File.objects.filter(file_request=first, state="ready"))
+                if File.objects.filter(file_request=first, state="ready").count() == 3
+                else None
+            ),
+            timeout=90,
+            message="the first photos were not processed",
+        )
+        assert {f.slot_label for f in sent_first} == {"Where it is", "Close-up", "With a coin"}
+        assert {f.slot_id for f in sent_first} <= {s["id"] for s in first.slots}
+        assert {f.body_site_label for f in sent_first} == {"Left forearm"}
 
         # A month passes: the first request and its photo move back 31 days.
         month = dt.timedelta(days=31)
@@ -133,18 +173,32 @@ def test_a_mole_followed_over_a_month_and_compared_side_by_side(
             created_at=first.created_at - month,
             answered_at=(first.answered_at or first.created_at) - month,
         )
-        File.objects.filter(pk=earlier.pk).update(
-            created_at=earlier.created_at - month, processed_at=earlier.processed_at - month
-        )
+        for sent in sent_first:
+            File.objects.filter(pk=sent.pk).update(
+                created_at=sent.created_at - month, processed_at=sent.processed_at - month
+            )
 
         # The same body site asked for and answered again.
         second = send_the_mole_template(staff, base, patient)
         phone = open_page(PHONE)
-        answer_from_the_phone(phone, base, second, patient, mole_photo(210, 90), "IMG_2388.jpg")
-        later = wait_for(
-            lambda: File.objects.filter(file_request=second, state="ready").first(),
-            timeout=60,
-            message="the second photo was not processed",
+        answer_slot_by_slot(
+            phone,
+            base,
+            second,
+            patient,
+            {
+                "Where it is": ("IMG_2387.jpg", mole_photo(80, 90)),
+                "Close-up": ("IMG_2388.jpg", mole_photo(210, 90)),
+            },
+        )
+        sent_second = wait_for(
+            lambda: (
+                list(File.objects.filter(file_request=second, state="ready"))
+                if File.objects.filter(file_request=second, state="ready").count() == 2
+                else None
+            ),
+            timeout=90,
+            message="the second photos were not processed",
         )
         assert wait_for(lambda: len(file_outbox_messages(outbox)) >= 2)
 
@@ -152,21 +206,26 @@ def test_a_mole_followed_over_a_month_and_compared_side_by_side(
         staff.goto(f"{base}/patients/{patient.id}/?group=site#attachments")
         group = staff.get_by_test_id("record-group").first
         expect(group.get_by_role("heading")).to_have_text("Left forearm")
-        expect(group.locator(".record-item")).to_have_count(2)
+        expect(group.locator(".record-item")).to_have_count(5)
         thumb = group.locator(".record-thumb").first.bounding_box()
         assert thumb["width"] >= 160 and thumb["height"] >= 160
         expect(group).to_contain_text("IMG_2041.jpg")  # the phone's name, as a detail
+        expect(group).to_contain_text("Close-up, ")  # named by step and date
         screenshot(staff, "compare-3-record-by-body-site")
         staff.get_by_test_id("compare-link").click()
         staff.wait_for_url(re.compile(rf"{base}/patients/{patient.id}/compare/"))
 
         panes = staff.get_by_test_id("compare-pane")
         expect(panes).to_have_count(2)
-        assert panes.nth(0).get_attribute("data-file-id") == str(earlier.pk)
-        assert panes.nth(1).get_attribute("data-file-id") == str(later.pk)
+        # The earliest and the latest photo of one step of the left forearm.
+        earlier = File.objects.get(pk=panes.nth(0).get_attribute("data-file-id"))
+        later = File.objects.get(pk=panes.nth(1).get_attribute("data-file-id"))
+        assert earlier in sent_first and later in sent_second
+        assert earlier.slot_label == later.slot_label
         for index, shown in enumerate((earlier, later)):
             caption = panes.nth(index).locator("figcaption")
             expect(caption).to_contain_text("Left forearm")
+            expect(caption).to_contain_text(shown.slot_label)
             day = File.objects.get(pk=shown.pk).created_at.astimezone(LONDON)
             expect(caption).to_contain_text(f"{day.day} {day:%b %Y}")
         left, right = (panes.nth(i).locator(".compare-viewport").bounding_box() for i in (0, 1))
