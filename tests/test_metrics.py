@@ -14,7 +14,7 @@ from filerequests.models import Notification
 from files.models import File
 from portal.ops.models import WorkerHeartbeat
 from portal.webhooks.models import Delivery, Event
-from tests.factories import FileRequestFactory
+from tests.factories import FileFactory, FileRequestFactory
 
 pytestmark = pytest.mark.django_db
 TOKEN = "m3tr1cs-t0ken-for-tests-0123456789"
@@ -72,8 +72,13 @@ def test_a_wrong_or_missing_token_is_refused(header, client, settings):
 
 def a_file(account, patient, **fields) -> File:
     fields.setdefault("state", File.State.READY)
-    return File.objects.create(
-        account=account, patient=patient, original_name="x.jpg", max_size=1024, **fields
+    made_as = {File.State.READY: {"ready": True}, File.State.REJECTED: {"rejected": True}}
+    return FileFactory(
+        account=account,
+        patient=patient,
+        original_name="x.jpg",
+        **made_as.get(fields["state"], {}),
+        **fields,
     )
 
 

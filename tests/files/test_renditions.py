@@ -26,11 +26,12 @@ from django.utils import timezone
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from files import rendering
-from files.models import Facet, File
+from files.models import Facet
 from files.quota import trial_usage
 from files.renditions import facet_rendition_render, rendition_name_for
 from portal.accounts.models import Account
 from portal.celery import app as celery_app
+from tests.factories import FacetFactory, FileFactory
 from tests.files import samples
 from tests.files.conftest import stored_keys
 from tests.support.worker import celery_worker
@@ -131,11 +132,11 @@ def worker_in_process():
 
 
 @pytest.fixture
-def photo(upload, process):
+def photo(account, patient):
     """A ready 800x600 photo."""
-    file = process(upload(samples.jpeg((800, 600))))
-    assert file.state == File.State.READY
-    return file
+    return FileFactory(
+        account=account, patient=patient, content=samples.jpeg((800, 600)), ready=True
+    )
 
 
 def download(api, file, size: str):
@@ -280,10 +281,9 @@ def test_a_lost_ask_is_asked_again(
 ):
     """GIVEN a rendition asked for longer ago than FILES_RENDITION_REQUEUE_SECONDS and
     still pending (its message lost) WHEN asked again THEN the task is queued again once."""
-    Facet.objects.create(
+    FacetFactory(
         file=photo,
         name="rendition:200x150",
-        state=Facet.State.PENDING,
         created_at=timezone.now()
         - dt.timedelta(seconds=settings.FILES_RENDITION_REQUEUE_SECONDS + 1),
     )
@@ -296,7 +296,7 @@ def test_a_lost_ask_is_asked_again(
 def test_a_rendition_the_worker_could_not_make_answers_the_original(api, photo, no_wait):
     """GIVEN a rendition the worker marked failed WHEN asked for THEN the original is the
     answer (a valid aspect-fill answer), not an error."""
-    Facet.objects.create(file=photo, name="rendition:200x150", state=Facet.State.FAILED)
+    FacetFactory(file=photo, name="rendition:200x150", failed=True)
     response = download(api, photo, "200x140")
     assert response.status_code == 200
     assert Image.open(io.BytesIO(b"".join(response.streaming_content))).size == (800, 600)
