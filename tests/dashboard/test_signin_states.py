@@ -470,3 +470,160 @@ def test_the_admin_needs_a_session_verified_with_a_code(db, session):
     else:
         assert response.status_code == 302
         assert not response["Location"].startswith("/admin/accounts")
+
+
+# --- Boundaries: the pending window, where the browser goes next, what the session keeps -----
+
+PENDING_KEYS_ALL = [
+    signin.PENDING_USER_ID,
+    signin.PENDING_BACKEND,
+    signin.PENDING_SINCE,
+    signin.PENDING_NEXT,
+    signin.PENDING_ATTEMPT,
+]
+
+
+@pytest.fixture
+def still_clock(monkeypatch):
+    """``time.time`` standing still at a given instant (the pending window is read from it)."""
+    import time
+
+    class Clock:
+        now = time.time()
+
+    monkeypatch.setattr(time, "time", lambda: Clock.now)
+    return Clock
+
+
+@pytest.mark.parametrize(
+    ("age", "pending"),
+    [(299.999, True), (300, True), (300.001, False)],
+    ids=["just inside 5 minutes", "exactly 5 minutes", "just past"],
+)
+def test_the_password_step_lasts_five_minutes_that_instant_included(
+    admin_staff, still_clock, age, pending
+):
+    """GIVEN a right password ``age`` seconds ago WHEN the code page is asked for
+    THEN it opens while the password is at most 5 minutes old; after that the browser is
+    sent back to the password with the reason, and the session forgets the attempt."""
+    confirmed_device_for(admin_staff.user)
+    client = Client()
+    post_password(client, admin_staff.user)
+    session = client.session
+    session[signin.PENDING_SINCE] = still_clock.now - age
+    session.save()
+    response = client.get("/login/verify/")
+    if pending:
+        assert response.status_code == 200
+        assert client.session[signin.PENDING_USER_ID] == str(admin_staff.user.pk)
+    else:
+        assert response.status_code == 302
+        assert response["Location"] == "/login/"
+        assert "Your sign-in timed out" in html_of(client.get("/login/"))
+        assert not set(PENDING_KEYS_ALL) & set(client.session.keys())
+
+
+NEXT_PAGES = [
+    ("/settings/api-keys/", "/settings/api-keys/"),
+    ("http://testserver/settings/api-keys/", "http://testserver/settings/api-keys/"),
+    ("https://evil.example/settings/", "/"),
+    ("//evil.example/", "/"),
+    ("http://testserver.evil.example/", "/"),
+    ("javascript:alert(1)", "/"),
+    ("", "/"),
+]
+
+
+@pytest.mark.parametrize(("asked", "lands"), NEXT_PAGES)
+@pytest.mark.parametrize("second_step", ["code", "first code"])
+def test_after_the_code_the_browser_goes_only_to_a_page_of_this_site(
+    account, asked, lands, second_step
+):
+    """GIVEN a sign-in asked for with ``next`` (this site's page, by path or by its own
+    address; another site's; a script; nothing) WHEN the password and the code are right
+    THEN the browser goes to that page only when it is this site's, else to the start page."""
+    client = Client()
+    if second_step == "code":
+        user = person("admin with a device", account)
+        post_password(client, user, next_url=asked)
+        done = client.post("/login/verify/", {"token": current_code(user.totpdevice_set.get())})
+    else:
+        user = person("admin", account)
+        post_password(client, user, next_url=asked)
+        secret = displayed_secret(html_of(client.get("/login/enrol/")))
+        done = client.post("/login/enrol/", {"token": code_for_secret(secret)})
+    assert done.status_code == 302
+    assert done["Location"] == lands
+    assert client.session[SESSION_KEY] == str(user.pk)
+
+
+def test_signed_in_the_session_keeps_nothing_of_the_half_signed_in_state(account):
+    """GIVEN a sign-in that went through password and code WHEN it is done THEN the session
+    holds none of the password step's entries (whose password, since when, where next, the
+    attempt): only the signed-in session."""
+    user = person("admin with a device", account)
+    client = Client()
+    post_password(client, user, next_url="/settings/api-keys/")
+    assert set(PENDING_KEYS_ALL) <= set(client.session.keys())
+    client.post("/login/verify/", {"token": current_code(user.totpdevice_set.get())})
+    assert client.session[SESSION_KEY] == str(user.pk)
+    assert not set(PENDING_KEYS_ALL) & set(client.session.keys())
+
+
+def test_each_attempt_has_its_own_unguessable_id(admin_staff):
+    """GIVEN two password steps in one session THEN each has its own attempt id of 128
+    random bits (22 URL-safe characters), so what one showed is no good to the other."""
+    client = Client()
+    ids = []
+    for _ in range(2):
+        post_password(client, admin_staff.user)
+        ids.append(client.session[signin.PENDING_ATTEMPT])
+    assert ids[0] != ids[1]
+    for attempt in ids:
+        assert len(attempt) == 22
+        assert set(attempt) <= set(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        )
+
+
+def test_a_person_deactivated_after_the_password_cannot_finish(admin_staff):
+    """GIVEN a right password WHEN the person is deactivated before the code step
+    THEN the code page sends the browser back to the password (no error), and the right
+    code signs no one in."""
+    device = confirmed_device_for(admin_staff.user)
+    client = Client()
+    post_password(client, admin_staff.user)
+    admin_staff.user.is_active = False
+    admin_staff.user.save(update_fields=["is_active"])
+    page = client.get("/login/verify/")
+    assert page.status_code == 302
+    assert page["Location"] == "/login/"
+    done = client.post("/login/verify/", {"token": current_code(device)})
+    assert done.status_code == 302
+    assert done["Location"] == "/login/"
+    assert SESSION_KEY not in client.session
+
+
+@pytest.mark.parametrize("state", [signin.SignInState.ANONYMOUS, signin.SignInState.SIGNED_IN])
+def test_no_second_factor_is_taken_where_none_is_awaited(rf, admin_staff, state):
+    """GIVEN a session that awaits no code (anonymous, or signed in already)
+    THEN the second-factor transition refuses to run, naming the state."""
+    request = rf.get("/")
+    step = signin.SignInStep(state, admin_staff.user)
+    with pytest.raises(ValueError, match=f"No second factor is awaited in state {state.value}"):
+        signin.second_factor_passed(request, step, device=None)
+
+
+def test_a_plain_http_next_page_is_not_followed_once_the_code_step_is_secure(account):
+    """GIVEN a password step over plain HTTP asking to go on to this site's page by its
+    http:// address WHEN the code is typed over HTTPS THEN the browser goes to the start
+    page, not back to plain HTTP (the next page is judged again at the last step)."""
+    user = person("admin with a device", account)
+    client = Client()
+    post_password(client, user, next_url="http://testserver/settings/api-keys/")
+    done = client.post(
+        "/login/verify/", {"token": current_code(user.totpdevice_set.get())}, secure=True
+    )
+    assert done.status_code == 302
+    assert done["Location"] == "/"
+    assert client.session[SESSION_KEY] == str(user.pk)
