@@ -4,11 +4,13 @@ for an image), so a test built on one sees what a clinic would."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 
 import pytest
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from files.models import Facet, File
 from files.processing import file_process
@@ -55,7 +57,7 @@ def test_a_ready_image_has_its_thumbnail_facet_stored(storage_mode, account, pat
         assert facet.storage_key.startswith(file.permanent_prefix)
         assert (len(data), hashlib.sha256(data).hexdigest()) == (facet.size, facet.sha256)
     assert facets[Facet.CONTENT].sha256 == file.sha256
-    assert data[:2] == b"\xff\xd8"  # the thumbnail is a JPEG
+    assert stored(facets[Facet.THUMBNAIL].storage_key)[:2] == b"\xff\xd8"  # a JPEG
 
 
 def test_a_ready_pdf_has_no_thumbnail(account, patient):
@@ -147,3 +149,11 @@ def test_a_facet_is_a_rendition_asked_for(account, patient):
     assert facet.name.startswith("rendition:") and facet.state == Facet.State.PENDING
     assert facet.file.is_ready
     assert FacetFactory(file=facet.file, failed=True).state == Facet.State.FAILED
+
+
+def test_a_ready_file_keeps_the_processing_time_a_test_gives(account, patient):
+    """GIVEN a processing time in the past WHEN a ready file is made with it THEN it keeps
+    that time (metrics tests set how long processing took), not the time it was made."""
+    when = timezone.now() - dt.timedelta(hours=2)
+    file = FileFactory(account=account, patient=patient, processed_at=when, ready=True)
+    assert File.objects.get(pk=file.pk).processed_at == when
