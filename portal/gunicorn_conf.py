@@ -1,26 +1,39 @@
-"""gunicorn's settings for the embedded shape: ``gunicorn -c portal/gunicorn_conf.py portal.wsgi``.
+"""gunicorn's one configuration, for both shapes.
 
-``make run`` (through ``manage.py run_embedded``) serves with it; the command line may
-still override any setting (``--bind``, ``--workers``). It needs no proxy in front, so
-it protects itself from slow clients; the scaled shape's deploy/gunicorn.conf.py runs
-behind nginx, which buffers request bodies instead.
+- The embedded shape (``make run``, through ``manage.py run_embedded``):
+  ``gunicorn -c portal/gunicorn_conf.py``. No proxy in front, so the server protects
+  itself from slow clients: ``gthread`` workers with the slow-client guard
+  (portal/gunicorn_worker.py) cut off a client that sends its request or headers (or the
+  storage endpoint's form fields) too slowly, and one address holds at most half of a
+  process's threads and 64 of its connections.
+- The scaled shape (systemd, ``make run-scaled``): ``gunicorn -c deploy/gunicorn.conf.py``,
+  which says ``behind_proxy`` and reads this. One gunicorn per port behind nginx, which
+  buffers request bodies, so plain ``gthread`` workers; each is told its address and its
+  run folder, so several on one host never share a pid file or a control socket.
 
-- ``gthread`` workers with the slow-client guard (portal/gunicorn_worker.py): a client
-  that sends its request slowly, or its headers (or the storage endpoint's form fields)
-  past their deadline, is cut off instead of holding a thread, and one address holds at
-  most half of a process's threads and 64 of its connections, so neither a few slow
-  clients nor a crowd from one address can stop the server answering;
-- a umask of 077: what the server writes in the data folder is private to its user;
-- ``timeout``: a worker that stops answering its arbiter (stuck in C code, say) is
-  replaced; ``graceful_timeout`` bounds a stop;
-- request line and header limits stay at gunicorn's defaults, which are strict;
-- access log on standard output, through the portal's redacting logger when it exists
-  (short-link paths are credentials).
+Either way: a umask of 077 (what the server writes in the data folder is private to its
+user); ``timeout`` replaces a worker that stops answering its arbiter; access and error
+logs on standard output through the portal's redacting logger (short-link paths are
+credentials); request line and header limits at gunicorn's strict defaults.
+
+Environment (the command line may still override any setting):
+
+    WEB_CONCURRENCY     processes (default 2); GUNICORN_WORKERS, its former name in the
+                        scaled shape, is still read, with a warning
+    GUNICORN_THREADS    threads per process (default 8 embedded, 4 behind nginx)
+    GUNICORN_TIMEOUT    seconds a request may take (default 60; nginx waits 90)
+    PORT                the embedded shape's port on 127.0.0.1 (default 8000)
+    PORTAL_BIND         the scaled shape's address (default 127.0.0.1:8101)
+    PORTAL_RUN_DIR      the scaled shape's pid file and control socket (default
+                        PORTAL_DATA_DIR/run)
+    GUNICORN_FORWARDED_ALLOW_IPS  whose X-Forwarded-Proto to believe behind nginx
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 from portal.data_folder import make_private_umask
 
@@ -28,41 +41,54 @@ from portal.data_folder import make_private_umask
 # the umask of whoever started it; the workers it forks inherit this.
 make_private_umask()
 
-bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
-worker_class = "portal.gunicorn_worker.GuardedThreadWorker"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# deploy/gunicorn.conf.py says so before it reads this module.
+BEHIND_PROXY_VARIABLE = "PORTAL_GUNICORN_BEHIND_PROXY"
+behind_proxy = os.environ.get(BEHIND_PROXY_VARIABLE) == "1"
+
+
+def worker_count() -> int:
+    if "WEB_CONCURRENCY" not in os.environ and "GUNICORN_WORKERS" in os.environ:
+        sys.stderr.write(
+            "gunicorn: GUNICORN_WORKERS is read for now; set WEB_CONCURRENCY instead.\n"
+        )
+        return int(os.environ["GUNICORN_WORKERS"])
+    return int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+
+wsgi_app = "portal.wsgi:application"
+workers = worker_count()
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
-graceful_timeout = 10
 keepalive = 5
 # A worker process is replaced after this many requests (bounds slow memory growth).
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
-# No gunicornc control socket: it lives at one path per user ($HOME/.gunicorn/gunicorn.ctl),
-# so two servers on one machine would take it from each other.
-control_socket_disable = True
+# Short links, reset and invitation links, API keys and mobiles never reach the log.
+logger_class = "portal.gunicorn_logging.RedactingLogger"
 
-
-def _redacting_logger_class() -> str | None:
-    """The gunicorn Logger subclass portal/gunicorn_logging.py defines, if that file exists."""
-    try:
-        from portal import gunicorn_logging
-    except ImportError:
-        return None
-    from gunicorn.glogging import Logger
-
-    for value in vars(gunicorn_logging).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, Logger)
-            and value is not Logger
-            and value.__module__ == gunicorn_logging.__name__
-        ):
-            return f"{value.__module__}.{value.__qualname__}"
-    return None
-
-
-if redacting_logger := _redacting_logger_class():
-    logger_class = redacting_logger
+if behind_proxy:
+    bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8101")
+    _name = bind.replace(":", "-").replace("/", "_")
+    _data_dir = os.environ.get("PORTAL_DATA_DIR") or str(
+        Path(__file__).resolve().parent.parent / "data"
+    )
+    _run_dir = Path(os.environ.get("PORTAL_RUN_DIR") or Path(_data_dir) / "run")
+    _run_dir.mkdir(parents=True, exist_ok=True)
+    worker_class = "gthread"
+    threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+    graceful_timeout = 20
+    pidfile = str(_run_dir / f"gunicorn-{_name}.pid")
+    # gunicorn 23+: one control socket per instance (older versions ignore the setting).
+    control_socket = str(_run_dir / f"gunicorn-{_name}.ctl")
+    # Behind nginx on the same host: believe its X-Forwarded-Proto.
+    forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+    proc_name = f"portal-web-{_name}"
+else:
+    bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
+    worker_class = "portal.gunicorn_worker.GuardedThreadWorker"
+    threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+    graceful_timeout = 10
+    # No control socket: it lives at one path per user ($HOME/.gunicorn/gunicorn.ctl), so
+    # two servers on one machine would take it from each other.
+    control_socket_disable = True

@@ -135,7 +135,7 @@ def gunicorn(tmp_path: Path, **variables: str):
         {
             "PORTAL_BIND": f"127.0.0.1:{port}",
             "PORTAL_RUN_DIR": str(tmp_path / f"run-{port}"),
-            "GUNICORN_WORKERS": "1",
+            "WEB_CONCURRENCY": "1",
             "DJANGO_SETTINGS_MODULE": "tests.support.failing_settings",
             **variables,
         }

@@ -343,7 +343,7 @@ def app_host(root: Path, host: str, env: dict, run: Processes) -> None:
         **env,
         "PORTAL_BIND": "127.0.0.1:8101",
         "PORTAL_RUN_DIR": str(Path(env["PORTAL_DATA_DIR"]) / "run"),
-        "GUNICORN_WORKERS": "1",
+        "WEB_CONCURRENCY": "1",
     }
     run.start(
         f"{host}-web",
