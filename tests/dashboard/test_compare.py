@@ -253,3 +253,18 @@ def test_the_request_page_names_photos_by_step_and_shows_the_body_site(clinician
     day = timezone.localtime(file.created_at)
     assert f"Close-up, {day.day} {day:%b %Y}" in html
     assert "Scalp" in html and "IMG_9.jpg" in html
+
+
+@pytest.mark.django_db
+def test_a_third_photo_can_be_added_and_a_fifth_cannot(clinician_client, mole_history):
+    patient, photos = mole_history
+    two = "&".join(f"files={p.id}" for p in photos[:2])
+    html = clinician_client.get(f"/patients/{patient.id}/compare/?{two}").content.decode()
+    assert 'name="add" value="1"' in html
+    adding = clinician_client.get(f"/patients/{patient.id}/compare/?{two}&add=1")
+    assert 'for="compare-photo-new">Photo 3</label>' in adding.content.decode()
+    four = "&".join(f"files={p.id}" for p in photos)
+    full = clinician_client.get(f"/patients/{patient.id}/compare/?{four}&add=1")
+    assert len(shown(full)) == 4
+    assert 'name="add" value="1"' not in full.content.decode()
+    assert "compare-photo-new" not in full.content.decode()
