@@ -12,9 +12,10 @@ display names, which are SNOMED CT's:
 https://dicom.nema.org/medical/dicom/current/output/chtml/part16/sect_CID_4029.html
 https://dicom.nema.org/medical/dicom/current/output/chtml/part16/sect_CID_4031.html
 
-Laterality is SNOMED CT's qualifier, carried beside the site as DICOM and FHIR do
-(BodyStructure.locationQualifier), never folded into the site's code. A site code
-or side outside this list is refused wherever one is accepted.
+docs/body-sites.md lists them for integrators. Laterality is SNOMED CT's qualifier,
+carried beside the site as DICOM and FHIR do (BodyStructure.locationQualifier), never
+folded into the site's code. A site code or side outside this list is refused wherever
+one is accepted.
 """
 
 from __future__ import annotations

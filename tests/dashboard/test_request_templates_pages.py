@@ -27,7 +27,7 @@ def form_data(**overrides) -> dict:
     return data
 
 
-def test_the_list_shows_the_shipped_templates_with_their_photos(admin_client):
+def test_the_list_shows_the_shipped_templates_with_their_photos(admin_client, account):
     page = admin_client.get(LIST)
     assert page.status_code == 200
     html = page.content.decode()
@@ -35,6 +35,8 @@ def test_the_list_shows_the_shipped_templates_with_their_photos(admin_client):
         assert name in html
     assert "Close-up with a coin beside it for size." in html
     assert "4 templates" in html
+    mole = RequestTemplate.objects.get(account=account, default_key="mole")
+    assert f'<code class="id">{mole.pk}</code>' in html  # the id the API's templateId takes
 
 
 def test_an_admin_adds_a_template_with_its_photo_slots(admin_client, account):

@@ -265,3 +265,15 @@ def test_body_site_labels_read_as_words():
     assert body_site_label("43067004") == "Scalp"
     assert body_site_label("") == ""
     assert body_site_clean(" 14975008 ", " Right ") == ("14975008", "right")
+
+
+def test_the_integrators_list_in_docs_names_every_site_with_its_code():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "body-sites.md").read_text()
+    rows = [line for line in doc.splitlines() if line.startswith("| `")]
+    listed = {line.split("`")[1]: line for line in rows}
+    for site in BODY_SITES:
+        assert site.code in listed, site
+        assert f"| {site.label} | {site.display} |" in listed[site.code]
+    assert len(listed) == len(BODY_SITES) + len(SIDE_BY_KEY)
