@@ -13,6 +13,9 @@ from filerequests.models import (
     AddressThrottle,
     FileRequest,
     Notification,
+    RecordReport,
+    ReplyTemplate,
+    ReplyText,
     RequestTemplate,
     TemplateSlot,
 )
@@ -198,4 +201,63 @@ class AddressThrottleAdmin(admin.ModelAdmin):
     readonly_fields = ["address", "kind", "window_start", "failures"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "account", "position", "updated_at"]
+    list_filter = ["account"]
+    search_fields = ["name", "body", "account__name"]
+    list_select_related = ["account"]
+    ordering = ["account", "position", "name"]
+
+
+@admin.register(ReplyText)
+class ReplyTextAdmin(admin.ModelAdmin):
+    """Replies texted after review: read only, as the text has gone."""
+
+    list_display = ["notification", "template_name", "staff_name"]
+    search_fields = ["notification__file_request__id", "template_name", "staff_name"]
+    list_select_related = ["notification"]
+    readonly_fields = ["notification", "body", "template_name", "staff_name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RecordReport)
+class RecordReportAdmin(admin.ModelAdmin):
+    """Reports saved to the record: made by the worker, read only here."""
+
+    list_display = ["__str__", "patient", "account", "state", "saved_by_name", "saved_at"]
+    list_filter = ["state", "account", "created_at"]
+    search_fields = ["id", "file_request__id", "patient__first_name", "patient__last_name"]
+    list_select_related = ["patient", "account"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "id",
+        "account",
+        "patient",
+        "file_request",
+        "file",
+        "file_ids",
+        "fingerprint",
+        "state",
+        "failure_reason",
+        "requested_by_label",
+        "created_at",
+        "made_at",
+        "saved_at",
+        "saved_by",
+        "saved_by_name",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -15,10 +15,17 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image
 
-from filerequests.models import AddressThrottle, FileRequest
+from filerequests.models import (
+    AddressThrottle,
+    FileRequest,
+    Notification,
+    RecordReport,
+    ReplyText,
+)
 from files.models import Facet
 from portal.accounts.models import PasswordResetThrottle, SignInThrottle, Staff
 from portal.accounts.password_reset import address_digest
@@ -166,6 +173,30 @@ SAMPLES = {
     "filerequests.templateslot": lambda w: (
         w["account"].request_templates.get(default_key="mole").slots.get(label="With a coin"),
         "coin beside it",
+    ),
+    "filerequests.replytemplate": lambda w: (
+        w["account"].reply_templates.get(name="Please book an appointment"),
+        "book an appointment",
+    ),
+    "filerequests.replytext": lambda w: (
+        ReplyText.objects.create(
+            notification=Notification.objects.create(file_request=w["file_request"]),
+            body="Please call us to book an appointment.",
+            template_name="Please book an appointment",
+            staff_name="Dr Rachel Williams",
+        ),
+        "Rachel Williams",
+    ),
+    "filerequests.recordreport": lambda w: (
+        RecordReport.objects.create(
+            account=w["account"],
+            patient=w["patient"],
+            file_request=w["file_request"],
+            fingerprint="0" * 64,
+            saved_by_name="Dr Rachel Williams",
+            saved_at=timezone.now(),
+        ),
+        str(w["file_request"].id),
     ),
     "attachments.patientattachment": lambda w: (w["rejected_attachment"], "discharge-letter"),
     "attachments.patientphoto": lambda w: (w["photo"], "Imogen"),
