@@ -177,3 +177,37 @@ def test_a_set_of_one_patients_files_makes_one_report(answered, django_capture_o
     foreign_photo = photo_sent(foreign, django_capture_on_commit_callbacks, name="f.jpg", note="")
     with pytest.raises(record_reports.ReportRefused, match="one patient"):
         record_reports.record_report_request(account=account, actor=actor, files=[foreign_photo])
+
+
+def test_names_in_any_script_and_refused_files_read_back(
+    account, django_capture_on_commit_callbacks
+):
+    """GIVEN a patient named in Polish and Greek letters whose request got one photo and
+    one file the portal refused WHEN saved to record THEN the PDF reads back the name as
+    written (family name first) and the refused file with its reason, and no image for it."""
+    from files.models import File as FileModel
+    from tests.factories import PatientFactory
+
+    patient = PatientFactory(
+        account=account, first_name="Zoë", last_name="Łukasiewicz-Παπαδοπούλου"
+    )
+    staff = StaffFactory(account=account, display_name="Dr Øyvind Ångström")
+    file_request = FileRequestFactory(account=account, patient=patient, staff=staff)
+    photo_sent(file_request, django_capture_on_commit_callbacks, name="knee.jpg", note="Kolano")
+    refused = photo_sent(
+        file_request, django_capture_on_commit_callbacks, name="clip.gif", note="", colour="red"
+    )
+    FileModel.objects.filter(pk=refused.pk).update(
+        state=FileModel.State.REJECTED, rejection_reason="GIF files are not accepted."
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        report = record_reports.file_request_save_to_record(
+            file_request=file_request, staff=staff, actor=Actor.for_staff(staff)
+        )
+    file = make_report(report, django_capture_on_commit_callbacks, Actor.for_staff(staff))
+    data = pdf_bytes(file)
+    text = pdf_text(data)
+    assert "ŁUKASIEWICZ-ΠΑΠΑΔΟΠΟΎΛΟΥ, Zoë" in text
+    assert "GIF files are not accepted." in text and "Kolano" in text
+    pages = PdfReader(io.BytesIO(data)).pages
+    assert [len(list(page.images)) for page in pages] == [0, 1, 0]
