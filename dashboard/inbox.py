@@ -154,17 +154,26 @@ def door_rows(*, account: Account) -> list[InboxRow]:
 
 
 def door_rows_fill(*, account: Account, rows: list[InboxRow]) -> None:
-    """The files of each door row on a page (its first few, oldest first) and their ids."""
-    for row in rows:
-        if row.file_request is not None:
-            continue
-        files = list(
-            files_to_review(account=account)
-            .filter(file_request__isnull=True, patient=row.patient, source=row.source)
-            .order_by("created_at", "id")
-        )
-        row.files = files[:ROW_FILES]
-        row.file_ids = [str(f.pk) for f in files]
+    """The files of each door row on a page (its first few, oldest first) and their ids,
+    in one query for the whole page."""
+    door = [row for row in rows if row.file_request is None]
+    if not door:
+        return
+    wanted = Q(pk__in=[])
+    for row in door:
+        wanted |= Q(patient=row.patient, source=row.source)
+    files = (
+        files_to_review(account=account)
+        .filter(wanted, file_request__isnull=True)
+        .order_by("created_at", "id")
+    )
+    by_row: dict[tuple, list[File]] = {}
+    for file in files:
+        by_row.setdefault((file.patient_id, file.source), []).append(file)
+    for row in door:
+        found = by_row.get((row.patient.pk, row.source), [])
+        row.files = found[:ROW_FILES]
+        row.file_ids = [str(f.pk) for f in found]
 
 
 def undelivered_texts(*, account: Account, staff: Staff | None = None) -> list[Notification]:

@@ -8,6 +8,8 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from files.models import File
 from files.processing import file_process
@@ -149,3 +151,19 @@ def test_mark_reviewed_marks_only_the_files_shown_of_this_clinic(
     assert shown.reviewed_at is not None
     assert foreign.reviewed_at is None and later.reviewed_at is None
     assert clinician_client.get("/inbox/review/").status_code == 405
+
+
+DOOR_QUERIES: dict[int, int] = {}
+
+
+@pytest.mark.parametrize("count", [2, 7])
+def test_the_inbox_costs_the_same_for_2_patients_letters_as_for_7(account, clinician_client, count):
+    for index in range(count):
+        patient = PatientFactory(account=account)
+        for door in (File.Source.CLAROS, File.Source.XON):
+            stored_file(account=account, patient=patient, name=f"{index}.pdf", source=door)
+    with CaptureQueriesContext(connection) as captured:
+        assert len(rows(inbox(clinician_client))) == 2 * count
+    DOOR_QUERIES[count] = len(captured.captured_queries)
+    if len(DOOR_QUERIES) == 2:
+        assert DOOR_QUERIES[2] == DOOR_QUERIES[7], DOOR_QUERIES
