@@ -29,6 +29,24 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+# Twilio's error codes of a message it refused, could not send or could not deliver,
+# in the words staff read ("Not delivered: <words>").
+TWILIO_ERROR_WORDS = {
+    "30001": "the text provider's queue overflowed",
+    "30002": "the text provider's account is suspended",
+    "30003": "the phone is switched off or out of signal",
+    "30004": "the number blocks messages",
+    "30005": "the number does not exist or is no longer in use",
+    "30006": "the number is a landline or cannot receive texts",
+    "30007": "the network filtered it as spam",
+    "30008": "the network gave no reason",
+    "30034": "the sender is not registered with the network",
+    "21211": "the mobile number is not valid",
+    "21408": "texts to this country are not enabled",
+    "21610": "the patient has replied STOP to the clinic's texts",
+    "21614": "the number is not a mobile",
+}
+
 
 class SmsError(Exception):
     pass
@@ -143,7 +161,12 @@ class TwilioSmsBackend(SmsBackend):
         try:
             message = self.client().messages.create(to=to, body=body, **sender)
         except TwilioRestException as exc:
-            reason = f"Twilio answered {exc.status} (code {exc.code})"
+            words = TWILIO_ERROR_WORDS.get(str(exc.code))
+            reason = (
+                f"{words} (Twilio code {exc.code})"
+                if words
+                else f"Twilio answered {exc.status} (code {exc.code})"
+            )
             if exc.status == 429 or exc.status >= 500:
                 raise SmsTemporaryError(reason) from exc
             raise SmsPermanentError(reason) from exc
@@ -186,10 +209,13 @@ class NotifySmsBackend(SmsBackend):
                 sms_sender_id=settings.NOTIFY_SMS_SENDER_ID or None,
             )
         except APIError as exc:
-            reason = f"Notify answered {exc.status_code}"
             if exc.status_code == 429 or exc.status_code >= 500:
-                raise SmsTemporaryError(reason) from exc
-            raise SmsPermanentError(reason) from exc
+                raise SmsTemporaryError(f"Notify answered {exc.status_code}") from exc
+            if exc.status_code in (401, 403):
+                reason = "the clinic's text provider key was refused"
+            else:
+                reason = "the text provider refused the message"
+            raise SmsPermanentError(f"{reason} (Notify answered {exc.status_code})") from exc
         return SmsReceipt(provider_message_id=str(answer.get("id", "")))
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from filerequests.models import Notification
+from filerequests.sms import TWILIO_ERROR_WORDS
 from portal.audit.services import Actor, audit_record
 from portal.ids import parse_uuid
 
@@ -54,22 +55,6 @@ TWILIO_STATUSES = {
     "undelivered": Reading(Delivery.FAILED, FINAL, "the network could not deliver it"),
     "failed": Reading(Delivery.FAILED, FINAL, "the text provider could not send it"),
     "canceled": Reading(Delivery.FAILED, FINAL, "it was cancelled before it was sent"),
-}
-
-# Twilio's error codes of undelivered and failed messages, in words.
-TWILIO_ERRORS = {
-    "30001": "the text provider's queue overflowed",
-    "30002": "the text provider's account is suspended",
-    "30003": "the phone is switched off or out of signal",
-    "30004": "the number blocks messages",
-    "30005": "the number does not exist or is no longer in use",
-    "30006": "the number is a landline or cannot receive texts",
-    "30007": "the network filtered it as spam",
-    "30008": "the network gave no reason",
-    "30034": "the sender is not registered with the network",
-    "21211": "the mobile number is not valid",
-    "21610": "the patient has replied STOP to the clinic's texts",
-    "21614": "the number is not a mobile",
 }
 
 # GOV.UK Notify's statuses of a text message (its callback documentation).
@@ -111,7 +96,7 @@ def rank_of(notification: Notification) -> int:
 
 def reason_for(backend: str, reading: Reading, error_code: str) -> str:
     if backend == "twilio" and error_code:
-        return TWILIO_ERRORS.get(error_code, f"{reading.reason} (error {error_code})")
+        return TWILIO_ERROR_WORDS.get(error_code, f"{reading.reason} (error {error_code})")
     return reading.reason
 
 

@@ -479,6 +479,31 @@ def test_an_undelivered_text_leaves_the_inbox_once_resent_or_over(account):
     assert row not in inbox(account)
 
 
+def test_twilio_refusing_the_number_reads_in_words(account, settings):
+    """Twilio's refusal when sending (21211) is "Not delivered: the mobile number is not
+    valid" on the request page, with the code kept for whoever asks Twilio."""
+    from filerequests.services import notification_queue, notification_send
+    from tests.test_filerequests_sms import FakeTwilio
+
+    fake = FakeTwilio()
+    fake.answers = [(400, {"code": 21211, "message": "Invalid 'To'", "status": 400})]
+    try:
+        settings.SMS_BACKEND = "filerequests.sms.TwilioSmsBackend"
+        settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+        settings.TWILIO_FROM_NUMBER = "+447700900000"
+        settings.TWILIO_MESSAGING_SERVICE_SID = ""
+        settings.TWILIO_API_BASE_URL = fake.url
+        text = notification_queue(file_request=FileRequestFactory(account=account))
+        notification_send(notification_id=text.id, final_attempt=False)
+    finally:
+        fake.close()
+    text.refresh_from_db()
+    assert text.status == "failed"
+    assert "Not delivered: the mobile number is not valid (Twilio code 21211)" in request_page(
+        account, text
+    )
+
+
 def test_a_text_the_provider_refused_is_in_the_inbox_too(account):
     request = FileRequestFactory(account=account)
     Notification.objects.create(
