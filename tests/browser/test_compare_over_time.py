@@ -210,6 +210,14 @@ def test_a_mole_followed_over_a_month_and_compared_side_by_side(
         expect(group).to_contain_text("IMG_2041.jpg")  # the phone's name, as a detail
         expect(group).to_contain_text("Close-up, ")  # named by step and date
         screenshot(staff, "compare-3-record-by-body-site")
+        # From the viewer too: a photo opened offers the comparison around it.
+        group.locator(".record-item .tile-open").first.click()
+        compare_from_viewer = staff.locator("#viewer [data-viewer-compare]")
+        expect(compare_from_viewer).to_be_visible()
+        assert "/compare/?around=" in compare_from_viewer.get_attribute("href")
+        expect(staff.locator("#viewer-title")).to_contain_text("Left forearm")
+        staff.keyboard.press("Escape")
+        expect(compare_from_viewer).to_be_hidden()
         staff.get_by_test_id("compare-link").click()
         staff.wait_for_url(re.compile(rf"{base}/patients/{patient.id}/compare/"))
 
