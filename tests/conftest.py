@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import boto3
@@ -13,6 +14,16 @@ from portal.accounts.services import api_key_create
 from tests.factories import AccountFactory, PatientFactory, StaffFactory
 from tests.plugins import services
 from tests.support.browser import chromium, desktop_page, phone_page  # noqa: F401
+
+UUID_SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+
+def pytest_make_parametrize_id(config, val, argname):
+    """A parameter made at random (a uuid4 of a clinic that does not exist) gets a fixed id:
+    every xdist worker must collect the very same test names, or the run stops."""
+    if isinstance(val, uuid.UUID) or (isinstance(val, str) and UUID_SHAPE.fullmatch(val)):
+        return f"{argname}-uuid"
+    return None
 
 
 @pytest.fixture(autouse=True)
