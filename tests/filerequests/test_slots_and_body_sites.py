@@ -277,3 +277,30 @@ def test_the_integrators_list_in_docs_names_every_site_with_its_code():
         assert site.code in listed, site
         assert f"| {site.label} | {site.display} |" in listed[site.code]
     assert len(listed) == len(BODY_SITES) + len(SIDE_BY_KEY)
+
+
+def test_the_patient_page_shows_one_card_per_step_in_order(account, staff):
+    file_request = mole_request(account, staff)
+    html = verified_client(file_request).get("/r/upload").content.decode()
+    positions = [html.index(f'data-slot-label="{slot["label"]}"') for slot in file_request.slots]
+    assert positions == sorted(positions) and len(positions) == 4
+    assert "Close-up with a coin beside it for size." in html
+    assert html.count('class="slot-art"') == 4  # a small drawing for each shipped step
+    assert "Add another photo" in html
+    assert 'aria-label="Take this photo: From the side"' in html
+
+
+def test_a_request_without_steps_shows_no_cards(account, staff):
+    file_request = file_request_create(
+        account=account,
+        actor=Actor.for_staff(staff),
+        type="photo",
+        staff_name="Dr Who",
+        staff_id=staff.id,
+        patient_mobile="+447911123456",
+        patient_date_of_birth=DOB,
+        prompt="A photo of your hand, please.",
+    )
+    html = verified_client(file_request).get("/r/upload").content.decode()
+    assert 'id="slots"' not in html and "slots.js" not in html
+    assert "Add photos" in html
