@@ -311,13 +311,11 @@ def review_rows(file_request: FileRequest, files: list[File]) -> list[tuple[str,
     else:
         rows.append(("Reviewed by", "Not reviewed yet"))
     if file_request.review_outcome:
-        outcome = file_request.get_review_outcome_display()
-        if file_request.review_outcome_by_name:
-            outcome += f" (recorded by {file_request.review_outcome_by_name}, "
-            outcome += f"{when(file_request.review_outcome_at)})"
-        rows.append(("Outcome", outcome))
+        rows.append(("Outcome", file_request.get_review_outcome_display()))
         if file_request.review_note:
             rows.append(("Note", file_request.review_note))
+        who = file_request.review_outcome_by_name or "a colleague"
+        rows.append(("Outcome recorded", f"{who}, {when(file_request.review_outcome_at)}"))
     for notification in replies_of(file_request):
         sent = notification.sent_at or notification.created_at
         rows.append(("Reply texted", f"{when(sent)}: “{notification.reply.body}”"))

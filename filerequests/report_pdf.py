@@ -139,9 +139,14 @@ class ReportDocument(FPDF):
         )
         self.cell(25, 5, f"Page {self.page_no()} of {{nb}}", align="R")
 
+    def lines(self, height: float, text: str):
+        """Text wrapped to the width left, ragged right (justified text opens gaps between
+        words that read badly and copy out with doubled spaces)."""
+        self.multi_cell(0, height, self.words(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
+
     def heading(self, text: str, size: float = 15):
         self.font(size, bold=True)
-        self.multi_cell(0, size * 0.5, self.words(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.lines(size * 0.5, text)
         self.ln(1.5)
 
     def facts(self, rows: list[tuple[str, str]]):
@@ -151,12 +156,12 @@ class ReportDocument(FPDF):
             self.font(9.5, muted=True)
             self.cell(label_width, 5.5, self.words(label))
             self.font(8.5 if mono else 10, mono=mono)
-            self.multi_cell(0, 5.5, self.words(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.lines(5.5, value)
         self.ln(2)
 
     def paragraph(self, text: str, *, size: float = 10.5):
         self.font(size)
-        self.multi_cell(0, size * 0.5, self.words(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.lines(size * 0.5, text)
         self.ln(2)
 
     def item(self, item: ReportItem):

@@ -26,6 +26,13 @@ from tests.filerequests.reports import (
 
 pytestmark = pytest.mark.django_db
 
+# A note that wraps on the page, one of its lines holding only a few short words before a
+# long one (where justified text would stretch the gaps between them).
+LONG_NOTE = (
+    "Asked her to keep it out of the sun, see: "
+    "photograph-again-in-four-weeks-beside-the-same-ruler-for-comparison-at-the-visit"
+)
+
 
 @pytest.fixture
 def answered(account, django_capture_on_commit_callbacks):
@@ -48,7 +55,7 @@ def test_the_report_holds_the_banner_the_request_each_photo_and_the_outcome(
             staff=staff,
             actor=Actor.for_staff(staff),
             outcome=Outcome.APPOINTMENT,
-            note="Dermatology review within two weeks.",
+            note="Dermatology review within two weeks. " + LONG_NOTE,
         )
         report = record_reports.file_request_save_to_record(
             file_request=file_request, staff=staff, actor=Actor.for_staff(staff)
@@ -87,6 +94,9 @@ def test_the_report_holds_the_banner_the_request_each_photo_and_the_outcome(
         stored = pdf_bytes(photo)
         assert photo.sha256 == hashlib.sha256(stored).hexdigest()
         assert photo.sha256 in text.replace("\n", "")
+    # Ragged right: a wrapped line never opens doubled spaces between words.
+    first_page = reader.pages[0].extract_text().splitlines()
+    assert not [line for line in first_page if "  " in line and not line.startswith("Born")]
     # The banner is on every page: a loose page still says whose it is.
     for page in reader.pages:
         assert "THOMPSON, Margaret" in page.extract_text()
