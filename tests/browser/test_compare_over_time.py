@@ -287,6 +287,11 @@ def test_a_mole_followed_over_a_month_and_compared_side_by_side(
                 )
                 screenshot(page, f"compare-6-{name}")
                 assert_no_serious_violations(page, f"the comparison at {name} width")
+                page.goto(f"{base}/patients/{patient.id}/?group=site#attachments")
+                thumb = page.locator(".record-thumb").first.bounding_box()
+                assert thumb["width"] >= 160
+                screenshot(page, f"compare-7-record-by-body-site-{name}")
+                assert_no_serious_violations(page, f"the record by body site at {name} width")
             finally:
                 context.close()
         assert errors == []
