@@ -8,7 +8,11 @@ from filerequests.api import (
     FileRequestListCreateApi,
     FileRequestResendApi,
 )
-from filerequests.report_api import FileRequestReportApi
+from filerequests.report_api import (
+    FileRequestReportApi,
+    RecordReportDetailApi,
+    RecordReportListApi,
+)
 from filerequests.xon_files_api import FileListApi
 
 urlpatterns: list = [
@@ -29,6 +33,12 @@ urlpatterns: list = [
         "file-requests/<str:file_request_id>/report",
         FileRequestReportApi.as_view(),
         name="file-request-report",
+    ),
+    path("record-reports", RecordReportListApi.as_view(), name="record-report-list"),
+    path(
+        "record-reports/<str:report_id>",
+        RecordReportDetailApi.as_view(),
+        name="record-report-detail",
     ),
     path(
         "file-requests/<str:file_request_id>/resend",

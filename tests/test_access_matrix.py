@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from filerequests.models import RecordReport
 from files.services import file_create_from_stream
 from portal.accounts.models import Staff
 from portal.accounts.services import api_key_create, api_key_revoke
@@ -79,6 +80,9 @@ def world():
         # An admin: the strongest caller of another account still sees nothing of A's.
         other_staff=StaffFactory(account=account_b, role=Staff.Role.ADMIN),
         revoked_key=api_key_create(account=account_a),
+        record_report=RecordReport.objects.create(
+            account=account_a, patient=patient_a, fingerprint="0" * 64
+        ),
     )
 
 

@@ -146,6 +146,7 @@ def test_every_list_and_detail_route_is_counted():
     exempt = {
         "file-detail",  # streams bytes: one file, no list
         "file-request-report",  # streams one request's PDF: no list
+        "record-report-detail",  # streams one report's PDF: no list
         "patient-attachment-presigned-post",  # issues a ticket: no list
         "patient-photo",  # one property, its two facets
         "webhook-signing-secret",  # one row

@@ -28,7 +28,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from attachments.models import PatientAttachment, PatientPhoto
-from filerequests.models import FileRequest
+from filerequests.models import FileRequest, RecordReport
 from files.models import File, UploadTicket
 from files.services import upload_ticket_issue
 from portal.accounts.models import ApiKey, Staff
@@ -147,6 +147,9 @@ def world(client):
         other_staff=StaffFactory(account=other, role=Staff.Role.ADMIN),
         revoked_key=revoked.plaintext,
         reply_template=account.reply_templates.first(),
+        record_report=RecordReport.objects.create(
+            account=account, patient=patient, fingerprint="0" * 64
+        ),
         **objects,
     )
 

@@ -78,6 +78,10 @@ ROUTES: dict[str, RouteRule] = {
     "file-request-report": RouteRule(
         methods=("GET",), kwargs=lambda world: {"file_request_id": world.file_request.id}
     ),
+    "record-report-list": RouteRule(methods=("POST",), collection=True),
+    "record-report-detail": RouteRule(
+        methods=("GET",), kwargs=lambda world: {"report_id": world.record_report.id}
+    ),
     "webhook-endpoint-list": RouteRule(methods=("GET", "POST"), collection=True),
     "webhook-endpoint-detail": RouteRule(
         methods=("GET", "PATCH", "DELETE"),

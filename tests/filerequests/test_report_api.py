@@ -14,7 +14,7 @@ from filerequests.models import RecordReport
 from portal.audit.models import AuditEvent
 from portal.audit.services import Actor
 from tests.factories import FileRequestFactory
-from tests.filerequests.reports import answered_request, make_report, pdf_text
+from tests.filerequests.reports import answered_request, make_report, pdf_text, photo_sent
 
 pytestmark = pytest.mark.django_db
 
@@ -184,3 +184,96 @@ def test_a_report_whose_task_was_lost_is_asked_of_the_worker_again(
     assert response.status_code == 409 and response["Retry-After"] == "5"
     assert len(queued) == 1
     assert RecordReport.objects.count() == 1
+
+
+def test_a_set_of_one_patients_files_is_reported_through_the_api(
+    api, answered, django_capture_on_commit_callbacks
+):
+    """GIVEN two of Margaret Thompson's photos WHEN a record system asks one report of
+    them THEN 202 with the report and its Location, 409 with Retry-After while it is made,
+    then the PDF holding both SHA-256s; the same set asked again is the same report."""
+    ids = [str(photo.id) for photo in answered["photos"]]
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        created = api.post("/api/v1/record-reports", {"fileIds": ids[::-1]}, format="json")
+    assert created.status_code == 202, created.content
+    body = created.json()
+    assert body["state"] == "making" and body["fileIds"] == ids  # in the order they arrived
+    assert body["patientId"] == str(answered["patient"].id) and len(queued) == 1
+    assert created["Location"] == f"/api/v1/record-reports/{body['id']}"
+    waiting = api.get(created["Location"])
+    assert waiting.status_code == 409 and waiting["Retry-After"] == "5"
+    make_report(RecordReport.objects.get(), django_capture_on_commit_callbacks, Actor.system())
+    response = api.get(created["Location"])
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = pdf_text(b"".join(response.streaming_content)).replace("\n", "")
+    assert all(photo.sha256 in text for photo in answered["photos"])
+    again = api.post("/api/v1/record-reports", {"fileIds": ids}, format="json")
+    assert again.json()["id"] == body["id"] and again.json()["state"] == "ready"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "This field is required."),
+        ({"fileIds": []}, "Ensure this field has at least 1 elements."),
+        ({"fileIds": "not-a-list"}, 'Expected a list of items but got type "str".'),
+        ({"fileIds": ["not-a-uuid"]}, "'not-a-uuid' is not a file id."),
+        ({"fileIds": ["00000000-0000-0000-0000-000000000000"]}, "No file with id"),
+        ({"fileIds": ["FOREIGN"]}, "No file with id"),
+        ({"fileIds": ["OTHER_PATIENT", "MINE"]}, "one patient of this clinic"),
+        ({"fileIds": ["MINE"] * 51}, "Ensure this field has no more than 50 elements."),
+        ({"fileIds": ["MINE"], "patientId": "x"}, "patientId"),
+    ],
+    ids=[
+        "no ids",
+        "empty",
+        "not a list",
+        "not a uuid",
+        "unknown",
+        "another clinic's",
+        "two patients",
+        "too many",
+        "unknown field",
+    ],
+)
+def test_a_report_of_files_that_cannot_be_one_is_refused(
+    api, answered, account, django_capture_on_commit_callbacks, body, message
+):
+    """GIVEN files of two patients, another clinic's file, or a body that is not a list
+    of ids WHEN a report of them is asked THEN 400 naming fileIds (another clinic's file
+    reads as no file at all), and nothing is made."""
+    mine = str(answered["photos"][0].id)
+    other_patient = photo_sent(
+        FileRequestFactory(account=account),
+        django_capture_on_commit_callbacks,
+        name="o.jpg",
+        note="",
+    )
+    foreign = photo_sent(
+        FileRequestFactory(), django_capture_on_commit_callbacks, name="f.jpg", note=""
+    )
+    swap = {"MINE": mine, "OTHER_PATIENT": str(other_patient.id), "FOREIGN": str(foreign.id)}
+    if isinstance(body.get("fileIds"), list):
+        body = {**body, "fileIds": [swap.get(i, i) for i in body["fileIds"]]}
+    response = api.post("/api/v1/record-reports", body, format="json")
+    assert response.status_code == 400, response.content
+    assert message in response.json()["error"]
+    assert "fileIds" in response.json()["fields"] or message == "patientId"
+    assert not RecordReport.objects.exists()
+
+
+def test_another_clinics_record_report_is_not_found(
+    other_api, api, answered, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        created = api.post(
+            "/api/v1/record-reports",
+            {"fileIds": [str(answered["photos"][0].id)]},
+            format="json",
+        )
+    for path in (
+        created["Location"],
+        "/api/v1/record-reports/not-a-uuid",
+        f"/api/v1/record-reports/{answered['request'].id}",
+    ):
+        assert other_api.get(path).status_code == 404, path
