@@ -56,6 +56,7 @@ from tests.plugins.mutation import Mutant, mutants_of  # noqa: E402
 
 CONFIG = ROOT / "scripts" / "mutation.toml"
 EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.toml"
+BEFORE = ROOT / "scripts" / "mutation_before.toml"
 RESULTS = ROOT / "var" / "mutation"
 REPORT = ROOT / "docs" / "mutation-report.md"
 # A fresh test database per module and slot: a run cut off by its time limit may have left
@@ -273,6 +274,7 @@ def report(results: list[dict], order: list[str]) -> str:
             f"| `{result['module']}`{scope} | {c['mutants']} | {c['killed']} | {c['survived']} "
             f"| {c['equivalent']} | {c['score']:.1f}% | {commit} | {result['seconds']} |"
         )
+    out += before_and_after(results)
     for title, wanted in (
         ("Survivors", ("passed", "unloaded")),
         ("Equivalent mutants", ("equivalent",)),
@@ -289,6 +291,40 @@ def report(results: list[dict], order: list[str]) -> str:
                 f"{mutant['description']} in `{mutant['code']}`{note}"
             )
     return "\n".join(out) + "\n"
+
+
+def before_and_after(results: list[dict]) -> list[str]:
+    """The table of each module's score before its tests were raised
+    (``scripts/mutation_before.toml``) beside its last run, with that run's command."""
+    if not BEFORE.exists():
+        return []
+    before = {b["module"]: b for b in tomllib.loads(BEFORE.read_text()).get("before", [])}
+    out = [
+        "",
+        "## Before and after",
+        "",
+        "| module | before | after | command (after) | seconds (before / after) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for result in results:
+        c = counts(result)
+        b = before.get(result["module"], {})
+        if "killed" in b:
+            was = f"{b['killed']}/{b['scored']} ({100.0 * b['killed'] / b['scored']:.1f}%)"
+        else:
+            was = "not measured"
+        if b.get("note"):
+            was += f"; {b['note']}"
+        scored = c["mutants"] - c["equivalent"] - c["errors"]
+        now = f"{c['killed']}/{scored} ({c['score']:.1f}%)"
+        command = f'`make mutation MODULE="{result["module"]}"`'
+        seconds = f"{b.get('seconds') or '-'} / {result['seconds']}"
+        out.append(f"| `{result['module']}` | {was} | {now} | {command} | {seconds} |")
+    ran = {result["module"] for result in results}
+    for name, b in before.items():
+        if name not in ran:
+            out.append(f"| `{name}` | not measured; {b.get('note', '')} | not run yet | | |")
+    return out
 
 
 def main() -> int:
