@@ -13,8 +13,8 @@
 //   what is left.
 // * Per photo: ask for an upload ticket, post the ticket's fields in order and the file
 //   last to the ticket's URL (S3 or the portal itself), then confirm it with its note.
-//   Photos go side by side (tickets, uploads and confirmations overlap, so the slow round
-//   trips of a mobile network are paid once, not three times per photo).
+//   Tickets, uploads and confirmations of different photos overlap, so the slow round
+//   trips of a mobile network are not paid three times over per photo.
 // * A lost connection is waited out for as long as the page is open: the page watches for
 //   the signal (the browser's online event, and a small request every few seconds) and
 //   carries on by itself as soon as it is back; a busy clinic system is asked again with
@@ -37,7 +37,7 @@
   var POLL_LIMIT_MS = 3 * 60 * 1000;
   var PROBE_EVERY_MS = 2500;
   var LONGEST_PAUSE_MS = 30 * 1000;
-  var UPLOADS_AT_ONCE = 2;
+  var UPLOADS_AT_ONCE = 1;
   var STALL_MS = 45 * 1000;
   var list = document.getElementById("photo-list");
   var template = document.getElementById("photo-template");
@@ -295,7 +295,7 @@
 
   function showSize(photo) {
     var line = photo.element.querySelector(".photo__size");
-    if (photo.shrunk && photo.sizeOnPhone) {
+    if (photo.blob && photo.shrunk && photo.sizeOnPhone) {
       line.textContent = humanSize(photo.blob.size) + " to send (made smaller from " + humanSize(photo.sizeOnPhone) + ")";
     } else if (photo.blob) {
       line.textContent = humanSize(photo.blob.size);
@@ -638,7 +638,7 @@
     signal.classList.toggle("signal--lost", state === "lost");
     signal.classList.toggle("signal--back", state === "back");
     if (state === "lost") {
-      signal.textContent = NO_SIGNAL + " Your photos are kept on this phone and will send by themselves when the signal is back. You do not need to press anything.";
+      signal.textContent = NO_SIGNAL + " Your photos are kept on this phone and will send by themselves when the signal is back: you do not need to press anything.";
       signal.hidden = false;
     } else if (state === "back") {
       signal.textContent = "The signal is back. Sending your photos again…";
@@ -737,8 +737,9 @@
     return error.status ? Object.assign(new Error("The clinic's system did not answer."), { status: error.status }) : networkError();
   }
 
-  // At most a few uploads at once: side by side they share the signal, and a third
-  // would only slow the first two.
+  // One upload at a time (a slow connection carries one file better than several that
+  // share it, and the first photo arrives as soon as it can); the tickets before and the
+  // confirmations after overlap with it.
   var slots = { free: UPLOADS_AT_ONCE, queue: [] };
 
   function withUploadSlot(work) {
@@ -807,8 +808,14 @@
     });
   }
 
-  function confirmPhoto(photo) {
-    setState(photo, "uploading", "Almost done…", 99);
+  // ``arrivedMaybe``: asking whether an upload whose answer was lost arrived (a 409
+  // says it did not), so the photo's progress is left as it was.
+  function confirmPhoto(photo, arrivedMaybe) {
+    if (arrivedMaybe) {
+      setState(photo, "uploading", "Checking whether this photo arrived…", photo.percent || 0);
+    } else {
+      setState(photo, "uploading", "Almost done…", 99);
+    }
     return postJson(root.dataset.confirmUrl, {
       ticketId: photo.ticket.ticketId,
       photoId: photo.id,
@@ -871,7 +878,7 @@
         return null;
       }
       var arrived = photo.mayHaveArrived
-        ? confirmPhoto(photo).then(
+        ? confirmPhoto(photo, true).then(
             function () {
               return true;
             },
@@ -1146,6 +1153,7 @@
         }
         restoredNote.textContent = words;
         restoredNote.hidden = false;
+        reveal(restoredNote);
         announce(words);
         refresh();
         if (queued.length) {
@@ -1234,9 +1242,10 @@
   // the phone either way, and sent on when the link is opened again.)
   window.addEventListener("beforeunload", function (event) {
     if (onTheirWay() || busy === "sending") {
+      var words = "Your photos are still being sent. If you leave, they will be sent when you open the link again.";
       event.preventDefault();
-      event.returnValue = "";
-      return "";
+      event.returnValue = words;
+      return words;
     }
     return undefined;
   });
