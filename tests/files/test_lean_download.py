@@ -168,3 +168,166 @@ def test_a_facet_not_yet_made_still_goes_through_the_drf_path(settings, api, rea
     response = api.get(f"/api/v1/files/{ready_photo.id}", {"imageSize": "300x300"})
     assert response.status_code == 409
     assert response["Retry-After"]
+
+
+# --- Which requests the lean path serves, and which it hands on ---------------------------------
+#
+# Handing a request on is never wrong for what the client reads (the DRF view answers it),
+# so these ask the lean path itself: it serves the common case (and audits it), and hands on
+# everything it must not judge alone. Where it serves, the answer is the DRF view's (above).
+
+
+def lean(request_factory_call, file_id) -> object:
+    return lean_file_response(request_factory_call, str(file_id))
+
+
+def key_headers(api_key) -> dict:
+    return {"HTTP_X_API_KEY": api_key.plaintext}
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda key: {"HTTP_X_API_KEY": key},
+        lambda key: {"HTTP_AUTHORIZATION": f"Bearer {key}"},
+        lambda key: {"HTTP_AUTHORIZATION": f"bearer {key}"},
+    ],
+    ids=["X-API-Key", "Bearer", "bearer"],
+)
+@pytest.mark.parametrize("query", [{}, {"imageSize": "200x140"}], ids=["content", "rendition"])
+def test_the_common_download_is_served_by_the_lean_path(api_key, ready_photo, form, query):
+    request = APIRequestFactory().get(
+        f"/api/v1/files/{ready_photo.id}", query, **form(api_key.plaintext)
+    )
+    response = lean(request, ready_photo.id)
+    assert response is not None and response.status_code == 200
+    assert b"".join(response.streaming_content)[:3] == b"\xff\xd8\xff"
+    assert AuditEvent.objects.filter(action="file.download").count() == 1
+
+
+HANDED_ON = {
+    "HEAD": lambda url, h: APIRequestFactory().head(url, **h),
+    "POST": lambda url, h: APIRequestFactory().post(url, **h),
+    "Range": lambda url, h: APIRequestFactory().get(url, HTTP_RANGE="bytes=0-9", **h),
+    "If-Range": lambda url, h: APIRequestFactory().get(url, HTTP_IF_RANGE='"x"', **h),
+    "If-None-Match": lambda url, h: APIRequestFactory().get(url, HTTP_IF_NONE_MATCH='"x"', **h),
+    "an unknown parameter": lambda url, h: APIRequestFactory().get(url, {"download": "1"}, **h),
+    "a malformed imageSize": lambda url, h: APIRequestFactory().get(url, {"imageSize": "big"}, **h),
+    "Basic": lambda url, h: APIRequestFactory().get(
+        url,
+        HTTP_AUTHORIZATION="Basic "
+        + __import__("base64").b64encode(h["HTTP_X_API_KEY"].encode() + b":").decode(),
+    ),
+    "no credential": lambda url, h: APIRequestFactory().get(url),
+    "an Authorization that is no bearer": lambda url, h: APIRequestFactory().get(
+        url, HTTP_AUTHORIZATION="Token " + h["HTTP_X_API_KEY"]
+    ),
+    "a key that is no key": lambda url, h: APIRequestFactory().get(url, HTTP_X_API_KEY="not-a-key"),
+    "the right prefix, a wrong secret": lambda url, h: APIRequestFactory().get(
+        url,
+        HTTP_X_API_KEY=h["HTTP_X_API_KEY"][:-4]
+        + ("AAAA" if not h["HTTP_X_API_KEY"].endswith("AAAA") else "BBBB"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(HANDED_ON))
+def test_what_the_lean_path_must_not_judge_alone_is_handed_on(api_key, ready_photo, name):
+    """GIVEN a download in any form but the common one (another method, a conditional or
+    range request, a parameter it does not know, another kind of credential, a bad key)
+    THEN the lean path hands it on untouched: no answer, no audit row."""
+    request = HANDED_ON[name](f"/api/v1/files/{ready_photo.id}", key_headers(api_key))
+    assert lean(request, ready_photo.id) is None
+    assert not AuditEvent.objects.filter(action="file.download").exists()
+
+
+def test_an_id_that_is_no_uuid_is_handed_on(api_key, ready_photo):
+    request = APIRequestFactory().get("/api/v1/files/123", **key_headers(api_key))
+    assert lean_file_response(request, "123") is None
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        "revoked key",
+        "another clinic's file",
+        "not ready",
+        "rejected",
+        "purged",
+        "rendition not made",
+    ],
+)
+def test_a_file_the_key_may_not_have_now_is_handed_on(api_key, other_account, ready_photo, state):
+    from django.utils import timezone
+
+    from files.models import File
+
+    query = {}
+    if state == "revoked key":
+        api_key_revoke(api_key=api_key.api_key)
+    elif state == "another clinic's file":
+        File.objects.filter(pk=ready_photo.pk).update(account=other_account)
+    elif state == "not ready":
+        File.objects.filter(pk=ready_photo.pk).update(state=File.State.PROCESSING)
+    elif state == "rejected":
+        File.objects.filter(pk=ready_photo.pk).update(state=File.State.REJECTED)
+    elif state == "purged":
+        File.objects.filter(pk=ready_photo.pk).update(purged_at=timezone.now())
+    else:
+        query = {"imageSize": "90x90"}
+    request = APIRequestFactory().get(
+        f"/api/v1/files/{ready_photo.id}", query, **key_headers(api_key)
+    )
+    assert lean(request, ready_photo.id) is None
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Django's clock standing still at ``clock.now`` (the lean path reads it once)."""
+    from django.utils import timezone
+
+    class Clock:
+        now = timezone.now()
+
+    monkeypatch.setattr(timezone, "now", lambda: Clock.now)
+    return Clock
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "served"),
+    [(1, True), (0, False), (-1, False)],
+    ids=["a microsecond before", "at the instant", "a microsecond after"],
+)
+def test_a_file_is_served_until_it_expires_and_not_at_that_instant(
+    api_key, ready_photo, clock, expires_in, served
+):
+    import datetime as dt
+
+    from files.models import File
+
+    File.objects.filter(pk=ready_photo.pk).update(
+        expires_at=clock.now + dt.timedelta(microseconds=expires_in)
+    )
+    request = APIRequestFactory().get(f"/api/v1/files/{ready_photo.id}", **key_headers(api_key))
+    assert (lean(request, ready_photo.id) is not None) is served
+
+
+@pytest.mark.parametrize(
+    ("used_ago", "recorded"),
+    [(None, True), (60, False), (60.000001, True)],
+    ids=["never used", "exactly a minute ago", "just over a minute ago"],
+)
+def test_the_keys_last_use_is_recorded_at_most_once_a_minute(
+    api_key, ready_photo, clock, settings, used_ago, recorded
+):
+    import datetime as dt
+
+    from portal.accounts.models import ApiKey
+
+    settings.API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
+    before = None if used_ago is None else clock.now - dt.timedelta(seconds=used_ago)
+    ApiKey.objects.filter(pk=api_key.api_key.pk).update(last_used_at=before)
+    request = APIRequestFactory().get(f"/api/v1/files/{ready_photo.id}", **key_headers(api_key))
+    assert lean(request, ready_photo.id) is not None
+    last_used = ApiKey.objects.get(pk=api_key.api_key.pk).last_used_at
+    assert last_used == (clock.now if recorded else before)
