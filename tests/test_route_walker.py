@@ -252,9 +252,12 @@ def allowed(kind: str, name: str, caller: str, method: str) -> set[int] | None:
             return {200}  # the date-of-birth form: the link is public, the check is not
         if not patient:
             return {403}  # no verified session: "open your link again"
-        return {"upload-confirm": {404}, "upload-ticket": {200}, "upload-thumbnail": {404}}.get(
-            short, {200}
-        )
+        return {
+            "upload-confirm": {404},
+            "upload-ticket": {200},
+            "upload-thumbnail": {404},
+            "upload-known": {400},  # the walker's body names no photo ids
+        }.get(short, {200})
     return None  # public
 
 

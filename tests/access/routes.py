@@ -150,6 +150,7 @@ OTHER_ROUTES: dict[str, OtherRule] = {
     "filerequests-patient:upload-finish": OtherRule(methods=("POST",), kind="patient"),
     "filerequests-patient:done": OtherRule(methods=("GET",), kind="patient"),
     "filerequests-patient:upload-status": OtherRule(methods=("GET",), kind="patient"),
+    "filerequests-patient:upload-known": OtherRule(methods=("POST",), kind="patient"),
     "filerequests-patient:upload-thumbnail": OtherRule(
         methods=("GET",), kind="patient", kwargs=lambda world: {"file_id": world.request_file.pk}
     ),

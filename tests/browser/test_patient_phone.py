@@ -36,8 +36,10 @@ from tests.support.patient_phone import (
     OFFLINE,
     SLOW_3G,
     fill_date_of_birth,
+    jpeg_bytes,
     network,
     twelve_megapixel_photo,
+    with_orientation_and_location,
 )
 from tests.support.worker import celery_worker
 
@@ -404,3 +406,59 @@ def test_the_clinics_name_wraps_between_words_at_double_text_size(live_server, c
             screenshot(page, f"patient-header-text-{size[:-1]}-360", full_page=False)
     finally:
         context.close()
+
+
+# The photo each tile keeps on the phone, as it will be sent: its pixels as stored (no
+# orientation applied), whether it carries EXIF or a GPS block, and its bytes' length.
+KEPT = """async () => {
+  const key = document.getElementById("uploader").dataset.requestKey;
+  const records = await window.PhotoKeep.list(key);
+  return Promise.all(records.map(async (record) => {
+    const bytes = new Uint8Array(await record.blob.arrayBuffer());
+    const bitmap = await createImageBitmap(record.blob, { imageOrientation: "none" })
+      .catch(() => null);
+    const text = new TextDecoder("latin1").decode(bytes.slice(0, 65536));
+    return {
+      name: record.name, sendName: record.sendName, size: bytes.length,
+      type: record.blob.type, width: bitmap && bitmap.width, height: bitmap && bitmap.height,
+      exif: text.includes("Exif\u0000\u0000"), gps: text.includes("PhonePhone"),
+    };
+  }));
+}"""
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 4000
+
+
+def test_photos_are_shrunk_upright_and_without_metadata_on_the_phone(
+    live_server, phone, file_request
+):
+    """GIVEN a 12 MP photo taken with the phone held sideways (EXIF orientation 6, with
+    GPS and the maker), a 1200x900 photo and a HEIC photo this browser cannot decode
+    WHEN the patient chooses them
+    THEN the big one is kept to send as a 1536x2048 JPEG (turned upright, longest side
+    2,048) with no EXIF, location or maker; the small one and the HEIC one are kept as
+    they are, byte for byte."""
+    big = with_orientation_and_location(twelve_megapixel_photo(3))
+    small = jpeg_bytes(1200, 900, (30, 60, 90))
+    page = phone.new_page()
+    open_link(page, live_server, file_request)
+    page.locator("#library-input").set_input_files(
+        [
+            {"name": "IMG_sideways.jpg", "mimeType": "image/jpeg", "buffer": big},
+            {"name": "small.jpg", "mimeType": "image/jpeg", "buffer": small},
+            {"name": "IMG_0001.HEIC", "mimeType": "image/heic", "buffer": HEIC},
+        ]
+    )
+    wait_until_ready(page)
+
+    kept = {photo["name"]: photo for photo in page.evaluate(KEPT)}
+
+    sideways = kept["IMG_sideways.jpg"]
+    assert (sideways["width"], sideways["height"]) == (1536, 2048)
+    assert sideways["type"] == "image/jpeg" and sideways["sendName"] == "IMG_sideways.jpg"
+    assert not sideways["exif"] and not sideways["gps"]
+    assert sideways["size"] < len(big) / 3
+    assert kept["small.jpg"]["size"] == len(small)
+    assert (kept["small.jpg"]["width"], kept["small.jpg"]["height"]) == (1200, 900)
+    assert kept["IMG_0001.HEIC"]["size"] == len(HEIC)
+    words = page.locator(".photo").nth(0).inner_text()
+    assert re.search(r"\d+ KB to send \(made smaller from \d\.\d MB\)", words)

@@ -75,3 +75,16 @@ def twelve_megapixel_photo(seed: int) -> bytes:
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=90)
     return out.getvalue()
+
+
+def with_orientation_and_location(jpeg: bytes, orientation: int = 6) -> bytes:
+    """The same photo as a phone held sideways stores it: EXIF orientation (6: turn 90
+    degrees clockwise to show), and where it was taken (GPS)."""
+    image = Image.open(io.BytesIO(jpeg))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "PhonePhone Ltd"
+    exif.get_ifd(0x8825).update({1: "N", 2: (51.0, 27.0, 3.0), 3: "W", 4: (2.0, 35.0, 12.0)})
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90, exif=exif)
+    return out.getvalue()
