@@ -1,11 +1,18 @@
 """Processing: turn a pending File into ``ready`` (with facets) or ``rejected`` (with a reason).
 
-``verify → sniff → clean → measure → render thumbnail → promote → mark``; each step a
-function. Safe to run twice and on two workers at once: the work happens inside a
-transaction that holds the File's row lock, and a finished file is skipped. A
-storage or network fault raises (the task retries with back-off) and rolls the
-step back; a bad file is rejected with a reason. Neither loses the record. The
-temporary object is deleted only after the new state has committed.
+A chain of steps, ``verify → sniff → clean → render → promote → mark`` (``PIPELINE``), run
+by one runner (``pipeline_run``) that times each step and logs the times. Safe to run
+twice and on two workers at once: the run happens inside a transaction that holds the
+File's row lock, and a finished file is skipped. A storage or network fault raises (the
+task retries with back-off); a bad file is rejected with a reason. Neither loses the
+record.
+
+Clean-up has one shape. Every database write of a run (facet rows, the file's fields,
+the outcome's event) is undone by the savepoint the runner holds. What the database
+cannot undo, a step undoes in its ``clean_up``: when a later step fails, the steps begun
+are cleaned up; when the file is rejected, every step is (so a rejected file keeps
+nothing an earlier, unfinished run stored either). The temporary object is not a
+step's: it is deleted only after the file's final state has committed.
 """
 
 from __future__ import annotations
@@ -15,12 +22,14 @@ import io
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import IO
 
+from botocore.exceptions import BotoCoreError, ClientError
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -32,7 +41,6 @@ from files.services import CHUNK, KeepOpen, digests_of, human_size, storage_put
 from files.signals import file_processed
 from files.sniffing import IMAGE_TYPES, PDF, WEBP, FileRejected, sniff
 from files.storage import stored_bytes
-from files.tasks import TRANSIENT_FAULTS
 from portal.webhooks import events
 from portal.webhooks.services import event_record
 
@@ -40,6 +48,10 @@ logger = logging.getLogger(__name__)
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", PDF: "pdf"}
 FINAL_STATES = (File.State.READY, File.State.REJECTED)
+# Faults of the storage, the network or the database: worth another try, later (the
+# tasks retry on these; every other failure of a file's bytes is a rejection).
+TRANSIENT_FAULTS = (OSError, BotoCoreError, ClientError, OperationalError)
+REJECTIONS = (FileRejected, rendering.ImageRejected)
 # An upload up to this size is verified into memory, not a temporary file: a phone photo
 # is read whole by the cleaning anyway, so writing it to disk first only costs time.
 SPOOL_IN_MEMORY_BYTES = 16 * 1024 * 1024
@@ -102,6 +114,7 @@ def attempt_begin(*, file_id, worker: str) -> bool:
 def file_process_locked(*, file_id) -> File:
     """The processing run itself, under the File's row lock."""
     started = time.monotonic()
+    times: dict[str, float] = {}
     with transaction.atomic():
         # The row lock makes a second worker wait here, then find the file finished. The
         # account (for the outcome's event) and ticket (for verify) come in the same query;
@@ -114,52 +127,185 @@ def file_process_locked(*, file_id) -> File:
         if file.state in FINAL_STATES:
             return file
         temp_key = file.temp_key
-        admitted = 0  # pixels this run was admitted to decode (files.decoding)
-
-        def admit(width: int, height: int, size: int) -> None:
-            nonlocal admitted
-            admitted = decode_admit(file=file, width=width, height=height, size=size)
-
-        try:
-            # A savepoint: a rejection half-way leaves no facet rows behind.
-            with (
-                transaction.atomic(),
-                tempfile.SpooledTemporaryFile(
-                    max_size=SPOOL_IN_MEMORY_BYTES, dir=settings.FILE_UPLOAD_TEMP_DIR
-                ) as original,
-            ):
-                verify(file, original)  # storage: its faults raise and are retried
-                with bad_file_errors_are_rejections():
-                    cleaned, content, thumbnail = forms_make(file, original, admit=admit)
-                file.processing_pixels = admitted
-                promote(file, cleaned, content, thumbnail)  # storage again
-        except (FileRejected, rendering.ImageRejected) as rejection:
-            permanent_objects_remove(file)
-            file = File.objects.get(pk=file_id)
-            # The savepoint's rollback took the charge with it: a file refused after it
-            # was decoded still used its sender's budget.
-            file.processing_pixels = admitted
-            mark_rejected(file, rejection.reason)
+        with tempfile.SpooledTemporaryFile(
+            max_size=SPOOL_IN_MEMORY_BYTES, dir=settings.FILE_UPLOAD_TEMP_DIR
+        ) as original:
+            run = Run(file=file, original=original)
+            try:
+                pipeline_run(run, PIPELINE, times=times)
+            except REJECTIONS as rejection:
+                file = File.objects.get(pk=file_id)
+                # The savepoint's rollback took the charge with it: a file refused after
+                # it was decoded still used its sender's budget.
+                file.processing_pixels = run.admitted
+                mark_rejected(file, rejection.reason)
         transaction.on_commit(lambda: temp_object_remove(file=file, key=temp_key))
     logger.info(
-        "file %s processed: %s in %.0f ms", file.pk, file.state, (time.monotonic() - started) * 1000
+        "file %s processed: %s in %.0f ms (%s)",
+        file.pk,
+        file.state,
+        (time.monotonic() - started) * 1000,
+        ", ".join(f"{name} {ms:.0f}" for name, ms in times.items()) + " ms",
     )
     return file
 
 
-def forms_make(file: File, original, *, admit=None):
-    """Judge the verified bytes in ``original`` and make the file's forms from them: its
+@dataclass
+class Run:
+    """What one processing run of a file carries from step to step."""
+
+    file: File
+    original: IO[bytes]  # the verified bytes, in a local spool
+    admitted: int = 0  # pixels this run was admitted to decode (files.decoding)
+    mime_type: str = ""  # detected from the bytes
+    cleaned: Cleaned | None = None
+    content: IO[bytes] | None = None  # what is stored as the content facet
+    thumbnail: rendering.Rendition | None = None
+    facets: list[Facet] = field(default_factory=list)  # stored, in the order stored
+
+    # Charge decoded pixels to the sender's budget (files.decoding); off for forms made
+    # outside a worker's run (test factories).
+    budget: bool = True
+
+    def admit(self, width: int, height: int, size: int) -> None:
+        """Refuses (raises) an image whose stored size is over the sender's budget, before
+        anything of it is decoded."""
+        if self.budget:
+            self.admitted = decode_admit(file=self.file, width=width, height=height, size=size)
+
+
+class Step:
+    """One link of the chain. ``run`` does the step's work on a ``Run``; ``clean_up``
+    undoes what it wrote that the runner's savepoint does not (objects in storage), for
+    this run or an earlier one of the same file that never finished, and is safe to call
+    when the step wrote nothing."""
+
+    name = ""
+    # Its failures are the file's fault (a rejection with a reason, never a retry): it
+    # reads only the local spool, so no transient fault can be mistaken for one.
+    judges_bytes = False
+
+    def run(self, run: Run) -> None:
+        raise NotImplementedError
+
+    def clean_up(self, run: Run) -> None:
+        return None
+
+
+class Verify(Step):
+    """The object is where its ticket said and small enough; copied into the spool."""
+
+    name = "verify"
+
+    def run(self, run: Run) -> None:
+        verify(run.file, run.original)  # storage: its faults raise and are retried
+
+
+class Sniff(Step):
+    """The type, from the bytes, allowed for the file's purpose."""
+
+    name = "sniff"
+    judges_bytes = True
+
+    def run(self, run: Run) -> None:
+        file = run.file
+        run.mime_type = sniff(
+            run.original,
+            purpose=file.purpose,
+            original_name=file.original_name,
+            declared_type=file.declared_type,
+        )
+
+
+class Clean(Step):
+    """Metadata out, the image upright, a PDF checked whole; the size as shown."""
+
+    name = "clean"
+    judges_bytes = True
+
+    def run(self, run: Run) -> None:
+        run.cleaned = clean(run.original, run.mime_type, admit=run.admit)
+        run.content = (
+            io.BytesIO(run.cleaned.content) if run.cleaned.content is not None else run.original
+        )
+
+
+class Render(Step):
+    """The thumbnail of an image (none for a PDF)."""
+
+    name = "render"
+    judges_bytes = True
+
+    def run(self, run: Run) -> None:
+        run.thumbnail = thumbnail_render(run.cleaned, run.content)
+
+
+class Promote(Step):
+    """The content and thumbnail stored at the file's permanent keys, with their facets."""
+
+    name = "promote"
+
+    def run(self, run: Run) -> None:
+        run.facets = forms_store(run.file, run.cleaned, run.content, run.thumbnail)
+
+    def clean_up(self, run: Run) -> None:
+        permanent_objects_remove(run.file)
+
+
+class Mark(Step):
+    """The file saved ready, as its content facet is, and its outcome recorded."""
+
+    name = "mark"
+
+    def run(self, run: Run) -> None:
+        run.file.processing_pixels = run.admitted
+        ready_save(run.file, run.facets[0])
+        record_outcome(run.file)
+
+
+PIPELINE: tuple[Step, ...] = (Verify(), Sniff(), Clean(), Render(), Promote(), Mark())
+
+
+def pipeline_run(run: Run, steps: tuple[Step, ...], *, times: dict[str, float]) -> None:
+    """Run ``steps`` in order inside a savepoint, each step's time (ms) put in ``times``
+    and logged at DEBUG. When one fails, the savepoint rolls back every database write,
+    and the steps begun (every step when the file is rejected) clean up; then the
+    failure goes on to the caller."""
+    begun: list[Step] = []
+    try:
+        with transaction.atomic():
+            for step in steps:
+                begun.append(step)
+                started = time.monotonic()
+                try:
+                    if step.judges_bytes:
+                        with bad_file_errors_are_rejections():
+                            step.run(run)
+                    else:
+                        step.run(run)
+                finally:
+                    times[step.name] = (time.monotonic() - started) * 1000
+                    logger.debug("file %s %s: %.1f ms", run.file.pk, step.name, times[step.name])
+    except Exception as failure:
+        for step in reversed(steps if isinstance(failure, REJECTIONS) else begun):
+            try:
+                step.clean_up(run)
+            except Exception:  # best effort: the failure itself is what the caller needs
+                logger.warning(
+                    "file %s: clean-up of %s failed", run.file.pk, step.name, exc_info=True
+                )
+        raise
+
+
+def forms_make(file: File, original):
+    """Judge the bytes in ``original`` and make the file's forms from them, as the
+    pipeline's sniff, clean and render steps do (without charging a decoding budget): its
     cleaned original, the stream to store as its content, and its thumbnail (None for a
     PDF). Reads only ``original``: no storage, network or database."""
-    mime_type = sniff(
-        original,
-        purpose=file.purpose,
-        original_name=file.original_name,
-        declared_type=file.declared_type,
-    )
-    cleaned = clean(original, mime_type, admit=admit)
-    content = io.BytesIO(cleaned.content) if cleaned.content is not None else original
-    return cleaned, content, thumbnail_render(cleaned, content)
+    run = Run(file=file, original=original, budget=False)
+    for step in (Sniff(), Clean(), Render()):
+        step.run(run)
+    return run.cleaned, run.content, run.thumbnail
 
 
 @contextlib.contextmanager
@@ -317,17 +463,20 @@ def thumbnail_render(cleaned: Cleaned, content) -> rendering.Rendition | None:
     return thumbnail
 
 
-def promote(file: File, cleaned: Cleaned, content, thumbnail: rendering.Rendition | None) -> None:
-    """Store the file's forms, mark it ready, and record the outcome (event and signal)."""
-    ready_store(file, cleaned, content, thumbnail)
-    record_outcome(file)
-
-
 def ready_store(
     file: File, cleaned: Cleaned, content, thumbnail: rendering.Rendition | None
 ) -> None:
     """Store the content and thumbnail facets at permanent keys and save the file as ready
-    (its type, size, checksum and dimensions those of the stored content)."""
+    (its type, size, checksum and dimensions those of the stored content): the promote
+    step and the mark step's save, without the outcome's event."""
+    ready_save(file, forms_store(file, cleaned, content, thumbnail)[0])
+
+
+def forms_store(
+    file: File, cleaned: Cleaned, content, thumbnail: rendering.Rendition | None
+) -> list[Facet]:
+    """Store the content (and the thumbnail, if any) at the file's permanent keys and
+    write their facets; the facets, content first."""
     prefix = file.permanent_prefix
     sha256, sha1 = digests_of(content)
     content.seek(0, io.SEEK_END)
@@ -353,11 +502,17 @@ def ready_store(
     if thumbnail is not None:
         facets.append(rendition_facet_build(file=file, name=Facet.THUMBNAIL, rendition=thumbnail))
     facets_store(facets)
-    file.mime_type = cleaned.mime_type
-    file.size = size
-    file.sha256 = sha256
-    file.width = cleaned.width
-    file.height = cleaned.height
+    return facets
+
+
+def ready_save(file: File, content: Facet) -> None:
+    """Save the file as ready, its type, size, checksum and dimensions those of its
+    ``content`` facet."""
+    file.mime_type = content.mime_type
+    file.size = content.size
+    file.sha256 = content.sha256
+    file.width = content.width
+    file.height = content.height
     file.state = File.State.READY
     file.rejection_reason = ""
     file.processed_at = timezone.now()

@@ -93,6 +93,7 @@ def file_enqueue_processing(*, file: File) -> None:
     committed, so the caller gets its answer; the stale-upload sweep queues the
     pending file again once the broker is back.
     """
+    # Late: the task module imports the processing services, which import this module.
     from files.tasks import file_process_task
 
     file_id = str(file.pk)

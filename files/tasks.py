@@ -1,13 +1,15 @@
-"""Celery tasks of the files app: thin wrappers that take primary keys and call services."""
+"""Celery tasks of the files app: thin wrappers that take primary keys and call services.
+
+Tasks import their services, never the other way round: a service that queues a task
+imports this module inside the function that queues it (see
+``files.services.file_enqueue_processing``).
+"""
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
-from django.db import OperationalError
 
-# Faults of the storage, the network or the database: worth another try, later.
-TRANSIENT_FAULTS = (OSError, BotoCoreError, ClientError, OperationalError)
+from files.processing import TRANSIENT_FAULTS, file_process
 
 
 @shared_task(
@@ -25,7 +27,6 @@ TRANSIENT_FAULTS = (OSError, BotoCoreError, ClientError, OperationalError)
     bind=True,
 )
 def file_process_task(self, file_id: str) -> None:
-    from files.processing import file_process
     from portal.ops.heartbeat import worker_identity
 
     file_process(file_id=file_id, worker=worker_identity(self.request.hostname or ""))
