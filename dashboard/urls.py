@@ -228,21 +228,6 @@ settings_pages = [
         name="settings-staff-two-factor-reset",
     ),
     path(
-        "settings/request-templates/",
-        request_templates.request_template_list,
-        name="settings-request-templates",
-    ),
-    path(
-        "settings/request-templates/<str:template_id>/",
-        request_templates.request_template_edit,
-        name="settings-request-template",
-    ),
-    path(
-        "settings/request-templates/<str:template_id>/delete/",
-        request_templates.request_template_delete,
-        name="settings-request-template-delete",
-    ),
-    path(
         "settings/reply-texts/",
         reply_templates.reply_template_list,
         name="settings-reply-templates",
@@ -256,6 +241,21 @@ settings_pages = [
         "settings/reply-texts/<str:template_id>/delete/",
         reply_templates.reply_template_delete,
         name="settings-reply-template-delete",
+    ),
+    path(
+        "settings/request-templates/",
+        request_templates.request_template_list,
+        name="settings-request-templates",
+    ),
+    path(
+        "settings/request-templates/<str:template_id>/",
+        request_templates.request_template_edit,
+        name="settings-request-template",
+    ),
+    path(
+        "settings/request-templates/<str:template_id>/delete/",
+        request_templates.request_template_delete,
+        name="settings-request-template-delete",
     ),
     path("settings/audit/", audit.audit_log, name="settings-audit"),
     path("settings/audit/export/", audit.audit_export, name="settings-audit-export"),
