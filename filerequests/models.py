@@ -174,9 +174,7 @@ class FileRequest(models.Model):
     review_outcome_by = models.ForeignKey(
         "accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    review_outcome_by_name = models.CharField(
-        max_length=200, blank=True, default="", db_default=""
-    )
+    review_outcome_by_name = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -293,9 +291,7 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(
-                fields=["backend", "provider_message_id"], name="notification_provider_id"
-            )
+            models.Index(fields=["backend", "provider_message_id"], name="notification_provider_id")
         ]
 
     def __str__(self) -> str:
