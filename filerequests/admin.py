@@ -14,6 +14,7 @@ from filerequests.models import (
     FileRequest,
     Notification,
     RecordReport,
+    ReplacedShortLink,
     ReplyTemplate,
     ReplyText,
     RequestTemplate,
@@ -255,6 +256,30 @@ class RecordReportAdmin(admin.ModelAdmin):
         "saved_by",
         "saved_by_name",
     ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReplacedShortLink)
+class ReplacedShortLinkAdmin(admin.ModelAdmin):
+    """Links a newer text replaced: opening one tells the patient to use the newer text.
+    Read-only, and the old link is shown by its first characters only: it grants nothing
+    now, but it was a patient's credential."""
+
+    list_display = ["link_start", "file_request", "replaced_at"]
+    search_fields = ["file_request__id"]
+    ordering = ["-replaced_at"]
+    fields = ["link_start", "file_request", "replaced_at"]
+    readonly_fields = fields
+    list_select_related = ["file_request"]
+
+    @admin.display(description="old link")
+    def link_start(self, obj) -> str:
+        return f"{obj.short_link_id[:4]}\N{HORIZONTAL ELLIPSIS}"
 
     def has_add_permission(self, request):
         return False

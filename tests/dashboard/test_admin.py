@@ -24,6 +24,7 @@ from filerequests.models import (
     FileRequest,
     Notification,
     RecordReport,
+    ReplacedShortLink,
     ReplyText,
 )
 from files.models import Facet
@@ -186,6 +187,12 @@ SAMPLES = {
             staff_name="Dr Rachel Williams",
         ),
         "Rachel Williams",
+    ),
+    "filerequests.replacedshortlink": lambda w: (
+        ReplacedShortLink.objects.create(
+            short_link_id="OldLinkSecret123", file_request=w["file_request"]
+        ),
+        str(w["file_request"].id),
     ),
     "filerequests.recordreport": lambda w: (
         RecordReport.objects.create(
@@ -528,3 +535,15 @@ def test_allow_again_lets_an_address_ask_for_a_reset_link_at_once(admin_site, wo
     assert AuditEvent.objects.filter(action="auth.password_reset_limit_ended").exists()
     again = Client().post(reverse("dashboard:password-reset"), ask_again)
     assert again.status_code == 302
+
+
+def test_a_replaced_link_is_shown_by_its_first_characters_only(admin_site, world):
+    """GIVEN a link a newer text replaced WHEN the operator lists and opens it THEN its
+    first four characters identify it and the rest of the old credential is never shown."""
+    replaced = ReplacedShortLink.objects.create(
+        short_link_id="OldLinkSecret123", file_request=world["file_request"]
+    )
+    for page in (changelist_url("filerequests.replacedshortlink"), change_url(replaced)):
+        shown = admin_site.get(page).content.decode()
+        assert "OldL\N{HORIZONTAL ELLIPSIS}" in shown
+        assert "OldLinkSecret123" not in shown and "LinkSecret" not in shown
