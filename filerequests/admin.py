@@ -165,7 +165,10 @@ class NotificationAdmin(admin.ModelAdmin):
         return False
 
 
-class TemplateSlotInline(admin.TabularInline):
+class TemplateSlotInline(admin.StackedInline):
+    """Stacked, not tabular: each field keeps its own label (a table's inputs have only
+    the column heading, which screen readers do not announce as their label)."""
+
     model = TemplateSlot
     extra = 0
     fields = ["position", "label", "instruction"]
