@@ -11,7 +11,10 @@ import io
 import threading
 import uuid
 
+import boto3
 import pytest
+import requests
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 
@@ -323,3 +326,49 @@ def test_the_confirmation_counts_every_photo_the_phone_names(file_request):
     page = client.get("/r/done").content.decode()
     assert "2 photos" in page
     assert len(client.get("/r/upload/status").json()["files"]) == 2
+
+
+def bucket_objects(s3_bucket) -> list[str]:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=settings.S3_ENDPOINT_URL,
+        region_name=settings.S3_REGION,
+        aws_access_key_id=settings.S3_ACCESS_KEY_ID,
+        aws_secret_access_key=settings.S3_SECRET_ACCESS_KEY,
+    )
+    listed = s3.list_objects_v2(Bucket=s3_bucket).get("Contents", [])
+    return sorted(entry["Key"] for entry in listed)
+
+
+def s3_store(answer: dict, data: bytes = PHOTO) -> None:
+    """The browser's POST straight to the bucket, with the ticket's signed policy."""
+    posted = requests.post(
+        answer["url"],
+        data=answer["fields"],
+        files={"file": ("IMG_0001.JPG", data, "image/jpeg")},
+        timeout=30,
+    )
+    assert posted.status_code in (200, 201, 204), posted.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_photo_uploaded_twice_to_s3_is_kept_once(file_request, s3_bucket):
+    """GIVEN S3 storage (SeaweedFS enforcing the ticket's policy) and a photo whose first
+    answer the phone never saw, so both its uploads reached the bucket
+    WHEN both confirmations arrive with the photo's id
+    THEN the clinic holds one file, and the bucket one object: the second copy removed."""
+    client = verified_client(file_request)
+    photo_id = str(uuid.uuid4())
+    first_ticket, second_ticket = ticket(client, photo_id).json(), ticket(client, photo_id).json()
+    assert first_ticket["url"].startswith(settings.S3_ENDPOINT_URL)
+    s3_store(first_ticket)
+    s3_store(second_ticket)
+    assert len(bucket_objects(s3_bucket)) == 2
+
+    first = confirm(client, first_ticket["ticketId"], photo_id).json()
+    again = confirm(client, second_ticket["ticketId"], photo_id).json()
+
+    assert again["alreadyReceived"] is True and again["fileId"] == first["fileId"]
+    (file,) = File.objects.filter(file_request=file_request)
+    assert file.size_sent == len(PHOTO)
+    assert bucket_objects(s3_bucket) == [file.temp_key]
