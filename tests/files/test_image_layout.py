@@ -463,3 +463,90 @@ def test_markup_in_a_jpeg_comment_is_refused_and_in_its_scan_is_not():
     assert refused.value.reason == (
         "This JPEG also contains web page code (HTML or script), a trick used to attack browsers."
     )
+
+
+# --- More edges: where a walk must stop, and where it must go on --------------------------
+
+
+@pytest.mark.parametrize(
+    "not_a_segment",
+    [
+        b"\x12\xfe\x00\x04ab",  # no 0xFF where a marker must be, then what reads as a comment
+        b"\xff\x00\x00\x04ab",  # stuffing outside a scan, with what reads as a length
+        b"\xff\xd8\x00\x04ab",  # a second SOI, with what reads as a length
+    ],
+    ids=["no marker", "stuffing", "SOI again"],
+)
+def test_the_walk_stops_at_what_is_no_segment_even_if_a_segment_could_follow(not_a_segment):
+    """GIVEN bytes that are no segment, shaped so that reading on would find one (and the
+    scan after it) THEN the walk stops there: nothing after it is left out."""
+    assert spans(jpeg(not_a_segment), JPEG) == []
+
+
+def test_compressed_text_under_an_empty_keyword_is_inflated_too():
+    ztxt = chunk(b"zTXt", b"\x00\x00" + zlib.compress(b"<script>x()</script>"))
+    itxt = chunk(b"iTXt", b"X\x00\x01\x00\x00\x00" + zlib.compress(b"<svg/>"))
+    assert texts(png(ztxt, itxt)) == [b"<script>x()</script>", b"<svg/>"]
+
+
+def test_an_extent_of_one_byte_is_pixels():
+    data, at = heif_with([(1, 0, 0, [(5, 1)])])
+    assert spans(data, "image/heic") == [(at + 5, at + 6)]
+
+
+def test_an_empty_pixel_chunk_that_ends_the_riff_is_still_a_chunk():
+    vp8 = riff_chunk(b"VP8 ", b"\x02" * 20)
+    data = webp(vp8, riff_chunk(b"VP8L", b""))
+    assert spans(data, WEBP) == [(20, 40), (48, 48)]
+
+
+def test_an_extent_reaching_into_a_64_bit_boxs_header_is_cut_at_its_payload():
+    _, at = heif(iinf() + iloc([(1, 0, 0, [(0, 4)])]))
+    head = box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic")
+    meta = full_box(b"meta", 0, iinf() + iloc([(1, 0, 0, [(at - 8, 20)])]))
+    media = b"\x07" * 64
+    data = head + meta + struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", 16 + len(media)) + media
+    # the 64-bit mdat's header is 16 bytes: its payload starts 8 bytes after ``at``
+    assert spans(data, "image/heic") == [(at + 8, at + 12)]
+
+
+def test_an_empty_box_does_not_stop_the_walk():
+    _, at = heif(iinf() + iloc([(1, 0, 0, [(0, 4)])]))
+    head = box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic")
+    meta = full_box(b"meta", 0, iinf() + iloc([(1, 0, 0, [(at + 8, 4)])]))
+    data = head + meta + box(b"free", b"") + box(b"mdat", b"\x07" * 64)
+    assert spans(data, "image/heic") == [(at + 8, at + 12)]
+
+
+def test_an_extent_that_ends_where_the_media_data_starts_is_nothing():
+    _, at = heif(iinf() + iloc([(1, 0, 0, [(0, 8)]), (2, 0, 0, [(0, 4)])]))
+    data, _ = heif(iinf() + iloc([(1, 0, 0, [(at - 8, 8)]), (2, 0, 0, [(at, 4)])]))
+    assert spans(data, "image/heic") == [(at, at + 4)]
+
+
+def test_a_pixel_span_inside_another_leaves_the_later_ones_out_too():
+    layout = Layout(pixel_spans=[(10, 20), (12, 18), (30, 40)])
+    assert layout.scanned_spans(100) == [(0, 10), (20, 30), (40, 100)]
+
+
+def test_item_types_are_read_past_other_boxes_and_old_entries():
+    """GIVEN an item list holding another box and an old (version 1) entry before the Exif
+    item's entry THEN the Exif item is still known as metadata: searched, not left out."""
+    old_entry = full_box(b"infe", 1, struct.pack(">HH", 9, 0) + b"name\x00")
+    entries = [box(b"free", b"x"), old_entry, infe(1, b"Exif"), infe(2, b"hvc1")]
+    data, at = heif_with([(1, 0, 0, [(0, 10)]), (2, 0, 0, [(10, 6)])], types=entries)
+    assert spans(data, "image/heic") == [(at + 10, at + 16)]
+
+
+def test_an_empty_pixel_span_does_not_split_what_is_searched():
+    """GIVEN an empty pixel chunk in the middle of searched bytes THEN the bytes around it
+    are one span: markup across it is found (a split would hide ``<scr`` + ``ipt``)."""
+    layout = Layout(pixel_spans=[(5, 5), (50, 60)])
+    assert layout.scanned_spans(100) == [(0, 50), (60, 100)]
+
+
+def test_a_few_bytes_after_the_last_box_do_not_undo_the_walk():
+    """GIVEN a HEIF file followed by seven stray bytes (too few for a box header)
+    THEN the pixel spans found stand."""
+    data, at = heif_with([(1, 0, 0, [(0, 10)])])
+    assert spans(data + b"\x00" * 7, "image/heic") == [(at, at + 10)]
