@@ -268,3 +268,20 @@ def test_a_third_photo_can_be_added_and_a_fifth_cannot(clinician_client, mole_hi
     assert len(shown(full)) == 4
     assert 'name="add" value="1"' not in full.content.decode()
     assert "compare-photo-new" not in full.content.decode()
+
+
+@pytest.mark.django_db
+def test_each_photo_says_when_it_was_taken_in_the_clinic_zone(clinician_client, account):
+    """GIVEN two photos taken on either side of October's clock change (London)
+    WHEN the comparison shows them THEN each time is London's and names its zone."""
+    patient = PatientFactory(account=account)
+    summer, winter = (ready_photo(account, patient, days_ago=days) for days in (2, 1))
+    File.objects.filter(pk=summer.pk).update(
+        created_at=dt.datetime(2026, 10, 24, 13, 5, tzinfo=dt.UTC)
+    )
+    File.objects.filter(pk=winter.pk).update(
+        created_at=dt.datetime(2026, 10, 26, 13, 5, tzinfo=dt.UTC)
+    )
+    html = clinician_client.get(f"/patients/{patient.id}/compare/").content.decode()
+    assert "24 Oct 2026, 14:05 BST" in html
+    assert "26 Oct 2026, 13:05 GMT" in html
