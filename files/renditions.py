@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from files import rendering, selectors
 from files.models import Facet, File
+from files.processing import facet_store_rendition
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def facet_rendition_wait(*, file: File, width: int, height: int, timeout: float)
 
 
 def rendition_enqueue(*, file: File, width: int, height: int) -> None:
+    # Late: the task module imports this one (tasks import their services).
     from files.tasks import rendition_render_task
 
     file_id = str(file.pk)
@@ -160,8 +162,6 @@ def _rendition_make(*, file: File, name: str, size: tuple[int, int], source: Fac
         logger.warning("rendition %s of file %s failed: %s", name, file.pk, rejection.reason)
         _mark_failed(file=file, name=name)
         return None
-    from files.processing import facet_store_rendition
-
     return facet_store_rendition(file=file, name=name, rendition=rendition)
 
 
@@ -186,6 +186,7 @@ def _exact_sizes_trim(*, file: File) -> None:
     Facet.objects.filter(pk__in=[facet.pk for facet in dropped]).delete()
     keys = [facet.storage_key for facet in dropped if facet.storage_key]
     if keys:
+        # Late: the task module imports this one (tasks import their services).
         from files.tasks import rendition_objects_remove_task
 
         transaction.on_commit(

@@ -10,6 +10,14 @@ from __future__ import annotations
 from celery import shared_task
 
 from files.processing import TRANSIENT_FAULTS, file_process
+from files.renditions import facet_rendition_render, rendition_objects_remove
+from files.sweeps import (
+    dead_worker_requeue,
+    expiry_announce_sweep,
+    retention_sweep,
+    stale_upload_sweep,
+)
+from portal.ops.heartbeat import worker_identity
 
 
 @shared_task(
@@ -27,36 +35,26 @@ from files.processing import TRANSIENT_FAULTS, file_process
     bind=True,
 )
 def file_process_task(self, file_id: str) -> None:
-    from portal.ops.heartbeat import worker_identity
-
     file_process(file_id=file_id, worker=worker_identity(self.request.hostname or ""))
 
 
 @shared_task(name="files.expiry_announce_sweep", acks_late=True, ignore_result=True)
 def expiry_announce_sweep_task() -> None:
-    from files.sweeps import expiry_announce_sweep
-
     expiry_announce_sweep()
 
 
 @shared_task(name="files.retention_sweep", acks_late=True, ignore_result=True)
 def retention_sweep_task() -> None:
-    from files.sweeps import retention_sweep
-
     retention_sweep()
 
 
 @shared_task(name="files.stale_upload_sweep", acks_late=True, ignore_result=True)
 def stale_upload_sweep_task() -> None:
-    from files.sweeps import stale_upload_sweep
-
     stale_upload_sweep()
 
 
 @shared_task(name="files.dead_worker_requeue", acks_late=True, ignore_result=True)
 def dead_worker_requeue_task() -> None:
-    from files.sweeps import dead_worker_requeue
-
     dead_worker_requeue()
 
 
@@ -72,8 +70,6 @@ def dead_worker_requeue_task() -> None:
 )
 def rendition_render_task(file_id: str, width: int, height: int) -> None:
     """The answer to ``imageSize=<width>x<height>``, made in the worker (files.renditions)."""
-    from files.renditions import facet_rendition_render
-
     facet_rendition_render(file_id=file_id, width=width, height=height)
 
 
@@ -87,6 +83,4 @@ def rendition_render_task(file_id: str, width: int, height: int) -> None:
 )
 def rendition_objects_remove_task(file_id: str, keys: list[str]) -> None:
     """The stored objects of renditions a file no longer keeps (files.renditions)."""
-    from files.renditions import rendition_objects_remove
-
     rendition_objects_remove(file_id=file_id, keys=keys)
