@@ -166,7 +166,8 @@ def date_range(text: str) -> DateRange:
             int(parts["hour"] or 0),
             int(parts["minute"] or 0),
             int(parts["second"] or 0),
-            int(float(parts["fraction"] or 0) * 1_000_000),
+            # The digits themselves: through a float, .000249 s read as 248 microseconds.
+            int((parts["fraction"] or ".")[1:].ljust(6, "0")),
             tzinfo=zone,
         )
     except ValueError:

@@ -635,3 +635,101 @@ def test_a_date_only_range_at_the_end_of_the_calendar_is_refused():
         search.days_covered, DateRange(at(9999, 12, 31), dt.datetime.max.replace(tzinfo=UTC)), "x"
     )
     assert error.diagnostics.startswith("'x' reaches outside the dates this server can search")
+
+
+# --- More edges: fractions, what a refusal echoes, paging's first row ------------------------
+
+
+@pytest.mark.parametrize("fraction", [".000249", ".000251", ".0157", ".00397", ".999999", ".1"])
+def test_a_fraction_of_a_second_is_read_to_the_exact_microsecond(fraction):
+    """GIVEN an instant with a fraction whose decimal has no exact binary form (as
+    meta.lastUpdated gives it back) THEN the range starts at exactly that microsecond."""
+    micro = int(fraction[1:].ljust(6, "0"))
+    step = 10 ** (6 - (len(fraction) - 1))
+    got = date_range(f"2024-05-01T09:30:15{fraction}Z")
+    assert got.start == at(2024, 5, 1, 9, 30, 15, micro)
+    assert got.end == at(2024, 5, 1, 9, 30, 15) + dt.timedelta(microseconds=micro + step)
+
+
+def test_an_instant_a_microsecond_into_a_day_covers_that_day_only():
+    narrow = date_condition("birth_date", is_date_only=True)
+    assert narrow("2024-05-02T00:00:00.000000Z", "") == Q(birth_date__gte=dt.date(2024, 5, 2)) & Q(
+        birth_date__lt=dt.date(2024, 5, 3)
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("a-2024", "invalid"), ("ap2x", "not-supported"), ("ap2024", "not-supported")],
+)
+def test_only_two_letters_then_a_digit_read_as_a_prefix(value, code):
+    """GIVEN a date value that starts with letters THEN two letters and a digit are an
+    unknown prefix (not supported); anything else is no FHIR date (invalid)."""
+    assert refused(date_condition(FIELD), value, "").code == code
+
+
+LONG = "x" * 100
+
+
+@pytest.mark.parametrize(
+    ("query", "echoed"),
+    [
+        ({"_sort": [LONG]}, f"_sort={'x' * 80} is"),
+        ({"_include": [LONG]}, f"_include={'x' * 80} is"),
+        ({"_revinclude": [LONG]}, f"_revinclude={'x' * 80} is"),
+        ({"_elements": [LONG]}, f"_elements={'x' * 80}: '{'x' * 40}' is"),
+        ({"_summary": [LONG]}, f"_summary={'x' * 40} is"),
+        ({"_count": [LONG]}, f"not '{'x' * 40}'."),
+        ({LONG: ["1"]}, f"The search parameter '{'x' * 80}' is"),
+        ({f"name:{LONG}": ["1"]}, "The modifier :" + LONG + " is"),
+        ({f"{LONG}:{LONG}": ["1"]}, f"The search parameter '{'x' * 80}' (with :{'x' * 40}) is"),
+        ({f"{LONG}.{LONG}": ["1"]}, f"'{(LONG + '.' + LONG)[:80]}' is a chained"),
+        ({f"_has:{LONG}": ["1"]}, f"'{('_has:' + LONG)[:80]}': reverse"),
+        ({f"{LONG}\x01": ["1"]}, f"The search parameter '{'x' * 40}' holds"),
+    ],
+    ids=[
+        "sort",
+        "include",
+        "revinclude",
+        "elements",
+        "summary",
+        "count",
+        "name",
+        "modifier",
+        "name and modifier",
+        "chain",
+        "has",
+        "control",
+    ],
+)
+def test_a_refusal_echoes_only_the_start_of_a_long_value(query, echoed):
+    """GIVEN a refused parameter 100 characters long THEN the refusal quotes its first 80
+    (a name or value) or 40 (a modifier, a number, an element) characters, no more."""
+    assert echoed in refused(parse, query).diagnostics
+
+
+def test_of_several_unknown_elements_the_first_is_named():
+    error = refused(parse, {"_elements": ["colour,subject,size"]})
+    assert "'colour' is not an element" in error.diagnostics
+
+
+def test_the_cursor_is_not_echoed_in_what_was_used():
+    assert parse({"_cursor": ["abc"], "name": ["a"]}).used == [("name", "a")]
+
+
+def test_each_value_of_a_parameter_is_a_condition():
+    got = parse({"name": ["Sm,Jo"]})
+    assert len(got.conditions) == 1 and isinstance(got.conditions[0], Q)
+
+
+def test_a_reference_url_with_a_query_names_the_id_before_it():
+    assert (
+        search.reference_id("https://fhir.example/R4/Patient/123?_format=json", "Patient") == "123"
+    )
+
+
+def test_an_offset_of_one_says_there_is_a_page_before(five_patients):
+    page = search.page_select(
+        five_patients, parse({"_offset": ["1"]}), field_name="created_at", scope="s"
+    )
+    assert page.more_before and len(page.rows) == 4
