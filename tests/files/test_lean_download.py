@@ -331,3 +331,13 @@ def test_the_keys_last_use_is_recorded_at_most_once_a_minute(
     assert lean(request, ready_photo.id) is not None
     last_used = ApiKey.objects.get(pk=api_key.api_key.pk).last_used_at
     assert last_used == (clock.now if recorded else before)
+
+
+def test_the_audit_row_keeps_the_first_300_characters_of_the_user_agent(api_key, ready_photo):
+    """GIVEN a download with a 400-character User-Agent THEN the audit row keeps its first
+    300, on the lean path as on the DRF path."""
+    request = APIRequestFactory().get(
+        f"/api/v1/files/{ready_photo.id}", HTTP_USER_AGENT="u" * 400, **key_headers(api_key)
+    )
+    assert lean(request, ready_photo.id) is not None
+    assert AuditEvent.objects.get(action="file.download").user_agent == "u" * 300

@@ -604,6 +604,16 @@ def _serve(session) -> None:
         note = f"no answer within {limit:.0f}s (counted as killed)" if outcome == "timeout" else ""
         if outcome == "error":
             note = f"the test process ended with {code}"
+        if outcome == "passed":
+            # What the module built before the fork (a statement it caches, a view the URL
+            # conf holds) keeps the original's code: a survivor is tried again in a fresh
+            # process, where the import hook compiles the mutant before anything runs.
+            fresh_limit = plan["timeout_base"] + plan["timeout_factor"] * baseline
+            outcome, fresh_note = _fresh_run(session, name, index, functions, fresh_limit)
+            if outcome != "passed":
+                note = "killed in a fresh process (built before the fork, it survived there)"
+                if outcome == "timeout":
+                    note = fresh_note
         results[index] = {
             "outcome": outcome,
             "seconds": round(time.monotonic() - t0, 2),
