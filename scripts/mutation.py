@@ -27,6 +27,9 @@ module's tests once under coverage.py, one context per test, then forks a child 
 that carries the mutated syntax tree into the loaded module and runs only the tests that
 reach the mutated line; a mutant on a line that runs while pytest starts is run in a fresh
 pytest process instead, whose import hook compiles the mutated module from the start.
+A mutant that survives the fork is tried once more in such a fresh process: what the
+module built before the fork (a cached statement, a view the URL conf holds) keeps the
+original's code there.
 Nothing is written to the working tree. A child that passes its time limit counts as
 killed (the mutant made the tests hang), with a note.
 
