@@ -166,10 +166,15 @@ def confirm_for_patient(request, file_request, body: dict) -> JsonResponse:
     actor = Actor.for_patient_link(file_request.id)
     try:
         with transaction.atomic():
-            # The request's row lock orders its confirmations: of two copies of a photo
-            # confirmed at once, the second sees the first's file.
-            type(file_request).objects.select_for_update().filter(pk=file_request.pk).first()
+            # Locks in the order every door takes them (the clinic's, for a trial, then the
+            # request's), or two doors writing to one request deadlock. The request's row
+            # lock orders its confirmations: of two copies of a photo confirmed at once, the
+            # second sees the first's file. NO KEY: rows that merely point at the request
+            # (a ticket issued meanwhile, which holds the patient's row) need not wait.
             quota.account_lock(file_request.account)
+            type(file_request).objects.select_for_update(no_key=True).filter(
+                pk=file_request.pk
+            ).first()
             held = file_held(file_request, photo_id)
             if held is not None and held.upload_ticket_id != ticket.pk:
                 file_services.upload_ticket_abandon(

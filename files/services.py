@@ -128,8 +128,11 @@ def upload_ticket_issue(
         raise ValueError(f"Unknown purpose {purpose!r}")
     limit = settings.FILES_MAX_UPLOAD_BYTES
     max_size = min(max_size or limit, limit)
-    if patient is not None:  # two tickets issued at once cannot both take the last room
-        type(patient).objects.select_for_update().filter(pk=patient.pk).first()
+    if patient is not None:
+        # Two tickets issued at once cannot both take the last room. NO KEY: a file or
+        # ticket of this patient written meanwhile (its foreign key check) need not wait,
+        # or a confirmation holding its request's row would deadlock with this ticket.
+        type(patient).objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
     quota.unconfirmed_bytes_check(
         account=account, patient=patient, file_request=file_request, adding=max_size
     )
