@@ -222,10 +222,12 @@ class Run:
         return self.user if self._python_usable else None
 
     def runs_portal(self, python: str) -> bool:
-        """Whether the run's user can start ``python`` and import the portal's Django."""
+        """Whether the run's user can start ``python`` and import what the portal's
+        processes run on (an older Python than the lock's may lack a package the lock
+        left out for its own version: redis-py wants async-timeout before 3.11.3)."""
         try:
             tried = subprocess.run(
-                [python, "-c", "import django, celery, gunicorn"],
+                [python, "-c", "import django, celery, gunicorn, redis, psycopg, boto3, PIL"],
                 cwd=BASE_DIR,
                 capture_output=True,
                 user=self.user.pw_uid,
