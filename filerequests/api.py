@@ -105,8 +105,7 @@ class FileRequestCreateSerializer(StrictSerializer):
         allow_blank=True,
         allow_null=True,
         max_length=64,
-        help_text="The id of one of your clinic's request templates (Settings, Request "
-        "templates).",
+        help_text="The id of one of your clinic's request templates (Settings, Request templates).",
     )
     bodySite = BodySiteInputSerializer(required=False, allow_null=True)
 

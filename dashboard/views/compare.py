@@ -68,4 +68,3 @@ def record_file_body_site(request, patient_id, file_id):
         label = file.body_site_label or "no body site"
         messages.success(request, f"The photo's body site is now {label}.")
     return redirect(back_to(request, patient))
-
