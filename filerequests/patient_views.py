@@ -24,7 +24,7 @@ from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from filerequests import patient_status, services
+from filerequests import patient_status, services, uploads
 from filerequests.models import FileRequest
 from filerequests.shortlinks import short_link_id_is_well_formed
 from files.downloads import file_response
@@ -360,8 +360,6 @@ def upload_ticket(request):
     file_request, refusal = session_file_request(request)
     if refusal:
         return json_refusal(refusal)
-    from filerequests import uploads
-
     response = uploads.ticket_for_patient(request, file_request, read_json(request))
     remember_answered_file(request, response)
     return response
@@ -386,8 +384,6 @@ def upload_confirm(request):
     file_request, refusal = session_file_request(request)
     if refusal:
         return json_refusal(refusal)
-    from filerequests import uploads
-
     response = uploads.confirm_for_patient(request, file_request, read_json(request))
     remember_answered_file(request, response)
     return response
@@ -397,8 +393,6 @@ def files_of_photo_ids(request, file_request, body: dict):
     """(files, None) for the ``photoIds`` of ``body`` this request holds, remembered in
     the session in one write (photos confirmed side by side each write the session, and
     one of two such writes can be lost), or (None, a 400 answer)."""
-    from filerequests import uploads
-
     photo_ids = body.get("photoIds")
     if not isinstance(photo_ids, list) or len(photo_ids) > patient_status.SESSION_FILES_MAX:
         return None, JsonResponse({"error": "The list of photos is not valid."}, status=400)
