@@ -17,7 +17,23 @@ class Outcome(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class RequestTemplate(models.Model):
+class ClinicListEntry(models.Model):
+    """What a clinic's own editable lists (request templates, reply texts) share: their
+    order on the Settings page, and when each was made and last changed."""
+
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RequestTemplate(ClinicListEntry):
     """A clinic's ready-made request: the message to the patient and the photos to take,
     one slot each ("Close-up, in focus"). Staff pick one when sending; the request keeps
     a copy of the slots, so editing or deleting a template never changes a request
@@ -30,20 +46,13 @@ class RequestTemplate(models.Model):
     name = models.CharField(max_length=100)
     message = models.TextField(max_length=1000)
     default_key = models.CharField(max_length=30, blank=True, default="")
-    position = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["position", "name"]
+    class Meta(ClinicListEntry.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "name"], name="request_template_one_name_per_clinic"
             )
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
     def slot_snapshot(self) -> list[dict]:
         """The slots as a request keeps them: ``[{id, label, instruction}]``."""
@@ -365,7 +374,7 @@ class AddressThrottle(models.Model):
         )
 
 
-class ReplyTemplate(models.Model):
+class ReplyTemplate(ClinicListEntry):
     """A clinic's ready-made reply text to a patient once their photos are reviewed.
 
     ``{clinic}`` and ``{first_name}`` in the body become the clinic's name and the
@@ -377,20 +386,13 @@ class ReplyTemplate(models.Model):
     )
     name = models.CharField(max_length=80)
     body = models.TextField(max_length=612)
-    position = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["position", "name"]
+    class Meta(ClinicListEntry.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "name"], name="reply_template_name_unique_in_account"
             )
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class ReplyText(models.Model):
