@@ -153,12 +153,13 @@ def test_patient_sends_two_photos_with_notes_from_a_phone(
             return body if ready else None
 
         body = wait_for(both_ready, timeout=90, message="files not ready with thumbnails")
+        (landscape,) = [f for f in body["files"] if f["originalName"] == "IMG_0292.JPG"]
         (delivery,) = wait_for(lambda: receiver.deliveries, message="no files.update delivered")
         # An imageSize rendition is made by the worker: 409 with Retry-After until then.
         thumbnail = wait_for(
             lambda: (
                 answer
-                if (answer := api.get(body["files"][0]["thumbnail"]["url"])).status_code != 409
+                if (answer := api.get(landscape["thumbnail"]["url"])).status_code != 409
                 else None
             ),
             timeout=60,
@@ -167,7 +168,8 @@ def test_patient_sends_two_photos_with_notes_from_a_phone(
     receiver.close()
 
     assert body["status"] == "answered"
-    first, second = body["files"]
+    # Listed as they arrived: two photos sent together may arrive in either order.
+    first, second = sorted(body["files"], key=lambda f: f["originalName"])
     assert (first["originalName"], first["description"]) == ("IMG_0292.JPG", None)
     assert (second["originalName"], second["description"]) == (
         "IMG_0293.JPG",
@@ -181,7 +183,7 @@ def test_patient_sends_two_photos_with_notes_from_a_phone(
     thumbnail_image = Image.open(io.BytesIO(b"".join(thumbnail.streaming_content)))
     assert thumbnail_image.format == "JPEG"
     # The listing says the size its URL answers: the aspect fill of 320x320 for 1600x1200.
-    offered = body["files"][0]["thumbnail"]
+    offered = first["thumbnail"]
     assert thumbnail_image.size == (offered["width"], offered["height"]) == (427, 320)
 
     (event,) = Event.objects.filter(type="file-request.files.update")
