@@ -107,7 +107,7 @@ ROUTES: dict[str, RouteRule] = {
 
 # --- Everything else in the URLconf -------------------------------------------------------
 #
-# The walker (tests/test_route_walker.py) takes every URL pattern: ``api/v1/`` routes from
+# The walker (tests/access/test_route_walker.py) takes every URL pattern: ``api/v1/`` routes from
 # ROUTES above, the ``dashboard`` namespace from tests/dashboard/routes.py, the rest from
 # this table. ``admin/`` is left out: Django's admin has its own guard (staff users of the
 # operator, is_staff + its own login) and is not a clinic surface. Static files have no

@@ -13,7 +13,7 @@ from filerequests.models import FileRequest
 from portal.accounts.models import Staff
 from tests.dashboard.conftest import signed_in_client
 from tests.factories import FileRequestFactory, PatientFactory, StaffFactory
-from tests.test_filerequests_api import create
+from tests.filerequests.test_filerequests_api import create
 
 pytestmark = pytest.mark.django_db
 

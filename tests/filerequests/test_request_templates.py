@@ -18,7 +18,7 @@ from filerequests.request_templates import (
 )
 from portal.audit.models import AuditEvent
 from portal.audit.services import Actor
-from tests.test_filerequests_api import create
+from tests.filerequests.test_filerequests_api import create
 
 pytestmark = pytest.mark.django_db
 

@@ -337,7 +337,7 @@ def test_twilio_is_told_where_to_send_receipts(account, settings):
     """The message's StatusCallback is this message's receipt address on the portal's
     public address (the real library, a local server answering as Twilio)."""
     from filerequests.services import notification_queue, notification_send
-    from tests.test_filerequests_sms import FakeTwilio
+    from tests.filerequests.test_filerequests_sms import FakeTwilio
 
     fake = FakeTwilio()
     try:
@@ -483,7 +483,7 @@ def test_twilio_refusing_the_number_reads_in_words(account, settings):
     """Twilio's refusal when sending (21211) is "Not delivered: the mobile number is not
     valid" on the request page, with the code kept for whoever asks Twilio."""
     from filerequests.services import notification_queue, notification_send
-    from tests.test_filerequests_sms import FakeTwilio
+    from tests.filerequests.test_filerequests_sms import FakeTwilio
 
     fake = FakeTwilio()
     fake.answers = [(400, {"code": 21211, "message": "Invalid 'To'", "status": 400})]

@@ -265,7 +265,7 @@ def test_patient_is_told_to_wait_when_the_link_budget_is_spent(settings, account
     """GIVEN a budget of one 0.8 MP photo an hour per link WHEN a patient sends two such
     photos through the page and both are processed THEN the page shows the first ready
     and the second refused, in words that tell the patient to wait or call."""
-    from tests.test_filerequests_patient_status import DOB, send, verified_client
+    from tests.filerequests.test_filerequests_patient_status import DOB, send, verified_client
 
     settings.FILES_DECODE_BUDGET_PIXELS_PER_LINK = PHOTO[0] * PHOTO[1]
     patient.date_of_birth = DOB

@@ -15,9 +15,9 @@ from PIL import Image
 
 from files.models import Facet, File
 from tests.factories import FileRequestFactory
+from tests.filerequests.test_filerequests_patient_status import DOB, send, verified_client
 from tests.files import bombs
 from tests.support.worker import celery_worker, wait_for
-from tests.test_filerequests_patient_status import DOB, send, verified_client
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_backup_restore import SUITE_VARIABLES
+from tests.ops.test_backup_restore import SUITE_VARIABLES
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # The release CHANGELOG.md calls 0.1.0: the code before the Unreleased section.

@@ -3,7 +3,7 @@ says what happened, in the error shape of the door it came through.
 
 - JSON nested past what any request needs (``[`` x 100,000 raised RecursionError in
   ``json.load``), sent to every route in the URLconf that takes a body, walked the way
-  tests/test_route_walker.py walks it.
+  tests/access/test_route_walker.py walks it.
 - A download whose stored object is gone (the 500 came after the headers were sent),
   through every download door, on the embedded storage and on S3.
 """
@@ -19,12 +19,12 @@ from attachments.models import PatientPhoto
 from files.models import Facet
 from portal.accounts.services import api_key_create
 from tests.access.routes import OTHER_ROUTES, ROUTES
+from tests.access.test_route_walker import caller_client, kind_of, walk, world  # noqa: F401
 from tests.dashboard.objects import attachment_with_file, stored_file
 from tests.dashboard.routes import PAGES
 from tests.factories import FileRequestFactory, PatientFactory, StaffFactory
 from tests.support.renditions import facet_rendition_get_or_create
 from tests.support.sessions import sign_in
-from tests.test_route_walker import caller_client, kind_of, walk, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

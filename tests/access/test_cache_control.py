@@ -4,7 +4,7 @@ Pages, htmx partials, API JSON and file bytes about patients must not be left in
 browser's cache (a shared clinic computer) or a proxy's: every answer to a signed-in
 staff member, an API key or a verified patient carries ``Cache-Control`` with
 ``no-store`` and ``private``, whatever the status. The walk takes every route of the
-URLconf (tests/test_route_walker.py) with the callers that own account A's objects,
+URLconf (tests/access/test_route_walker.py) with the callers that own account A's objects,
 each method of each route. Static assets stay cacheable.
 """
 
@@ -16,9 +16,9 @@ from django.urls import reverse
 
 from portal.accounts.services import api_key_create
 from tests.access.routes import OTHER_ROUTES, ROUTES
+from tests.access.test_route_walker import body_for, caller_client, kind_of, walk, world  # noqa: F401
 from tests.dashboard.conftest import signed_in_client
 from tests.dashboard.routes import PAGES
-from tests.test_route_walker import body_for, caller_client, kind_of, walk, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

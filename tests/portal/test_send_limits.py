@@ -25,7 +25,7 @@ from portal.accounts.models import PasswordResetThrottle
 from portal.audit.models import AuditEvent
 from tests.dashboard.conftest import signed_in_client
 from tests.factories import FileRequestFactory, StaffFactory
-from tests.test_filerequests_api import create
+from tests.filerequests.test_filerequests_api import create
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ import pytest
 from tests.plugins.services import free_port
 from tests.support.worker import wait_for
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 SERVER_VARIABLES = {
     "DATABASE_URL",
     "CELERY_BROKER_URL",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 LOAD = """
 import json, sys
 from gunicorn.config import Config

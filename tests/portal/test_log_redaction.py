@@ -23,9 +23,9 @@ from filerequests.services import notification_queue, notification_send
 from filerequests.shortlinks import short_link_id_new
 from portal.accounts.services import api_key_create
 from tests.factories import FileRequestFactory, PatientFactory
+from tests.filerequests.test_filerequests_sms import fake_twilio  # noqa: F401
 from tests.plugins.services import free_port, wait_until
 from tests.support.worker import BASE_DIR, worker_env
-from tests.test_filerequests_sms import fake_twilio  # noqa: F401
 
 MOBILE = "+447911123456"
 

@@ -206,7 +206,7 @@ def test_one_address_is_limited_across_links(client, account, settings):
     """GIVEN a limit of three failed checks an hour per address, and two links
     WHEN one address fails twice on one link and once on the other, then tries again
     THEN the fourth wrong try is refused (429) and still counts on the link (the
-    per-link lockout stays the brute-force control; tests/test_patient_throttle.py
+    per-link lockout stays the brute-force control; tests/filerequests/test_patient_throttle.py
     shows a right answer is never refused by this count)."""
     settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR = 3
     first = FileRequestFactory(account=account)

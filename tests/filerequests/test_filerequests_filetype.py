@@ -16,7 +16,7 @@ from tests.support.browser import new_context
 
 pytestmark = [pytest.mark.browser]
 
-FILETYPE_JS = Path(__file__).resolve().parent.parent / "static" / "filerequests" / "filetype.js"
+FILETYPE_JS = Path(__file__).resolve().parents[2] / "static" / "filerequests" / "filetype.js"
 
 
 def image(fmt: str) -> bytes:

@@ -39,11 +39,11 @@ from portal.webhooks import events
 from portal.webhooks.models import Delivery, WebhookEndpoint
 from portal.webhooks.services import event_dispatch, event_record, webhook_endpoint_create
 from tests.access.routes import OTHER_ROUTES, ROUTES
+from tests.access.test_access_matrix import attachment_objects
 from tests.dashboard.objects import stored_file
 from tests.dashboard.routes import PAGES, object_pages
 from tests.factories import AccountFactory, FileRequestFactory, PatientFactory, StaffFactory
 from tests.support.sessions import sign_in
-from tests.test_access_matrix import attachment_objects
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def manage(*args, env_overrides: dict[str, str]) -> subprocess.CompletedProcess:

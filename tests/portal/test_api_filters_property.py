@@ -70,7 +70,7 @@ FILTERS = {
     "/api/v1/webhooks/{endpoint_id}/deliveries": DELIVERY_STATUS,
 }
 # Query parameters of routes that are not lists, each fuzzed beside its own feature.
-NOT_LISTS = {("/api/v1/files/{file_id}", "imageSize")}  # tests/test_rendering.py
+NOT_LISTS = {("/api/v1/files/{file_id}", "imageSize")}  # tests/files/test_rendering.py
 
 
 def test_every_list_filter_is_fuzzed():

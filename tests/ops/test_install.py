@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 CONSTRAINTS = BASE_DIR / "requirements" / "constraints.txt"
 PROJECT = "clinic-file-portal"
 # The tools the production venv must not hold (the three, and the test runners).

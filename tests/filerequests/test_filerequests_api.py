@@ -191,7 +191,7 @@ def test_seed_example_request_verbatim_is_created_and_echoes_its_account_id(api,
     THEN the request is created in the key's clinic (200, as X-on answers), and "12" is
     stored and answered as sent: on create, read, list and in the files.update event."""
     from filerequests.services import file_request_publish_files_update
-    from tests.test_filerequests_page import photo_for
+    from tests.filerequests.test_filerequests_page import photo_for
 
     response = api.post(
         "/api/v1/file-requests", SEED_004_EXAMPLE_REQUEST, content_type="application/json"

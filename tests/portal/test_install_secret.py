@@ -33,7 +33,7 @@ from django.utils.crypto import salted_hmac
 from files.tickets import ALGORITHM, embedded_upload_url, signature_for
 from portal.install_secret import derived_key
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 # The constant the repository used to sign with when SECRET_KEY was unset.
 OLD_CONSTANT = "development-only-secret-key-change-me-0123456789-abcdefghijklmnop"
 SETTINGS_PRINTER = (

@@ -39,7 +39,7 @@ from portal.ops.backup import (
     restore_run,
 )
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 # What the suite's own process sets that a portal process of a drill must not inherit.
 SUITE_VARIABLES = {
     "DATABASE_URL",

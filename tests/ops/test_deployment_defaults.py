@@ -1,4 +1,4 @@
-"""Production defaults that fail safe, in tests/test_deployment.py's style:
+"""Production defaults that fail safe, in tests/ops/test_deployment.py's style:
 the real settings module, in a subprocess started as production would start it.
 
 - An e-mail backend that prints, keeps or drops mail (reset and invitation links) is
@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from tests.test_deployment import manage
+from tests.ops.test_deployment import manage
 
 SECRET = "x7!" + "k2Jq9-Lm4zP0vR8sT1wY6uB3nC5eG" * 2
 

@@ -21,7 +21,7 @@ from tests.support.photo_quality_set import quality_samples
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-QUALITY_JS = Path(__file__).resolve().parent.parent / "static" / "filerequests" / "quality.js"
+QUALITY_JS = Path(__file__).resolve().parents[2] / "static" / "filerequests" / "quality.js"
 HINTS = ("blur", "dark", "glare")
 
 

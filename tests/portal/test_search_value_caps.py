@@ -29,7 +29,7 @@ from tests.factories import PatientFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 FHIR_JSON = "application/fhir+json"
 THOUSAND = [f"name{i}" for i in range(1000)]
 

@@ -1,6 +1,6 @@
 """The time budgets of the scaled shape's dependencies, on the real servers the suite
 runs: PostgreSQL ends a statement at its statement_timeout (answered 503 by the portal,
-tests/test_service_unavailable.py), connecting gives up at connect_timeout, Redis and S3
+tests/config/test_service_unavailable.py), connecting gives up at connect_timeout, Redis and S3
 clients carry their timeouts. Each dependency frozen under a running portal is
 tests/faults/test_frozen_dependencies.py."""
 

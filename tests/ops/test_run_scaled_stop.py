@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.ops.test_make_run_scaled import SERVER_VARIABLES, free_block, processes_of
 from tests.plugins.services import pg_binary
 from tests.support.worker import wait_for
-from tests.test_make_run_scaled import SERVER_VARIABLES, free_block, processes_of
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("run_scaled")]
 

@@ -2,7 +2,7 @@
 
 The task function is called directly, with ``now`` set to the moment each retry
 falls due, so the day-long schedule runs without waiting. A real worker runs the
-same code in tests/test_webhooks_worker.py.
+same code in tests/portal/test_webhooks_worker.py.
 """
 
 from __future__ import annotations

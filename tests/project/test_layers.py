@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Each layer and the project apps it must not import. (``portal`` holds both the base,
 # accounts, patients, audit, and the project's root, its URLs and metrics, which import
 # every app; so it has no rule here.)

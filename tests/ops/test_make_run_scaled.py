@@ -24,7 +24,7 @@ from tests.files import samples
 from tests.support import clients
 from tests.support.worker import wait_for
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 SERVER_VARIABLES = {
     "DATABASE_URL",
     "CELERY_BROKER_URL",

@@ -27,7 +27,7 @@ from tests.support import clients
 from tests.support.tls import make_tls
 from tests.support.worker import wait_for
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 NETWORK = "10.231.77"  # a private /24 this test makes and removes
 BRIDGE = "cfp-br0"
 HOSTS = {"data": f"{NETWORK}.2", "app1": f"{NETWORK}.3", "app2": f"{NETWORK}.4"}

@@ -12,7 +12,7 @@ from portal.patients.models import Patient
 from portal.patients.nhs_number import NhsNumberError, nhs_number_format, nhs_number_parse
 from portal.patients.services import NhsNumberTaken, patient_create
 from tests.factories import PatientFactory
-from tests.test_filerequests_api import seed_body
+from tests.filerequests.test_filerequests_api import seed_body
 
 # --- The check --------------------------------------------------------------------------
 

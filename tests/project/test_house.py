@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 CITATION = re.compile(
     r"\bissues?\s+#?\d+"  # issue 13, issues 9, 16 and 17, Issue 17 #7, issue #12
