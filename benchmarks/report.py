@@ -111,7 +111,7 @@ def render(
         ),
         "",
         "API query counts per list and detail endpoint are asserted in the test suite "
-        "(`tests/test_query_counts.py`), not here: they are counts, not timings.",
+        "(`tests/portal/test_query_counts.py`), not here: they are counts, not timings.",
         "",
     ]
     return "\n".join(lines)

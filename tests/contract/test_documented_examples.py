@@ -48,8 +48,8 @@ from portal.webhooks.services import (
 )
 from tests.factories import PatientFactory
 from tests.fhir.conftest import stored_file
+from tests.filerequests.test_filerequests_api import SEED_004_EXAMPLE_REQUEST
 from tests.files import samples
-from tests.test_filerequests_api import SEED_004_EXAMPLE_REQUEST
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTAL = "https://portal.example.org"

@@ -1,6 +1,6 @@
 """Mobile numbers as staff type them: national in the clinic's region (GB here) or
 international, stored as E.164, shown back as ``+44 7911 123456``, and refused in words
-when they are not a mobile number. The APIs keep E.164 only (tests/test_patients_api.py)."""
+when they are not a mobile number. The APIs keep E.164 only (tests/portal/test_patients_api.py)."""
 
 from __future__ import annotations
 

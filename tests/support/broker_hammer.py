@@ -1,4 +1,5 @@
-"""Producer and consumer processes for the broker hammer test (tests/test_embedded_broker.py).
+"""Producer and consumer processes for the broker hammer test
+(tests/config/test_embedded_broker.py).
 
 ``python -m tests.support.broker_hammer produce URL OPTIONS --prefix P --count N`` publishes
 N messages ``{"id": "P-i"}`` to the ``hammer`` queue.

@@ -1,4 +1,4 @@
-"""The restore drill's two halves (tests/test_backup_restore.py), run as a portal process of
+"""The restore drill's two halves (tests/ops/test_backup_restore.py), run as a portal process of
 its own against whatever database and storage its environment names:
 
     python -m tests.support.restore_drill populate   # makes a clinic; prints it as JSON
