@@ -32,11 +32,10 @@ ENROLMENT_ON = "Two-factor sign-in is on. You will need a code each time."
 
 def paused_message(pause: signin_throttle.Pause, now) -> str:
     """What a person is told while sign-in is paused: when they may try again."""
-    seconds = pause.retry_after_seconds(now)
-    minutes = max(1, -(-seconds // 60))
+    minutes = pause.minutes_to_wait(now)
     at = timezone.localtime(pause.until).strftime("%H:%M %Z")
     return (
-        "Too many wrong passwords: signing in is paused for your safety. "
+        f"{signin_throttle.PAUSED_WORDS} "
         f"Try again in {minutes} minute{'s' if minutes != 1 else ''} (after {at}). "
         "Forgot your password? Reset it with the link below."
     )

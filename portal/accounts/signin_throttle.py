@@ -7,11 +7,12 @@ per /64, from portal.clientip). The address is counted as authentication looks i
 case-folded, so every spelling that can sign in as one person (a full-width letter, a
 ligature, a combining accent, spaces around it, other capitals) shares one count.
 After ``SIGN_IN_ACCOUNT_MAX_FAILURES`` (or ``SIGN_IN_ADDRESS_MAX_FAILURES``) failures
-that key is paused; each further pause of the same key doubles, up to
-``SIGN_IN_LOCKOUT_MAX_SECONDS`` (back-off). While paused the password is not even
-checked, so the right one is refused too and a guess teaches nothing. A right password
-clears the account's count, never the address's: one valid sign-in must not buy an
-address more guesses at others.
+within ``SIGN_IN_FAILURE_WINDOW_SECONDS`` of each other that key is paused; each further
+pause of the same key doubles, up to ``SIGN_IN_LOCKOUT_MAX_SECONDS`` (back-off, forgotten
+after a day without a failure). The arithmetic is portal.throttle's, configured by the
+two policies below. While paused the password is not even checked, so the right one is
+refused too and a guess teaches nothing. A right password clears the account's count,
+never the address's: one valid sign-in must not buy an address more guesses at others.
 
 Why our own and not django-axes: axes forgets an account's earlier lockouts when
 its cool-off ends (so no back-off without a second store of our own), its backend
@@ -25,7 +26,6 @@ cache). Every failure, pause and refusal is an audit event.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,8 +40,31 @@ from django.utils.crypto import salted_hmac
 from portal.accounts.models import SignInThrottle, User
 from portal.audit.services import Actor, audit_record
 from portal.clientip import client_throttle_key
+from portal.throttle import LockoutPolicy, Pause, latest_pause
 
 Scope = SignInThrottle.Scope
+
+# What a person is told while either key is paused (the page adds when to try again).
+PAUSED_WORDS = "Too many wrong passwords: signing in is paused for your safety."
+
+
+def policy(scope: str) -> LockoutPolicy:
+    """The limits of one scope: 5 wrong passwords for an e-mail address, 20 from a
+    client address, within 15 minutes of each other; pauses of 1 minute doubling up to
+    an hour, the back-off remembered for a day."""
+    maximum = (
+        settings.SIGN_IN_ACCOUNT_MAX_FAILURES
+        if scope == Scope.ACCOUNT
+        else settings.SIGN_IN_ADDRESS_MAX_FAILURES
+    )
+    return LockoutPolicy(
+        scope=str(scope),
+        max_failures=maximum,
+        lockout=timedelta(seconds=settings.SIGN_IN_LOCKOUT_SECONDS),
+        lockout_max=timedelta(seconds=settings.SIGN_IN_LOCKOUT_MAX_SECONDS),
+        window=timedelta(seconds=settings.SIGN_IN_FAILURE_WINDOW_SECONDS),
+        memory=timedelta(seconds=settings.SIGN_IN_LOCKOUT_MEMORY_SECONDS),
+    )
 
 
 def client_key(request: HttpRequest) -> str:
@@ -67,18 +90,6 @@ def key_digest(scope: str, value: str) -> str:
     return salted_hmac(f"portal.sign-in-throttle.{scope}", text).hexdigest()
 
 
-def max_failures(scope: str) -> int:
-    if scope == Scope.ACCOUNT:
-        return settings.SIGN_IN_ACCOUNT_MAX_FAILURES
-    return settings.SIGN_IN_ADDRESS_MAX_FAILURES
-
-
-def lockout_length(lockouts: int) -> timedelta:
-    """1 minute, then 2, 4, 8… up to the maximum: each pause of a key doubles."""
-    seconds = settings.SIGN_IN_LOCKOUT_SECONDS * (2 ** max(0, lockouts - 1))
-    return timedelta(seconds=min(seconds, settings.SIGN_IN_LOCKOUT_MAX_SECONDS))
-
-
 @dataclass
 class SignInKeys:
     """The two rows one sign-in is counted under, locked for the attempt."""
@@ -90,15 +101,6 @@ class SignInKeys:
     @property
     def rows(self) -> tuple[SignInThrottle, SignInThrottle]:
         return self.account, self.address
-
-
-@dataclass(frozen=True)
-class Pause:
-    until: datetime
-    scopes: tuple[str, ...]
-
-    def retry_after_seconds(self, now: datetime) -> int:
-        return max(1, math.ceil((self.until - now).total_seconds()))
 
 
 def keys_lock(*, email: str, request: HttpRequest) -> SignInKeys:
@@ -115,13 +117,7 @@ def keys_lock(*, email: str, request: HttpRequest) -> SignInKeys:
 
 def pause_of(keys: SignInKeys, now: datetime) -> Pause | None:
     """The pause in force for this attempt, if any (the later one when both are)."""
-    paused = [row for row in keys.rows if row.locked_until and row.locked_until > now]
-    if not paused:
-        return None
-    return Pause(
-        until=max(row.locked_until for row in paused),
-        scopes=tuple(row.scope for row in paused),
-    )
+    return latest_pause(policy(row.scope).pause_of(row, now) for row in keys.rows)
 
 
 def user_for_email(email: str) -> User | None:
@@ -162,50 +158,32 @@ def failure_record(*, keys: SignInKeys, request: HttpRequest) -> Pause | None:
     """Count a wrong password against both keys; a key that reaches its limit pauses.
     Returns the pause that starts now, if one does."""
     now = timezone.now()
-    window = timedelta(seconds=settings.SIGN_IN_FAILURE_WINDOW_SECONDS)
-    memory = timedelta(seconds=settings.SIGN_IN_LOCKOUT_MEMORY_SECONDS)
     audit_sign_in(action="auth.sign_in_failed", request=request, email=keys.email, detail={})
     started = []
     for row in keys.rows:
-        if row.last_failure_at is not None and now - row.last_failure_at > window:
-            row.failures = 0
-        if row.last_failure_at is not None and now - row.last_failure_at > memory:
-            row.lockouts = 0
-        row.failures += 1
-        row.last_failure_at = now
-        if row.failures >= max_failures(row.scope):
-            row.failures = 0
-            row.lockouts += 1
-            length = lockout_length(row.lockouts)
-            row.locked_until = now + length
-            started.append(row)
+        row_policy = policy(row.scope)
+        pause = row_policy.failure_count(row, now).pause
+        if pause is not None:
+            started.append(pause)
             audit_sign_in(
                 action="auth.sign_in_paused",
                 request=request,
                 email=keys.email,
                 detail={
                     "scope": row.scope,
-                    "seconds": int(length.total_seconds()),
+                    "seconds": int(row_policy.lockout_length(row.lockouts).total_seconds()),
                     "lockouts": row.lockouts,
                 },
             )
-        row.save(update_fields=["failures", "lockouts", "last_failure_at", "locked_until"])
-    if not started:
-        return None
-    return Pause(
-        until=max(row.locked_until for row in started),
-        scopes=tuple(row.scope for row in started),
-    )
+        row.save(update_fields=row_policy.columns.names())
+    return latest_pause(started)
 
 
 def success_record(*, keys: SignInKeys, user: User, request: HttpRequest) -> None:
     """A right password: the account's count and back-off start again (the address's
     do not, see the module's docstring)."""
     row = keys.account
-    row.failures = 0
-    row.lockouts = 0
-    row.locked_until = None
-    row.save(update_fields=["failures", "lockouts", "locked_until"])
+    row.save(update_fields=policy(row.scope).success_count(row, forget_back_off=True))
     audit_record(
         account=None,
         actor=Actor.anonymous(),
@@ -218,7 +196,7 @@ def success_record(*, keys: SignInKeys, user: User, request: HttpRequest) -> Non
 def stale_rows_delete() -> int:
     """Rows with nothing to remember (no pause, no back-off left): kept small."""
     now = timezone.now()
-    memory = timedelta(seconds=settings.SIGN_IN_LOCKOUT_MEMORY_SECONDS)
+    memory = policy(Scope.ACCOUNT).memory
     with transaction.atomic():
         deleted, _ = (
             SignInThrottle.objects.filter(
