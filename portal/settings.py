@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "attachments",
     "dashboard",
     "fhirapi",
+    # The project shell: its management commands (run_embedded), no models.
+    "config",
 ]
 
 MIDDLEWARE = [

@@ -15,7 +15,7 @@ import sys
 import pytest
 import requests
 
-from portal.supervisor import StartupError, check_port_free
+from config.supervisor import StartupError, check_port_free
 from tests.files import samples
 from tests.support import clients
 from tests.support.embedded import (

@@ -1,7 +1,7 @@
 """``manage.py run_embedded``: the embedded shape (``make run``) under one supervisor.
 
 Starts gunicorn (portal/gunicorn_conf.py: gthread workers with the slow-client guard),
-one Celery worker and Celery beat, restarts whichever dies (portal/supervisor.py), and
+one Celery worker and Celery beat, restarts whichever dies (config/supervisor.py), and
 stops them all on Ctrl-C. The web server is the production one; Django's ``runserver``
 is only for ``make dev``.
 """
@@ -14,8 +14,8 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from config.supervisor import Program, Supervisor
 from portal.data_folder import make_private_umask
-from portal.supervisor import Program, Supervisor
 
 
 def embedded_programs(*, port: int, concurrency: int) -> list[Program]:
