@@ -26,9 +26,10 @@ from files.rendering import image_size_answer
 from files.storage import stored_bytes
 from portal.api.errors import Conflict, TooManyRequests
 from portal.api.pagination import PortalPagination, paginated_schema
-from portal.api.serializers import E164MobileField, StrictSerializer
+from portal.api.serializers import StrictSerializer
 from portal.ids import parse_uuid
 from portal.patients.api import NhsNumberField, nhs_number_conflict, validate_date_of_birth
+from portal.patients.serializers import E164MobileField
 from portal.patients.services import NhsNumberTaken
 
 

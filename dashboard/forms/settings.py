@@ -1,6 +1,7 @@
 from django import forms
 
-from portal.accounts.models import Staff, time_zone_names
+from dashboard.audit_log import ACTOR_KIND_WORDS, action_label
+from portal.accounts.models import Account, Staff, time_zone_names
 from portal.audit.models import AuditEvent
 
 
@@ -55,8 +56,6 @@ class AuditFilterForm(forms.Form):
     )
 
     def __init__(self, *args, actions: list[str], people: list[Staff], **kwargs):
-        from portal.audit.presentation import ACTOR_KIND_WORDS, action_label
-
         super().__init__(*args, **kwargs)
         labelled = sorted(((code, action_label(code)) for code in actions), key=lambda a: a[1])
         self.fields["action"].choices = [("", "Anything"), *labelled]
@@ -91,8 +90,6 @@ class ClinicSettingsForm(forms.ModelForm):
     And the clinic's time zone, in which staff read every time."""
 
     class Meta:
-        from portal.accounts.models import Account
-
         model = Account
         fields = ["name", "phone_number", "patient_safety_line", "time_zone"]
         labels = {"name": "Clinic name"}

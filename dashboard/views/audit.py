@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from dashboard import selectors
 from dashboard.access import admin_required
+from dashboard.audit_log import CSV_HEADER, csv_row, event_rows
 from dashboard.forms.settings import AuditFilterForm
 from dashboard.pagination import paginate, query_without_page
-from portal.audit import presentation
 from portal.audit.services import Actor, audit_record
 
 AUDIT_PAGE_SIZE = 50
@@ -49,9 +49,7 @@ def filtered_events(request):
 def audit_log(request):
     form, filters, patients, events = filtered_events(request)
     page = paginate(request, events, per_page=AUDIT_PAGE_SIZE)
-    rows = presentation.event_rows(
-        account=request.account, events=list(page.object_list), show_patients=True
-    )
+    rows = event_rows(account=request.account, events=list(page.object_list), show_patients=True)
     status = 400 if form.is_bound and form.errors else 200
     return render(
         request,
@@ -79,7 +77,7 @@ class Echo:
 def csv_lines(request, events):
     # Every cell quoted: a spreadsheet whose list separator is a comma never splits one.
     writer = csv.writer(Echo(), quoting=csv.QUOTE_ALL)
-    yield "\ufeff" + writer.writerow(presentation.CSV_HEADER)  # BOM: Excel reads UTF-8
+    yield "\ufeff" + writer.writerow(CSV_HEADER)  # BOM: Excel reads UTF-8
     chunk: list = []
     for event in events.iterator(chunk_size=EXPORT_CHUNK):
         chunk.append(event)
@@ -91,9 +89,9 @@ def csv_lines(request, events):
 
 
 def csv_chunk(request, writer, events):
-    rows = presentation.event_rows(account=request.account, events=events, show_patients=True)
+    rows = event_rows(account=request.account, events=events, show_patients=True)
     for row in rows:
-        yield writer.writerow(presentation.csv_row(row))
+        yield writer.writerow(csv_row(row))
 
 
 @admin_required

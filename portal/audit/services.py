@@ -1,5 +1,8 @@
 """Writing audit events. Call inside the transaction of the change being recorded,
-so the change and its record commit together or not at all."""
+so the change and its record commit together or not at all.
+
+The audit log sits below the accounts that write to it, so it names their rows (an
+account, a member of staff, an API key) as models, never by importing them."""
 
 from __future__ import annotations
 
@@ -10,9 +13,8 @@ from portal.audit.models import AuditEvent
 from portal.clientip import client_address
 
 if TYPE_CHECKING:
+    from django.db.models import Model
     from django.http import HttpRequest
-
-    from portal.accounts.models import Account, ApiKey, Staff
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class Actor:
     label: str = ""
 
     @classmethod
-    def for_staff(cls, staff: Staff) -> Actor:
+    def for_staff(cls, staff: Model) -> Actor:
         return cls(AuditEvent.ActorKind.STAFF, str(staff.pk), str(staff)[:200])
 
     @classmethod
@@ -34,7 +36,7 @@ class Actor:
         return cls(AuditEvent.ActorKind.STAFF, str(user.pk), f"admin {user}"[:200])
 
     @classmethod
-    def for_api_key(cls, api_key: ApiKey) -> Actor:
+    def for_api_key(cls, api_key: Model) -> Actor:
         return cls(AuditEvent.ActorKind.API_KEY, str(api_key.pk), f"key {api_key.prefix}")
 
     @classmethod
@@ -58,7 +60,7 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def audit_record(
     *,
-    account: Account | None,
+    account: Model | None,
     actor: Actor,
     action: str,
     target: Any = None,

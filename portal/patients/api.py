@@ -12,10 +12,11 @@ from rest_framework.views import APIView
 
 from portal.api.errors import Conflict
 from portal.api.pagination import PortalPagination, paginated_schema
-from portal.api.serializers import E164MobileField, StrictSerializer
+from portal.api.serializers import StrictSerializer
 from portal.patients import selectors, services
 from portal.patients.nhs_number import NhsNumberError, nhs_number_parse
 from portal.patients.phone import MobileNumberError, parse_e164_mobile
+from portal.patients.serializers import E164MobileField
 
 
 def validate_date_of_birth(value):

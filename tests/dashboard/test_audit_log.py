@@ -13,9 +13,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dashboard.audit_log import ACTION_LABELS, action_label, csv_safe
 from files.models import File
 from portal.audit.models import AuditEvent
-from portal.audit.presentation import ACTION_LABELS, action_label, csv_safe
 from portal.audit.services import Actor, audit_record
 from tests.dashboard.conftest import signed_in_client
 from tests.factories import FileRequestFactory, PatientFactory, StaffFactory

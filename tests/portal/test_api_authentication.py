@@ -120,3 +120,20 @@ def test_admin_session_must_be_verified_even_without_a_device(account):
     admin = StaffFactory(account=account, role=Staff.Role.ADMIN)
     client = sign_in(APIClient(), admin.user, verified=False)
     assert client.get("/api/v1/patients", HTTP_ACCEPT="application/json").status_code == 401
+
+
+def test_schema_documents_each_way_of_signing_in():
+    """GIVEN the OpenAPI schema an integrator reads WHEN fetched THEN it describes the key
+    in its three forms (X-API-Key, Bearer, Basic with the key as user name) and the staff
+    session, and every patients operation accepts them."""
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.json()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["ApiKeyHeader"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    assert schemes["BearerKey"]["scheme"] == "bearer"
+    assert schemes["BasicKey"]["scheme"] == "basic"
+    assert schemes["StaffSession"]["in"] == "cookie"
+    operation = schema["paths"]["/api/v1/patients"]["get"]
+    named = {name for requirement in operation["security"] for name in requirement}
+    assert {"ApiKeyHeader", "BearerKey", "BasicKey", "StaffSession"} <= named

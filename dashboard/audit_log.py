@@ -1,7 +1,7 @@
 """The audit log as a practice manager reads it: what happened in words, and the
 patient, file, request or colleague each event is about, by name.
 
-The log itself stores identifiers only (see ``models``); names are looked up when an
+The log itself stores identifiers only (``portal.audit.models``); names are looked up when an
 authorised reader reads it, a page (or a chunk of an export) at a time, with one query
 per kind of object however many events the page holds.
 """
