@@ -212,12 +212,12 @@ class FileRequest(models.Model):
     @property
     def locked_at(self):
         """When the current lockout began: its end less its length (the lockout grows
-        with each one, see ``services.lockout_length``)."""
+        with each one, see ``services.link_policy``)."""
         if self.locked_until is None or not self.lockout_count:
             return None
-        from filerequests.services import lockout_length
+        from filerequests.services import link_policy  # services imports these models
 
-        return self.locked_until - lockout_length(self.lockout_count)
+        return self.locked_until - link_policy().lockout_length(self.lockout_count)
 
     def accepts_answers(self, now=None) -> bool:
         """Whether the patient may still open the link and send photos."""

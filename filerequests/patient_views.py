@@ -31,6 +31,7 @@ from files.downloads import file_response
 from files.models import Facet, File
 from portal.accounts.models import Account, safety_lines
 from portal.audit.services import Actor
+from portal.throttle import minutes_to_wait, retry_after_seconds
 
 SESSION_KEY = "patient_file_request"
 
@@ -131,7 +132,7 @@ def unavailable(
     context = {
         "title": title,
         "variant": variant,
-        "retry_minutes": (retry_after + 59) // 60 if retry_after else None,
+        "retry_minutes": minutes_to_wait(retry_after) if retry_after else None,
         "replaced_at": replaced_at,
     }
     # The clinic's name and number tell the patient whom to call; nothing about the
@@ -235,7 +236,7 @@ def short_link(request, short_link_id: str):
             request,
             reason,
             file_request=file_request,
-            retry_after=services.seconds_until(file_request.locked_until, timezone.now())
+            retry_after=retry_after_seconds(file_request.locked_until, timezone.now())
             if reason == "locked"
             else None,
         )

@@ -33,6 +33,7 @@ from portal.clientip import client_throttle_key
 from portal.ids import parse_uuid
 from portal.patients.services import patient_find_or_create_shell
 from portal.sendlimits import DAY, Refusal, SendLimit, at_words
+from portal.throttle import Columns, LockoutPolicy, WindowLimit, retry_after_seconds
 from portal.webhooks import events
 from portal.webhooks.services import event_record
 
@@ -555,17 +556,37 @@ class DobCheck:
     retry_after: int | None = None
 
 
-def throttle_window_start(now: datetime) -> datetime:
-    return now.replace(minute=0, second=0, microsecond=0)
+# The link's own count: 5 wrong answers lock it for 30 minutes, each further lock-out
+# twice the last, up to a day. Wrong answers are never forgotten by time (only a right
+# one starts the count again), and a link's back-off is never forgotten.
+LINK_COLUMNS = Columns(
+    failures="failed_attempts",
+    lockouts="lockout_count",
+    locked_until="locked_until",
+    last_failure_at=None,
+)
 
 
-def address_failures(
-    address: str | None, now: datetime, kind: str = AddressThrottle.Kind.WRONG_ANSWER
-) -> int:
+def link_policy() -> LockoutPolicy:
+    return LockoutPolicy(
+        scope="link",
+        max_failures=settings.FILE_REQUEST_DOB_MAX_ATTEMPTS,
+        lockout=timedelta(seconds=settings.FILE_REQUEST_LOCKOUT_SECONDS),
+        lockout_max=timedelta(seconds=settings.FILE_REQUEST_LOCKOUT_MAX_SECONDS),
+        columns=LINK_COLUMNS,
+    )
+
+
+def address_limit() -> WindowLimit:
+    """Wrong answers (or unknown links, counted apart) from one client per clock hour."""
+    return WindowLimit(limit=settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR)
+
+
+def address_failures(address: str | None, now: datetime, kind: str) -> int:
     if not address:
         return 0
     row = AddressThrottle.objects.filter(
-        address=address, kind=kind, window_start=throttle_window_start(now)
+        address=address, kind=kind, window_start=address_limit().window_start(now)
     ).first()
     return row.failures if row else 0
 
@@ -576,7 +597,7 @@ def address_record_failure(
     """Count one failure of this kind for this client key in the current hour, atomically."""
     if not address:
         return
-    window_start = throttle_window_start(now)
+    window_start = address_limit().window_start(now)
     try:
         with transaction.atomic():
             row, _ = AddressThrottle.objects.get_or_create(
@@ -589,9 +610,7 @@ def address_record_failure(
 
 def address_throttled_for(address: str | None, now: datetime, kind: str) -> int | None:
     """Seconds until this client may try again, or None when it is under the limit."""
-    if address_failures(address, now, kind) < settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR:
-        return None
-    return seconds_until(throttle_window_start(now) + timedelta(hours=1), now)
+    return address_limit().retry_after(address_failures(address, now, kind), now)
 
 
 def unknown_link_tried(*, request) -> DobCheck:
@@ -608,16 +627,6 @@ def unknown_link_tried(*, request) -> DobCheck:
         return DobCheck("throttled", retry_after=retry_after)
     address_record_failure(address, now, kind)
     return DobCheck("unknown")
-
-
-def seconds_until(moment: datetime, now: datetime) -> int:
-    return max(1, int((moment - now).total_seconds()) + 1)
-
-
-def lockout_length(lockout_count: int) -> timedelta:
-    """30 minutes, then 1 hour, 2 hours… up to a day (OWASP allows growing lockouts)."""
-    seconds = settings.FILE_REQUEST_LOCKOUT_SECONDS * (2 ** max(0, lockout_count - 1))
-    return timedelta(seconds=min(seconds, settings.FILE_REQUEST_LOCKOUT_MAX_SECONDS))
 
 
 def dob_check(*, short_link_id: str, date_of_birth: date, request) -> DobCheck:
@@ -682,7 +691,9 @@ def dob_check_locked_row(file_request, date_of_birth, request, now) -> DobCheck:
             request=request,
         )
         return DobCheck(
-            "locked", file_request, retry_after=seconds_until(file_request.locked_until, now)
+            "locked",
+            file_request,
+            retry_after=retry_after_seconds(file_request.locked_until, now),
         )
 
     if date_of_birth == file_request.patient.date_of_birth:
@@ -708,24 +719,18 @@ def dob_check_locked_row(file_request, date_of_birth, request, now) -> DobCheck:
             )
         return DobCheck("verified", file_request)
 
-    maximum = settings.FILE_REQUEST_DOB_MAX_ATTEMPTS
-    file_request.failed_attempts += 1
-    attempt = file_request.failed_attempts
+    policy = link_policy()
+    failure = policy.failure_count(file_request, now)
     audit_record(
         account=file_request.account,
         actor=actor,
         action="file_request.dob_check_failed",
         target=file_request,
         request=request,
-        detail={"attempt": attempt, "of": maximum},
+        detail={"attempt": failure.attempt, "of": policy.max_failures},
     )
-    if attempt >= maximum:
-        file_request.lockout_count += 1
-        file_request.failed_attempts = 0
-        file_request.locked_until = now + lockout_length(file_request.lockout_count)
-        file_request.save(
-            update_fields=["failed_attempts", "lockout_count", "locked_until", "updated_at"]
-        )
+    file_request.save(update_fields=[*policy.columns.names(), "updated_at"])
+    if failure.pause is not None:
         audit_record(
             account=file_request.account,
             actor=actor,
@@ -741,10 +746,9 @@ def dob_check_locked_row(file_request, date_of_birth, request, now) -> DobCheck:
             "locked",
             file_request,
             attempts_left=0,
-            retry_after=seconds_until(file_request.locked_until, now),
+            retry_after=failure.pause.retry_after_seconds(now),
         )
-    file_request.save(update_fields=["failed_attempts", "updated_at"])
-    return DobCheck("wrong", file_request, attempts_left=maximum - attempt)
+    return DobCheck("wrong", file_request, attempts_left=policy.max_failures - failure.attempt)
 
 
 # --- Answers: the files.update event ---------------------------------------------------

@@ -410,9 +410,9 @@ def test_a_right_answer_resets_the_count_and_opens_the_request_once(account):
     [(0, 30), (1, 30), (2, 60), (3, 120), (4, 240), (6, 960), (7, 1440), (40, 1440)],
 )
 def test_each_lockout_is_twice_the_last_up_to_a_day(lockouts, minutes):
-    from filerequests.services import lockout_length
+    from filerequests.services import link_policy
 
-    assert lockout_length(lockouts) == datetime.timedelta(minutes=minutes)
+    assert link_policy().lockout_length(lockouts) == datetime.timedelta(minutes=minutes)
 
 
 def test_a_lapsed_or_cancelled_link_is_unavailable_to_the_right_date(account):
