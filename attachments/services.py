@@ -26,6 +26,7 @@ from files.services import (
     CHUNK,
     UploadMissing,
     file_create_from_stream,
+    human_size,
     stored_objects_removed_on_failure,
     upload_ticket_confirm,
     upload_ticket_issue,
@@ -35,6 +36,7 @@ from files.storage import stored_bytes
 from portal.accounts.models import Account
 from portal.audit.services import Actor, audit_record
 from portal.patients.models import Patient
+from portal.service_errors import TooLarge
 from portal.webhooks.events import PATIENT_ATTACHMENT_ARCHIVED, PATIENT_ATTACHMENT_PROCESSED
 from portal.webhooks.services import event_record
 
@@ -54,10 +56,27 @@ class AttachmentInputError(Exception):
 # --- Cliniko: presigned POST, then the attachment record -------------------------------
 
 
-def attachment_upload_ticket_issue(*, account: Account, patient: Patient, actor: Actor):
+def attachment_upload_ticket_issue(
+    *, account: Account, patient: Patient, actor: Actor, size: int | None = None
+) -> UploadTicket:
     """A ticket for one document under the patient's temporary prefix, its size range
-    what the trial has left. Raises ``TrialQuotaExceeded``."""
+    what the trial has left. The one service behind both ticket doors: Cliniko's
+    presigned post (no size: the policy's range says what fits) and the dashboard's
+    drag-and-drop (the page declares ``size``, so a file that cannot fit is refused
+    before a byte moves).
+
+    Raises ``TooLarge`` (past any upload's limit), ``TrialQuotaExceeded`` (a
+    ``QuotaExceeded``: the trial has no room) and ``UnconfirmedBytesExceeded`` (a
+    ``TooMany``: too many bytes wait unconfirmed for this patient).
+    """
+    largest = settings.FILES_MAX_UPLOAD_BYTES
+    if size is not None and size > largest:
+        raise TooLarge(f"The file is larger than the {human_size(largest)} allowed.")
     max_size = quota.upload_size_limit(account=account)
+    if size is not None and size > max_size:
+        raise quota.TrialQuotaExceeded(
+            "The file does not fit in what is left of the free trial's space.", reason="bytes"
+        )
     return upload_ticket_issue(
         account=account,
         patient=patient,

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.http import JsonResponse
 
 from attachments import services as attachment_services
 from files import quota
 from files import selectors as file_selectors
-from files.services import human_size
+from files.tickets import ticket_answer
+from portal.api.errors import service_error_response
 from portal.audit.services import Actor
+from portal.service_errors import ServiceError
 
 DESCRIPTION_MAX_LENGTH = 255
 
@@ -41,31 +42,16 @@ def ticket_issue(request, patient) -> JsonResponse:
     size = body.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         return error("The file is empty or its size is unknown.", 400)
-    limit = settings.FILES_MAX_UPLOAD_BYTES
-    if size > limit:
-        return error(f"The file is larger than the {human_size(limit)} allowed.", 413)
-    actor = Actor.for_staff(request.staff)
     try:
-        if size > quota.upload_size_limit(account=request.account, largest=limit):
-            raise quota.TrialQuotaExceeded(
-                "The file does not fit in what is left of the free trial's space.",
-                reason="bytes",
-            )
         ticket = attachment_services.attachment_upload_ticket_issue(
-            account=request.account, patient=patient, actor=actor
+            account=request.account,
+            patient=patient,
+            actor=Actor.for_staff(request.staff),
+            size=size,
         )
-    except quota.TrialQuotaExceeded as exc:
-        return error(exc.message, 403)
-    post = ticket.presigned_post()
-    return JsonResponse(
-        {
-            "ticketId": str(ticket.id),
-            "url": post["url"],
-            # Pairs, so the order the storage needs survives any JSON parser.
-            "fields": [[name, value] for name, value in post["fields"].items()],
-        },
-        status=201,
-    )
+    except ServiceError as refused:
+        return service_error_response(refused)
+    return JsonResponse(ticket_answer(ticket), status=201)
 
 
 def ticket_confirm(request, patient) -> JsonResponse:

@@ -20,14 +20,14 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from portal.accounts.models import Account
+from portal.service_errors import QuotaExceeded, TooMany
 
 
-class TrialQuotaExceeded(Exception):
+class TrialQuotaExceeded(QuotaExceeded):
     """The upload would take the account past the trial's file space; says how."""
 
-    def __init__(self, message: str, *, reason: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, reason: str, code: str = "trial_quota_exceeded"):
+        super().__init__(message, code=code)
         self.reason = reason  # "files" or "bytes"
 
 
@@ -181,10 +181,13 @@ def account_lock(account: Account) -> None:
 
 
 class UnconfirmedBytesExceeded(TrialQuotaExceeded):
-    """Too many bytes wait unconfirmed for this request or patient; says how much."""
+    """Too many bytes wait unconfirmed for this request or patient; says how much. Of the
+    kind ``too_many``: they lapse within minutes, so waiting is the remedy."""
+
+    kind = TooMany.kind
 
     def __init__(self, message: str):
-        super().__init__(message, reason="unconfirmed")
+        super().__init__(message, reason="unconfirmed", code="unconfirmed_bytes_exceeded")
 
 
 def unconfirmed_bytes(tickets, *, now: dt.datetime | None = None) -> int:

@@ -28,14 +28,15 @@ from files.storage import StoredObject, objects_remove, objects_under
 from portal.accounts.models import Account, ApiKey, Staff
 from portal.audit.services import Actor, audit_record
 from portal.ids import parse_uuid
+from portal.service_errors import Conflict, TooLarge
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
 
 
-class UploadTooLarge(Exception):
-    """The bytes passed the size limit; the view answers 413 with this message."""
+class UploadTooLarge(TooLarge):
+    """The bytes passed the size limit; the doors answer 413 with this message."""
 
     def __init__(self, limit: int):
         self.limit = limit
@@ -44,7 +45,7 @@ class UploadTooLarge(Exception):
         )
 
 
-class UploadMissing(Exception):
+class UploadMissing(Conflict):
     """A ticket was confirmed, but nothing was uploaded where it allowed."""
 
 

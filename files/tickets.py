@@ -76,6 +76,18 @@ def presigned_post_for(ticket: UploadTicket) -> dict:
     return {"url": embedded_upload_url(), "fields": embedded_fields(ticket, fields, conditions)}
 
 
+def ticket_answer(ticket: UploadTicket) -> dict:
+    """A ticket as the pages' JSON endpoints answer it (the patient page, the dashboard's
+    drag-and-drop): its id to confirm it by, and the presigned POST's fields as pairs, so
+    the order the storage needs survives any JSON parser."""
+    post = ticket.presigned_post()
+    return {
+        "ticketId": str(ticket.id),
+        "url": post["url"],
+        "fields": [[name, value] for name, value in post["fields"].items()],
+    }
+
+
 def is_key_condition(condition) -> bool:
     if isinstance(condition, dict):
         return "key" in condition

@@ -17,8 +17,9 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portal.api.errors import api_exception_for, flatten_field_errors
 from portal.api.errors import exception_handler as portal_exception_handler
-from portal.api.errors import flatten_field_errors
+from portal.service_errors import ServiceError
 
 # --- Cliniko -------------------------------------------------------------------
 
@@ -35,7 +36,9 @@ class ClinikoValidationFailed(exceptions.APIException):
         self.errors = errors
 
 
-def normalise(exc):
+def normalise(exc, *, dialect: str):
+    if isinstance(exc, ServiceError):
+        return api_exception_for(exc, dialect=dialect)
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, PermissionDenied):
@@ -44,7 +47,7 @@ def normalise(exc):
 
 
 def cliniko_exception_handler(exc, context):
-    exc = normalise(exc)
+    exc = normalise(exc, dialect="cliniko")
     if isinstance(exc, exceptions.ValidationError):
         fields = flatten_field_errors(exc.detail)
         exc = ClinikoValidationFailed(
@@ -166,7 +169,7 @@ def media_not_ready(*, path: str, reason: str = "") -> Response:
 
 
 def medable_exception_handler(exc, context):
-    exc = normalise(exc)
+    exc = normalise(exc, dialect="medable")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as ModelValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from portal.service_errors import ServiceError
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -44,6 +46,57 @@ class TooManyRequests(exceptions.APIException):
     def __init__(self, detail=None, *, wait: int):
         super().__init__(detail)
         self.wait = wait
+
+
+# --- Services' refusals: the one place a kind becomes a status and a body ------------------
+
+SERVICE_ERROR_STATUS = {
+    "invalid": status.HTTP_400_BAD_REQUEST,
+    "not_found": status.HTTP_404_NOT_FOUND,
+    "conflict": status.HTTP_409_CONFLICT,
+    "too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    "quota_exceeded": status.HTTP_403_FORBIDDEN,
+    "too_many": status.HTTP_429_TOO_MANY_REQUESTS,
+}
+# The portal's ``code`` for a refusal that names none finer.
+SERVICE_ERROR_CODE = {
+    "invalid": "invalid",
+    "not_found": "not_found",
+    "conflict": "conflict",
+    "too_large": "payload_too_large",
+    "quota_exceeded": "permission_denied",
+    "too_many": "too_many_requests",
+}
+# Cliniko answers every refusal of what the caller sent, the trial's space used up
+# included, as 422 Validation Failed naming the field (``base``: the account as a whole).
+CLINIKO_VALIDATION_KINDS = ("invalid", "quota_exceeded")
+
+
+class ServiceRefusal(exceptions.APIException):
+    """A service's refusal as DRF carries it to a dialect's handler."""
+
+    def __init__(self, error: ServiceError):
+        self.status_code = SERVICE_ERROR_STATUS[error.kind]
+        super().__init__(error.message, code=error.code or SERVICE_ERROR_CODE[error.kind])
+
+
+def api_exception_for(error: ServiceError, *, dialect: str = "portal") -> exceptions.APIException:
+    """The DRF exception a door's handler turns into its dialect's body: invalid input as
+    a ``ValidationError`` on its field (so each dialect's field shape applies), every
+    other kind at its status with the service's sentence."""
+    validation_kinds = CLINIKO_VALIDATION_KINDS if dialect == "cliniko" else ("invalid",)
+    if error.kind in validation_kinds:
+        default_field = "base" if dialect == "cliniko" else "non_field_errors"
+        return exceptions.ValidationError(
+            error.fields or {error.field or default_field: [error.message]}
+        )
+    return ServiceRefusal(error)
+
+
+def service_error_response(error: ServiceError) -> JsonResponse:
+    """The pages' JSON endpoints (the patient page, the dashboard's uploads):
+    ``{"error": "<the sentence>"}`` at the kind's status."""
+    return JsonResponse({"error": error.message}, status=SERVICE_ERROR_STATUS[error.kind])
 
 
 def flatten_field_errors(detail, prefix: str = "") -> dict[str, list[str]]:
@@ -82,7 +135,9 @@ def error_body(message: str, code: str, fields: dict | None = None) -> dict:
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, Http404):
+    if isinstance(exc, ServiceError):
+        exc = api_exception_for(exc)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
