@@ -29,8 +29,11 @@ from filerequests.models import FileRequest
 from filerequests.shortlinks import short_link_id_is_well_formed
 from files.downloads import file_response
 from files.models import Facet, File
+from files.tickets import ticket_answer
 from portal.accounts.models import Account, safety_lines
+from portal.api.errors import service_error_response
 from portal.audit.services import Actor
+from portal.service_errors import Invalid, ServiceError
 from portal.throttle import minutes_to_wait, retry_after_seconds
 
 SESSION_KEY = "patient_file_request"
@@ -354,6 +357,10 @@ def read_json(request) -> dict:
     return body if isinstance(body, dict) else {}
 
 
+def text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 @patient_page
 @require_POST
 def upload_ticket(request):
@@ -361,21 +368,33 @@ def upload_ticket(request):
     file_request, refusal = session_file_request(request)
     if refusal:
         return json_refusal(refusal)
-    response = uploads.ticket_for_patient(request, file_request, read_json(request))
-    remember_answered_file(request, response)
-    return response
-
-
-def remember_answered_file(request, response) -> None:
-    """Remember in the session the file an answer names, so this browser (and only it)
-    can follow the photo through processing and see its thumbnail on the confirmation."""
-    if response.status_code != 200:
-        return
-    file_id = json.loads(response.content).get("fileId")
-    if file_id:
-        request.session[SESSION_KEY] = patient_status.session_file_remember(
-            request.session[SESSION_KEY], file_id
+    body = read_json(request)
+    size = body.get("size")
+    try:
+        issued = uploads.patient_photo_ticket_issue(
+            file_request=file_request,
+            photo_id=uploads.photo_id_of(body),
+            name=text_or_none(body.get("name")),
+            size=size if isinstance(size, int) else None,
+            actor=Actor.for_patient_link(file_request.id),
         )
+    except ServiceError as refused:
+        return service_error_response(refused)
+    if issued.held is not None:
+        return photo_file_answer(request, issued.held, already_received=True)
+    return JsonResponse(ticket_answer(issued.ticket))
+
+
+def photo_file_answer(request, file: File, *, already_received: bool) -> JsonResponse:
+    """The file the clinic holds for a photo, remembered in the session so this browser
+    (and only it) can follow it through processing and see its thumbnail."""
+    request.session[SESSION_KEY] = patient_status.session_file_remember(
+        request.session[SESSION_KEY], str(file.id)
+    )
+    answer = {"fileId": str(file.id), "state": file.state}
+    if already_received:
+        answer["alreadyReceived"] = True
+    return JsonResponse(answer)
 
 
 @patient_page
@@ -385,9 +404,27 @@ def upload_confirm(request):
     file_request, refusal = session_file_request(request)
     if refusal:
         return json_refusal(refusal)
-    response = uploads.confirm_for_patient(request, file_request, read_json(request))
-    remember_answered_file(request, response)
-    return response
+    body = read_json(request)
+    note = body.get("description") or ""
+    slot_id = body.get("slotId")
+    try:
+        photo_id = uploads.photo_id_of(body)
+        if not isinstance(note, str):
+            raise Invalid("The note must be text.", field="description")
+        if slot_id is not None and not isinstance(slot_id, str):
+            raise Invalid(uploads.UNKNOWN_SLOT_MESSAGE, field="slotId")
+        confirmed = uploads.patient_photo_confirm(
+            file_request=file_request,
+            ticket_id=text_or_none(body.get("ticketId")),
+            photo_id=photo_id,
+            note=note,
+            slot_id=slot_id,
+            size_on_phone=uploads.size_on_phone_of(body),
+            actor=Actor.for_patient_link(file_request.id),
+        )
+    except ServiceError as refused:
+        return service_error_response(refused)
+    return photo_file_answer(request, confirmed.file, already_received=confirmed.already_received)
 
 
 def files_of_photo_ids(request, file_request, body: dict):
@@ -399,8 +436,8 @@ def files_of_photo_ids(request, file_request, body: dict):
         return None, JsonResponse({"error": "The list of photos is not valid."}, status=400)
     try:
         parsed = [uploads.photo_id_of({"photoId": value}) for value in photo_ids]
-    except uploads.BadPhotoId:
-        return None, JsonResponse({"error": uploads.PHOTO_ID_MESSAGE}, status=400)
+    except uploads.BadPhotoId as refused:
+        return None, service_error_response(refused)
     files = uploads.files_known_to_phone(file_request, [value for value in parsed if value])
     entry = request.session[SESSION_KEY]
     for file in files:

@@ -180,14 +180,14 @@ def account_lock(account: Account) -> None:
 # --- Unconfirmed bytes: what ticket holders may park in storage -------------------------
 
 
-class UnconfirmedBytesExceeded(TrialQuotaExceeded):
-    """Too many bytes wait unconfirmed for this request or patient; says how much. Of the
-    kind ``too_many``: they lapse within minutes, so waiting is the remedy."""
+class UnconfirmedBytesExceeded(TooMany):
+    """Too many bytes wait unconfirmed for this request or patient; says how much. Not the
+    trial's space: they lapse within minutes, so waiting is the remedy."""
 
-    kind = TooMany.kind
+    reason = "unconfirmed"
 
     def __init__(self, message: str):
-        super().__init__(message, reason="unconfirmed", code="unconfirmed_bytes_exceeded")
+        super().__init__(message, code="unconfirmed_bytes_exceeded")
 
 
 def unconfirmed_bytes(tickets, *, now: dt.datetime | None = None) -> int:
