@@ -78,7 +78,7 @@ dev: install migrate
 	@PORT=$(PORT) $(PY) manage.py demo_setup --port $(PORT)
 	PORT=$(PORT) DEBUG=true $(PY) manage.py runserver 127.0.0.1:$(PORT) & web=$$!; \
 	  trap 'kill $$web 2>/dev/null' EXIT; \
-	  PORT=$(PORT) DEBUG=true $(PY) -m celery -A portal worker --beat --loglevel=INFO \
+	  PORT=$(PORT) DEBUG=true $(PY) -m celery -A config worker --beat --loglevel=INFO \
 	    --concurrency=1 --schedule=$${PORTAL_DATA_DIR:-data}/celerybeat-schedule
 
 # The scaled shape on this machine, as production runs it (deploy/run_scaled.py):

@@ -4,7 +4,7 @@ the re-encode path it replaced (the goal: at least 2.5x the photos per second).
 
 Each run uploads N photos through ``POST /api/v1/files`` (multipart, the real door: spooled,
 stored at a temporary key, a pending File, a task queued on Redis after commit) while no
-worker runs, then starts ``celery -A portal worker --concurrency=C`` and takes the time from
+worker runs, then starts ``celery -A config worker --concurrency=C`` and takes the time from
 the worker's "ready" log line to the last "processed" line (both stamped by Celery's logger on
 the same clock). Processing is the whole pipeline: verify, sniff, clean (metadata removed),
 measure, thumbnail facet, promote, mark ready, events. Each pool process imports the rendering
@@ -157,7 +157,7 @@ def markdown(data: dict) -> list[str]:
         "",
         f"Each run: {PHOTOS} photos (the {data['photo_bytes']:,}-byte 12 MP JPEG fixture) "
         "uploaded through `POST /api/v1/files` with no worker running, then one "
-        "`celery -A portal worker --concurrency=C` (prefork, Redis broker, PostgreSQL, "
+        "`celery -A config worker --concurrency=C` (prefork, Redis broker, PostgreSQL, "
         "filesystem storage) started; "
         "time from its ready line to the last photo processed. The re-encode runs use the same "
         "worker with the lossless types emptied in its own process "

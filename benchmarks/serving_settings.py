@@ -3,7 +3,7 @@ the two views it is compared with (the bare view and the conventional DRF downlo
 DRF's token tables for the latter. Never used by the product or the tests (the route walker
 checks the portal's own URLconf, which this leaves untouched)."""
 
-from portal.settings import *  # noqa: F403
+from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "benchmarks.serving_urls"
 INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework.authtoken"]  # noqa: F405

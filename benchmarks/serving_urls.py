@@ -17,10 +17,10 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.generics import RetrieveAPIView
 from rest_framework.permissions import IsAuthenticated
 
+from config.urls import handler400, handler403, handler404, handler500  # noqa: F401
+from config.urls import urlpatterns as portal_urlpatterns
 from files.models import Facet, File
 from portal.audit.models import AuditEvent
-from portal.urls import handler400, handler403, handler404, handler500  # noqa: F401
-from portal.urls import urlpatterns as portal_urlpatterns
 
 
 def bare_thumbnail(request, key: str) -> HttpResponse:

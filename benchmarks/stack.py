@@ -204,7 +204,7 @@ class Stack:
         *,
         workers: int,
         threads: int,
-        settings_module: str = "portal.settings",
+        settings_module: str = "config.settings",
         **extra_env: str,
     ):
         """gunicorn on a free loopback port until the block ends. ``threads`` > 1 makes gunicorn
@@ -239,7 +239,7 @@ class Stack:
 
     @contextlib.contextmanager
     def celery_worker(self, *, concurrency: int, reencode: bool = False):
-        """``celery -A portal worker`` (prefork, no beat) until the block ends; yields once the
+        """``celery -A config worker`` (prefork, no beat) until the block ends; yields once the
         worker has logged that it is ready, with the time of that line. ``reencode``: the
         worker cleans images by re-encoding them, as before lossless cleaning
         (``benchmarks.reencode_worker``)."""

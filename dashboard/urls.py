@@ -1,4 +1,4 @@
-"""The staff dashboard's pages, mounted at / by portal/urls.py."""
+"""The staff dashboard's pages, mounted at / by config/urls.py."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy

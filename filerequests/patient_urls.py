@@ -1,4 +1,4 @@
-"""The patient's pages, mounted at /r/ by portal/urls.py."""
+"""The patient's pages, mounted at /r/ by config/urls.py."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""API routes of this app, included under /api/v1/ by portal/urls.py."""
+"""API routes of this app, included under /api/v1/ by config/urls.py."""
 
 from django.urls import path
 

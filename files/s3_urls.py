@@ -1,7 +1,7 @@
 """Where clients post upload tickets on S3, and so what the pages' CSP must allow.
 
 One place for both: the tickets' ``url`` (botocore's presigned POST) and the CSP's
-``connect-src`` (portal.middleware) are read from the same configured client, so they
+``connect-src`` (config.middleware) are read from the same configured client, so they
 cannot disagree. They did: tickets named ``bucket.s3.amazonaws.com`` while the CSP
 allowed ``bucket.s3.<region>.amazonaws.com``, and browsers refused every upload.
 """

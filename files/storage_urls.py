@@ -1,4 +1,4 @@
-"""The embedded storage's S3-style POST endpoint (mounted at /storage/ by portal/urls.py)."""
+"""The embedded storage's S3-style POST endpoint (mounted at /storage/ by config/urls.py)."""
 
 from django.urls import path
 

@@ -1,5 +1,3 @@
-"""The Clinic File Portal project: settings, URLs, the Celery app and the tenancy apps."""
-
-from portal.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The ground floor: accounts, staff, patients, API keys and the API plumbing, audit and
+webhooks. It imports nothing above it; the project shell (settings, URLs, the Celery app)
+is ``config``."""

@@ -1,6 +1,6 @@
 """A total deadline for what a request sends before the application knows who is sending.
 
-The embedded shape's web server (portal/gunicorn_worker.py) gives each request's headers
+The embedded shape's web server (config/gunicorn_worker.py) gives each request's headers
 a deadline and cuts off clients that send less than a byte rate. A view that must read
 part of a body before it can check the sender (the embedded storage's upload endpoint
 reads the form fields before it can check the signed policy) gives those reads a total

@@ -43,7 +43,7 @@ def private_storage(tmp_path, settings):
 def s3_bucket(settings):
     """Switch this test to S3 on SeaweedFS (tests/plugins/services.py), in a fresh bucket,
     as production would."""
-    from portal.settings import storage_settings_for
+    from config.settings import storage_settings_for
 
     bucket = f"test-{uuid.uuid4().hex[:12]}"
     s3 = boto3.client(

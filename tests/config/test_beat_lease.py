@@ -102,7 +102,7 @@ def start_beat(tmp_path: Path, name: str, broker_url: str) -> tuple[subprocess.P
             "-m",
             "celery",
             "-A",
-            "portal",
+            "config",
             "beat",
             "--loglevel=INFO",
             f"--schedule={tmp_path / f'{name}-schedule'}",

@@ -34,7 +34,7 @@ SETUP = "import django; django.setup(); from django.conf import settings; print(
 
 def start(env_changes: dict[str, str]) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
-    env.update({"DJANGO_SETTINGS_MODULE": "portal.settings", **env_changes})
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", **env_changes})
     return subprocess.run(
         [sys.executable, "-c", SETUP],
         cwd=settings.BASE_DIR,
@@ -46,7 +46,7 @@ def start(env_changes: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 # A scaled deployment sets its secret (without it, the portal keeps a per-install secret
-# in the data folder, portal/install_secret.py).
+# in the data folder, config/install_secret.py).
 SCALED = {
     "DATABASE_URL": "postgres://portal@127.0.0.1:1/portal",
     "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",

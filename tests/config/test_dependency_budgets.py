@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import OperationalError, connection
 
-from portal.celery import app as celery_app
+from config.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""The embedded broker (portal/sqlite_broker.py) hammered from several processes.
+"""The embedded broker (config/sqlite_broker.py) hammered from several processes.
 
 Four producer processes publish 1,000 messages as fast as they can while consumers take
 them; one consumer SIGKILLs itself holding a message it has not acknowledged (a worker

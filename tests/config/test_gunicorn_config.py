@@ -1,4 +1,4 @@
-"""One gunicorn configuration for both shapes: portal/gunicorn_conf.py, which the scaled
+"""One gunicorn configuration for both shapes: config/gunicorn_conf.py, which the scaled
 shape's deploy/gunicorn.conf.py reads with nginx in front. Each is loaded as gunicorn
 loads it, in a process of its own (loading sets the process's umask)."""
 
@@ -49,26 +49,26 @@ def load(config: str, tmp_path: Path, **environment: str) -> tuple[dict, str]:
 
 
 def test_both_shapes_share_every_setting_but_those_a_proxy_changes(tmp_path):
-    embedded, _ = load("portal/gunicorn_conf.py", tmp_path)
+    embedded, _ = load("config/gunicorn_conf.py", tmp_path)
     scaled, _ = load("deploy/gunicorn.conf.py", tmp_path)
     for shared in ("workers", "timeout", "keepalive", "max_requests", "max_requests_jitter",
                    "accesslog", "errorlog", "logger_class", "wsgi_app"):  # fmt: skip
         assert embedded[shared] == scaled[shared], shared
-    assert embedded["logger_class"] == "portal.gunicorn_logging.RedactingLogger"
-    assert embedded["worker_class"] == "portal.gunicorn_worker.GuardedThreadWorker"
+    assert embedded["logger_class"] == "config.gunicorn_logging.RedactingLogger"
+    assert embedded["worker_class"] == "config.gunicorn_worker.GuardedThreadWorker"
     assert scaled["worker_class"] == "gthread"
     assert embedded["bind"] == "127.0.0.1:8000" and scaled["bind"] == "127.0.0.1:8101"
     assert embedded["control_socket_disable"] is True
     assert "forwarded_allow_ips" in scaled and "forwarded_allow_ips" not in embedded
 
 
-@pytest.mark.parametrize("config", ["portal/gunicorn_conf.py", "deploy/gunicorn.conf.py"])
+@pytest.mark.parametrize("config", ["config/gunicorn_conf.py", "deploy/gunicorn.conf.py"])
 def test_web_concurrency_sets_the_processes_of_either_shape(tmp_path, config):
     settings, said = load(config, tmp_path, WEB_CONCURRENCY="5")
     assert settings["workers"] == 5 and said == ""
 
 
-@pytest.mark.parametrize("config", ["portal/gunicorn_conf.py", "deploy/gunicorn.conf.py"])
+@pytest.mark.parametrize("config", ["config/gunicorn_conf.py", "deploy/gunicorn.conf.py"])
 def test_the_former_name_is_still_read_with_a_warning_naming_the_new_one(tmp_path, config):
     settings, said = load(config, tmp_path, GUNICORN_WORKERS="3")
     assert settings["workers"] == 3

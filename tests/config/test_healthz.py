@@ -30,7 +30,7 @@ def test_unreachable_broker_answers_503_naming_it(settings):
 
 
 def test_missing_bucket_answers_503_naming_storage(client, s3_bucket, settings):
-    from portal.settings import storage_settings_for
+    from config.settings import storage_settings_for
 
     settings.STORAGES = {
         **settings.STORAGES,

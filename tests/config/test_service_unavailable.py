@@ -20,8 +20,8 @@ from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from portal.broker_pause import BrokerPaused
-from portal.views import server_error
+from config.broker_pause import BrokerPaused
+from config.views import server_error
 
 OUTAGES = {
     "database down": OperationalError("connection refused"),

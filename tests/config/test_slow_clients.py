@@ -1,11 +1,11 @@
 """Slow clients cannot stop the web server answering.
 
-gunicorn started exactly as ``make run`` starts it (``-c portal/gunicorn_conf.py``), with
+gunicorn started exactly as ``make run`` starts it (``-c config/gunicorn_conf.py``), with
 one process of four threads so that a handful of attackers is more than it has threads.
 Connections send a request to ``/storage/upload`` (no account needed) a byte a second,
 or stall, or send just above the guard's byte rate, or crowd in from one address;
 meanwhile a normal request from another address must still be answered. Before the
-slow-client guard (portal/gunicorn_worker.py), plain ``gthread`` kept answering nothing
+slow-client guard (config/gunicorn_worker.py), plain ``gthread`` kept answering nothing
 for as long as the attackers kept sending.
 """
 
@@ -41,7 +41,7 @@ def gunicorn(tmp_path):
     command = [
         sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "portal" / "gunicorn_conf.py"),
         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", str(THREADS),
-        "portal.wsgi:application",
+        "config.wsgi:application",
     ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -669,11 +669,11 @@ def test_listed_thumbnail_size_is_what_its_url_answers(
 
     from PIL import Image
 
+    from config.celery import app as celery_app
     from files.models import File
     from files.processing import file_process
     from files.services import file_create_from_stream
     from portal.audit.services import Actor
-    from portal.celery import app as celery_app
     from tests.files import samples
 
     file_request = FileRequestFactory(account=account)

@@ -153,7 +153,7 @@ def test_heavy_image_finishes_under_a_memory_cap(account, patient, name):
         stream=io.BytesIO(make()),
         uploaded_by=Actor.system(),
     )
-    env = worker_env({"DJANGO_SETTINGS_MODULE": "portal.settings"})
+    env = worker_env({"DJANGO_SETTINGS_MODULE": "config.settings"})
     child = subprocess.run(
         [sys.executable, "-c", CHILD, str(file.pk), str(CHILD_ADDRESS_SPACE)],
         env=env,
@@ -188,7 +188,7 @@ def test_the_memory_cap_is_real():
 def test_worker_children_are_replaced_past_the_memory_bound(settings):
     """GIVEN the settings WHEN Celery reads its configuration THEN a pool child is replaced
     once its resident memory passes CELERY_WORKER_MAX_MEMORY_PER_CHILD (512 MiB)."""
-    from portal.celery import app
+    from config.celery import app
 
     assert settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD == 512 * 1024
     assert app.conf.worker_max_memory_per_child == settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD

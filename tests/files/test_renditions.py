@@ -25,12 +25,12 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
+from config.celery import app as celery_app
 from files import rendering
 from files.models import Facet
 from files.quota import trial_usage
 from files.renditions import facet_rendition_render, rendition_name_for
 from portal.accounts.models import Account
-from portal.celery import app as celery_app
 from tests.factories import FacetFactory, FileFactory
 from tests.files import samples
 from tests.files.conftest import stored_keys

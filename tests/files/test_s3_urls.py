@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from config.settings import storage_settings_for
 from files import services
 from portal.audit.services import Actor
-from portal.settings import storage_settings_for
 
 pytestmark = pytest.mark.django_db
 BUCKET = "clinic-files"

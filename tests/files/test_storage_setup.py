@@ -17,8 +17,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from config.settings import storage_settings_for
 from files.checks import bucket_check, bucket_check_forget
-from portal.settings import storage_settings_for
 from tests.plugins.services import start_moto
 
 ORIGIN = "https://portal.clinic.example"

@@ -160,7 +160,7 @@ def test_server_side_encryption_follows_the_setting(
     """GIVEN S3_SERVER_SIDE_ENCRYPTION set (the default, AES256) or empty (a store with no
     SSE) WHEN a ticket is issued and used THEN its fields and policy ask for exactly that,
     and the store accepts the upload."""
-    from portal.settings import storage_settings_for
+    from config.settings import storage_settings_for
 
     settings.S3_SERVER_SIDE_ENCRYPTION = encryption
     settings.STORAGES = {

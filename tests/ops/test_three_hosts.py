@@ -350,7 +350,7 @@ def app_host(root: Path, host: str, env: dict, run: Processes) -> None:
         in_host(host, [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]),
         env=web_env,
     )
-    celery = [sys.executable, "-m", "celery", "-A", "portal"]
+    celery = [sys.executable, "-m", "celery", "-A", "config"]
     run.start(
         f"{host}-worker",
         [

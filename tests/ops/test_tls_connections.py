@@ -28,7 +28,7 @@ import json, ssl
 import django
 django.setup()
 from django.conf import settings
-from portal.celery import app
+from config.celery import app
 conn = app.connection_for_write()
 print(json.dumps({
     "database": settings.DATABASES["default"]["OPTIONS"],
@@ -44,7 +44,7 @@ print(json.dumps({
 PING_BROKER = """
 import django
 django.setup()
-from portal.celery import app
+from config.celery import app
 with app.connection_for_write() as conn:
     conn.ensure_connection(max_retries=1, timeout=5)
     print("PONG" if conn.default_channel.client.ping() else "no answer")
@@ -64,7 +64,7 @@ def portal_python(code: str, **variables: str) -> subprocess.CompletedProcess:
     """``code`` in a new process with the portal's settings built from ``variables``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_TLS_",))}
     env.update(
-        {"DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_ENVIRONMENT": "test", **variables}
+        {"DJANGO_SETTINGS_MODULE": "config.settings", "PORTAL_ENVIRONMENT": "test", **variables}
     )
     return subprocess.run(
         [sys.executable, "-c", code],

@@ -14,7 +14,7 @@ import time
 
 from kombu import Connection
 
-from portal import sqlite_broker
+from config import sqlite_broker
 
 sqlite_broker.register()
 

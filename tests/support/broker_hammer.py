@@ -23,7 +23,7 @@ from pathlib import Path
 
 from kombu import Connection, Exchange, Queue
 
-from portal import sqlite_broker
+from config import sqlite_broker
 
 sqlite_broker.register()
 QUEUE = Queue("hammer", Exchange("hammer", type="direct"), routing_key="hammer")

@@ -8,13 +8,13 @@ import sys
 
 
 def gunicorn_command(*, port: int, workers: int, threads: int, timeout: int) -> list[str]:
-    """gunicorn serving ``portal.wsgi`` on loopback; ``threads`` > 1 selects the gthread
+    """gunicorn serving ``config.wsgi`` on loopback; ``threads`` > 1 selects the gthread
     worker, which keeps connections alive."""
     return [
         sys.executable,
         "-m",
         "gunicorn",
-        "portal.wsgi:application",
+        "config.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -38,7 +38,7 @@ def celery_worker_command(*, hostname: str, concurrency: int) -> list[str]:
         "-m",
         "celery",
         "-A",
-        "portal",
+        "config",
         "worker",
         "--loglevel=INFO",
         f"--concurrency={concurrency}",

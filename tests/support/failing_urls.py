@@ -24,7 +24,7 @@ urlpatterns = [
     path("r/test-failure", failing_page),
     path("api/v1/test-failure", FailingApi.as_view()),
     path("storage/test-failure", failing_page),
-    path("", include("portal.urls")),
+    path("", include("config.urls")),
 ]
-handler404 = "portal.views.not_found"
-handler500 = "portal.views.server_error"
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

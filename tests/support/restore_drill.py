@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -24,7 +25,12 @@ import sys
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+# The upgrade drill runs this file in the previous release's checkout too, whose settings
+# were portal.settings (config/ came later).
+os.environ.setdefault(
+    "DJANGO_SETTINGS_MODULE",
+    "config.settings" if importlib.util.find_spec("config") else "portal.settings",
+)
 django.setup()
 
 from django.core.files.storage import default_storage  # noqa: E402

@@ -18,7 +18,7 @@ def failing_with_patient_data(request, link_id):
 
 urlpatterns = [
     path("r/<str:link_id>/sentry-failure", failing_with_patient_data),
-    path("", include("portal.urls")),
+    path("", include("config.urls")),
 ]
-handler404 = "portal.views.not_found"
-handler500 = "portal.views.server_error"
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

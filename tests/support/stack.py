@@ -49,7 +49,7 @@ class PortalServer:
 
 @contextlib.contextmanager
 def portal_server(tmp_path: Path, *, workers: int = 2, threads: int = 4, extra_env=None):
-    """gunicorn serving ``portal.wsgi`` on 127.0.0.1, on this test's database, broker and
+    """gunicorn serving ``config.wsgi`` on 127.0.0.1, on this test's database, broker and
     storage (``worker_env``), until the block ends."""
     port = free_port()
     log_path = tmp_path / f"gunicorn-{port}.log"

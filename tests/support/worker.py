@@ -84,7 +84,7 @@ class WorkerProcess:
 
 @contextlib.contextmanager
 def celery_worker(tmp_path: Path, *, concurrency: int = 1, beat: bool = False, extra_env=None):
-    """Start ``celery -A portal worker``, wait until it is ready, stop it afterwards."""
+    """Start ``celery -A config worker``, wait until it is ready, stop it afterwards."""
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     log_path = tmp_path / f"{name.split('@')[0]}.log"
     command = celery_worker_command(hostname=name, concurrency=concurrency)

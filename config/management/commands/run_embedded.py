@@ -1,6 +1,6 @@
 """``manage.py run_embedded``: the embedded shape (``make run``) under one supervisor.
 
-Starts gunicorn (portal/gunicorn_conf.py: gthread workers with the slow-client guard),
+Starts gunicorn (config/gunicorn_conf.py: gthread workers with the slow-client guard),
 one Celery worker and Celery beat, restarts whichever dies (config/supervisor.py), and
 stops them all on Ctrl-C. The web server is the production one; Django's ``runserver``
 is only for ``make dev``.
@@ -14,8 +14,8 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from config.data_folder import make_private_umask
 from config.supervisor import Program, Supervisor
-from portal.data_folder import make_private_umask
 
 
 def embedded_programs(*, port: int, concurrency: int) -> list[Program]:
@@ -32,7 +32,7 @@ def embedded_programs(*, port: int, concurrency: int) -> list[Program]:
                 str(settings.BASE_DIR / "portal" / "gunicorn_conf.py"),
                 "--bind",
                 f"127.0.0.1:{port}",
-                "portal.wsgi:application",
+                "config.wsgi:application",
             ],
         ),
         Program(
@@ -42,7 +42,7 @@ def embedded_programs(*, port: int, concurrency: int) -> list[Program]:
                 "-m",
                 "celery",
                 "-A",
-                "portal",
+                "config",
                 "worker",
                 "--loglevel=INFO",
                 f"--concurrency={concurrency}",
@@ -59,7 +59,7 @@ def embedded_programs(*, port: int, concurrency: int) -> list[Program]:
                 "-m",
                 "celery",
                 "-A",
-                "portal",
+                "config",
                 "beat",
                 "--loglevel=INFO",
                 f"--schedule={settings.CELERY_BEAT_SCHEDULE_FILENAME}",

@@ -10,7 +10,7 @@ read is already exposed, so an operator is told, with the one command that fixes
 rather than the folder being changed behind their back (it may have been shared on
 purpose, or hold another program's folders that need their own modes).
 
-Only the standard library: ``portal.settings`` calls this before Django is set up.
+Only the standard library: ``config.settings`` calls this before Django is set up.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ own lines, the Celery worker and beat) write each record as one JSON object on o
 ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``, ``request_id``, and where
 there is one the ``exception`` (its traceback, as one string) and the Celery ``task`` and
 ``task_id``. The message and the traceback are those the redacting filter left
-(portal.redaction): JSON changes the shape of a line, never what it may say.
+(config.redaction): JSON changes the shape of a line, never what it may say.
 
 ``RoutineTaskFilter`` turns the worker's "received" and "succeeded" lines of the tasks beat
 sends every few seconds or minutes into DEBUG lines, and a periodic task that failed only
@@ -86,7 +86,7 @@ def routine_tasks() -> frozenset[str]:
 
 
 class RoutineTaskFilter(logging.Filter):
-    """On the Celery worker's handlers (portal.celery)."""
+    """On the Celery worker's handlers (config.celery)."""
 
     _routine: frozenset[str] | None = None
 

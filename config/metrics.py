@@ -192,7 +192,7 @@ def broker_queue_length() -> int | None:
     """The Redis list Celery's default queue is kept in; None for other brokers or faults."""
     if not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         return None
-    from portal.celery import app as celery_app
+    from config.celery import app as celery_app
 
     try:
         with celery_app.connection_for_read() as conn:

@@ -30,8 +30,8 @@ from django.test.client import encode_multipart
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from config.install_secret import derived_key
 from files.tickets import ALGORITHM, embedded_upload_url, signature_for
-from portal.install_secret import derived_key
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # The constant the repository used to sign with when SECRET_KEY was unset.
@@ -50,7 +50,7 @@ def settings_env(data_dir: Path, **extra: str) -> dict[str, str]:
     }
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "PORTAL_ENVIRONMENT": "development",
             "PORTAL_DATA_DIR": str(data_dir),
             **extra,

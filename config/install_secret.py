@@ -10,7 +10,7 @@ Made atomically: the secret is written and flushed to a private temporary file,
 which is then *linked* to its final name; a link fails if the name exists, so of two
 processes starting at once exactly one wins, and the other reads the winner's file,
 which was complete before it had a name. Only the standard library, because
-``portal.settings`` imports this before Django is set up.
+``config.settings`` imports this before Django is set up.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """WSGI entry point, for gunicorn and any other WSGI server."""
 
-import os
-
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+import config  # noqa: F401  (names the settings module, loads the Celery app)
+
 application = get_wsgi_application()

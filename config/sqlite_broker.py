@@ -359,4 +359,4 @@ def register() -> None:
     """Make ``sqlite-queue://`` a broker URL kombu understands."""
     from kombu.transport import TRANSPORT_ALIASES
 
-    TRANSPORT_ALIASES.setdefault("sqlite-queue", "portal.sqlite_broker:Transport")
+    TRANSPORT_ALIASES.setdefault("sqlite-queue", "config.sqlite_broker:Transport")

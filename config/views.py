@@ -20,7 +20,7 @@ UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 
 def is_outage(exc: BaseException | None) -> bool:
     """The database, the broker or the storage cannot be reached or did not answer in
-    its time budget (portal/settings.py), or the storage answers 5xx."""
+    its time budget (config/settings.py), or the storage answers 5xx."""
     if isinstance(exc, UNAVAILABLE_ERRORS):
         return True
     import psycopg

@@ -6,7 +6,7 @@ the database, the broker and the storage each answered within a short budget) an
 Each check runs in a thread of its own and is waited for no longer than the budget, so a
 dependency that hangs (a frozen server, a network that drops packets) makes the probe
 answer 503 naming it within seconds instead of holding the request; the thread ends by
-itself when the dependency's own timeout fires (portal/settings.py sets one for each).
+itself when the dependency's own timeout fires (config/settings.py sets one for each).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from portal.celery import app as celery_app
+from config.celery import app as celery_app
 from portal.ops.services import heartbeat_latest
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ warning. Query strings carry patient data (API, FHIR and dashboard searches by n
 date of birth, number), so no query string is logged at all. A path is judged as the
 server reads it, percent-decoded (``/%72/<id>`` is ``/r/<id>``), in any case, however
 many times encoded. ``redact()`` rewrites them; ``RedactingFilter`` applies it to every record a
-handler writes (portal.settings LOGGING puts it on every handler), and
-portal.gunicorn_logging applies it to gunicorn's access and error logs.
+handler writes (config.settings LOGGING puts it on every handler), and
+config.gunicorn_logging applies it to gunicorn's access and error logs.
 
 The development console backends (SMS and e-mail) write to standard output
 themselves, not through logging, so ``make run`` still shows the text messages and

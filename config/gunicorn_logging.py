@@ -2,13 +2,13 @@
 
 gunicorn's access log writes each request line, path and Referer as they came:
 ``GET /r/<short link id>`` would put a patient's credential in every log file. This
-``Logger`` redacts every value of the access-log atoms (portal.redaction: credentials
+``Logger`` redacts every value of the access-log atoms (config.redaction: credentials
 in decoded paths, query strings, mobile numbers) before the line is formatted,
 whatever ``access_log_format`` says, and puts the same
 ``RedactingFilter`` on the error log's handlers.
 
-Use it with ``logger_class = "portal.gunicorn_logging.RedactingLogger"`` in a gunicorn
-config (portal/gunicorn_conf.py finds it by itself), or ``--logger-class`` on the
+Use it with ``logger_class = "config.gunicorn_logging.RedactingLogger"`` in a gunicorn
+config (config/gunicorn_conf.py finds it by itself), or ``--logger-class`` on the
 command line.
 """
 
@@ -18,8 +18,8 @@ import os
 
 from gunicorn.glogging import Logger
 
-from portal.logs import JsonFormatter
-from portal.redaction import RedactingFilter, redact_query, redact_value
+from config.logs import JsonFormatter
+from config.redaction import RedactingFilter, redact_query, redact_value
 from portal.requestid import HEADER as REQUEST_ID_HEADER
 from portal.requestid import request_id_bound
 
@@ -27,7 +27,7 @@ from portal.requestid import request_id_bound
 class RedactingLogger(Logger):
     def setup(self, cfg) -> None:
         super().setup(cfg)
-        # LOG_FORMAT=json (portal.logs): gunicorn's own lines as JSON objects too. Read from
+        # LOG_FORMAT=json (config.logs): gunicorn's own lines as JSON objects too. Read from
         # the environment: gunicorn's master sets up logging before Django's settings load.
         as_json = os.environ.get("LOG_FORMAT", "plain") == "json"
         for log in (self.error_log, self.access_log):

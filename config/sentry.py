@@ -7,7 +7,7 @@ nor the values in a logged message: either may quote a patient's details; the po
 own log lines, found by the request id, have them. Nothing else of the request
 goes: no body (dates of birth, notes, photos), no cookies (sessions), no query string
 (searches by name and date of birth), no headers but a few harmless ones, no user. Every
-message and exception text is put through the log redaction (portal.redaction) first, and
+message and exception text is put through the log redaction (config.redaction) first, and
 log lines kept as breadcrumbs are too. ``before_send`` is the last word on what leaves:
 whatever an integration adds that it does not know is dropped, not passed on.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit, urlunsplit
 
-from portal.redaction import redact
+from config.redaction import redact
 
 WITHHELD = "(text withheld: see the portal's log lines with this request_id)"
 # Request headers that say nothing about the patient or the caller's credentials.

@@ -2,7 +2,7 @@
 
 The real code paths run and the real log configuration writes: Django's request log
 through the portal's LOGGING handler (its stream swapped for a buffer the test reads),
-and gunicorn started with the shipped portal/gunicorn_conf.py, whose access log the test
+and gunicorn started with the shipped config/gunicorn_conf.py, whose access log the test
 reads from gunicorn's own output. ``caplog`` is the control that the request was
 logged at all, so a clean output means redaction, not silence. (The filter rewrites the
 record itself, so every later handler, caplog's included, gets the redacted text too.)
@@ -290,7 +290,7 @@ def test_django_request_log_redacts_encoded_links(client, portal_log, caplog, pa
 
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_access_log_redacts_credentials(account, tmp_path):
-    """GIVEN gunicorn started with portal/gunicorn_conf.py (the shipped config), access
+    """GIVEN gunicorn started with config/gunicorn_conf.py (the shipped config), access
     log on, its format naming every atom that carries the path or the query WHEN a
     short link (plain, percent-encoded, encoded twice, in capitals), an API key in a
     query string, a reset link, an invitation as Referer, a mobile number, a patient's
@@ -307,8 +307,8 @@ def test_gunicorn_access_log_redacts_credentials(account, tmp_path):
         "-m",
         "gunicorn",
         "-c",
-        "portal/gunicorn_conf.py",
-        "portal.wsgi:application",
+        "config/gunicorn_conf.py",
+        "config.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",

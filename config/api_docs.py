@@ -4,7 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from portal.middleware import upload_origins
+from config.middleware import upload_origins
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):

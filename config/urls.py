@@ -4,9 +4,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from portal.api.docs import ApiDocsView
-from portal.health import healthz, livez, readyz
-from portal.metrics import metrics
+from config.api_docs import ApiDocsView
+from config.health import healthz, livez, readyz
+from config.metrics import metrics
 from portal.patients.api import PatientDetailApi, PatientListCreateApi
 
 api_v1 = [
@@ -36,7 +36,7 @@ urlpatterns = [
     path("", include("dashboard.urls")),
 ]
 
-handler400 = "portal.views.bad_request"
-handler403 = "portal.views.permission_denied"
-handler404 = "portal.views.not_found"
-handler500 = "portal.views.server_error"
+handler400 = "config.views.bad_request"
+handler403 = "config.views.permission_denied"
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

@@ -1,9 +1,9 @@
 """gunicorn's one configuration, for both shapes.
 
 - The embedded shape (``make run``, through ``manage.py run_embedded``):
-  ``gunicorn -c portal/gunicorn_conf.py``. No proxy in front, so the server protects
+  ``gunicorn -c config/gunicorn_conf.py``. No proxy in front, so the server protects
   itself from slow clients: ``gthread`` workers with the slow-client guard
-  (portal/gunicorn_worker.py) cut off a client that sends its request or headers (or the
+  (config/gunicorn_worker.py) cut off a client that sends its request or headers (or the
   storage endpoint's form fields) too slowly, and one address holds at most half of a
   process's threads and 64 of its connections.
 - The scaled shape (systemd, ``make run-scaled``): ``gunicorn -c deploy/gunicorn.conf.py``,
@@ -35,7 +35,7 @@ import os
 import sys
 from pathlib import Path
 
-from portal.data_folder import make_private_umask
+from config.data_folder import make_private_umask
 
 # What the server writes (into the data folder, above all) is private to its user, whatever
 # the umask of whoever started it; the workers it forks inherit this.
@@ -55,7 +55,7 @@ def worker_count() -> int:
     return int(os.environ.get("WEB_CONCURRENCY", "2"))
 
 
-wsgi_app = "portal.wsgi:application"
+wsgi_app = "config.wsgi:application"
 workers = worker_count()
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 keepalive = 5
@@ -65,7 +65,7 @@ max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
 # Short links, reset and invitation links, API keys and mobiles never reach the log.
-logger_class = "portal.gunicorn_logging.RedactingLogger"
+logger_class = "config.gunicorn_logging.RedactingLogger"
 
 if behind_proxy:
     bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8101")
@@ -86,7 +86,7 @@ if behind_proxy:
     proc_name = f"portal-web-{_name}"
 else:
     bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
-    worker_class = "portal.gunicorn_worker.GuardedThreadWorker"
+    worker_class = "config.gunicorn_worker.GuardedThreadWorker"
     threads = int(os.environ.get("GUNICORN_THREADS", "8"))
     graceful_timeout = 10
     # No control socket: it lives at one path per user ($HOME/.gunicorn/gunicorn.ctl), so

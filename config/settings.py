@@ -19,8 +19,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.data_folder import ensure_private_data_folder
-from portal.install_secret import derived_key, install_secret
+from config.data_folder import ensure_private_data_folder
+from config.install_secret import derived_key, install_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -111,9 +111,9 @@ MIDDLEWARE = [
     # First: every answer carries the request's id, and every line logged while it runs.
     "portal.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "portal.middleware.ContentSecurityPolicyMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "portal.middleware.PrivateAnswersMiddleware",
+    "config.middleware.PrivateAnswersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -123,8 +123,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "portal.urls"
-WSGI_APPLICATION = "portal.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -154,7 +154,7 @@ DATABASES = {
 # lasts: connecting (libpq's connect_timeout, 2 s at least); each statement
 # (PostgreSQL's statement_timeout, which also bounds lock waits; 0 turns it off, e.g.
 # for a migration that rewrites a large table); each wait for an answer on this side, a
-# second longer (portal/postgres/base.py: a frozen server enforces no timeout of its
+# second longer (config/postgres/base.py: a frozen server enforces no timeout of its
 # own); and the check of a kept connection before a request uses it.
 DATABASE_CONNECT_TIMEOUT_SECONDS = env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=3)
 DATABASE_STATEMENT_TIMEOUT_SECONDS = env.float("DATABASE_STATEMENT_TIMEOUT_SECONDS", default=5.0)
@@ -176,7 +176,7 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["ENGINE"] = "portal.postgres"  # Django's, with a wait budget
+    DATABASES["default"]["ENGINE"] = "config.postgres"  # Django's, with a wait budget
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
     if DATABASE_STATEMENT_TIMEOUT_SECONDS:
@@ -377,7 +377,7 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
 BROKER_DIR = DATA_DIR / "broker"
 # The embedded broker: a kombu transport on one SQLite file in the data folder
-# (portal/sqlite_broker.py says why not kombu's filesystem:// or SQLAlchemy transports).
+# (config/sqlite_broker.py says why not kombu's filesystem:// or SQLAlchemy transports).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="sqlite-queue://localhost")
 if CELERY_BROKER_URL.startswith("sqlite-queue://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -544,10 +544,10 @@ API_KEY_LAST_USED_RESOLUTION_SECONDS = 60
 # --- Logging: no patient data in log lines, ever -----------------------------
 
 # Every handler redacts short links, reset and invitation links, API keys and mobile
-# numbers (portal.redaction). Django's own handlers ("Not Found: /r/<id>", runserver's
+# numbers (config.redaction). Django's own handlers ("Not Found: /r/<id>", runserver's
 # request lines) are replaced by the redacting one: its loggers propagate to the root.
 # LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id,
-# exception) from every process, for a log shipper (portal.logs); "plain" for people.
+# exception) from every process, for a log shipper (config.logs); "plain" for people.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
@@ -555,12 +555,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact": {"()": "portal.redaction.RedactingFilter"},
+        "redact": {"()": "config.redaction.RedactingFilter"},
         "request_id": {"()": "portal.requestid.RequestIdFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "portal.logs.JsonFormatter"},
+        "json": {"()": "config.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {
@@ -577,13 +577,13 @@ LOGGING = {
     },
 }
 
-# Error reporting (portal.sentry): off unless SENTRY_DSN is set; never patient data
+# Error reporting (config.sentry): off unless SENTRY_DSN is set; never patient data
 # (no bodies, cookies, query strings, local variables; texts redacted as in the logs).
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
     from importlib.metadata import PackageNotFoundError, version
 
-    from portal.sentry import sentry_init
+    from config.sentry import sentry_init
 
     try:
         _release = f"clinic-file-portal@{version('clinic-file-portal')}"
@@ -680,7 +680,7 @@ if OPS_WORKER_DEAD_AFTER_SECONDS < 3 * OPS_WORKER_HEARTBEAT_SECONDS:
         "OPS_WORKER_DEAD_AFTER_SECONDS must be at least three OPS_WORKER_HEARTBEAT_SECONDS, "
         "or a busy worker would be taken for dead."
     )
-# /metrics (portal/metrics.py) answers 404 unless this token is set, then only to
+# /metrics (config/metrics.py) answers 404 unless this token is set, then only to
 # "Authorization: Bearer <METRICS_TOKEN>". The processing-time histogram covers files
 # finished in the last METRICS_WINDOW_SECONDS.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

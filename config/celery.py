@@ -1,19 +1,17 @@
 """The Celery application. Configuration comes from Django settings (``CELERY_*``)."""
 
-import os
-
 from celery import Celery, signals
 
-from portal import sqlite_broker
+from config import sqlite_broker
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+# DJANGO_SETTINGS_MODULE is set by the package (config/__init__.py) before this runs.
 
-# The embedded shape's broker (``sqlite-queue://``, portal/sqlite_broker.py).
+# The embedded shape's broker (``sqlite-queue://``, config/sqlite_broker.py).
 sqlite_broker.register()
 
 # PausingTask: after the broker fails to take a task, none is tried for a few seconds
-# (portal/broker_pause.py), so a request that queues several does not wait for each.
-app = Celery("portal", task_cls="portal.broker_pause:PausingTask")
+# (config/broker_pause.py), so a request that queues several does not wait for each.
+app = Celery("portal", task_cls="config.broker_pause:PausingTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
@@ -22,11 +20,11 @@ app.autodiscover_tasks()
 @signals.after_setup_task_logger.connect
 def redact_worker_logs(logger, **kwargs):
     """A worker replaces the root logger's handlers with its own (Celery's default), so
-    the redacting filter of LOGGING is put on them here too (portal.redaction)."""
+    the redacting filter of LOGGING is put on them here too (config.redaction)."""
     from django.conf import settings
 
-    from portal.logs import JsonFormatter, RoutineTaskFilter
-    from portal.redaction import RedactingFilter
+    from config.logs import JsonFormatter, RoutineTaskFilter
+    from config.redaction import RedactingFilter
     from portal.requestid import RequestIdFilter
 
     for handler in logger.handlers:

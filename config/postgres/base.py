@@ -6,7 +6,7 @@ that is frozen, or a network that stops carrying packets, leaves a query waiting
 ever, and every web request with it. So each wait for an answer also has a limit on
 this side, a little longer than the server's, after which the connection is given up
 (its protocol state is unknown) and the query fails with ``OperationalError``, which
-the portal answers as 503 with ``Retry-After`` (portal.views). Connecting is limited by
+the portal answers as 503 with ``Retry-After`` (config.views). Connecting is limited by
 libpq's ``connect_timeout`` (the settings again).
 """
 
