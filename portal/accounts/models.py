@@ -10,6 +10,7 @@ import uuid
 import zoneinfo
 from functools import cache
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -26,8 +27,6 @@ SAFETY_LINE_ELSEWHERE = (
 
 
 def default_safety_line() -> str:
-    from django.conf import settings
-
     return SAFETY_LINES.get(settings.PHONENUMBER_DEFAULT_REGION, SAFETY_LINE_ELSEWHERE)
 
 

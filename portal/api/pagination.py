@@ -1,3 +1,5 @@
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -12,8 +14,6 @@ class PortalPagination(PageNumberPagination):
 def paginated_schema(item_serializer_class):
     """The OpenAPI shape of a PortalPagination page of ``item_serializer_class``, for
     views that paginate by hand (``@extend_schema(responses=paginated_schema(X))``)."""
-    from drf_spectacular.utils import inline_serializer
-    from rest_framework import serializers
 
     name = item_serializer_class.__name__.removesuffix("Serializer").removesuffix("Output")
     return inline_serializer(

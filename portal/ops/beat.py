@@ -31,6 +31,8 @@ from celery.beat import PersistentScheduler
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
+from portal.ops.services import beat_lease_current, beat_lease_release, beat_lease_take
+
 logger = logging.getLogger("portal.beat")
 
 
@@ -61,7 +63,6 @@ class LeasedScheduler(PersistentScheduler):
         now = time.monotonic()
         if self.active and now < self.renew_at and now < self.valid_until:
             return True
-        from portal.ops.services import beat_lease_current, beat_lease_take
 
         asked_at = time.monotonic()
         try:
@@ -136,8 +137,6 @@ class LeasedScheduler(PersistentScheduler):
             super().close()
         finally:
             if self.active:
-                from portal.ops.services import beat_lease_release
-
                 self.active = False  # close() may be called twice: hand over once
                 try:
                     close_old_connections()

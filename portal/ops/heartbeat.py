@@ -19,6 +19,9 @@ from celery.signals import worker_init, worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
+from portal.ops.models import WorkerHeartbeat
+from portal.ops.services import heartbeat_record
+
 logger = logging.getLogger(__name__)
 
 _state: dict[str, object] = {}
@@ -44,8 +47,6 @@ def heartbeat_instance(sender=None, **kwargs) -> None:
 
 
 def _beat(worker: str, stop: threading.Event) -> None:
-    from portal.ops.services import heartbeat_record
-
     failing = False
     while not stop.wait(settings.OPS_WORKER_HEARTBEAT_SECONDS):
         try:
@@ -73,8 +74,6 @@ def _beat(worker: str, stop: threading.Event) -> None:
 
 @worker_ready.connect(dispatch_uid="portal.ops.heartbeat.start")
 def heartbeat_start(sender=None, **kwargs) -> None:
-    from portal.ops.services import heartbeat_record
-
     hostname = getattr(sender, "hostname", "") or ""
     worker = worker_identity(hostname)
     if not hostname or settings.OPS_WORKER_HEARTBEAT_SECONDS <= 0:
@@ -94,8 +93,6 @@ def heartbeat_start(sender=None, **kwargs) -> None:
 @worker_shutdown.connect(dispatch_uid="portal.ops.heartbeat.stop")
 def heartbeat_stop(sender=None, **kwargs) -> None:
     """A clean stop: the worker finished or handed back its tasks, so it is not dead."""
-    from portal.ops.models import WorkerHeartbeat
-
     stop = _state.pop("stop", None)
     worker = _state.pop("worker", None)
     if stop is None:

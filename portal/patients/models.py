@@ -10,6 +10,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
+from portal.accounts.models import Account
 from portal.patients.nhs_number import NhsNumberError, nhs_number_format, nhs_number_parse
 
 
@@ -93,8 +94,6 @@ class Patient(models.Model):
         """Take the account's next number and save, in one transaction under the
         account's row lock (PostgreSQL); where two writers still meet (SQLite takes no
         row locks), the unique constraint refuses one, which takes the next number."""
-        from portal.accounts.models import Account
-
         for _ in range(20):
             try:
                 with transaction.atomic():

@@ -15,6 +15,8 @@ is a dozen lines (NHS Data Model and Dictionary, "NHS Number").
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+
 NHS_NUMBER_LENGTH = 10
 # Typed numbers are echoed back in messages only while they are short enough to be one.
 ECHO_MAX_LENGTH = 20
@@ -81,8 +83,6 @@ def nhs_number_parse(raw: str) -> str:
 def nhs_number_clean(raw: str) -> str:
     """A form field's value: "" when left blank, else the ten digits, or Django's
     ValidationError with the reason (the dashboard's and the admin's forms share it)."""
-    from django.core.exceptions import ValidationError  # Django only where a form asks
-
     text = raw.strip()
     if not text:
         return ""

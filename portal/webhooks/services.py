@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 import requests
+from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -124,8 +125,6 @@ def event_record(
 def event_dispatch_enqueue(*, event_id) -> None:
     """Queue the fan-out once the current transaction commits. A broker that is down
     then does not fail the committed change: the sweep dispatches the event later."""
-    from portal.webhooks.tasks import dispatch_event_task
-
     transaction.on_commit(partial(dispatch_event_task.delay, str(event_id)), robust=True)
 
 
@@ -339,8 +338,6 @@ def signing_secret_rotate(*, account: Account, actor: Actor) -> WebhookSigningSe
 
 def delivery_enqueue(*, delivery_id, countdown: float = 0) -> None:
     """Queue an attempt once the current transaction commits (at once outside one)."""
-    from portal.webhooks.tasks import attempt_delivery_task
-
     transaction.on_commit(
         partial(attempt_delivery_task.apply_async, args=[str(delivery_id)], countdown=countdown),
         robust=True,
@@ -639,3 +636,33 @@ def webhook_sweep(*, now: datetime | None = None) -> dict[str, int]:
     for event_id in event_ids:
         event_dispatch(event_id=event_id)
     return {"events": len(event_ids), "deliveries": len(delivery_ids)}
+
+
+# --- Tasks --------------------------------------------------------------------
+# Thin wrappers that take primary keys and call the services above. They sit beside the
+# services that queue them, so neither needs the other inside a function; the app's
+# tasks module names them for Celery's discovery.
+
+ATTEMPT_SOFT_TIME_LIMIT = (
+    settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS + settings.WEBHOOK_READ_TIMEOUT_SECONDS + 30
+)
+
+
+@shared_task(name="webhooks.dispatch_event", ignore_result=True)
+def dispatch_event_task(event_id: str) -> None:
+    event_dispatch(event_id=event_id)
+
+
+@shared_task(
+    name="webhooks.attempt_delivery",
+    ignore_result=True,
+    soft_time_limit=ATTEMPT_SOFT_TIME_LIMIT,
+    time_limit=ATTEMPT_SOFT_TIME_LIMIT + 30,
+)
+def attempt_delivery_task(delivery_id: str) -> None:
+    delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task(name="webhooks.sweep", ignore_result=True)
+def sweep_task() -> None:
+    webhook_sweep()
