@@ -1,4 +1,4 @@
-"""Backup and restore (``manage.py backup`` / ``restore``, portal/ops/backup.py), drilled.
+"""Backup and restore (``manage.py backup`` / ``restore``, config/backup.py), drilled.
 
 The drills run the portal as separate processes on each deployment shape: the embedded
 one (SQLite and the data folder's files) and the scaled one (PostgreSQL and an S3 bucket
@@ -30,14 +30,14 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
-from files.services import storage_put
-from portal.ops.backup import (
+from config.backup import (
     MANIFEST,
     BackupError,
     backup_create,
     object_path,
     restore_run,
 )
+from files.services import storage_put
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # What the suite's own process sets that a portal process of a drill must not inherit.

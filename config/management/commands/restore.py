@@ -2,7 +2,7 @@
 
 Every checksum of the manifest is checked before anything is written; an installation
 that holds anything is refused unless ``--force``; and it says what it restored, and how
-many encrypted values the keys in force decrypt (portal/ops/backup.py;
+many encrypted values the keys in force decrypt (config/backup.py;
 docs/operations/backup.md). Stop the portal's processes first.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.ops.backup import BackupError, key_material, restore_run
+from config.backup import BackupError, key_material, restore_run
 
 
 class Command(BaseCommand):

@@ -23,8 +23,8 @@ edited to name ``../../etc/passwd`` cannot make it read or write outside either 
 and every key is checked as the storage checks any key (``files.keys``) before anything
 is written. Everything in a backup is written 0600 in folders 0700: it is health data.
 
-This module sits with the project's root (``portal/ops``, beside the URLs and metrics
-that import every app): it reads every table and writes through the files app's storage.
+This module sits in the project shell (``config``), above every app: it reads every
+table and writes through the files app's storage.
 """
 
 from __future__ import annotations
@@ -45,12 +45,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 from botocore.exceptions import ClientError
 from django.apps import apps
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connections
 from django.db.migrations.loader import MigrationLoader
+from psycopg import IsolationLevel, sql
+from psycopg.conninfo import make_conninfo
 
 from files.keys import path_problem
 from files.services import storage_put
@@ -284,8 +287,6 @@ def pg_params(alias: str = "default") -> dict[str, str]:
 def pg_command_env(alias: str = "default") -> tuple[str, dict[str, str]]:
     """The conninfo for pg_dump and pg_restore, and their environment: the password goes in
     PGPASSWORD, never on a command line that ``ps`` shows."""
-    from psycopg.conninfo import make_conninfo
-
     params = pg_params(alias)
     password = params.pop("password", None)
     env = dict(os.environ)
@@ -295,14 +296,10 @@ def pg_command_env(alias: str = "default") -> tuple[str, dict[str, str]]:
 
 
 def pg_connect(alias: str = "default"):
-    import psycopg
-
     return psycopg.connect(**pg_params(alias))
 
 
 def pg_tables(cursor) -> dict[str, int]:
-    from psycopg import sql
-
     cursor.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY c.relname"
@@ -325,8 +322,6 @@ def pg_migrations(cursor) -> list[str]:
 
 def pg_backup(target: Path, alias: str = "default") -> dict:
     """``pg_dump`` in its custom format, of the snapshot in which the rows are counted."""
-    from psycopg import IsolationLevel
-
     conninfo, env = pg_command_env(alias)
     with pg_connect(alias) as connection:
         connection.isolation_level = IsolationLevel.REPEATABLE_READ
@@ -867,8 +862,6 @@ def pg_restore(source: Path, *, drop: bool, alias: str = "default") -> None:
     """``pg_restore`` into the configured database; with ``drop`` (a forced restore) every
     table of its schema is dropped first (also those of migrations newer than the backup),
     then everything else the dump makes again, so nothing of what was there stays behind."""
-    from psycopg import sql
-
     if drop:
         with pg_connect(alias) as connection, connection.cursor() as cursor:
             names = list(pg_tables(cursor))

@@ -3,7 +3,7 @@
 Runs while the portal serves (SQLite's online backup API; ``pg_dump`` on one snapshot).
 The folder gets a manifest (rows per table, each object's SHA-256, the migrations, the
 portal's version) and names the key material to keep apart, which it never holds
-(portal/ops/backup.py; docs/operations/backup.md).
+(config/backup.py; docs/operations/backup.md).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.ops.backup import BackupError, backup_create
+from config.backup import BackupError, backup_create
 
 
 class Command(BaseCommand):
