@@ -28,15 +28,8 @@ from pathlib import Path
 
 from benchmarks import proc
 from benchmarks.fixtures import REPO_DIR
-from tests.plugins.services import (
-    as_postgres_user,
-    free_port,
-    pg_binary,
-    start_postgres,
-    start_redis,
-    stop_all,
-    wait_until,
-)
+from deploy.services import as_postgres_user, free_port, pg_binary, wait_until
+from tests.plugins.services import start_postgres, start_redis, stop_all
 from tests.support.commands import celery_worker_command, gunicorn_command
 
 # Variables of the developer's own shell that would point the stack elsewhere.

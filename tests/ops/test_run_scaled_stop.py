@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from deploy.services import pg_binary
 from tests.ops.test_make_run_scaled import SERVER_VARIABLES, free_block, processes_of
-from tests.plugins.services import pg_binary
 from tests.support.worker import wait_for
 
 BASE_DIR = Path(__file__).resolve().parents[2]

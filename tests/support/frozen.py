@@ -19,15 +19,8 @@ from pathlib import Path
 
 import boto3
 
-from tests.plugins.services import (
-    S3_TEST_ACCESS_KEY,
-    S3_TEST_SECRET_KEY,
-    as_postgres_user,
-    free_port,
-    launch_seaweedfs,
-    pg_binary,
-    wait_until,
-)
+from deploy.services import as_postgres_user, free_port, pg_binary, wait_until
+from tests.plugins.services import S3_TEST_ACCESS_KEY, S3_TEST_SECRET_KEY, launch_seaweedfs
 from tests.support.stack import RedisServer
 
 
