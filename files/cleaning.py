@@ -24,8 +24,9 @@ file's container is rewritten instead, keeping the image data untouched:
 
 No library does this without decoding (python-exiv2 rewrites metadata in place but
 keeps what it does not know, and needs a compiled libexiv2; Pillow re-encodes), so the
-walk is written here, and strictly: a file whose structure does not parse is refused
-with a reason, as the sniffing step refuses it.
+walk is written here (``files.containers``, shared with the polyglot scan), and strictly:
+a file whose structure does not parse is refused with a reason, as the sniffing step
+refuses it.
 
 **HEIC/HEIF** are still decoded, turned upright and stored as JPEG for browsers
 (``rendering.clean_original``); no cleaned HEIC original is kept beside it. No Python
@@ -39,10 +40,19 @@ execution from a crafted image) was; the portal does not.
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import dataclass
 
-from files.image_layout import JPEG_SCAN_END
+from files.containers import (
+    EOI,
+    PNG_SIGNATURE,
+    SOI,
+    SOS,
+    STANDALONE_MARKERS,
+    ContainerError,
+    jpeg_segments,
+    png_chunks,
+    webp_chunks,
+)
 
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -51,9 +61,9 @@ LOSSLESS_TYPES = (JPEG, PNG, WEBP)
 # EXIF orientations that show the stored pixels turned by 90 degrees (width and height swap).
 SIDEWAYS_ORIENTATIONS = (5, 6, 7, 8)
 
-
-class CleaningError(ValueError):
-    """The file's structure does not parse: a reason a person can read."""
+# A structure that does not parse and one that cleaning refuses are refused alike: one
+# error, carrying a reason a person can read.
+CleaningError = ContainerError
 
 
 @dataclass(frozen=True)
@@ -76,46 +86,27 @@ def clean_losslessly(data: bytes, content_type: str) -> CleanedImage:
 
 # --- JPEG -----------------------------------------------------------------------------
 
-EOI, SOS = 0xD9, 0xDA
 APP0, APP1, APP2, APP14 = 0xE0, 0xE1, 0xE2, 0xEE
 COM = 0xFE
-TEM = 0x01
-RST = range(0xD0, 0xD8)
-STANDALONE = {TEM, *RST}
 EXIF_HEADER = b"Exif\x00\x00"
 ORIENTATION_TAG = 0x0112
 
 
 def jpeg_clean(data: bytes) -> CleanedImage:
-    if not data.startswith(b"\xff\xd8"):
-        raise CleaningError("The JPEG does not start as a JPEG does.")
-    kept = [b"\xff\xd8"]
+    kept = []
     orientation = 1
-    position = 2
     seen_frame = False
     exif_slot = None  # where the orientation segment goes: after JFIF, or first
-    while True:
-        marker, position = jpeg_next_marker(data, position)
-        if marker == EOI:
-            kept.append(b"\xff\xd9")
-            break
-        if marker in STANDALONE:
-            kept.append(bytes((0xFF, marker)))
+    for marker, start, payload, end, following in jpeg_segments(data):
+        if marker in (SOI, EOI) or marker in STANDALONE_MARKERS:
+            kept.append(bytes((0xFF, marker)))  # fill bytes before a marker dropped
             continue
-        if position + 2 > len(data):
-            raise CleaningError("The JPEG ends in the middle of a segment.")
-        (length,) = struct.unpack(">H", data[position : position + 2])
-        end = position + length
-        if length < 2 or end > len(data):
-            raise CleaningError("The JPEG has a segment longer than the file.")
-        segment = data[position - 2 : end]
-        body = data[position + 2 : end]
+        segment = data[start:end]
+        body = data[payload:end]
         if marker == SOS:
             if not seen_frame:
                 raise CleaningError("The JPEG has image data before its frame header.")
-            scan_end = jpeg_scan_end(data, end)
-            kept.append(memoryview(data)[position - 2 : scan_end])  # no copy until the join
-            position = scan_end
+            kept.append(memoryview(data)[start:following])  # no copy until the join
             continue
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
             seen_frame = True
@@ -132,35 +123,11 @@ def jpeg_clean(data: bytes) -> CleanedImage:
             pass  # EXIF, XMP, IPTC/Photoshop, maker APPn, comments: dropped
         else:
             kept.append(segment)  # tables, frame header, restart interval
-        position = end
     if not seen_frame:
         raise CleaningError("The JPEG has no frame header.")
     if orientation != 1:
         kept.insert(exif_slot or 1, orientation_segment(orientation))
-    return CleanedImage(b"".join(kept), JPEG, orientation)
-
-
-def jpeg_next_marker(data: bytes, position: int) -> tuple[int, int]:
-    """The next marker (fill bytes skipped) and the position after it."""
-    if position + 2 > len(data) or data[position] != 0xFF:
-        raise CleaningError("The JPEG's segments do not follow each other as they should.")
-    while position < len(data) and data[position] == 0xFF:
-        position += 1
-    if position >= len(data):
-        raise CleaningError("The JPEG ends before its end marker.")
-    marker = data[position]
-    if marker == 0x00:
-        raise CleaningError("The JPEG's segments do not follow each other as they should.")
-    return marker, position + 1
-
-
-def jpeg_scan_end(data: bytes, position: int) -> int:
-    """Where the entropy-coded data after a scan header ends: at the first marker that is
-    neither a stuffed 0xFF00 nor a restart marker (the position of its 0xFF)."""
-    found = JPEG_SCAN_END.search(data, position)
-    if found is None:
-        raise CleaningError("The JPEG ends in the middle of its image data.")
-    return found.start()
+    return CleanedImage(b"".join(kept), JPEG, orientation)  # anything after EOI dropped
 
 
 def exif_orientation(tiff: bytes) -> int | None:
@@ -199,7 +166,6 @@ def orientation_segment(orientation: int) -> bytes:
 
 # --- PNG ------------------------------------------------------------------------------
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_KEPT = {
     b"IHDR",
     b"PLTE",
@@ -220,31 +186,15 @@ PNG_KEPT = {
 
 
 def png_clean(data: bytes) -> bytes:
-    if not data.startswith(PNG_SIGNATURE):
-        raise CleaningError("The PNG does not start as a PNG does.")
     kept = [PNG_SIGNATURE]
-    position = len(PNG_SIGNATURE)
-    first = True
-    while True:
-        if position + 8 > len(data):
-            raise CleaningError("The PNG ends before its IEND chunk.")
-        length, kind = struct.unpack(">I4s", data[position : position + 8])
-        end = position + 12 + length
-        if length > 0x7FFFFFFF or end > len(data):
-            raise CleaningError("The PNG has a chunk longer than the file.")
-        (crc,) = struct.unpack(">I", data[end - 4 : end])
-        if zlib.crc32(data[position + 4 : end - 4]) != crc:
-            raise CleaningError(f"The PNG's {kind.decode('latin-1')} chunk is damaged.")
-        if first and kind != b"IHDR":
+    for kind, start, _, _, following in png_chunks(data):
+        if start == len(PNG_SIGNATURE) and kind != b"IHDR":
             raise CleaningError("The PNG does not start with its header chunk.")
-        first = False
         if kind in PNG_KEPT:
-            kept.append(data[position:end])
+            kept.append(data[start:following])
         elif not kind[:1].islower():
             raise CleaningError(f"The PNG has a critical chunk no viewer knows ({kind!r}).")
-        position = end
-        if kind == b"IEND":
-            return b"".join(kept)
+    return b"".join(kept)  # anything after IEND dropped
 
 
 # --- WebP -----------------------------------------------------------------------------
@@ -255,33 +205,19 @@ VP8X_XMP_FLAG = 0x04
 
 
 def webp_clean(data: bytes) -> bytes:
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
-        raise CleaningError("The WebP does not start as a WebP does.")
-    (riff_size,) = struct.unpack("<I", data[4:8])
-    end_of_riff = 8 + riff_size
-    if end_of_riff > len(data) or riff_size < 4:
-        raise CleaningError("The WebP says it is longer than the file.")
     kept = []
-    position = 12
     has_bitstream = False
-    while position < end_of_riff:
-        if position + 8 > end_of_riff:
-            raise CleaningError("The WebP ends in the middle of a chunk header.")
-        kind, length = struct.unpack("<4sI", data[position : position + 8])
-        end = position + 8 + length + (length & 1)
-        if position + 8 + length > end_of_riff:
-            raise CleaningError("The WebP has a chunk longer than the file.")
-        chunk = data[position : min(end, end_of_riff)]
+    for kind, start, payload, end, _ in webp_chunks(data, strict=True):
+        chunk = data[start:end]
         if kind == b"VP8X":
-            if length < 10:
+            if end - payload < 10:
                 raise CleaningError("The WebP's extended header is too short.")
             flags = chunk[8] & ~(VP8X_EXIF_FLAG | VP8X_XMP_FLAG)
             chunk = chunk[:8] + bytes((flags,)) + chunk[9:]
         if kind in (b"VP8 ", b"VP8L", b"ANMF"):
             has_bitstream = True
         if kind in WEBP_KEPT:
-            kept.append(chunk + (b"\x00" if len(chunk) % 2 else b""))
-        position = end
+            kept.append(chunk + (b"\x00" if len(chunk) % 2 else b""))  # its padding byte
     if not has_bitstream:
         raise CleaningError("The WebP has no image data.")
     body = b"WEBP" + b"".join(kept)

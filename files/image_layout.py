@@ -21,15 +21,25 @@ reads it, and only the spans that are pixel data are left out:
   image items are pixel data, so Exif and XMP items, and unreferenced bytes, are
   still scanned.
 
-A walk that meets something malformed stops there: from that point on every
-byte is scanned (a broken file is refused later anyway when it is decoded).
+The walks themselves are ``files.containers``'s, in lenient mode (cleaning takes the same
+ones strictly). A walk that meets something malformed stops there: from that point on
+every byte is scanned (a broken file is refused later anyway when it is decoded).
 """
 
 from __future__ import annotations
 
-import re
 import zlib
 from dataclasses import dataclass, field
+
+from files.containers import (
+    SOS,
+    ContainerError,
+    bmff_boxes,
+    jpeg_segments,
+    png_chunks,
+    riff_chunks,
+    webp_chunks,
+)
 
 JPEG, PNG, WEBP = "image/jpeg", "image/png", "image/webp"
 HEIF_TYPES = {"image/heic", "image/heif"}
@@ -40,20 +50,11 @@ TEXT_INFLATE_LIMIT = 1024 * 1024
 # MPO and gain-map JPEGs carry a few images one after another; no more are walked.
 MAX_APPENDED_JPEGS = 8
 
-# In JPEG entropy-coded data 0xFF is followed by 0x00 (stuffing), a restart marker
-# (D0-D7) or another 0xFF (fill); anything else starts the next segment. One 0xFF and the
-# byte after it, no repetition: a run of fill bytes must not make the search quadratic.
-# files.cleaning finds the end of a scan with it too.
-JPEG_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _HEIF_METADATA_ITEMS = {b"Exif", b"mime", b"uri "}
 
 
 class TooMuchText(Exception):
     """A compressed text chunk that inflates past ``TEXT_INFLATE_LIMIT``."""
-
-
-class _Malformed(Exception):
-    """The walk cannot go on: the rest of the file is scanned as it is."""
 
 
 @dataclass
@@ -85,7 +86,7 @@ def layout_of(data: bytes, mime_type: str) -> Layout:
     if walk is not None:
         try:
             walk(data, layout)
-        except (_Malformed, IndexError, ValueError):
+        except (ContainerError, IndexError, ValueError):
             pass  # spans found so far stand; everything after them is scanned
     return layout
 
@@ -96,7 +97,10 @@ def layout_of(data: bytes, mime_type: str) -> Layout:
 def _jpeg_walk(data: bytes, layout: Layout) -> None:
     start = 0
     for _ in range(MAX_APPENDED_JPEGS):
-        end = _jpeg_one(data, start, layout)
+        for marker, _, _, end, following in jpeg_segments(data, start):
+            if marker == SOS:  # its entropy-coded data, up to the next real marker
+                layout.pixel_spans.append((end, following))
+        end = following  # just after the EOI (a walk that found none has raised)
         if data[end + 4 : end + 8] == b"ftyp":
             # A motion photo (Pixel, Samsung): an MP4 right after the still. Its media
             # data is skipped like pixels; its other boxes, and anything after, are not.
@@ -110,67 +114,23 @@ def _jpeg_walk(data: bytes, layout: Layout) -> None:
 def _media_data_walk(data: bytes, start: int, layout: Layout) -> None:
     """The top-level boxes of an ISO BMFF file (MP4) from ``start``: ``mdat`` payloads are
     media data; a malformed box stops the walk (the rest is scanned)."""
-    for box_type, payload, box_end in _boxes(data, start, len(data)):
+    for box_type, _, payload, box_end, _ in bmff_boxes(data, start, len(data)):
         if box_type == b"mdat":
             layout.pixel_spans.append((payload, box_end))
-
-
-def _jpeg_one(data: bytes, start: int, layout: Layout) -> int:
-    """Walk one JPEG from its SOI; the offset just after its EOI."""
-    size = len(data)
-    position = start + 2
-    while True:
-        if position + 2 > size or data[position] != 0xFF:
-            raise _Malformed
-        marker = data[position + 1]
-        if marker == 0xFF:  # a fill byte before the marker
-            position += 1
-            continue
-        if marker == 0xD9:  # EOI
-            return position + 2
-        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # no length, no payload
-            position += 2
-            continue
-        if marker in (0x00, 0xD8) or position + 4 > size:
-            raise _Malformed
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
-        segment_end = position + 2 + length
-        if length < 2 or segment_end > size:
-            raise _Malformed
-        position = segment_end
-        if marker == 0xDA:  # SOS: entropy-coded data up to the next real marker
-            found = JPEG_SCAN_END.search(data, position)
-            if found is None:
-                raise _Malformed  # truncated: no marker ends the scan
-            layout.pixel_spans.append((position, found.start()))
-            position = found.start()
 
 
 # --- PNG --------------------------------------------------------------------
 
 
 def _png_walk(data: bytes, layout: Layout) -> None:
-    view = memoryview(data)
-    size = len(data)
-    position = 8
-    while position + 12 <= size:
-        length = int.from_bytes(data[position : position + 4], "big")
-        chunk_type = bytes(data[position + 4 : position + 8])
-        payload, payload_end = position + 8, position + 8 + length
-        if length > 0x7FFFFFFF or payload_end + 4 > size:
-            raise _Malformed
-        crc = int.from_bytes(data[payload_end : payload_end + 4], "big")
-        if zlib.crc32(view[position + 4 : payload_end]) != crc:
-            raise _Malformed
+    for chunk_type, _, payload, payload_end, _ in png_chunks(data):
         if chunk_type in (b"IDAT", b"fdAT"):
             layout.pixel_spans.append((payload, payload_end))
         elif chunk_type in (b"zTXt", b"iTXt"):
-            text = _png_compressed_text(chunk_type, bytes(view[payload:payload_end]))
+            text = _png_compressed_text(chunk_type, data[payload:payload_end])
             if text is not None:
                 layout.inflated_texts.append(text)
-        position = payload_end + 4
-        if chunk_type == b"IEND":
-            return  # what follows is trailing data: scanned
+    # what follows IEND is trailing data: scanned
 
 
 def _png_compressed_text(chunk_type: bytes, payload: bytes) -> bytes | None:
@@ -204,52 +164,31 @@ _WEBP_PIXEL_CHUNKS = {b"VP8 ", b"VP8L", b"ALPH"}
 
 
 def _riff_walk(data: bytes, layout: Layout) -> None:
-    riff_end = min(8 + int.from_bytes(data[4:8], "little"), len(data))
-    _riff_chunks(data, 12, riff_end, layout, nested=False)
-
-
-def _riff_chunks(data: bytes, position: int, end: int, layout: Layout, *, nested: bool) -> None:
-    while position + 8 <= end:
-        fourcc = bytes(data[position : position + 4])
-        length = int.from_bytes(data[position + 4 : position + 8], "little")
-        payload, payload_end = position + 8, position + 8 + length
-        if payload_end > end:
-            raise _Malformed
+    for fourcc, _, payload, payload_end, _ in webp_chunks(data, strict=False):
         if fourcc in _WEBP_PIXEL_CHUNKS:
             layout.pixel_spans.append((payload, payload_end))
-        elif fourcc == b"ANMF" and not nested and length >= 16:
-            # An animation frame: 16 bytes of frame header, then its own chunks.
-            _riff_chunks(data, payload + 16, payload_end, layout, nested=True)
-        position = payload_end + (length & 1)
+        elif fourcc == b"ANMF" and payload_end - payload >= 16:
+            # An animation frame: 16 bytes of frame header, then its own chunks (frames
+            # inside frames are not walked).
+            for inner, _, inner_payload, inner_end, _ in riff_chunks(
+                data, payload + 16, payload_end, strict=False
+            ):
+                if inner in _WEBP_PIXEL_CHUNKS:
+                    layout.pixel_spans.append((inner_payload, inner_end))
 
 
 # --- HEIF / HEIC (ISO BMFF) -------------------------------------------------
 
 
-def _boxes(data: bytes, position: int, end: int):
-    """(type, payload start, box end) of each box between ``position`` and ``end``."""
-    while position + 8 <= end:
-        size = int.from_bytes(data[position : position + 4], "big")
-        box_type = bytes(data[position + 4 : position + 8])
-        header = 8
-        if size == 1:
-            size = int.from_bytes(data[position + 8 : position + 16], "big")
-            header = 16
-        elif size == 0:
-            size = end - position
-        if size < header or position + size > end:
-            raise _Malformed
-        yield box_type, position + header, position + size
-        position += size
-
-
 def _heif_walk(data: bytes, layout: Layout) -> None:
     media_data, item_types, locations = [], {}, []
-    for box_type, payload, box_end in _boxes(data, 0, len(data)):
+    for box_type, _, payload, box_end, _ in bmff_boxes(data, 0, len(data)):
         if box_type == b"mdat":
             media_data.append((payload, box_end))
         elif box_type == b"meta":
-            for child_type, child_payload, child_end in _boxes(data, payload + 4, box_end):
+            for child_type, _, child_payload, child_end, _ in bmff_boxes(
+                data, payload + 4, box_end
+            ):
                 if child_type == b"iinf":
                     item_types.update(_heif_item_types(data, child_payload, child_end))
                 elif child_type == b"iloc":
@@ -267,7 +206,7 @@ def _heif_item_types(data: bytes, payload: int, end: int) -> dict[int, bytes]:
     version = data[payload]
     position = payload + 4 + (2 if version == 0 else 4)  # entry count
     types = {}
-    for box_type, entry, _ in _boxes(data, position, end):
+    for box_type, _, entry, _, _ in bmff_boxes(data, position, end):
         if box_type != b"infe":
             continue
         entry_version = data[entry]
@@ -292,7 +231,7 @@ def _heif_item_locations(data: bytes, payload: int, end: int) -> list[tuple[int,
     def read(width: int) -> int:
         nonlocal position
         if width not in (0, 2, 4, 8) or position + width > end:
-            raise _Malformed
+            raise ContainerError("The HEIF's item locations do not parse.")
         value = int.from_bytes(data[position : position + width], "big")
         position += width
         return value

@@ -547,6 +547,15 @@ def test_webp_keeps_an_odd_length_chunk_padded_and_drops_unknown_chunks():
     assert len(cleaned) % 2 == 0
 
 
+@pytest.mark.parametrize("pad", [b"\x01", b"<", b"\xff"])
+def test_webp_writes_a_padding_byte_as_zero_whatever_the_original_held(pad):
+    """GIVEN an odd-length chunk whose padding byte is not zero (a byte nothing reads, where
+    anything can hide) WHEN cleaned THEN the padding written is zero and the chunk the same."""
+    odd = riff_chunk(b"ICCP", b"odd")[:-1] + pad
+    cleaned = clean_losslessly(webp_of(riff_chunk(b"VP8L", vp8l()), odd), "image/webp").content
+    assert cleaned.endswith(b"ICCP" + struct.pack("<I", 3) + b"odd\x00")
+
+
 @pytest.mark.parametrize("kind", [b"VP8 ", b"VP8L", b"ANMF"])
 def test_webp_image_data_is_any_of_its_bitstream_chunks(kind):
     """GIVEN a WebP whose only image chunk is VP8, VP8L or an animation frame WHEN cleaned
@@ -693,10 +702,26 @@ def test_an_empty_segment_is_read_and_dropped():
         ),
         (
             lambda d: d[:2] + b"\xff\xd8" + d[2:],
-            "The JPEG has a segment longer than the file.",
+            "The JPEG's segments do not follow each other as they should.",
+        ),
+        # A second start of image whose next two bytes read as a length that fits: refused
+        # as what it is, never kept in the cleaned file as if it were a table.
+        (
+            lambda d: d[:2] + b"\xff\xd8\x00\x04ab" + d[2:],
+            "The JPEG's segments do not follow each other as they should.",
+        ),
+        (
+            lambda d: d[:2] + b"\xff\xff\xd8\x00\x02" + d[2:],
+            "The JPEG's segments do not follow each other as they should.",
         ),
     ],
-    ids=["cut-after-a-length", "cut-after-a-whole-segment", "a-second-start-marker"],
+    ids=[
+        "cut-after-a-length",
+        "cut-after-a-whole-segment",
+        "a-second-start-marker",
+        "a-second-start-marker-with-a-length",
+        "a-second-start-marker-after-fill",
+    ],
 )
 def test_a_jpeg_cut_at_a_segment_edge_is_refused_with_its_reason(cut, reason):
     with pytest.raises(CleaningError) as refused:

@@ -281,6 +281,18 @@ def test_an_animation_frame_shorter_than_its_header_is_not_walked(header):
     assert spans(data, WEBP) == [(vp8 + 8, vp8 + 28)]
 
 
+@pytest.mark.parametrize("stray", [1, 4, 7])
+def test_stray_bytes_after_a_frames_chunks_end_its_walk_and_the_next_frame_is_walked(stray):
+    """Bytes too few for a chunk header at the end of a frame are searched as they are; the
+    frames after it are still walked."""
+    first = riff_chunk(b"ANMF", b"\x00" * 16 + riff_chunk(b"VP8 ", b"\x02" * 20) + b"<" * stray)
+    second = riff_chunk(b"ANMF", b"\x00" * 16 + riff_chunk(b"VP8L", b"\x03" * 10))
+    data = webp(first, second)
+    one = data.index(b"VP8 ") + 8
+    two = data.index(b"VP8L") + 8
+    assert spans(data, WEBP) == [(one, one + 20), (two, two + 10)]
+
+
 def test_frames_inside_frames_are_not_walked():
     inner = riff_chunk(b"ANMF", b"\x00" * 16 + riff_chunk(b"VP8 ", b"\x02" * 20))
     outer = riff_chunk(b"ANMF", b"\x00" * 16 + inner)
