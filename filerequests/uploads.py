@@ -209,34 +209,15 @@ def patient_photo_confirm(
         raise Invalid(UNKNOWN_SLOT_MESSAGE, field="slotId") from None
     try:
         with transaction.atomic():
-            # Locks in the order every door takes them (the clinic's, for a trial, then the
-            # request's), or two doors writing to one request deadlock. The request's row
-            # lock orders its confirmations: of two copies of a photo confirmed at once, the
-            # second sees the first's file. NO KEY: rows that merely point at the request
-            # (a ticket issued meanwhile, which holds the patient's row) need not wait.
-            quota.account_lock(file_request.account)
-            type(file_request).objects.select_for_update(no_key=True).filter(
-                pk=file_request.pk
-            ).first()
-            held = file_held(file_request, photo_id)
-            if held is not None and held.upload_ticket_id != ticket.pk:
-                file_services.upload_ticket_abandon(
-                    ticket=ticket, actor=actor, reason="the same photo is held already"
-                )
-                return PhotoConfirmed(file=held, already_received=True)
-            file = file_services.upload_ticket_confirm(
-                ticket=ticket,
-                confirmed_by=actor,
-                description=note or None,
+            return photo_file_make(
                 file_request=file_request,
-                source=File.Source.REQUEST,
-                client_photo_id=photo_id,
+                ticket=ticket,
+                photo_id=photo_id,
+                note=note,
+                slot_id=slot_id,
                 size_on_phone=size_on_phone,
+                actor=actor,
             )
-            # Counted with the new file: two photos confirmed at once cannot both
-            # take the trial's last place (the account row is locked).
-            quota.trial_usage_assert_within(account=file_request.account)
-            file_slot_record(file=file, file_request=file_request, slot_id=slot_id)
     except quota.TrialQuotaExceeded:
         raise QuotaExceeded(CLINIC_FULL_MESSAGE) from None
     except IntegrityError:
@@ -249,6 +230,47 @@ def patient_photo_confirm(
                 ticket=ticket, actor=actor, reason="the same photo is held already"
             )
         return PhotoConfirmed(file=held, already_received=True)
+
+
+def photo_file_make(
+    *,
+    file_request: FileRequest,
+    ticket: UploadTicket,
+    photo_id: uuid.UUID | None,
+    note: str,
+    slot_id: str,
+    size_on_phone: int | None,
+    actor: Actor,
+) -> PhotoConfirmed:
+    """The confirmation's writes, in the caller's transaction.
+
+    Locks in the order every door takes them (the clinic's, for a trial, then the
+    request's), or two doors writing to one request deadlock. The request's row lock
+    orders its confirmations: of two copies of a photo confirmed at once, the second sees
+    the first's file. NO KEY: rows that merely point at the request (a ticket issued
+    meanwhile, which holds the patient's row) need not wait.
+    """
+    quota.account_lock(file_request.account)
+    type(file_request).objects.select_for_update(no_key=True).filter(pk=file_request.pk).first()
+    held = file_held(file_request, photo_id)
+    if held is not None and held.upload_ticket_id != ticket.pk:
+        file_services.upload_ticket_abandon(
+            ticket=ticket, actor=actor, reason="the same photo is held already"
+        )
+        return PhotoConfirmed(file=held, already_received=True)
+    file = file_services.upload_ticket_confirm(
+        ticket=ticket,
+        confirmed_by=actor,
+        description=note or None,
+        file_request=file_request,
+        source=File.Source.REQUEST,
+        client_photo_id=photo_id,
+        size_on_phone=size_on_phone,
+    )
+    # Counted with the new file: two photos confirmed at once cannot both take the
+    # trial's last place (the account row is locked).
+    quota.trial_usage_assert_within(account=file_request.account)
+    file_slot_record(file=file, file_request=file_request, slot_id=slot_id)
     return PhotoConfirmed(file=file)
 
 
@@ -346,17 +368,53 @@ def xon_upload_create(
         else None
     )
     patient, _staff = xon_uploader(account=account, user_id=user_id, file_request=file_request)
+    created = xon_batch_store(
+        account=account,
+        actor=actor,
+        parts=parts,
+        patient=patient,
+        file_request=file_request,
+        expiry_seconds=expiry_seconds,
+        request=request,
+    )
+    created = files_wait_processed(files=created)
+    refused = [(index, f) for index, f in enumerate(created) if f.state == File.State.REJECTED]
+    if refused:
+        xon_batch_withdraw(files=created, file_request=file_request, actor=actor, request=request)
+        reasons = {
+            f"files.{index}": [f"{file.original_name}: {file.rejection_reason}"]
+            for index, file in refused
+        }
+        raise Invalid(
+            " ".join(f"{path}: {messages[0]}" for path, messages in reasons.items()),
+            fields=reasons,
+        )
+    return created
+
+
+def xon_batch_store(
+    *,
+    account: Account,
+    actor: Actor,
+    parts: list[UploadPart],
+    patient: Patient | None,
+    file_request: FileRequest | None,
+    expiry_seconds: int | None,
+    request=None,
+) -> list[File]:
+    """Every part as a pending file, or none: under the clinic's lock (the trial's room is
+    counted once for the batch) and the request's (one that ended meanwhile takes none);
+    a refusal rolls the rows back and removes the objects already stored."""
     now = timezone.now()
     expires_at = now + dt.timedelta(seconds=expiry_seconds) if expiry_seconds else None
     purpose = Purpose.PHOTO if file_request is not None else Purpose.DOCUMENT
     created = []
-    # A refused batch leaves no bytes behind: its rows roll back, its objects go.
     with file_services.stored_objects_removed_on_failure(), transaction.atomic():
         # A trial account's quota is checked before any byte is stored.
         quota.account_lock(account)
         if file_request is not None:
             # Asked again under the request's lock: one cancelled (or expired) since the
-            # check above takes no files.
+            # first look takes no files.
             file_request = FileRequest.objects.select_for_update().get(pk=file_request.pk)
             if closed := file_request_closed_reason(file_request):
                 raise Conflict(closed)
@@ -385,27 +443,23 @@ def xon_upload_create(
             file_request_publish_files_update(
                 file_request=file_request, actor=actor, request=request
             )
-    created = files_wait_processed(files=created)
-    refused = [(index, f) for index, f in enumerate(created) if f.state == File.State.REJECTED]
-    if refused:
-        processing.files_withdraw(
-            files=[f for f in created if f.state != File.State.REJECTED],
-            reason=BATCH_REFUSED_REASON,
-        )
-        if file_request is not None:
-            # The batch was announced when it was stored: say it is gone.
-            file_request_publish_files_removed(
-                file_request=file_request,
-                file_ids=[str(f.id) for f in created],
-                actor=actor,
-                request=request,
-            )
-        reasons = {
-            f"files.{index}": [f"{file.original_name}: {file.rejection_reason}"]
-            for index, file in refused
-        }
-        raise Invalid(
-            " ".join(f"{path}: {messages[0]}" for path, messages in reasons.items()),
-            fields=reasons,
-        )
     return created
+
+
+def xon_batch_withdraw(
+    *, files: list[File], file_request: FileRequest | None, actor: Actor, request=None
+) -> None:
+    """A batch with a refused file is refused whole: the others are refused too (a client
+    sending the batch again is left with no doubles) and, the batch having been announced
+    when it was stored, the request's receivers are told its files are gone."""
+    processing.files_withdraw(
+        files=[f for f in files if f.state != File.State.REJECTED],
+        reason=BATCH_REFUSED_REASON,
+    )
+    if file_request is not None:
+        file_request_publish_files_removed(
+            file_request=file_request,
+            file_ids=[str(f.id) for f in files],
+            actor=actor,
+            request=request,
+        )
