@@ -1,9 +1,9 @@
-"""Serving a file's bytes to a dashboard page: through the pipeline's audited download,
-as the signed-in staff member. Pages never get a storage URL."""
+"""Serving a file's bytes to a dashboard page: through the one serving function
+(``files.serving.serve``), as the signed-in staff member. Pages never get a storage URL."""
 
 from __future__ import annotations
 
-from files.downloads import file_response
+from files import serving
 from files.models import Facet, File
 from portal.audit.services import Actor
 
@@ -14,6 +14,7 @@ CONTENT = "content"
 def staff_file_response(request, *, file: File, variant: str):
     """``thumbnail`` (the square gallery facet) or ``content`` (full size, to view or
     download). Each is an audited ``file.download`` by ``request.staff``."""
-    request.portal_actor = Actor.for_staff(request.staff)
     facet_name = Facet.THUMBNAIL if variant == THUMBNAIL else None
-    return file_response(request, file=file, facet_name=facet_name)
+    return serving.serve(
+        request, file=file, actor=Actor.for_staff(request.staff), facet_name=facet_name
+    )

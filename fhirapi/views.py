@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
@@ -45,13 +45,12 @@ from fhirapi.resources import (
     subset,
 )
 from fhirapi.selectors import fhir_document_files, fhir_file_get, fhir_patients
-from files.downloads import file_response
+from files import serving
 from files.models import Facet, File
-from files.storage import stored_bytes
+from files.serving import Refusal
 from portal.accounts.services import api_key_authenticate
 from portal.api.authentication import key_from_request
 from portal.api.caller import Caller
-from portal.audit.services import audit_record
 from portal.ids import parse_uuid
 
 BINARY_CHUNK = 3 * 256 * 1024  # a multiple of 3: each chunk encodes to Base64 on its own
@@ -263,7 +262,8 @@ def servable_file(request, resource_type: str, resource_id: str, file_id: str) -
     file = fhir_file_get(account=request.auth.account, file_id=file_id)
     if file is None:
         raise not_found(resource_type, resource_id)
-    if file.is_expired or file.purged_at is not None:
+    refused = serving.refusal(file)
+    if refused is Refusal.GONE:
         raise FhirError(
             410, "deleted", f"{resource_type}/{resource_id} has expired and is no longer available."
         )
@@ -276,14 +276,14 @@ def servable_file(request, resource_type: str, resource_id: str, file_id: str) -
             f"{resource_type}/{resource_id} was archived from the patient's record on "
             f"{attachment.archived_at.date().isoformat()} and is no longer available.",
         )
-    if file.state in (File.State.PENDING, File.State.PROCESSING):
+    if refused is Refusal.NOT_READY:
         raise FhirError(
             404,
             "not-found",
             f"{resource_type}/{resource_id} is still being checked; it appears once ready.",
             headers={"Retry-After": "5"},
         )
-    if file.state == File.State.REJECTED:
+    if refused is Refusal.REJECTED:
         raise not_found(resource_type, resource_id)
     return file
 
@@ -313,9 +313,10 @@ def binary_read(request, resource_id: str):
     facet = next((f for f in file.served_facets if f.name == facet_name), None)
     if facet is None:
         raise not_found("Binary", resource_id)
+    last_modified = http_date(document_last_updated(file).timestamp())
     if wanted == "raw":
-        response = file_response(request, file=file, facet_name=facet_name)
-        response["Last-Modified"] = http_date(document_last_updated(file).timestamp())
+        response = serving.serve(request, file=file, actor=request.auth.actor, facet=facet)
+        response["Last-Modified"] = last_modified
         return response
     skeleton = binary_skeleton(file, facet).model_dump(mode="json", exclude_none=True)
     validators = HttpResponse()
@@ -323,29 +324,24 @@ def binary_read(request, resource_id: str):
     checked = with_last_modified(request, validators, last_updated=document_last_updated(file))
     if checked.status_code == 304:
         return checked
-    audit_record(
-        account=file.account,
-        actor=request.auth.actor,
-        action="file.download",
-        target=file,
-        request=request,
-        detail={"facet": facet.name, "format": "fhir+json"},
-    )
     head = json.dumps(skeleton, separators=(",", ":"))[:-1]  # the object, without its "}"
 
-    def body():
+    def wrap(stored):
         yield (head + ',"data":"').encode()
-        for chunk in rechunk(
-            stored_bytes(facet.storage_key, 0, facet.size, chunk_size=BINARY_CHUNK)
-        ):
+        for chunk in rechunk(stored):
             yield base64.b64encode(chunk)
         yield b'"}'
 
-    response = StreamingHttpResponse(body(), content_type=f"{FHIR_JSON}; charset=utf-8")
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["ETag"] = validators["ETag"]
-    response["Last-Modified"] = validators["Last-Modified"]
+    envelope = serving.Envelope(
+        content_type=f"{FHIR_JSON}; charset=utf-8",
+        etag=validators["ETag"],
+        wrap=wrap,
+        format="fhir+json",
+    )
+    response = serving.serve(
+        request, file=file, actor=request.auth.actor, facet=facet, envelope=envelope
+    )
+    response["Last-Modified"] = last_modified
     return response
 
 

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from filerequests import patient_status, services, uploads
 from filerequests.models import FileRequest
 from filerequests.shortlinks import short_link_id_is_well_formed
-from files.downloads import file_response
+from files import serving
 from files.models import Facet, File
 from files.tickets import ticket_answer
 from portal.accounts.models import Account, safety_lines
@@ -497,8 +497,12 @@ def upload_thumbnail(request, file_id):
     )
     if file is None:
         return JsonResponse({"error": "Not found."}, status=404)
-    request.portal_actor = Actor.for_patient_link(file_request.id)
-    return file_response(request, file=file, facet_name=Facet.THUMBNAIL)
+    return serving.serve(
+        request,
+        file=file,
+        actor=Actor.for_patient_link(file_request.id),
+        facet_name=Facet.THUMBNAIL,
+    )
 
 
 @patient_page

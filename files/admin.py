@@ -13,7 +13,7 @@ from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from files.downloads import file_response
+from files import serving
 from files.models import Facet, File, UploadTicket
 from files.services import human_size
 from portal.audit.services import Actor
@@ -222,8 +222,9 @@ class FileAdmin(admin.ModelAdmin):
         file = File.objects.filter(pk=file_id).first()
         if file is None or not self.has_view_permission(request, file):
             raise Http404
-        request.portal_actor = Actor.for_admin(request.user)
-        return file_response(request, file=file, facet_name=Facet.THUMBNAIL)
+        return serving.serve(
+            request, file=file, actor=Actor.for_admin(request.user), facet_name=Facet.THUMBNAIL
+        )
 
 
 @admin.register(Facet)

@@ -18,9 +18,8 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from files import rendering, selectors
+from files import rendering, selectors, serving
 from files.body_sites import body_site_json
-from files.downloads import file_response, file_state_response
 from files.models import File
 from files.waiting import file_wait_processed
 
@@ -135,7 +134,7 @@ class FileDetailApi(APIView):
                 image_size = rendering.parse_image_size(request.query_params["imageSize"])
             except ValueError as exc:
                 raise ValidationError({"imageSize": [str(exc)]}) from None
-        return file_response(request, file=file, image_size=image_size)
+        return serving.serve(request, file=file, actor=request.auth.actor, image_size=image_size)
 
 
 class FileMetadataApi(APIView):
@@ -143,5 +142,5 @@ class FileMetadataApi(APIView):
     def get(self, request, file_id):
         file = get_file_or_404(request, file_id)
         if file.is_expired or file.purged_at is not None:
-            return file_state_response(file)
+            return serving.refusal_response(file)
         return Response(FileMetadataOutput(file).data)

@@ -1,15 +1,15 @@
-"""``GET /api/v1/files/{id}``, the common case, outside DRF's dispatch.
+"""``GET /api/v1/files/{id}``, the common case: the API's fast door, outside DRF's dispatch.
 
 A download is the request integrators make most, and a ready file's kept facet is what
 they almost always ask for. Through DRF it cost one query for the key, one for the file,
-one for the facet and the audit insert, each built by the ORM, plus DRF's content
-negotiation, authenticator and permission classes, and its response finalising.
+one for the facet, each built by the ORM, plus DRF's content negotiation, authenticator
+and permission classes, and its response finalising.
 
-This path answers that case with two round trips: one query that checks the key (known,
-not revoked, its digest compared in constant time here) and finds the file in the key's
-account with its ready facets, then the audit insert (autocommit, no transaction around
-it). The key and its revocation are read on every request, and the audit row is written
-before a byte is sent, exactly as on the DRF path.
+This door finds the caller and the file for that case with one round trip: one prepared
+statement that checks the key (known, not revoked, its digest compared in constant time
+here) and finds the file in the key's account with its ready facets. Then it hands them to
+``files.serving.serve`` like every other door, which decides the rest (the state checks,
+headers, audit row, streaming). The key and its revocation are read on every request.
 
 Anything else goes to the DRF view (``FileDetailApi``) unchanged, which then answers as it
 always has: no key or a session, a Basic header, an unknown, wrong or revoked key, a file
@@ -25,21 +25,20 @@ import uuid
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed
 
-from files import rendering
-from files.downloads import StoredBytesUnavailable, content_disposition, opened_stream
+from files import rendering, serving
 from files.models import Facet, File
 from files.renditions import rendition_name_for
 from portal.accounts import keys
 from portal.accounts.models import ApiKey
 from portal.api.authentication import key_from_request
 from portal.audit.models import AuditEvent
-from portal.audit.services import client_ip
+from portal.audit.services import Actor
 from portal.ids import parse_uuid
 
 # The headers DRF's APIView adds to every answer of FileDetailApi (its renderers make it
@@ -49,6 +48,17 @@ DRF_HEADERS = {"Allow": "GET, HEAD, OPTIONS", "Vary": "Accept"}
 # what it does with them stays its business.
 KNOWN_PARAMETERS = {"imageSize"}
 CONDITIONAL_HEADERS = ("HTTP_RANGE", "HTTP_IF_RANGE", "HTTP_IF_NONE_MATCH")
+FILE_COLUMNS = (
+    "account",
+    "state",
+    "expires_at",
+    "purged_at",
+    "mime_type",
+    "width",
+    "height",
+    "original_name",
+)
+FACET_COLUMNS = ("name", "storage_key", "mime_type", "size", "sha256")
 
 
 def _column(model, field: str) -> str:
@@ -63,24 +73,11 @@ def _lookup_sql() -> str:
     """Key, file and the file's ready facets in one statement (one row per ready facet;
     no row when the key is unknown or revoked, or the file is not in the key's account)."""
     k, f, c = ApiKey, File, Facet
-    key_names = ("id", "key_digest", "last_used_at")
-    key_columns = ", ".join(f"k.{_column(k, name)}" for name in key_names)
-    file_columns = ", ".join(
-        f"f.{_column(f, name)}"
-        for name in (
-            "account",
-            "state",
-            "expires_at",
-            "purged_at",
-            "mime_type",
-            "width",
-            "height",
-            "original_name",
-        )
+    key_columns = ", ".join(
+        f"k.{_column(k, name)}" for name in ("id", "key_digest", "last_used_at")
     )
-    facet_columns = ", ".join(
-        f"c.{_column(c, name)}" for name in ("name", "storage_key", "mime_type", "size", "sha256")
-    )
+    file_columns = ", ".join(f"f.{_column(f, name)}" for name in FILE_COLUMNS)
+    facet_columns = ", ".join(f"c.{_column(c, name)}" for name in FACET_COLUMNS)
     return (
         f"SELECT {key_columns}, {file_columns}, {facet_columns} "
         f"FROM {_table(k)} k "
@@ -95,28 +92,6 @@ def _lookup_sql() -> str:
 _LOOKUP_SQL: str | None = None
 
 
-def _execute(sql: str, params: list, *, fetch: bool) -> list[tuple] | None:
-    """Run one of this module's two statements.
-
-    On PostgreSQL through a psycopg cursor of Django's own connection that binds the
-    parameters on the server and prepares the statement (psycopg keeps it per connection):
-    Django's cursor quotes every parameter into the SQL text in Python and PostgreSQL then
-    parses and plans the text again on every request, which the serving benchmark showed
-    as a large share of the request. Elsewhere (SQLite) through Django's cursor."""
-    if connection.vendor == "postgresql":
-        import psycopg  # the PostgreSQL backend's own driver
-
-        connection.ensure_connection()
-        # Django's error wrapper: a database that stops answering is django.db's
-        # OperationalError (a 503, as on every other path), not psycopg's own (a 500).
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, prepare=True)
-            return cursor.fetchall() if fetch else None
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if fetch else None
-
-
 def _lookup(prefix: str, file_id) -> list[tuple]:
     global _LOOKUP_SQL
     if _LOOKUP_SQL is None:
@@ -124,7 +99,9 @@ def _lookup(prefix: str, file_id) -> list[tuple]:
     # The file id as Django would adapt it for this database (a uuid on PostgreSQL,
     # 32 hex digits on SQLite).
     file_id_param = File._meta.pk.get_db_prep_value(file_id, connection)
-    return _execute(_LOOKUP_SQL, [Facet.State.READY.value, prefix, file_id_param], fetch=True)
+    return serving.run_statement(
+        _LOOKUP_SQL, [Facet.State.READY.value, prefix, file_id_param], fetch=True
+    )
 
 
 def _datetime(value):
@@ -147,55 +124,32 @@ def _facet_name(*, mime_type: str, width, height, image_size) -> str:
     return rendition_name_for(width, height, *image_size) or Facet.CONTENT
 
 
-AUDIT_COLUMNS = (
-    "id",
-    "occurred_at",
-    "account",
-    "actor_kind",
-    "actor_id",
-    "actor_label",
-    "action",
-    "target_type",
-    "target_id",
-    "ip_address",
-    "user_agent",
-    "detail",
-)
-_AUDIT_SQL: str | None = None
+class FileRow:
+    """The file as the look-up found it: what ``serving.serve`` reads of a ``File``."""
 
+    __slots__ = ("account_id", "expires_at", "original_name", "pk", "purged_at", "state")
+    rejection_reason = ""  # never read: a rejected file is handed on
 
-def _audit_download(**values) -> None:
-    """Insert a ``file.download`` AuditEvent (append-only: an INSERT is all it ever gets).
-    Each value is prepared by its model field, as the ORM would prepare it."""
-    global _AUDIT_SQL
-    if _AUDIT_SQL is None:
-        columns = ", ".join(_column(AuditEvent, name) for name in AUDIT_COLUMNS)
-        placeholders = ", ".join(["%s"] * len(AUDIT_COLUMNS))
-        _AUDIT_SQL = f"INSERT INTO {_table(AuditEvent)} ({columns}) VALUES ({placeholders})"
-    values.update(
-        id=uuid.uuid4(),
-        occurred_at=timezone.now(),
-        actor_kind=AuditEvent.ActorKind.API_KEY.value,
-        action="file.download",
-        target_type=File._meta.label_lower,
-    )
-    fields = AuditEvent._meta
-    params = [
-        fields.get_field(name).get_db_prep_save(
-            values["account_id" if name == "account" else name], connection
-        )
-        for name in AUDIT_COLUMNS
-    ]
-    _execute(_AUDIT_SQL, params, fetch=False)
-
-
-class _FileRef:
-    """What ``opened_stream`` needs of a file to log a storage failure: its id."""
-
-    __slots__ = ("pk",)
-
-    def __init__(self, pk) -> None:
+    def __init__(self, pk, account_id, state, expires_at, purged_at, original_name) -> None:
         self.pk = pk
+        self.account_id = account_id
+        self.state = state
+        self.expires_at = expires_at
+        self.purged_at = purged_at
+        self.original_name = original_name
+
+
+class FacetRow:
+    """One ready facet as the look-up found it: what ``serving.serve`` reads of a Facet."""
+
+    __slots__ = FACET_COLUMNS
+
+    def __init__(self, name, storage_key, mime_type, size, sha256) -> None:
+        self.name = name
+        self.storage_key = storage_key
+        self.mime_type = mime_type
+        self.size = size
+        self.sha256 = sha256
 
 
 def lean_file_response(request: HttpRequest, file_id: str):
@@ -227,56 +181,32 @@ def lean_file_response(request: HttpRequest, file_id: str):
     if not rows:
         return None
     key_id, key_digest, last_used_at, account_id, state, expires_at, purged_at = rows[0][:7]
-    # UUIDs as the ORM gives them (SQLite stores 32 hex digits), so the audit row names the
-    # key exactly as the DRF path's does.
-    key_id = uuid.UUID(str(key_id))
-    last_used_at, expires_at, purged_at = map(_datetime, (last_used_at, expires_at, purged_at))
     mime_type, width, height, original_name = rows[0][7:11]
     if not keys.digests_match(plaintext, key_digest):
         return None
-    now = timezone.now()
-    if (
-        state != File.State.READY
-        or purged_at is not None
-        or (expires_at is not None and now >= expires_at)
-    ):
-        return None
+    file = FileRow(
+        parsed_id, account_id, state, _datetime(expires_at), _datetime(purged_at), original_name
+    )
+    if serving.refusal(file) is not None:
+        return None  # the DRF view waits for processing, or words the refusal
     wanted = _facet_name(mime_type=mime_type, width=width, height=height, image_size=image_size)
-    facet = next((row[11:] for row in rows if row[11] == wanted), None)
+    facet = next((FacetRow(*row[11:]) for row in rows if row[11] == wanted), None)
     if facet is None:
         return None  # not made yet, failed, or missing: the DRF view knows what to say
-    facet_name, storage_key, facet_mime_type, size, sha256 = facet
 
+    # UUIDs as the ORM gives them (SQLite stores 32 hex digits), so the audit row names the
+    # key exactly as the DRF path's does.
+    key_id = uuid.UUID(str(key_id))
     # The key was used: recorded at most once a minute, as api_key_authenticate does.
+    now = timezone.now()
+    last_used_at = _datetime(last_used_at)
     resolution = dt.timedelta(seconds=settings.API_KEY_LAST_USED_RESOLUTION_SECONDS)
     if last_used_at is None or now - last_used_at > resolution:
         ApiKey.objects.filter(pk=key_id).update(last_used_at=now)
 
-    try:
-        body = opened_stream(storage_key, 0, size, file=_FileRef(parsed_id))
-    except StoredBytesUnavailable as unavailable:
-        return unavailable.response
-
-    # One INSERT, committed on its own before any byte is sent: the row audit_record writes
-    # on the DRF path, without the ORM's building of the statement.
-    _audit_download(
-        account_id=account_id,
-        actor_id=str(key_id),
-        actor_label=f"key {prefix}",
-        target_id=str(parsed_id),
-        ip_address=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
-        detail={"facet": facet_name, "range": False},
-    )
-
-    response = StreamingHttpResponse(body, content_type=facet_mime_type)
-    response["Content-Length"] = str(size)
-    response["ETag"] = f'"{sha256}"'
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response["Content-Disposition"] = content_disposition(original_name, facet_mime_type)
-    response["Accept-Ranges"] = "bytes"
+    # The actor Actor.for_api_key names, without building the ApiKey it reads.
+    actor = Actor(AuditEvent.ActorKind.API_KEY, str(key_id), f"key {prefix}")
+    response = serving.serve(request, file=file, facet=facet, actor=actor)
     for name, value in DRF_HEADERS.items():
         response[name] = value
     return response

@@ -27,10 +27,10 @@ from attachments.api.errors import (
 )
 from attachments.api.pagination import PAGING_PARAMETERS, cliniko_page, cliniko_page_schema
 from attachments.models import PatientAttachment
-from files import quota
+from files import quota, serving
 from files.api import AnyAcceptNegotiation
-from files.downloads import file_response
 from files.models import File
+from files.serving import Refusal
 from files.waiting import file_wait_processed
 from portal.api.errors import Conflict, Gone
 from portal.api.serializers import StrictSerializer
@@ -317,10 +317,11 @@ class AttachmentContentApi(ClinikoApiView):
         attachment = attachment_or_404(request, attachment_id)
         # Claros's url is downloaded straight after the upload: wait (bounded) for it.
         file = file_wait_processed(attachment.file)
-        if file.is_expired or file.purged_at is not None:
+        refused = serving.refusal(file)
+        if refused is Refusal.GONE:
             raise Gone("This file has expired and is no longer available.")
-        if file.state in (File.State.PENDING, File.State.PROCESSING):
+        if refused is Refusal.NOT_READY:
             raise FileNotReady()
-        if file.state == File.State.REJECTED:
+        if refused is Refusal.REJECTED:
             raise Conflict(f"This file was refused: {file.rejection_reason}")
-        return file_response(request, file=file)
+        return serving.serve(request, file=file, actor=request.auth.actor)

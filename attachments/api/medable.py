@@ -31,9 +31,8 @@ from attachments.api.errors import (
     media_not_ready,
 )
 from attachments.models import PatientPhoto
-from files import quota
+from files import quota, serving
 from files.api import AnyAcceptNegotiation
-from files.downloads import file_response
 from files.models import Facet, File
 from portal.patients.selectors import patient_get
 
@@ -423,4 +422,4 @@ class PatientPhotoFacetApi(MedableApiView):
                 path=path,
                 reason=reason,
             )
-        return file_response(request, file=file, facet_name=facet)
+        return serving.serve(request, file=file, actor=request.auth.actor, facet_name=facet)

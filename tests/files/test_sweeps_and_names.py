@@ -9,10 +9,10 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from files.downloads import content_disposition
 from files.models import File, UploadTicket
 from files.names import safe_filename
 from files.services import upload_ticket_issue
+from files.serving import content_disposition
 from files.sweeps import retention_sweep, stale_upload_sweep
 from portal.audit.services import Actor
 from tests.files import samples
