@@ -37,7 +37,10 @@ Usage: ``python scripts/mutation.py [--module files.keys ...] [--jobs 2]``. The 
 of each module are kept in ``var/mutation/<module>.json`` and the report
 (``docs/mutation-report.md``) is written from all the kept results, so a run of one
 module updates its row and leaves the others as they were (each row says the commit
-it ran at).
+it ran at). ``--module M --mutants 12 40`` runs only those mutants of one module (the
+indexes ``--list`` shows) and puts their outcomes into its kept result, as long as each is
+still the mutant that result measured (same line, operator and code); the row then names
+the commit of that re-run too.
 """
 
 from __future__ import annotations
@@ -135,13 +138,22 @@ def code_count(lines: list[str], code: str) -> int:
     return sum(1 for line in lines if line.strip() == code)
 
 
-def run_module(entry: dict, jobs: int, workdir: Path, equivalents: list[dict], log) -> dict:
+def run_module(
+    entry: dict,
+    jobs: int,
+    workdir: Path,
+    equivalents: list[dict],
+    log,
+    only: list[int] | None = None,
+) -> dict:
     name = entry["name"]
     functions = entry.get("functions", [])
     path = module_path(name)
     source = path.read_text(encoding="utf-8")
     lines = source.splitlines()
     mutants = mutants_of(source, functions or None)
+    if only is not None:
+        mutants = [mutant for mutant in mutants if mutant.index in only]
     started = time.monotonic()
     commit = git("rev-parse", "--short", "HEAD")
     relative = path.relative_to(ROOT).as_posix()
@@ -224,6 +236,32 @@ def run_module(entry: dict, jobs: int, workdir: Path, equivalents: list[dict], l
     }
 
 
+def merged(kept: dict, rerun: dict) -> dict:
+    """``kept`` (a whole run) with the outcomes of ``rerun`` (some of its mutants, run again)
+    in place of its own; refused when a mutant re-run is not the one the kept run measured
+    (the module changed since: run it whole)."""
+    by_index = {mutant["index"]: mutant for mutant in kept["mutants"]}
+    for mutant in rerun["mutants"]:
+        was = by_index.get(mutant["index"])
+        same = ("line", "operator", "description", "code")
+        if was is None or any(was[key] != mutant[key] for key in same):
+            raise SystemExit(
+                f"{kept['module']}: mutant {mutant['index']} is not the one its kept result "
+                "measured (the module changed since that run): run the module whole"
+            )
+        by_index[mutant["index"]] = mutant
+    reruns = [
+        *kept.get("reruns", []),
+        {
+            "indices": [mutant["index"] for mutant in rerun["mutants"]],
+            "commit": rerun["commit"] + (" + local edits" if rerun["dirty"] else ""),
+            "finished": rerun["finished"],
+            "seconds": rerun["seconds"],
+        },
+    ]
+    return {**kept, "mutants": [by_index[index] for index in sorted(by_index)], "reruns": reruns}
+
+
 def reclassified(result: dict, equivalents: list[dict]) -> dict:
     """A kept result with the survivors that the equivalents file lists now counted as
     equivalent (listed after that run), matched on the line's text as it was then."""
@@ -273,6 +311,9 @@ def report(results: list[dict], order: list[str]) -> str:
         c = counts(result)
         scope = f" ({len(result['functions'])} definitions)" if result["functions"] else ""
         commit = result["commit"] + (" + local edits" if result["dirty"] else "")
+        for rerun in result.get("reruns", []):
+            named = ", ".join(str(index) for index in rerun["indices"])
+            commit += f"; mutants {named} re-run at {rerun['commit']}"
         out.append(
             f"| `{result['module']}`{scope} | {c['mutants']} | {c['killed']} | {c['survived']} "
             f"| {c['equivalent']} | {c['score']:.1f}% | {commit} | {result['seconds']} |"
@@ -339,6 +380,12 @@ def main() -> int:
     )
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument(
+        "--mutants",
+        nargs="+",
+        type=int,
+        help="only these mutants (indexes from --list) of one module, into its kept result",
+    )
+    parser.add_argument(
         "--report-only", action="store_true", help="write the report from the kept results"
     )
     args = parser.parse_args()
@@ -353,6 +400,11 @@ def main() -> int:
         if len(modules) != 1:
             parser.error("--tests needs exactly one --module")
         modules[0]["tests"] = args.tests
+    if args.mutants:
+        if len(modules) != 1:
+            parser.error("--mutants needs exactly one --module")
+        if not (RESULTS / f"{modules[0]['name']}.json").exists():
+            parser.error(f"--mutants: {modules[0]['name']} has no kept result to re-run into")
     if args.list:
         for entry in modules:
             source = module_path(entry["name"]).read_text()
@@ -385,8 +437,11 @@ def main() -> int:
 
     try:
         for entry in modules:
-            result = run_module(entry, args.jobs, workdir, equivalents, log)
-            (RESULTS / f"{entry['name']}.json").write_text(json.dumps(result, indent=1))
+            result = run_module(entry, args.jobs, workdir, equivalents, log, args.mutants)
+            kept_path = RESULTS / f"{entry['name']}.json"
+            if args.mutants:
+                result = merged(json.loads(kept_path.read_text()), result)
+            kept_path.write_text(json.dumps(result, indent=1))
             c = counts(result)
             log(
                 f"{entry['name']}: {c['killed']}/{c['mutants'] - c['equivalent'] - c['errors']} "
