@@ -39,7 +39,7 @@ def gunicorn(tmp_path):
     port = free_port()
     log_path = tmp_path / "gunicorn.log"
     command = [
-        sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "portal" / "gunicorn_conf.py"),
+        sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "config" / "gunicorn_conf.py"),
         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", str(THREADS),
         "config.wsgi:application",
     ]  # fmt: skip

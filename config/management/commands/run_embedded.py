@@ -29,7 +29,7 @@ def embedded_programs(*, port: int, concurrency: int) -> list[Program]:
                 "-m",
                 "gunicorn",
                 "-c",
-                str(settings.BASE_DIR / "portal" / "gunicorn_conf.py"),
+                str(settings.BASE_DIR / "config" / "gunicorn_conf.py"),
                 "--bind",
                 f"127.0.0.1:{port}",
                 "config.wsgi:application",
