@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from filerequests.models import RequestTemplate, TemplateSlot
 from portal.accounts.models import Account
 from portal.audit.services import Actor, audit_record
 from portal.ids import parse_uuid
@@ -79,33 +80,40 @@ def default_templates_create(*, account, template_model, slot_model) -> int:
     """Give ``account`` the shipped templates it does not have yet (by ``default_key``,
     and never over a template of the same name); how many were made. Takes the models,
     so the data migration can pass its historical ones."""
-    existing = template_model.objects.filter(account=account)
-    keys = set(existing.values_list("default_key", flat=True))
-    names = set(existing.values_list("name", flat=True))
-    made = 0
-    for position, spec in enumerate(DEFAULT_TEMPLATES):
-        if spec["key"] in keys or spec["name"] in names:
-            continue
-        template = template_model.objects.create(
+    existing = list(
+        template_model.objects.filter(account=account).values_list("default_key", "name")
+    )
+    keys = {key for key, _ in existing}
+    names = {name for _, name in existing}
+    wanted = [
+        (position, spec)
+        for position, spec in enumerate(DEFAULT_TEMPLATES)
+        if spec["key"] not in keys and spec["name"] not in names
+    ]
+    # Two inserts in all (the templates, then every slot), not one per template: every
+    # new clinic makes these.
+    templates = template_model.objects.bulk_create(
+        template_model(
             account=account,
             name=spec["name"],
             message=spec["message"],
             default_key=spec["key"],
             position=position,
         )
-        slot_model.objects.bulk_create(
-            slot_model(template=template, label=label, instruction=instruction, position=index)
-            for index, (label, instruction) in enumerate(spec["slots"])
-        )
-        made += 1
-    return made
+        for position, spec in wanted
+    )
+    slot_model.objects.bulk_create(
+        slot_model(template=template, label=label, instruction=instruction, position=index)
+        for template, (_, spec) in zip(templates, wanted, strict=True)
+        for index, (label, instruction) in enumerate(spec["slots"])
+    )
+    return len(templates)
 
 
 def clinic_created(sender, instance, created, raw=False, **kwargs):
     """A new clinic starts with the shipped templates (connected in ``apps.ready``)."""
     if not created or raw:
         return
-    from filerequests.models import RequestTemplate, TemplateSlot
 
     default_templates_create(
         account=instance, template_model=RequestTemplate, slot_model=TemplateSlot
@@ -122,8 +130,6 @@ class TemplateInputError(ValueError):
 
 
 def request_template_list(*, account: Account) -> QuerySet:
-    from filerequests.models import RequestTemplate
-
     return RequestTemplate.objects.filter(account=account).prefetch_related("slots")
 
 
@@ -165,8 +171,6 @@ def request_template_save(
 ):
     """Create a template (``template`` None) or change one, slots and all. Requests
     already sent keep the slots they were sent with."""
-    from filerequests.models import RequestTemplate, TemplateSlot
-
     name, message = (name or "").strip(), (message or "").strip()
     if not name:
         raise TemplateInputError("name", "Give the template a name.")
