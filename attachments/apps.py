@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from files.signals import file_processed
+
 
 class AttachmentsConfig(AppConfig):
     name = "attachments"
@@ -7,14 +9,14 @@ class AttachmentsConfig(AppConfig):
     verbose_name = "Patient attachments"
 
     def ready(self) -> None:
-        from files.signals import file_processed
-
         file_processed.connect(
             on_file_processed, dispatch_uid="attachments.patient_attachment_processed"
         )
 
 
 def on_file_processed(sender, file, **kwargs) -> None:
+    # Django app loading: this module is imported before any model exists, and the
+    # services import the models.
     from attachments.services import attachment_file_processed
 
     attachment_file_processed(file=file)

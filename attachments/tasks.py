@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
+from attachments.services import photo_uploads_collect
+
 
 @shared_task(name="attachments.photo_uploads_collect", ignore_result=True, acks_late=True)
 def photo_uploads_collect_task() -> int:
     """Every few seconds (beat): confirm Medable photo uploads whose bytes have arrived."""
-    from attachments.services import photo_uploads_collect
-
     return photo_uploads_collect()

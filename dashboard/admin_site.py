@@ -13,11 +13,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from dashboard.access import two_factor_gate
+from dashboard.signin import safe_next
+
 
 def admin_login(request, extra_context=None):
     """The admin's login page: the portal's sign-in, or the next step of it."""
-    from dashboard.access import two_factor_gate
-    from dashboard.signin import safe_next
 
     next_url = safe_next(request, request.GET.get("next") or reverse("admin:index"))
     user = request.user

@@ -6,9 +6,11 @@ import datetime
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
+from attachments.models import PatientAttachment
 from dashboard.search import PatientQuery
 from filerequests import selectors as file_request_selectors
 from filerequests.models import FileRequest, RecordReport
+from files.models import File
 from portal.accounts.models import Account, ApiKey, Staff
 from portal.audit.models import AuditEvent
 from portal.ids import parse_uuid
@@ -148,8 +150,6 @@ PATIENT_TARGETS_LIMIT = 5000
 def patient_target_ids(account: Account, patient_ids: list) -> list[str]:
     """The ids the audit log may name a patient by: the patient, their files, requests
     and attachments (as the log's text ids)."""
-    from attachments.models import PatientAttachment
-    from files.models import File
 
     ids = [str(pk) for pk in patient_ids]
     for model in (File, FileRequest, PatientAttachment):

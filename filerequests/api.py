@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from filerequests import selectors, services
 from filerequests.models import FileRequest, Notification, Outcome
+from filerequests.record_reports import latest_saved
 from filerequests.shortlinks import short_link_url
 from files import sniffing
 from files.api import BodySiteOutput
@@ -286,8 +287,6 @@ class FileRequestOutputSerializer(serializers.Serializer):
         saved = getattr(file_request, "prefetched_saved_reports", None)
         report = saved[0] if saved else None
         if saved is None:
-            from filerequests.record_reports import latest_saved
-
             report = latest_saved(file_request)
         return SavedToRecordSerializer(report).data if report is not None else None
 

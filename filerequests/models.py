@@ -7,6 +7,8 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from files.body_sites import body_site_label
+
 
 class Outcome(models.TextChoices):
     """What the reviewer decided about the photos of a request."""
@@ -225,8 +227,6 @@ class FileRequest(models.Model):
 
     @property
     def body_site_label(self) -> str:
-        from files.body_sites import body_site_label
-
         return body_site_label(self.body_site_code, self.body_site_side)
 
     def slot(self, slot_id) -> dict | None:

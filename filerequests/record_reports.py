@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery import shared_task
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -140,8 +141,6 @@ def latest_saved(file_request: FileRequest) -> RecordReport | None:
 
 
 def report_task_queue(report: RecordReport, actor: Actor) -> None:
-    from filerequests.tasks import record_report_make_task
-
     arguments = (str(report.id), actor.kind, actor.id, actor.label)
     transaction.on_commit(lambda: record_report_make_task.delay(*arguments), robust=True)
 
@@ -423,3 +422,21 @@ def record_report_make(*, report_id, actor: Actor) -> RecordReport | None:
             detail={"record_report_id": str(report.id), "file_id": str(file.id)},
         )
     return report
+
+
+# The task that makes a report, beside the service it runs (filerequests.tasks names it
+# for Celery's discovery).
+@shared_task(
+    name="filerequests.record_report_make",
+    acks_late=True,
+    autoretry_for=(OSError,),  # the file store did not answer: the photos or the PDF
+    retry_backoff=10,
+    max_retries=5,
+    soft_time_limit=300,
+    time_limit=360,
+)
+def record_report_make_task(
+    report_id: str, actor_kind: str = "system", actor_id: str = "", actor_label: str = "system"
+) -> None:
+    """Make a record report's PDF and store it as a file of the patient."""
+    record_report_make(report_id=report_id, actor=Actor(actor_kind, actor_id, actor_label))

@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
@@ -135,6 +136,8 @@ class TwilioSmsBackend(SmsBackend):
             )
 
     def client(self):
+        # Each provider's library is imported where its backend uses it: Twilio's is large,
+        # and a portal on another provider (or the console) never loads it.
         from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
@@ -148,7 +151,6 @@ class TwilioSmsBackend(SmsBackend):
         return client
 
     def send(self, *, to: str, body: str, reference: str = "") -> SmsReceipt:
-        import requests
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
         sender = (
@@ -192,13 +194,14 @@ class NotifySmsBackend(SmsBackend):
             )
 
     def client(self):
+        # GOV.UK Notify's library, only where Notify is the provider (as Twilio's above).
         from notifications_python_client.notifications import NotificationsAPIClient
 
         base_url = settings.NOTIFY_API_BASE_URL or "https://api.notifications.service.gov.uk"
         return NotificationsAPIClient(settings.NOTIFY_API_KEY, base_url=base_url, timeout=15)
 
     def send(self, *, to: str, body: str, reference: str = "") -> SmsReceipt:
-        from notifications_python_client.errors import APIError
+        from notifications_python_client.errors import APIError  # as client() above
 
         try:
             answer = self.client().send_sms_notification(

@@ -9,6 +9,7 @@ twice (an audit event records each e-mail and is checked first).
 
 from __future__ import annotations
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -23,8 +24,6 @@ EMAILED = "file_request.staff_emailed"
 
 def photos_arrived_queue(*, file_request: FileRequest, file_ids: list[str]) -> None:
     """Queue the e-mail for after this transaction commits (nothing if it rolls back)."""
-    from filerequests.tasks import photos_arrived_email_task
-
     transaction.on_commit(
         lambda: photos_arrived_email_task.delay(str(file_request.id), list(file_ids)),
         robust=True,
@@ -75,3 +74,19 @@ def photos_arrived_email_send(*, file_request_id: str, file_ids: list[str]) -> b
         detail={"file_ids": key, "staff_id": str(staff.id)},
     )
     return True
+
+
+# The task that sends it, beside the service it runs (filerequests.tasks names it for
+# Celery's discovery).
+@shared_task(
+    name="filerequests.photos_arrived_email",
+    acks_late=True,
+    autoretry_for=(OSError,),  # the mail server refused or was unreachable
+    retry_backoff=30,
+    max_retries=5,
+    soft_time_limit=30,
+    time_limit=60,
+)
+def photos_arrived_email_task(file_request_id: str, file_ids: list[str]) -> bool:
+    """E-mail the staff member who sent the request, if they chose to be told."""
+    return photos_arrived_email_send(file_request_id=file_request_id, file_ids=file_ids)

@@ -1,4 +1,8 @@
-"""Celery tasks of file requests: thin wrappers that call services with primary keys."""
+"""Celery tasks of file requests: thin wrappers that call services with primary keys.
+
+Celery finds an app's tasks here. The staff e-mail's and the record report's are defined
+beside the services they run and that queue them (``staff_notifications``,
+``record_reports``) and named here for that discovery."""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ from celery import shared_task
 from django.conf import settings
 
 from filerequests import services
+from filerequests.record_reports import record_report_make_task
 from filerequests.sms import SmsTemporaryError
+from filerequests.staff_notifications import photos_arrived_email_task
 
 
 @shared_task(
@@ -33,36 +39,9 @@ def expire_due_task() -> int:
     return services.file_request_expire_due()
 
 
-@shared_task(
-    name="filerequests.photos_arrived_email",
-    acks_late=True,
-    autoretry_for=(OSError,),  # the mail server refused or was unreachable
-    retry_backoff=30,
-    max_retries=5,
-    soft_time_limit=30,
-    time_limit=60,
-)
-def photos_arrived_email_task(file_request_id: str, file_ids: list[str]) -> bool:
-    """E-mail the staff member who sent the request, if they chose to be told."""
-    from filerequests.staff_notifications import photos_arrived_email_send
-
-    return photos_arrived_email_send(file_request_id=file_request_id, file_ids=file_ids)
-
-
-@shared_task(
-    name="filerequests.record_report_make",
-    acks_late=True,
-    autoretry_for=(OSError,),  # the file store did not answer: the photos or the PDF
-    retry_backoff=10,
-    max_retries=5,
-    soft_time_limit=300,
-    time_limit=360,
-)
-def record_report_make_task(
-    report_id: str, actor_kind: str = "system", actor_id: str = "", actor_label: str = "system"
-) -> None:
-    """Make a record report's PDF and store it as a file of the patient."""
-    from filerequests.record_reports import record_report_make
-    from portal.audit.services import Actor
-
-    record_report_make(report_id=report_id, actor=Actor(actor_kind, actor_id, actor_label))
+__all__ = [
+    "expire_due_task",
+    "notification_send_task",
+    "photos_arrived_email_task",
+    "record_report_make_task",
+]

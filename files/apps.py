@@ -7,4 +7,5 @@ class FilesConfig(AppConfig):
     verbose_name = "Files"
 
     def ready(self) -> None:
-        from files import checks  # noqa: F401  (registers the bucket check)
+        # Django app loading: registers the bucket check once the settings and apps are.
+        from files import checks  # noqa: F401
