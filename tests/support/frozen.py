@@ -19,7 +19,7 @@ from pathlib import Path
 
 import boto3
 
-from deploy.services import as_postgres_user, free_port, pg_binary, wait_until
+from deploy.services import Postgres, free_port, pg_binary, wait_until
 from tests.plugins.services import S3_TEST_ACCESS_KEY, S3_TEST_SECRET_KEY, launch_seaweedfs
 from tests.support.stack import RedisServer
 
@@ -75,8 +75,9 @@ class DedicatedPostgres(Freezable):
         self.root.chmod(0o755)
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres")
-        self.datadir = self.root / "data"
         self.port = free_port()
+        self.cluster = Postgres(self.root, self.port, durable=False)
+        self.datadir = self.cluster.data
         self.frozen = []
 
     @property
@@ -88,41 +89,11 @@ class DedicatedPostgres(Freezable):
         return f"{self.server_url}/portal"
 
     def start(self) -> DedicatedPostgres:
-        if not self.datadir.exists():
-            subprocess.run(
-                as_postgres_user(
-                    [
-                        pg_binary("initdb"),
-                        *("-D", str(self.datadir), "-A", "trust", "-U", "postgres"),
-                        *("-E", "UTF8", "--no-locale", "--no-sync"),
-                    ]
-                ),
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            self.pg_ctl("start")
+        new = not (self.datadir / "PG_VERSION").exists()
+        self.cluster.start()
+        if new:
             self.copy_test_database()
-        else:
-            self.pg_ctl("start")
         return self
-
-    def pg_ctl(self, action: str, *extra: str) -> None:
-        options = (
-            f"-p {self.port} -h 127.0.0.1 -k {self.root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
-        )
-        subprocess.run(
-            as_postgres_user(
-                [
-                    pg_binary("pg_ctl"),
-                    *("-D", str(self.datadir), "-o", options),
-                    *("-l", str(self.root / "server.log"), "-w", *extra, action),
-                ]
-            ),
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
 
     def copy_test_database(self) -> None:
         subprocess.run(
@@ -146,8 +117,7 @@ class DedicatedPostgres(Freezable):
 
     def stop(self) -> None:
         self.thaw()
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self.pg_ctl("stop", "-m", "immediate")
+        self.cluster.stop(immediate=True)
 
     def close(self) -> None:
         self.stop()

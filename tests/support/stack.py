@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from tests.plugins.services import free_port, wait_until
+from deploy.services import free_port, redis_answers, start_redis, stop_processes, wait_until
 from tests.support.commands import gunicorn_command
 from tests.support.worker import BASE_DIR, worker_env
 
@@ -92,35 +91,17 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        binary = shutil.which("redis-server")
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                str(self.workdir),
-                "--maxmemory-policy",
-                "noeviction",
-            ],
-            stdout=(self.workdir / "redis.log").open("ab"),
-            stderr=subprocess.STDOUT,
+        self.process = start_redis(
+            self.workdir,
+            self.port,
+            durable=True,
+            settings={"appendfsync": "always"},
+            timeout=20,
         )
-        wait_until(self.ping, what="redis-server", timeout=20)
         return self
 
     def ping(self) -> bool:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+        return redis_answers(self.port)
 
     def kill(self) -> None:
         """SIGKILL: no goodbye, no save; only what the append-only file already holds."""
@@ -134,12 +115,8 @@ class RedisServer:
         self.start()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process is not None:
+            stop_processes([self.process], timeout=10)
 
     def queue_length(self, queue: str = "celery") -> int:
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
