@@ -1,7 +1,7 @@
 """Errors as FHIR ``OperationOutcome`` resources, with the spec's issue codes.
 
 Every refusal of the FHIR door, from a missing key to an unknown search
-parameter, is raised as ``FhirError`` and answered by ``outcome_response``, so a
+parameter, is raised as ``FhirError`` and answered by ``rendering.outcome_response``, so a
 record system always gets a resource it can parse, never an HTML page or the
 portal's own error shape.
 """
@@ -35,15 +35,4 @@ def operation_outcome(*, code: str, diagnostics: str, severity: str = "error") -
     return outcome.model_dump(mode="json", exclude_none=True)
 
 
-def outcome_response(error: FhirError):
-    from fhirapi.rendering import fhir_response
-
-    response = fhir_response(
-        operation_outcome(code=error.code, diagnostics=error.diagnostics), status=error.status
-    )
-    for name, value in error.headers.items():
-        response[name] = value
-    return response
-
-
-__all__ = ["FHIR_JSON", "FhirError", "not_found", "operation_outcome", "outcome_response"]
+__all__ = ["FHIR_JSON", "FhirError", "not_found", "operation_outcome"]

@@ -12,7 +12,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
 from fhirapi.codes import FHIR_JSON
-from fhirapi.outcomes import FhirError
+from fhirapi.outcomes import FhirError, operation_outcome
 
 # Media types of FHIR's JSON (the second is R4's, the third DSTU2's, still sent by some).
 JSON_TYPES = (FHIR_JSON, "application/json", "application/json+fhir")
@@ -97,3 +97,13 @@ def requested_format(request, *, raw_allowed: bool = False) -> str:
     if not accepted or any(media_type in ANY_TYPES for media_type in accepted):
         return "json"
     raise not_acceptable(request.headers.get("Accept", ""))
+
+
+def outcome_response(error: FhirError):
+    """A refusal as the OperationOutcome a record system parses, with its status and headers."""
+    response = fhir_response(
+        operation_outcome(code=error.code, diagnostics=error.diagnostics), status=error.status
+    )
+    for name, value in error.headers.items():
+        response[name] = value
+    return response

@@ -27,9 +27,10 @@ from rest_framework.exceptions import AuthenticationFailed
 from fhirapi import registry, search
 from fhirapi.capability import capability_statement
 from fhirapi.codes import FHIR_JSON
-from fhirapi.outcomes import FhirError, not_found, outcome_response
+from fhirapi.outcomes import FhirError, not_found
 from fhirapi.rendering import (
     fhir_response,
+    outcome_response,
     read_response,
     requested_format,
     with_last_modified,
