@@ -7,7 +7,12 @@ sees what ``manage.py storage_setup`` would fix. It asks the store once per proc
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core import checks
+from django.core.files.storage import default_storage
+
+from files.bucket_setup import bucket_items
+from files.tickets import storage_is_s3
 
 _found: list[checks.CheckMessage] | None = None
 DAY_SECONDS = 24 * 3600
@@ -25,8 +30,6 @@ def bucket_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 def temp_expiry_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """The bucket's expiry of ``temp/`` must never take an upload the portal may still
     process: it must come at least a day after the longest ticket's grace has run out."""
-    from django.conf import settings
-
     longest_ticket = max(
         settings.FILES_UPLOAD_TICKET_SECONDS, settings.ATTACHMENTS_PHOTO_UPLOAD_SECONDS
     )
@@ -51,10 +54,6 @@ def bucket_check_forget() -> None:
 
 
 def _bucket_messages() -> list[checks.CheckMessage]:
-    from django.core.files.storage import default_storage
-
-    from files.bucket_setup import bucket_items
-    from files.tickets import storage_is_s3
 
     if not storage_is_s3(default_storage):
         return []
@@ -82,9 +81,9 @@ def _bucket_messages() -> list[checks.CheckMessage]:
 def quick_client():
     """The storage's own S3 client settings, but one attempt and short timeouts: a store
     that does not answer delays a start-up by seconds, not by the storage's retries."""
+    # boto3 only where the storage is S3: the embedded shape's start-up never loads it.
     import boto3
     from botocore.config import Config
-    from django.conf import settings
 
     options = settings.STORAGES["default"]["OPTIONS"]
     quick = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1})

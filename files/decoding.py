@@ -36,6 +36,7 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
+from files.models import File
 from files.services import human_size
 from files.sniffing import FileRejected
 from portal.audit.models import AuditEvent
@@ -125,8 +126,6 @@ def budget_check(*, file, pixels: int) -> None:
 
 def budget_used(*, file) -> int:
     """Pixels decoded in the last hour for the other files of ``file``'s sender."""
-    from files.models import File
-
     return (
         File.objects.filter(
             account_id=file.account_id,

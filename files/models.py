@@ -14,6 +14,9 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from files.body_sites import body_site_label
+from files.keys import path_problem
+from files.names import safe_filename
 from portal.audit.services import Actor
 
 
@@ -142,6 +145,7 @@ class UploadTicket(ActorFields):
 
     def presigned_post(self) -> dict:
         """``{"url", "fields"}``: post ``fields`` in order, then the file as ``file``, last."""
+        # A real cycle: the tickets module builds on these models.
         from files.tickets import presigned_post_for
 
         return presigned_post_for(self)
@@ -285,8 +289,6 @@ class File(ActorFields):
         """Whether ``key`` (default: ``temp_key``) is a clean key under this file's own
         account and patient's temporary prefixes: the only objects the portal reads as
         this file's upload, or deletes once it is done with them."""
-        from files.keys import path_problem
-
         key = self.temp_key if key is None else key
         allowed = temp_prefixes_allowed(account_id=self.account_id, patient_id=self.patient_id)
         return bool(key) and not path_problem(key) and key.startswith(allowed)
@@ -299,14 +301,10 @@ class File(ActorFields):
     def display_name(self) -> str:
         """The name to show a person: the client's name without path parts, control or
         bidirectional characters (``original_name`` is kept exactly as given)."""
-        from files.names import safe_filename
-
         return safe_filename(self.original_name, default="") if self.original_name else ""
 
     @property
     def body_site_label(self) -> str:
-        from files.body_sites import body_site_label
-
         return body_site_label(self.body_site_code, self.body_site_side)
 
     @property

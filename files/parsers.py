@@ -37,6 +37,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
+from files.services import UploadTooLarge
 from portal.api.errors import PayloadTooLarge
 from portal.api.parsers import MAX_JSON_DEPTH, TOO_DEEP
 
@@ -259,8 +260,6 @@ class StringLengthGuard:
 
 def string_too_long_error(error: StringTooLong, limit: int) -> Exception:
     if error.is_contents:
-        from files.services import UploadTooLarge
-
         return PayloadTooLarge(UploadTooLarge(limit).args[0])
     return ParseError(
         f"{error.path or 'A value'} is longer than the {XON_MAX_TEXT_BYTES // 1024} KB "

@@ -29,6 +29,16 @@ import logging
 import re
 
 from django.conf import settings
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    DictionaryObject,
+    IndirectObject,
+    StreamObject,
+    TextStringObject,
+)
 
 from files.sniffing import FileRejected, pdf_outside_streams
 
@@ -111,8 +121,6 @@ PDF_HIDDEN_NAME = re.compile(
 
 def pdf_check(original) -> None:
     """Raise ``FileRejected`` unless ``original`` is a whole, readable, inert PDF."""
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
     original.seek(0, io.SEEK_END)
     end = original.tell()
@@ -154,8 +162,6 @@ def _name_byte(match: re.Match) -> bytes:
 
 def active_content(reader) -> str | None:
     """What in the PDF could run or reach another file (words for a person), or None."""
-    from pypdf.generic import IndirectObject
-
     numbers = set()
     for generation, table in reader.xref.items():
         numbers.update((number, generation) for number in table)
@@ -195,8 +201,6 @@ class _Judge:
         """Judge one object and the direct objects inside it (indirect ones are judged
         on their own, from the cross-reference table). ``depth``: the containers that
         hold ``value``."""
-        from pypdf.generic import ArrayObject, DictionaryObject
-
         if isinstance(value, DictionaryObject):
             if depth >= MAX_DEPTH:
                 raise FileRejected("The PDF nests its objects too deeply, which is not accepted.")
@@ -217,8 +221,6 @@ class _Judge:
         return None
 
     def dictionary(self, value) -> str | None:
-        from pypdf.generic import DictionaryObject, StreamObject
-
         for key in value:
             if key in REFUSED_KEYS:
                 return REFUSED_KEYS[key]
@@ -256,8 +258,6 @@ class _Judge:
         """The finding for an action that runs by itself: what it does when that is refused
         anyway, else ``AUTOMATIC`` when it does more than go to a page (a destination, an
         array or a name, is fine)."""
-        from pypdf.generic import DictionaryObject
-
         action = _followed(raw)
         if not isinstance(action, DictionaryObject):
             return None
@@ -277,8 +277,6 @@ class _Judge:
             return MAX_ACTION_CHAIN + 1, ACTION_CHAIN, True
 
     def _chain(self, action, depth: int) -> tuple[int, str | None, bool]:
-        from pypdf.generic import ArrayObject, DictionaryObject
-
         key = id(action)
         if key in self.chains:
             return self.chains[key][1:]
@@ -349,8 +347,6 @@ def _address_finding(address) -> str | None:
 
 def _is_text(value) -> bool:
     """A PDF string (text or bytes), not a name."""
-    from pypdf.generic import ByteStringObject, TextStringObject
-
     return isinstance(value, (TextStringObject, ByteStringObject))
 
 

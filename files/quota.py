@@ -19,6 +19,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Sum
 from django.utils import timezone
 
+from files.models import Facet, File, UploadTicket
 from portal.accounts.models import Account
 from portal.service_errors import QuotaExceeded, TooMany
 
@@ -55,8 +56,6 @@ class TrialUsage:
 
 
 def counted_files(account: Account):
-    from files.models import File
-
     return File.objects.filter(account=account, purged_at__isnull=True).exclude(
         state=File.State.REJECTED
     )
@@ -78,8 +77,6 @@ def stored_size(file) -> int:
 def rendition_bytes(*, account: Account) -> int:
     """Bytes of the ``imageSize`` renditions kept for the account's counted files: they are
     stored for the account, so they use its space (files.renditions)."""
-    from files.models import Facet
-
     return (
         Facet.objects.filter(
             file__in=counted_files(account),
@@ -198,8 +195,6 @@ def unconfirmed_bytes(tickets, *, now: dt.datetime | None = None) -> int:
     or the sweep's measure), and its whole range until it has been looked at. Confirmed,
     abandoned and swept tickets count nothing: their bytes are files, or gone.
     """
-    from files.models import UploadTicket
-
     now = now or timezone.now()
     waiting = tickets.filter(
         state__in=[UploadTicket.State.ISSUED, UploadTicket.State.UPLOADED],
@@ -217,8 +212,6 @@ def unconfirmed_bytes(tickets, *, now: dt.datetime | None = None) -> int:
 def unconfirmed_bytes_check(*, account: Account, patient, file_request, adding: int) -> None:
     """Raise ``UnconfirmedBytesExceeded`` unless a new ticket of ``adding`` bytes keeps
     the file request and the patient within their limits of unconfirmed bytes."""
-    from files.models import UploadTicket
-
     minutes = max(1, settings.FILES_UPLOAD_TICKET_SECONDS // 60)
     scopes = []
     if file_request is not None:

@@ -21,9 +21,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from files import quota
+from files.body_sites import body_site_clean
 from files.keys import StorageKeyError, storage_key_check, ticket_key_check
 from files.models import File, Purpose, UploadTicket, temp_prefix
 from files.names import safe_filename, stored_name
+from files.rendering import ImageRejected, open_image, upright_size
 from files.storage import StoredObject, objects_remove, objects_under
 from portal.accounts.models import Account, ApiKey, Staff
 from portal.audit.services import Actor, audit_record
@@ -355,8 +357,6 @@ class KeepOpen:
 
 def image_header_size(fp) -> tuple[int | None, int | None]:
     """Upright width and height read from the image header alone, or (None, None)."""
-    from files.rendering import ImageRejected, open_image, upright_size
-
     fp.seek(0)
     try:
         image = open_image(KeepOpen(fp))
@@ -522,8 +522,6 @@ def request_body_site_copy(file: File) -> None:
 def file_body_site_set(*, file: File, actor: Actor, code: str, side: str = "") -> File:
     """Correct where on the body a file was taken; the change is audited with what it
     was before. Raises ``body_sites.BodySiteError`` for a site or side not in the list."""
-    from files.body_sites import body_site_clean
-
     code, side = body_site_clean(code, side)
     before = {"code": file.body_site_code, "side": file.body_site_side}
     if (code, side) == (before["code"], before["side"]):

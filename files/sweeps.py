@@ -29,6 +29,8 @@ from files.processing import FINAL_STATES, file_give_up, temp_object_remove
 from files.services import file_enqueue_processing
 from files.ticket_sweeps import upload_tickets_sweep
 from portal.audit.services import Actor, audit_record
+from portal.ops.heartbeat import INSTANCE_MARK
+from portal.ops.models import WorkerHeartbeat
 from portal.webhooks import events
 from portal.webhooks.services import event_record
 
@@ -151,8 +153,6 @@ def dead_worker_requeue(*, now: dt.datetime | None = None) -> dict[str, int]:
     no harm: the second run finds the file finished. The dead worker's heartbeat row is
     then removed, so it is handled once.
     """
-    from portal.ops.heartbeat import INSTANCE_MARK
-    from portal.ops.models import WorkerHeartbeat
 
     now = now or timezone.now()
     window = dt.timedelta(seconds=settings.OPS_WORKER_DEAD_AFTER_SECONDS)

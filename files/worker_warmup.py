@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 
+from PIL import Image
+
 # What a processing or rendition task imports on its first run (with what they import:
 # rendering, cleaning, sniffing, the PDF check, the webhooks outbox), and the receiver of
 # ``file_processed``, which imports its service lazily.
@@ -22,6 +24,5 @@ def processing_code_load() -> None:
     """Import the processing code and every Pillow format plugin."""
     for name in TASK_MODULES:
         importlib.import_module(name)
-    from PIL import Image
 
     Image.init()  # every format plugin, as the first Image.open would
