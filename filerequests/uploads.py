@@ -30,6 +30,7 @@ from typing import IO
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from filerequests.answering import file_request_closed_reason, upload_ticket_seconds
@@ -349,7 +350,7 @@ def xon_upload_create(
     user_id: str,
     file_request_id: str | None = None,
     expiry_seconds: int | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> list[File]:
     """Store a batch for the patient (or staff member) ``user_id`` names, answering the
     request ``file_request_id`` names if any, and wait (up to ``FILES_SYNC_WAIT_SECONDS``)
@@ -400,7 +401,7 @@ def xon_batch_store(
     patient: Patient | None,
     file_request: FileRequest | None,
     expiry_seconds: int | None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> list[File]:
     """Every part as a pending file, or none: under the clinic's lock (the trial's room is
     counted once for the batch) and the request's (one that ended meanwhile takes none);
@@ -447,7 +448,11 @@ def xon_batch_store(
 
 
 def xon_batch_withdraw(
-    *, files: list[File], file_request: FileRequest | None, actor: Actor, request=None
+    *,
+    files: list[File],
+    file_request: FileRequest | None,
+    actor: Actor,
+    request: HttpRequest | None = None,
 ) -> None:
     """A batch with a refused file is refused whole: the others are refused too (a client
     sending the batch again is left with no doubles) and, the batch having been announced
