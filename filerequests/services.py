@@ -579,7 +579,9 @@ def link_policy() -> LockoutPolicy:
 
 def address_limit() -> WindowLimit:
     """Wrong answers (or unknown links, counted apart) from one client per clock hour."""
-    return WindowLimit(limit=settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR)
+    return WindowLimit(
+        limit=settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR, window=timedelta(hours=1)
+    )
 
 
 def address_failures(address: str | None, now: datetime, kind: str) -> int:
@@ -698,12 +700,16 @@ def dob_check_locked_row(file_request, date_of_birth, request, now) -> DobCheck:
 
     if date_of_birth == file_request.patient.date_of_birth:
         first_open = file_request.opened_at is None
-        file_request.failed_attempts = 0
+        # The count starts again; the link's back-off is never forgotten.
+        policy = link_policy()
+        policy.success_count(file_request, forget_back_off=False)
         if first_open:
             file_request.opened_at = now
         if file_request.status == FileRequest.Status.SENT:
             file_request.status = FileRequest.Status.OPENED
-        file_request.save(update_fields=["failed_attempts", "opened_at", "status", "updated_at"])
+        file_request.save(
+            update_fields=[*policy.columns.names(), "opened_at", "status", "updated_at"]
+        )
         audit_record(
             account=file_request.account,
             actor=actor,

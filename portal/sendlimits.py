@@ -7,16 +7,22 @@ a ``SendLimit``: a cooldown after the last one, and a cap on how many go in any 
 hours (rolling, not a calendar day). The caller keeps the times of what was sent
 (a request's notifications, the reset throttle's row) and asks ``refusal`` before
 sending, under a lock on that record so two asks at once cannot both pass.
+
+Not portal.throttle's lock-out: a send limit counts what was let through (never a
+failure), refuses before the next send rather than after a limit of failures, and has
+no back-off. It shares that module's Retry-After and minutes, so every refusal rounds
+the same way.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+
+from portal.throttle import minutes_to_wait, retry_after_seconds
 
 DAY = timedelta(hours=24)
 
@@ -32,18 +38,18 @@ class Refusal:
     cooldown: timedelta
 
     def retry_after_seconds(self, now: datetime) -> int:
-        return max(1, math.ceil((self.retry_at - now).total_seconds()))
+        return retry_after_seconds(self.retry_at, now)
 
     def cooldown_words(self) -> str:
         """``less than a minute`` (or ``less than 5 minutes``): how recent the last was."""
-        minutes = max(1, math.ceil(self.cooldown.total_seconds() / 60))
+        minutes = minutes_to_wait(self.cooldown.total_seconds())
         return "less than a minute" if minutes == 1 else f"less than {minutes} minutes"
 
     def try_again_words(self, now: datetime) -> str:
         """``Try again in 1 minute.`` or ``Try again after 14:05 tomorrow.``"""
         seconds = self.retry_after_seconds(now)
         if seconds <= 60 * 60:
-            minutes = max(1, math.ceil(seconds / 60))
+            minutes = minutes_to_wait(seconds)
             return f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         return f"Try again after {at_words(self.retry_at, now)}."
 

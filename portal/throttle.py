@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime.fromtimestamp(0, UTC)
 
 
 def retry_after_seconds(until: datetime, now: datetime) -> int:
@@ -36,9 +36,11 @@ def retry_after_seconds(until: datetime, now: datetime) -> int:
     return max(1, math.ceil((until - now).total_seconds()))
 
 
-def minutes_to_wait(seconds: int) -> int:
-    """What a person is told to wait, in whole minutes rounded up (at least 1)."""
-    return max(1, math.ceil(seconds / 60))
+def minutes_to_wait(seconds: float) -> int:
+    """What a person is told to wait, in whole minutes rounded up: a wait of 61 seconds
+    is 2 minutes, so whoever comes back when told is never refused again. ``seconds``
+    is more than 0 (a Retry-After is at least 1)."""
+    return math.ceil(seconds / 60)
 
 
 @dataclass(frozen=True)
@@ -146,26 +148,23 @@ class LockoutPolicy:
         setattr(row, columns.lockouts, lockouts)
         return Failure(attempt=attempt, pause=pause)
 
-    def success_count(self, row, *, forget_back_off: bool) -> list[str]:
-        """A right answer: the count starts again; with ``forget_back_off`` the
-        back-off and any pause too. Returns the fields changed."""
-        columns = self.columns
-        setattr(row, columns.failures, 0)
-        if not forget_back_off:
-            return [columns.failures]
-        setattr(row, columns.lockouts, 0)
-        setattr(row, columns.locked_until, None)
-        return [columns.failures, columns.lockouts, columns.locked_until]
+    def success_count(self, row, *, forget_back_off: bool) -> None:
+        """A right answer: the count starts again; with ``forget_back_off`` the back-off
+        and any pause too (changed in place, as ``failure_count``)."""
+        setattr(row, self.columns.failures, 0)
+        if forget_back_off:
+            setattr(row, self.columns.lockouts, 0)
+            setattr(row, self.columns.locked_until, None)
 
 
 @dataclass(frozen=True)
 class WindowLimit:
-    """At most ``limit`` failures per key in each ``window`` (aligned to the clock:
-    an hour's window starts on the hour, UTC); the ``limit``-th and later are refused
+    """At most ``limit`` failures per key in each ``window``, aligned to the clock (an
+    hour's window starts on the hour); once ``limit`` are counted, the key is refused
     until the window ends."""
 
     limit: int
-    window: timedelta = timedelta(hours=1)
+    window: timedelta
 
     def window_start(self, now: datetime) -> datetime:
         return now - (now - EPOCH) % self.window

@@ -182,8 +182,9 @@ def failure_record(*, keys: SignInKeys, request: HttpRequest) -> Pause | None:
 def success_record(*, keys: SignInKeys, user: User, request: HttpRequest) -> None:
     """A right password: the account's count and back-off start again (the address's
     do not, see the module's docstring)."""
-    row = keys.account
-    row.save(update_fields=policy(row.scope).success_count(row, forget_back_off=True))
+    row, account_policy = keys.account, policy(Scope.ACCOUNT)
+    account_policy.success_count(row, forget_back_off=True)
+    row.save(update_fields=account_policy.columns.names())
     audit_record(
         account=None,
         actor=Actor.anonymous(),

@@ -578,6 +578,28 @@ def test_a_pause_ending_within_the_second_says_retry_after_one_second(clinician,
     assert "Try again in 1 minute (after " in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("ends_in", "words"),
+    [
+        (timedelta(seconds=59), "Try again in 1 minute (after "),
+        (timedelta(seconds=60), "Try again in 1 minute (after "),
+        (timedelta(seconds=61), "Try again in 2 minutes (after "),
+        (timedelta(minutes=59, seconds=1), "Try again in 60 minutes (after "),
+    ],
+    ids=["59 s", "60 s", "61 s", "59 min 1 s"],
+)
+def test_the_minutes_to_wait_are_rounded_up(clinician, clock, ends_in, words):
+    """GIVEN a pause ending in ``ends_in`` WHEN the right password is typed THEN the page
+    says to try again in whole minutes rounded up (61 seconds is 2 minutes: whoever comes
+    back when told is not refused again), and Retry-After gives the seconds."""
+    wrong(clinician.user, ACCOUNT_LIMIT)
+    age_account(clinician.user, locked_until=clock.now + ends_in)
+    response, client = attempt(clinician.user, PASSWORD, "192.0.2.47")
+    assert_paused(response, client)
+    assert words in response.content.decode()
+    assert response["Retry-After"] == str(int(ends_in.total_seconds()))
+
+
 @pytest.mark.parametrize("late_by", [timedelta(0), timedelta(milliseconds=1), timedelta(minutes=5)])
 def test_retry_after_is_never_less_than_a_second(late_by):
     """GIVEN a pause found in force, whose end has come (or passed) by the time the answer

@@ -423,3 +423,52 @@ def test_a_lapsed_or_cancelled_link_is_unavailable_to_the_right_date(account):
         short_link_expires_at=timezone.now() - datetime.timedelta(seconds=1)
     )
     assert answer(link, DOB).outcome == "unavailable"
+
+
+def test_a_right_answer_does_not_forget_the_links_back_off(account):
+    """GIVEN a link locked once by five wrong answers, whose lock has passed, then answered
+    right WHEN five more wrong answers follow THEN it locks for an hour, twice the first:
+    a right answer starts the count again but never the back-off (whoever guessed it once
+    may be guessing still)."""
+    from django.utils import timezone
+
+    link = fresh_link(account)
+    for i in range(5):
+        answer(link, WRONG_DATE, address=f"203.0.113.{i}")
+    FileRequest.objects.filter(short_link_id=link).update(
+        locked_until=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert answer(link, DOB).outcome == "verified"
+    verdicts = [answer(link, WRONG_DATE, address=f"203.0.113.{10 + i}") for i in range(5)]
+
+    assert [v.outcome for v in verdicts] == ["wrong"] * 4 + ["locked"]
+    assert 3600 <= verdicts[-1].retry_after <= 3601
+    assert FileRequest.objects.get(short_link_id=link).lockout_count == 2
+
+
+@pytest.mark.parametrize(
+    ("clock_at", "retry_after"),
+    [
+        ("2026-03-10T10:30:00.500000+00:00", 1800),
+        ("2026-03-10T11:59:59.250000+00:00", 1),
+        ("2026-03-10T23:00:00+00:00", 3600),
+    ],
+    ids=["half past an even hour", "the last second of an odd hour", "on the hour"],
+)
+def test_an_address_past_the_limit_may_try_again_on_the_hour(
+    account, settings, monkeypatch, clock_at, retry_after
+):
+    """GIVEN a clock standing at ``clock_at`` (UTC) and an address past its limit of 2
+    wrong answers WHEN it answers wrong again THEN it is throttled until the top of the
+    next hour, in whole seconds rounded up: the window is the clock's hour, not a sliding
+    hour and not two."""
+    from django.utils import timezone
+
+    now = datetime.datetime.fromisoformat(clock_at)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    settings.FILE_REQUEST_ADDRESS_FAILURES_PER_HOUR = 2
+    outcomes = [answer(fresh_link(account), WRONG_DATE).outcome for _ in range(2)]
+    third = answer(fresh_link(account), WRONG_DATE)
+
+    assert outcomes == ["wrong", "wrong"]
+    assert (third.outcome, third.retry_after) == ("throttled", retry_after)
