@@ -76,9 +76,9 @@ run: install migrate
 # Development: Django's runserver with autoreload and DEBUG, a worker with beat beside it.
 dev: install migrate
 	@PORT=$(PORT) $(PY) manage.py demo_setup --port $(PORT)
-	PORT=$(PORT) DEBUG=true $(PY) manage.py runserver 127.0.0.1:$(PORT) & web=$$!; \
+	PORT=$(PORT) PORTAL_DEBUG=true $(PY) manage.py runserver 127.0.0.1:$(PORT) & web=$$!; \
 	  trap 'kill $$web 2>/dev/null' EXIT; \
-	  PORT=$(PORT) DEBUG=true $(PY) -m celery -A config worker --beat --loglevel=INFO \
+	  PORT=$(PORT) PORTAL_DEBUG=true $(PY) -m celery -A config worker --beat --loglevel=INFO \
 	    --concurrency=1 --schedule=$${PORTAL_DATA_DIR:-data}/celerybeat-schedule
 
 # The scaled shape on this machine, as production runs it (deploy/run_scaled.py):

@@ -532,11 +532,13 @@ def ready_save(file: File, content: Facet) -> None:
 
 
 def pause_for_fault_tests(file: File) -> None:
-    """``FILES_PROCESSING_PAUSE_SECONDS`` (never in production): hold here, half-way
-    through storing, so a fault test can kill the worker with work half done."""
-    if settings.FILES_PROCESSING_PAUSE_SECONDS > 0:
+    """``FILES_PROCESSING_PAUSE_SECONDS`` (a setting of the test suite's only,
+    config/settings/test.py): hold here, half-way through storing, so a fault test can kill
+    the worker with work half done."""
+    pause = getattr(settings, "FILES_PROCESSING_PAUSE_SECONDS", 0.0)
+    if pause > 0:
         logger.warning("file %s paused half-way through processing", file.pk)
-        time.sleep(settings.FILES_PROCESSING_PAUSE_SECONDS)
+        time.sleep(pause)
 
 
 def mark_rejected(file: File, reason: str) -> None:

@@ -35,7 +35,10 @@ def test_a_killed_worker_is_restarted_and_its_task_is_delivered_again(tmp_path):
     WHEN the worker and its pool are SIGKILLed
     THEN the supervisor says so and starts a worker again, the web server answers all along,
     the upload's task is delivered again and the file ends ready; Ctrl-C then stops all."""
-    with embedded_shape(tmp_path, extra_env={"FILES_PROCESSING_PAUSE_SECONDS": "4"}) as shape:
+    with embedded_shape(
+        tmp_path,
+        extra_env={"PORTAL_ENVIRONMENT": "test", "PORTAL_FILES_PROCESSING_PAUSE_SECONDS": "4"},
+    ) as shape:
         account_id, key = api_key_for(shape, "Restart Clinic")
         created = file_request(
             clients.keyed(key),

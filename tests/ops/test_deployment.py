@@ -7,12 +7,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.environment import under_current_names
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def manage(*args, env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
-    dropped = {"SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    """``manage.py`` as a deployer of this release starts it: every variable under its
+    ``PORTAL_`` name (a former name would be warned about by ``check``)."""
+    dropped = {
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "PORTAL_SECRET_KEY",
+        "PORTAL_ALLOWED_HOSTS",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    }
+    env = under_current_names({k: v for k, v in os.environ.items() if k not in dropped})
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True
@@ -25,7 +35,7 @@ def test_production_refuses_to_start_without_secret_key_and_hosts(tmp_path):
         env_overrides={"PORTAL_ENVIRONMENT": "production", "PORTAL_DATA_DIR": str(tmp_path)},
     )
     assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+    assert "PORTAL_SECRET_KEY must be set" in result.stderr
 
 
 def test_check_deploy_prints_no_warning(tmp_path):
@@ -37,8 +47,8 @@ def test_check_deploy_prints_no_warning(tmp_path):
         env_overrides={
             "PORTAL_ENVIRONMENT": "production",
             "PORTAL_DATA_DIR": str(tmp_path),
-            "SECRET_KEY": "x7!" + "k2Jq9-Lm4zP0vR8sT1wY6uB3nC5eG" * 2,
-            "ALLOWED_HOSTS": "portal.example.org",
+            "PORTAL_SECRET_KEY": "x7!" + "k2Jq9-Lm4zP0vR8sT1wY6uB3nC5eG" * 2,
+            "PORTAL_ALLOWED_HOSTS": "portal.example.org",
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr

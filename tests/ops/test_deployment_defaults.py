@@ -22,8 +22,8 @@ def production(tmp_path, **overrides) -> dict[str, str]:
     return {
         "PORTAL_ENVIRONMENT": "production",
         "PORTAL_DATA_DIR": str(tmp_path),
-        "SECRET_KEY": SECRET,
-        "ALLOWED_HOSTS": "portal.example.org,testserver",
+        "PORTAL_SECRET_KEY": SECRET,
+        "PORTAL_ALLOWED_HOSTS": "portal.example.org,testserver",
         **overrides,
     }
 
@@ -40,10 +40,10 @@ def production(tmp_path, **overrides) -> dict[str, str]:
 def test_production_refuses_an_email_backend_that_does_not_send(tmp_path, backend):
     """GIVEN production with an e-mail backend that prints, keeps or drops mail
     WHEN the portal starts THEN it refuses, naming the backend and what to set."""
-    result = manage("check", env_overrides=production(tmp_path, EMAIL_BACKEND=backend))
+    result = manage("check", env_overrides=production(tmp_path, PORTAL_EMAIL_BACKEND=backend))
 
     assert result.returncode != 0
-    assert f"EMAIL_BACKEND={backend}" in result.stderr
+    assert f"PORTAL_EMAIL_BACKEND={backend}" in result.stderr
     assert "smtp.EmailBackend" in result.stderr
 
 
@@ -53,10 +53,10 @@ def test_production_refuses_an_email_backend_that_does_not_send(tmp_path, backen
 def test_production_refuses_an_sms_backend_that_does_not_send(tmp_path, backend):
     """GIVEN production with an SMS backend that prints or keeps texts (the patient's link
     in the clear) WHEN the portal starts THEN it refuses, naming the backend and what to set."""
-    result = manage("check", env_overrides=production(tmp_path, SMS_BACKEND=backend))
+    result = manage("check", env_overrides=production(tmp_path, PORTAL_SMS_BACKEND=backend))
 
     assert result.returncode != 0
-    assert f"SMS_BACKEND={backend}" in result.stderr
+    assert f"PORTAL_SMS_BACKEND={backend}" in result.stderr
     assert "TwilioSmsBackend" in result.stderr
 
 
@@ -186,7 +186,7 @@ def test_production_cookies_are_host_only_and_secure(tmp_path):
     Path=/ and no Domain: a sibling subdomain or a plain-HTTP answer cannot plant
     either of them in the browser."""
     answer = sign_in_probe(
-        production(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}")
+        production(tmp_path, PORTAL_DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}")
     )
     assert answer["session_cookie"] == "__Host-sessionid"
     assert answer["csrf_cookie"] == "__Host-csrftoken"
@@ -206,7 +206,7 @@ def test_development_keeps_plain_cookie_names_over_http(tmp_path):
         {
             "PORTAL_ENVIRONMENT": "development",
             "PORTAL_DATA_DIR": str(tmp_path),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+            "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
         }
     )
     assert (answer["session_cookie"], answer["csrf_cookie"]) == ("sessionid", "csrftoken")
