@@ -27,7 +27,7 @@ from attachments.api.errors import (
 )
 from attachments.api.pagination import PAGING_PARAMETERS, cliniko_page, cliniko_page_schema
 from attachments.models import PatientAttachment
-from files import quota, serving
+from files import serving
 from files.api import AnyAcceptNegotiation
 from files.models import File
 from files.serving import Refusal
@@ -123,10 +123,6 @@ def serialize(request, attachment) -> dict:
     return AttachmentOutputSerializer(attachment, context={"request": request}).data
 
 
-def quota_error(exc: quota.TrialQuotaExceeded) -> ClinikoValidationFailed:
-    return ClinikoValidationFailed({"base": exc.message})
-
-
 def patient_or_404(request, patient_id):
     patient = patient_get(account=request.auth.account, patient_id=patient_id)
     if patient is None:
@@ -196,12 +192,11 @@ class AttachmentPresignedPostApi(ClinikoApiView):
     def get(self, request, patient_id):
         """A presigned POST for uploading one file for this patient, straight to storage."""
         patient = patient_or_404(request, patient_id)
-        try:
-            ticket = services.attachment_upload_ticket_issue(
-                account=request.auth.account, patient=patient, actor=request.auth.actor
-            )
-        except quota.TrialQuotaExceeded as exc:
-            raise quota_error(exc) from exc
+        # A refusal (the trial full: 422 on base; too much waiting unconfirmed: 429) is
+        # answered by the handler, from portal.api.errors' one mapping.
+        ticket = services.attachment_upload_ticket_issue(
+            account=request.auth.account, patient=patient, actor=request.auth.actor
+        )
         return Response(ticket.presigned_post())
 
 
@@ -242,8 +237,6 @@ class AttachmentListCreateApi(ClinikoApiView):
             )
         except services.AttachmentInputError as exc:
             raise ClinikoValidationFailed({exc.field: exc.message}) from exc
-        except quota.TrialQuotaExceeded as exc:
-            raise quota_error(exc) from exc
         location = reverse("patient-attachment-detail", kwargs={"attachment_id": attachment.pk})
         return Response(
             serialize(request, attachment),
