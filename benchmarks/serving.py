@@ -246,14 +246,16 @@ def markdown(data: dict) -> list[str]:
         f"{peer_cpu:.2f} ms and the bare view {bare_cpu:.2f} ms; the portal adds "
         f"{postgres_cpu:.2f} ms in PostgreSQL. The portal's download no longer goes through "
         "DRF's dispatch when it is the common case (an API key, a ready file, its kept facet; "
-        "`files/lean_download.py`): one SQL statement checks the key (known, not revoked; its "
-        "digest compared in constant time in Python) and finds the file in the key's account "
-        "with its ready facets, then the audit row is inserted in autocommit (no transaction "
-        "around it) before a byte is sent: two round trips, against four ORM statements and "
-        "DRF's negotiation, authenticator and permission classes before. The key's "
-        "revocation and the audit write stay on every request; any other case (a session, "
-        "Basic, a bad key, a file not ready, a size not made yet, Range or conditional "
-        "headers) is handed to the DRF view unchanged.",
+        "the fast door, `files/lean_download.py`): one prepared SQL statement checks the key "
+        "(known, not revoked; its digest compared in constant time in Python) and finds the "
+        "file in the key's account with its ready facets, then it calls the serving function "
+        "every door calls (`files/serving.py`: state checks, headers, the audit row inserted "
+        "in autocommit by one prepared statement before a byte is sent, the stream): two "
+        "round trips, against four ORM statements and DRF's negotiation, authenticator and "
+        "permission classes before. The key's revocation and the audit write stay on every "
+        "request; any other case (a session, Basic, a bad key, a file not ready, a size not "
+        "made yet, Range or conditional headers) is handed to the DRF view, which calls the "
+        "same serving function.",
         "",
         "### Where the portal's request spends its CPU (one process, one call at a time)",
         "",

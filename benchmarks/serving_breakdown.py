@@ -41,9 +41,9 @@ def cpu_ms_per_call(steps: dict[str, Callable[[], object]]) -> dict[str, float]:
 
 def breakdown(file_id: str, api_key: str, storage_key: str) -> dict:
     from django.db import connection
-    from django.test import Client
+    from django.test import Client, RequestFactory
 
-    from files import lean_download, selectors
+    from files import lean_download, selectors, serving
     from portal.accounts import keys
     from portal.accounts.services import api_key_authenticate
     from portal.audit.services import Actor, audit_record
@@ -67,6 +67,7 @@ def breakdown(file_id: str, api_key: str, storage_key: str) -> dict:
     key_row = api_key_authenticate(plaintext=api_key)
     file = selectors.file_get(account=key_row.account, file_id=file_id)
     actor = Actor.for_api_key(key_row)
+    audit_request = RequestFactory().get(portal_path, HTTP_X_API_KEY=api_key)
 
     def select_one() -> None:
         with connection.cursor() as cursor:
@@ -89,7 +90,13 @@ def breakdown(file_id: str, api_key: str, storage_key: str) -> dict:
             "DRF path: kept rendition facet (1 ORM query)": lambda: facet_rendition_get_or_create(
                 file=file, width=200, height=140
             ),
-            "audit event (1 insert)": lambda: audit_record(
+            "audit event (serving's prepared insert, every door's)": lambda: serving.download_audit(
+                request=audit_request,
+                actor=actor,
+                file=file,
+                detail={"facet": "bench", "range": False},
+            ),
+            "audit event (1 ORM insert, audit_record)": lambda: audit_record(
                 account=key_row.account,
                 actor=actor,
                 action="file.download",

@@ -23,6 +23,7 @@ to send, and that INSERT is one prepared statement.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import itertools
 import logging
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote
 
+import psycopg
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
@@ -236,26 +238,32 @@ def opened_stream(key: str, start: int, length: int, *, file_id) -> Iterator[byt
     return itertools.chain([first], chunks)
 
 
-def run_statement(sql: str, params: list, *, fetch: bool) -> list[tuple] | None:
-    """Run one of the serving path's hand-built statements (the audit INSERT here, the
-    fast API door's look-up).
+@contextlib.contextmanager
+def _statement_cursor():
+    """A cursor for the serving path's hand-built statements, and what its ``execute`` is
+    told beside the SQL.
 
-    On PostgreSQL through a psycopg cursor of Django's own connection that binds the
-    parameters on the server and prepares the statement (psycopg keeps it per connection):
-    Django's cursor quotes every parameter into the SQL text in Python and PostgreSQL then
-    parses and plans the text again on every request, which the serving benchmark showed
-    as a large share of the request. Elsewhere (SQLite) through Django's cursor."""
+    On PostgreSQL a psycopg cursor of Django's own connection that binds the parameters on
+    the server and prepares the statement (psycopg keeps it per connection): Django's cursor
+    quotes every parameter into the SQL text in Python and PostgreSQL then parses and plans
+    the text again on every request, which the serving benchmark showed as a large share of
+    the request. Elsewhere (SQLite) Django's cursor."""
     if connection.vendor == "postgresql":
-        import psycopg  # the PostgreSQL backend's own driver, absent where SQLite is used
-
         connection.ensure_connection()
         # Django's error wrapper: a database that stops answering is django.db's
         # OperationalError (a 503, as on every other path), not psycopg's own (a 500).
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, prepare=True)
-            return cursor.fetchall() if fetch else None
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+            yield cursor, {"prepare": True}
+    else:
+        with connection.cursor() as cursor:
+            yield cursor, {}
+
+
+def run_statement(sql: str, params: list, *, fetch: bool) -> list[tuple] | None:
+    """Run one of the serving path's hand-built statements (the audit INSERT here, the
+    fast API door's look-up): its rows when ``fetch``."""
+    with _statement_cursor() as (cursor, options):
+        cursor.execute(sql, params, **options)
         return cursor.fetchall() if fetch else None
 
 
