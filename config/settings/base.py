@@ -38,7 +38,7 @@ _broker_url = env.str("PORTAL_CELERY_BROKER_URL", default="")
 if (
     not env.str("PORTAL_DATABASE_URL", default="")
     or not _broker_url  # the default broker is the local one
-    or _broker_url.startswith(("sqlite-queue://", "filesystem://"))
+    or _broker_url.startswith("sqlite-queue://")
 ):
     ensure_private_data_folder(DATA_DIR)
 

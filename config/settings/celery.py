@@ -17,28 +17,22 @@ from config.settings.product import (
 
 # --- Celery -----------------------------------------------------------------
 
-BROKER_DIR = DATA_DIR / "broker"
 # The embedded broker: a kombu transport on one SQLite file in the data folder
 # (config/sqlite_broker.py says why not kombu's filesystem:// or SQLAlchemy transports).
 CELERY_BROKER_URL = env.str("PORTAL_CELERY_BROKER_URL", default="sqlite-queue://localhost")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport reads message files other processes have not finished
+    # writing (celery/kombu#1551): the embedded broker replaced it.
+    raise ImproperlyConfigured(
+        "PORTAL_CELERY_BROKER_URL=filesystem:// is no longer supported: leave it unset for "
+        "the embedded broker (sqlite-queue://), or name a Redis server."
+    )
 if CELERY_BROKER_URL.startswith("sqlite-queue://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "database_path": str(DATA_DIR / "broker.sqlite3"),
         # A worker that vanishes without a word gives its messages back after this at
         # the latest (at once when another worker on this machine sees it is gone).
         "lease_seconds": env.float("PORTAL_CELERY_BROKER_LEASE_SECONDS", default=60.0),
-    }
-elif CELERY_BROKER_URL.startswith("filesystem://"):
-    # Still possible, not advised (it reads half-written messages, celery/kombu#1551).
-    for folder in ("queue", "processed", "control"):
-        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        # kombu writes its exchange tables here (default: ./control in the working folder).
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
     }
 else:
     # Longer than the longest task's hard time limit, so a slow task is never

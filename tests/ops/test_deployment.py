@@ -12,7 +12,9 @@ from tests.support.environment import under_current_names
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
-def manage(*args, env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
+def manage(
+    *args, env_overrides: dict[str, str], unset: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
     """``manage.py`` as a deployer of this release starts it: every variable under its
     ``PORTAL_`` name (a former name would be warned about by ``check``)."""
     dropped = {
@@ -24,6 +26,8 @@ def manage(*args, env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
     }
     env = under_current_names({k: v for k, v in os.environ.items() if k not in dropped})
     env.update(env_overrides)
+    for name in unset:
+        env.pop(name, None)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True
     )

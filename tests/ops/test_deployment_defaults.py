@@ -212,3 +212,23 @@ def test_development_keeps_plain_cookie_names_over_http(tmp_path):
     assert (answer["session_cookie"], answer["csrf_cookie"]) == ("sessionid", "csrftoken")
     assert (answer["status"], answer["location"]) == (302, "/login/enrol/")
     assert not answer["cookies"]["sessionid"]["secure"]
+
+
+@pytest.mark.parametrize("variable", ["PORTAL_CELERY_BROKER_URL", "CELERY_BROKER_URL"])
+def test_the_filesystem_broker_is_refused_with_what_to_set_instead(tmp_path, variable):
+    """GIVEN kombu's filesystem:// broker named (under the new or the former name) WHEN the
+    portal starts THEN it refuses, naming the embedded broker: that transport reads message
+    files other processes have not finished writing."""
+    result = manage(
+        "check",
+        env_overrides={
+            "PORTAL_ENVIRONMENT": "development",
+            "PORTAL_DATA_DIR": str(tmp_path),
+            variable: "filesystem://",
+        },
+        unset=tuple({"PORTAL_CELERY_BROKER_URL", "CELERY_BROKER_URL"} - {variable}),
+    )
+
+    assert result.returncode != 0
+    assert "filesystem:// is no longer supported" in result.stderr
+    assert "sqlite-queue://" in result.stderr
