@@ -99,7 +99,7 @@ def jpeg_clean(data: bytes) -> CleanedImage:
     exif_slot = None  # where the orientation segment goes: after JFIF, or first
     for marker, start, payload, end, following in jpeg_segments(data):
         if marker in (SOI, EOI) or marker in STANDALONE_MARKERS:
-            kept.append(bytes((0xFF, marker)))  # fill bytes before a marker dropped
+            kept.append(data[start:following])  # the marker alone: fill bytes dropped
             continue
         segment = data[start:end]
         body = data[payload:end]

@@ -61,9 +61,9 @@ def jpeg_segments(data: bytes, start: int = 0) -> Iterator[Part]:
     entropy-coded data, up to the next marker that is neither stuffing nor a restart."""
     if not data.startswith(b"\xff\xd8", start):
         raise ContainerError("The JPEG does not start as a JPEG does.")
-    yield Part(SOI, start, start + 2, start + 2, start + 2)
-    size = len(data)
     position = start + 2
+    yield Part(SOI, start, position, position, position)
+    size = len(data)
     while True:
         if position + 2 > size or data[position] != 0xFF:
             raise ContainerError("The JPEG's segments do not follow each other as they should.")
@@ -128,7 +128,7 @@ def png_chunks(data: bytes) -> Iterator[Part]:
 def webp_chunks(data: bytes, *, strict: bool) -> Iterator[Part]:
     """The top-level chunks of a WebP's RIFF body. Strict refuses a RIFF size past the end
     of the file; lenient reads the chunks up to the file's end."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":  # a shorter file has no b"WEBP" there
         raise ContainerError("The WebP does not start as a WebP does.")
     riff_end = 8 + int.from_bytes(data[4:8], "little")
     if strict and (riff_end > len(data) or riff_end < 12):

@@ -144,7 +144,9 @@ def _png_compressed_text(chunk_type: bytes, payload: bytes) -> bytes | None:
         if payload[keyword_end + 1 : keyword_end + 2] != b"\x01":
             return None  # uncompressed iTXt: its bytes are scanned where they are
         language_end = payload.find(b"\x00", keyword_end + 3)
-        translated_end = payload.find(b"\x00", language_end + 1) if language_end >= 0 else -1
+        if language_end < 0:
+            return None
+        translated_end = payload.find(b"\x00", language_end + 1)
         if translated_end < 0:
             return None
         compressed = payload[translated_end + 1 :]
@@ -246,6 +248,6 @@ def _heif_item_locations(data: bytes, payload: int, end: int) -> list[tuple[int,
         for _ in range(read(2)):
             read(index_size)
             offset, length = read(offset_size), read(length_size)
-            if construction_method == 0 and length > 0:
+            if construction_method == 0 and length:  # a file offset, and not empty
                 extents.append((item_id, base_offset + offset, base_offset + offset + length))
     return extents

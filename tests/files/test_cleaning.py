@@ -573,6 +573,11 @@ WEBP_DAMAGE = {
         lambda d: d[:4] + struct.pack("<I", len(d) - 7) + d[8:],
         "The WebP says it is longer than the file.",
     ),
+    # A size whose highest byte is set: read from all four of its bytes, never three.
+    "size-beyond-16-mib": (
+        lambda d: d[:4] + struct.pack("<I", len(d) - 8 + (1 << 24)) + d[8:],
+        "The WebP says it is longer than the file.",
+    ),
     "size-under-four": (
         lambda d: d[:4] + struct.pack("<I", 3) + d[8:],
         "The WebP says it is longer than the file.",
@@ -583,6 +588,10 @@ WEBP_DAMAGE = {
     ),
     "chunk-one-byte-longer-than-file": (
         lambda d: webp_of(riff_chunk(b"VP8L", vp8l()), b"ICCP" + struct.pack("<I", 1)),
+        "The WebP has a chunk longer than the file.",
+    ),
+    "chunk-length-beyond-16-mib": (
+        lambda d: webp_of(b"VP8L" + struct.pack("<I", len(vp8l()) + (1 << 24)) + vp8l()),
         "The WebP has a chunk longer than the file.",
     ),
     "extended-header-too-short": (
@@ -746,8 +755,9 @@ def test_a_palette_png_keeps_its_palette():
     [
         (lambda d: d[:-4], "The PNG has a chunk longer than the file."),
         (lambda d: d[:-5], "The PNG ends before its IEND chunk."),
+        (lambda d: d[:-1], "The PNG has a chunk longer than the file."),
     ],
-    ids=["iend-without-crc", "cut-inside-iend-header"],
+    ids=["iend-without-crc", "cut-inside-iend-header", "iend-crc-one-byte-short"],
 )
 def test_a_png_cut_at_its_last_chunk_is_refused_with_its_reason(cut, reason):
     with pytest.raises(CleaningError) as refused:

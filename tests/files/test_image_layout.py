@@ -420,9 +420,11 @@ def test_a_base_offset_is_added_to_each_extent():
     assert spans(data, "image/heic") == [(at + 8, at + 12), (at + 18, at + 20)]
 
 
+@pytest.mark.parametrize("field", ["offset_size", "length_size", "index_size"])
 @pytest.mark.parametrize("field_width", [1, 3, 5])
-def test_an_iloc_field_of_no_allowed_width_stops_the_walk(field_width):
-    data, _ = heif_with([(1, 0, 0, [(0, 10)])], offset_size=field_width)
+def test_an_iloc_field_of_no_allowed_width_stops_the_walk(field, field_width):
+    """Widths are 0, 2, 4 or 8 bytes: an odd one is never read as the even one below it."""
+    data, _ = heif_with([(1, 0, 0, [(0, 10)])], **{field: field_width})
     assert spans(data, "image/heic") == []
 
 
@@ -562,3 +564,111 @@ def test_a_few_bytes_after_the_last_box_do_not_undo_the_walk():
     THEN the pixel spans found stand."""
     data, at = heif_with([(1, 0, 0, [(0, 10)])])
     assert spans(data + b"\x00" * 7, "image/heic") == [(at, at + 10)]
+
+
+def stored_zlib(text: bytes) -> bytes:
+    """``text`` as a zlib stream of one stored (uncompressed) block: its bytes can be placed
+    where a text chunk's fields are read from."""
+    header = b"\x78\x01\x01" + struct.pack("<HH", len(text), len(text) ^ 0xFFFF)
+    return header + text + struct.pack(">I", zlib.adler32(text))
+
+
+def markup_of(length: int) -> bytes:
+    """Markup of ``length`` bytes whose stored zlib stream holds no NUL after its header."""
+    for tail in range(1000):
+        text = (b"<svg onload=alert(%d)>" % tail).ljust(length, b"x")
+        if b"\x00" not in stored_zlib(text)[7:]:
+            return text
+    raise AssertionError("no such text")
+
+
+def test_a_ztxt_without_its_keyword_end_is_not_inflated_from_its_second_byte():
+    """GIVEN a zTXt chunk with no NUL (no keyword end) whose bytes from the second on happen
+    to be a zlib stream THEN nothing is inflated: it is no compressed text any reader
+    would show, and its raw bytes are searched where they lie."""
+    text = markup_of(257)  # 257 = 0x0101: no NUL in the block's length either
+    payload = b"C" + stored_zlib(text)
+    assert b"\x00" not in payload
+    assert texts(png(chunk(b"zTXt", payload))) == []
+
+
+@pytest.mark.parametrize(
+    ("before", "nul_in_text"),
+    [(b"", False), (b"X", False), (b"", True)],
+    ids=["no-language-end", "no-language-end-after-one-byte", "no-translated-keyword-end"],
+)
+def test_an_itxt_without_the_ends_of_its_fields_is_not_inflated_from_anywhere(before, nul_in_text):
+    """GIVEN an iTXt chunk whose keyword ends (NUL) and is followed by the compression flag
+    (a stored block of 256 bytes: its length reads 00 01), with no end of its language tag
+    (or of its translated keyword: one NUL in the text), and the whole chunk, or all but its
+    first byte, is a zlib stream THEN nothing is inflated."""
+    text = markup_of(256)
+    if nul_in_text:
+        text = text[:100] + b"\x00" + text[101:]
+    payload = before + stored_zlib(text)
+    assert payload.count(b"\x00") == 1 + nul_in_text
+    keyword_end = payload.index(b"\x00")
+    assert payload[keyword_end + 1] == 1  # the compression flag
+    assert texts(png(chunk(b"iTXt", payload))) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "translated"),
+    [(b"", b""), (b"en", b""), (b"", b"Title"), (b"en-GB", b"T")],
+    ids=["both-empty", "no-translation", "no-language", "both"],
+)
+def test_compressed_itxt_is_inflated_whatever_its_language_and_translation(language, translated):
+    fields = b"XML\x00\x01\x00" + language + b"\x00" + translated + b"\x00"
+    itxt = chunk(b"iTXt", fields + zlib.compress(b"<svg onload=x()>"))
+    assert texts(png(itxt)) == [b"<svg onload=x()>"]
+
+
+def test_an_item_list_of_version_1_counts_its_entries_in_four_bytes():
+    meta = iinf(infe(1, b"Exif"), infe(2, b"hvc1"), version=1)
+    _, at = heif(meta + iloc([(1, 0, 0, [(0, 10)]), (2, 0, 0, [(10, 6)])]))
+    data, at = heif(meta + iloc([(1, 0, 0, [(at, 10)]), (2, 0, 0, [(at + 10, 6)])]))
+    assert spans(data, "image/heic") == [(at + 10, at + 16)]
+
+
+def test_an_old_entry_carries_no_type_whatever_its_name_reads_as():
+    """GIVEN a version 1 item entry (no item type: an id, a protection index, a name) whose
+    name, read as a newer entry's fields, would say Exif THEN its item is still pixels."""
+    old_entry = full_box(b"infe", 1, struct.pack(">HH", 0, 7) + b"ABExif\x00\x00")
+    data, at = heif_with([(7, 0, 0, [(0, 10)])], types=[old_entry])
+    assert spans(data, "image/heic") == [(at, at + 10)]
+
+
+@pytest.mark.parametrize("item_id", [0x0102, 0xFF01])
+def test_an_item_id_over_255_is_read_from_both_its_bytes(item_id):
+    """GIVEN an Exif item whose id needs both bytes of its field, and a coded image whose id
+    is that id's low byte THEN the Exif item is searched and the image is pixels."""
+    low = item_id & 0xFF
+    items = [(item_id, 0, 0, [(0, 10)]), (low, 0, 0, [(10, 6)])]
+    data, at = heif_with(items, types=[infe(item_id, b"Exif"), infe(low, b"hvc1")])
+    assert spans(data, "image/heic") == [(at + 10, at + 16)]
+
+
+@pytest.mark.parametrize(("at", "widths"), [(0, 0x45), (1, 0x05)], ids=["length", "index"])
+def test_an_odd_iloc_width_is_refused_even_where_its_bytes_read_as_the_even_one(at, widths):
+    """GIVEN an iloc laid out with 4-byte lengths (or indexes) whose header says 5 THEN the
+    walk stops: nothing is left out (read as 4, it would find a valid extent)."""
+    data, start = heif_with([(1, 0, 0, [(0, 10)])], **({"index_size": 4} if at else {}))
+    assert spans(data, "image/heic") == [(start, start + 10)]
+    header = data.index(b"iloc") + 8 + at  # after the box header, the version and flags
+    data = data[:header] + bytes([widths]) + data[header + 1 :]
+    assert spans(data, "image/heic") == []
+
+
+def test_a_64_bit_box_size_is_read_from_all_eight_bytes():
+    """GIVEN a 64-bit box size whose highest byte is set (far past the end of the file)
+    THEN the walk stops there, as for any box past the end (read from seven bytes, it would
+    be the box's true size)."""
+    _, at = heif(iinf() + iloc([(1, 0, 0, [(0, 4)])]))
+    head = box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic")
+    meta = full_box(b"meta", 0, iinf() + iloc([(1, 0, 0, [(at + 8, 4)])]))
+    media = b"\x07" * 64
+    size = 16 + len(media)
+    fits = head + meta + struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", size) + media
+    assert spans(fits, "image/heic") == [(at + 8, at + 12)]
+    past = head + meta + struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", size + (1 << 56))
+    assert spans(past + media, "image/heic") == []
