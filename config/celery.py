@@ -1,8 +1,13 @@
 """The Celery application. Configuration comes from Django settings (``CELERY_*``)."""
 
 from celery import Celery, signals
+from django.conf import settings
 
 from config import sqlite_broker
+from config.logs import JsonFormatter, RoutineTaskFilter
+from config.redaction import RedactingFilter
+from files.worker_warmup import processing_code_load
+from portal.requestid import RequestIdFilter, task_finished, task_headers_add, task_started
 
 # DJANGO_SETTINGS_MODULE is set by the package (config/__init__.py) before this runs.
 
@@ -21,11 +26,6 @@ app.autodiscover_tasks()
 def redact_worker_logs(logger, **kwargs):
     """A worker replaces the root logger's handlers with its own (Celery's default), so
     the redacting filter of LOGGING is put on them here too (config.redaction)."""
-    from django.conf import settings
-
-    from config.logs import JsonFormatter, RoutineTaskFilter
-    from config.redaction import RedactingFilter
-    from portal.requestid import RequestIdFilter
 
     for handler in logger.handlers:
         kinds = {type(f) for f in handler.filters}
@@ -43,22 +43,16 @@ def redact_worker_logs(logger, **kwargs):
 @signals.before_task_publish.connect
 def request_id_send(headers=None, **kwargs):
     """A task queued while a request (or a task) runs carries its id (portal.requestid)."""
-    from portal.requestid import task_headers_add
-
     task_headers_add(headers)
 
 
 @signals.task_prerun.connect
 def request_id_adopt(task_id=None, task=None, **kwargs):
-    from portal.requestid import task_started
-
     task_started(task_id, task)
 
 
 @signals.task_postrun.connect
 def request_id_drop(task_id=None, **kwargs):
-    from portal.requestid import task_finished
-
     task_finished(task_id)
 
 
@@ -66,8 +60,6 @@ def request_id_drop(task_id=None, **kwargs):
 def load_processing_code(**kwargs):
     """Before the pool forks: the imaging and PDF code, shared by every child
     (files/worker_warmup.py), instead of loaded inside each child's first photo."""
-    from files.worker_warmup import processing_code_load
-
     processing_code_load()
 
 
@@ -77,6 +69,8 @@ def bound_pool_process_memory(**kwargs):
     than FILES_WORKER_MEMORY_LIMIT_MB of data memory, so a decoder that asks for more
     fails there (the file is rejected) instead of taking the machine's memory
     (files/decoding.py)."""
+    # Django app loading: this module is imported with the config package, before the
+    # apps load, and the decoder's budget reads the file models.
     from files.decoding import worker_memory_limit_apply
 
     worker_memory_limit_apply()

@@ -21,6 +21,10 @@ import logging
 import re
 import sys
 
+from django.conf import settings
+
+from portal.requestid import request_id_current
+
 LOG_FORMATS = ("plain", "json")
 # Beat's tasks that run this often or more are routine: their lines are DEBUG.
 ROUTINE_MAX_INTERVAL_SECONDS = 300
@@ -54,8 +58,6 @@ class JsonFormatter(logging.Formatter):
 
 
 def current_request_id() -> str | None:
-    from portal.requestid import request_id_current
-
     return request_id_current() or None
 
 
@@ -75,8 +77,6 @@ DATABASE_FAILURES = {"OperationalError", "InterfaceError"}
 
 
 def routine_tasks() -> frozenset[str]:
-    from django.conf import settings
-
     names = set()
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         schedule = entry.get("schedule")

@@ -37,6 +37,13 @@ from prometheus_client.core import (
 )
 from prometheus_client.utils import floatToGoString
 
+from config.celery import app as celery_app
+from filerequests.models import Notification
+from files.models import File
+from portal.ops.models import WorkerHeartbeat
+from portal.ops.services import beat_lease_current
+from portal.webhooks.models import Delivery
+
 # Upper bounds (seconds) of the processing-duration histogram: a thumbnail to a large PDF.
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300)
 
@@ -54,8 +61,6 @@ class PortalCollector:
         yield from self.beat()
 
     def files(self):
-        from files.models import File
-
         uploads = CounterMetricFamily(
             "portal_uploads", "Files received, by door and current state.", labels=["door", "state"]
         )
@@ -67,8 +72,6 @@ class PortalCollector:
         yield uploads
 
     def processing(self):
-        from files.models import File
-
         window = timezone.now() - dt.timedelta(seconds=settings.METRICS_WINDOW_SECONDS)
         histogram = HistogramMetricFamily(
             "portal_file_processing_duration_seconds",
@@ -108,8 +111,6 @@ class PortalCollector:
         yield histogram
 
     def queue(self):
-        from files.models import File
-
         waiting = File.objects.filter(state__in=[File.State.PENDING, File.State.PROCESSING])
         depth = GaugeMetricFamily(
             "portal_files_waiting", "Files not yet ready or rejected, by state.", labels=["state"]
@@ -133,8 +134,6 @@ class PortalCollector:
             yield broker
 
     def webhooks(self):
-        from portal.webhooks.models import Delivery
-
         deliveries = CounterMetricFamily(
             "portal_webhook_deliveries", "Webhook deliveries by outcome.", labels=["outcome"]
         )
@@ -143,8 +142,6 @@ class PortalCollector:
         yield deliveries
 
     def sms(self):
-        from filerequests.models import Notification
-
         sends = CounterMetricFamily(
             "portal_sms_sends", "Text messages to patients by outcome.", labels=["outcome"]
         )
@@ -153,8 +150,6 @@ class PortalCollector:
         yield sends
 
     def workers(self):
-        from portal.ops.models import WorkerHeartbeat
-
         now = timezone.now()
         ages = GaugeMetricFamily(
             "portal_worker_heartbeat_age_seconds",
@@ -175,8 +170,6 @@ class PortalCollector:
         yield freshest
 
     def beat(self):
-        from portal.ops.services import beat_lease_current
-
         lease = beat_lease_current()
         last_tick = GaugeMetricFamily(
             "portal_beat_last_tick_seconds",
@@ -192,7 +185,6 @@ def broker_queue_length() -> int | None:
     """The Redis list Celery's default queue is kept in; None for other brokers or faults."""
     if not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         return None
-    from config.celery import app as celery_app
 
     try:
         with celery_app.connection_for_read() as conn:

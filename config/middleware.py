@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.utils.cache import patch_cache_control
+
+from files.s3_urls import s3_post_origin
+from files.tickets import storage_is_s3
 
 
 def upload_origins() -> str:
@@ -11,10 +15,6 @@ def upload_origins() -> str:
 
     Taken from the same client that signs the tickets (``files.s3_urls.s3_post_origin``).
     """
-    from django.core.files.storage import default_storage
-
-    from files.s3_urls import s3_post_origin
-    from files.tickets import storage_is_s3
 
     if not storage_is_s3(default_storage):
         return ""

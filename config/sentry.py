@@ -18,6 +18,7 @@ import logging
 from urllib.parse import urlsplit, urlunsplit
 
 from config.redaction import redact
+from portal.requestid import request_id_current
 
 WITHHELD = "(text withheld: see the portal's log lines with this request_id)"
 # Request headers that say nothing about the patient or the caller's credentials.
@@ -52,6 +53,7 @@ KEPT_CONTEXTS = {"runtime", "os", "device", "trace", "celery"}
 
 
 def sentry_init(*, dsn: str, environment: str, release: str) -> None:
+    # Sentry's SDK only where SENTRY_DSN turns error reporting on.
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.django import DjangoIntegration
@@ -113,8 +115,6 @@ def _exception(exception: dict) -> dict:
 
 
 def before_send(event: dict, hint: dict) -> dict:
-    from portal.requestid import request_id_current
-
     event = {key: value for key, value in event.items() if key in KEPT_EVENT_KEYS}
     if "request" in event:
         event["request"] = _request(event["request"])

@@ -40,7 +40,7 @@ import time
 import uuid
 from queue import Empty
 
-from kombu.transport import virtual
+from kombu.transport import TRANSPORT_ALIASES, virtual
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS message (
@@ -357,6 +357,4 @@ class Transport(virtual.Transport):
 
 def register() -> None:
     """Make ``sqlite-queue://`` a broker URL kombu understands."""
-    from kombu.transport import TRANSPORT_ALIASES
-
     TRANSPORT_ALIASES.setdefault("sqlite-queue", "config.sqlite_broker:Transport")

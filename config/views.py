@@ -3,11 +3,14 @@
 import logging
 import sys
 
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as StorageConnectionError
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from portal.api.errors import error_body
 
@@ -23,10 +26,9 @@ def is_outage(exc: BaseException | None) -> bool:
     its time budget (config/settings.py), or the storage answers 5xx."""
     if isinstance(exc, UNAVAILABLE_ERRORS):
         return True
+    # The scaled shape's drivers: the embedded one (SQLite, its own broker) never loads them.
     import psycopg
     import redis.exceptions
-    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
-    from kombu.exceptions import OperationalError as BrokerUnavailable
 
     # psycopg's own, should one escape Django's wrapping (QueryCanceled, the server's
     # statement timeout, is one of them), and Redis's or kombu's, should a request
@@ -43,7 +45,7 @@ def is_outage(exc: BaseException | None) -> bool:
     ):
         return True
     # botocore's timeouts (ReadTimeoutError, ConnectTimeoutError) are among these.
-    if isinstance(exc, (ConnectionError, HTTPClientError)):
+    if isinstance(exc, (StorageConnectionError, HTTPClientError)):
         return True
     if isinstance(exc, ClientError):
         return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
