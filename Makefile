@@ -92,16 +92,20 @@ run-scaled: install system-deps
 # __pycache__ even where the environment says not to: compiling 500 test modules afresh
 # is most of the time a run spends collecting.
 TEST_ENV := PORTAL_ENVIRONMENT=test PYTHONDONTWRITEBYTECODE=
+# Imports only point down the floors (.importlinter): a second or two, before the suite.
+LINT_IMPORTS := $(VENV)/bin/lint-imports --no-cache
 
 test: install system-deps
 	$(PY) manage.py makemigrations --check --dry-run --verbosity 0 || \
 	  (echo "A model change has no migration: run manage.py makemigrations." && exit 1)
 	$(VENV)/bin/ruff check .
+	$(LINT_IMPORTS)
 	$(TEST_ENV) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The inner loop: everything but the browser, the slow tests (real processes, load) and
 # the soak. One file: $(TEST_ENV) .venv/bin/python -m pytest tests/<app>/test_<x>.py
 test-quick: install
+	$(LINT_IMPORTS)
 	$(TEST_ENV) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup \
 	  -m "not browser and not slow and not soak"
 
@@ -115,6 +119,7 @@ mutation: install system-deps
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(LINT_IMPORTS)
 
 format: install
 	$(VENV)/bin/ruff check --fix .
