@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from files.body_sites import body_site_label
+from portal.throttle import Columns, LockoutPolicy
 
 
 class Outcome(models.TextChoices):
@@ -79,6 +82,27 @@ class TemplateSlot(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+# The link's own count: 5 wrong answers lock it for 30 minutes, each further lock-out
+# twice the last, up to a day. Wrong answers are never forgotten by time (only a right
+# one starts the count again), and a link's back-off is never forgotten.
+LINK_COLUMNS = Columns(
+    failures="failed_attempts",
+    lockouts="lockout_count",
+    locked_until="locked_until",
+    last_failure_at=None,
+)
+
+
+def link_policy() -> LockoutPolicy:
+    return LockoutPolicy(
+        scope="link",
+        max_failures=settings.FILE_REQUEST_DOB_MAX_ATTEMPTS,
+        lockout=timedelta(seconds=settings.FILE_REQUEST_LOCKOUT_SECONDS),
+        lockout_max=timedelta(seconds=settings.FILE_REQUEST_LOCKOUT_MAX_SECONDS),
+        columns=LINK_COLUMNS,
+    )
 
 
 class FileRequest(models.Model):
@@ -214,11 +238,9 @@ class FileRequest(models.Model):
     @property
     def locked_at(self):
         """When the current lockout began: its end less its length (the lockout grows
-        with each one, see ``services.link_policy``)."""
+        with each one, see ``link_policy``)."""
         if self.locked_until is None or not self.lockout_count:
             return None
-        from filerequests.services import link_policy  # services imports these models
-
         return self.locked_until - link_policy().lockout_length(self.lockout_count)
 
     def accepts_answers(self, now=None) -> bool:

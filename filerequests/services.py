@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
 
+from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -20,6 +21,7 @@ from filerequests.models import (
     Notification,
     ReplacedShortLink,
     ReplyText,
+    link_policy,
 )
 from filerequests.request_templates import request_template_get
 from filerequests.selectors import file_request_files
@@ -27,13 +29,14 @@ from filerequests.shortlinks import short_link_id_new, short_link_url
 from filerequests.sms import SmsPermanentError, SmsTemporaryError, sms_backend
 from filerequests.staff_notifications import photos_arrived_queue
 from files.body_sites import BodySiteError, body_site_clean
+from files.models import File
 from portal.accounts.models import Account, Staff
 from portal.audit.services import Actor, audit_record
 from portal.clientip import client_throttle_key
 from portal.ids import parse_uuid
 from portal.patients.services import patient_find_or_create_shell
 from portal.sendlimits import DAY, Refusal, SendLimit, at_words
-from portal.throttle import Columns, LockoutPolicy, WindowLimit, retry_after_seconds
+from portal.throttle import WindowLimit, retry_after_seconds
 from portal.webhooks import events
 from portal.webhooks.services import event_record
 
@@ -246,8 +249,6 @@ def notification_body(notification: Notification) -> str:
 
 def notification_queue(*, file_request: FileRequest) -> Notification:
     """Record a queued text message and send it from a worker once this transaction commits."""
-    from filerequests.tasks import notification_send_task
-
     notification = Notification.objects.create(file_request=file_request)
     # robust: a broker that is down must not fail the committed request; the
     # periodic sweep queues the message again (sending is idempotent).
@@ -258,8 +259,6 @@ def notification_queue(*, file_request: FileRequest) -> Notification:
 def notification_requeue_stale(*, now=None) -> int:
     """Queue again messages still 'queued' and never tried after ten minutes (the
     broker was down at commit, or the task was lost)."""
-    from filerequests.tasks import notification_send_task
-
     now = now or timezone.now()
     stale = Notification.objects.filter(
         status=Notification.Status.QUEUED,
@@ -514,8 +513,6 @@ def file_request_publish_abandoned_batches(*, now=None) -> int:
     """Announce photos a patient confirmed but never pressed "Send" for (the phone died,
     the tab closed): after ``FILE_REQUEST_ABANDONED_BATCH_SECONDS`` they are published
     as one batch, so the clinic never misses a photo that arrived."""
-    from files.models import File
-
     now = now or timezone.now()
     quiet_since = now - timedelta(seconds=settings.FILE_REQUEST_ABANDONED_BATCH_SECONDS)
     candidates = File.objects.filter(
@@ -554,27 +551,6 @@ class DobCheck:
     file_request: FileRequest | None = None
     attempts_left: int | None = None
     retry_after: int | None = None
-
-
-# The link's own count: 5 wrong answers lock it for 30 minutes, each further lock-out
-# twice the last, up to a day. Wrong answers are never forgotten by time (only a right
-# one starts the count again), and a link's back-off is never forgotten.
-LINK_COLUMNS = Columns(
-    failures="failed_attempts",
-    lockouts="lockout_count",
-    locked_until="locked_until",
-    last_failure_at=None,
-)
-
-
-def link_policy() -> LockoutPolicy:
-    return LockoutPolicy(
-        scope="link",
-        max_failures=settings.FILE_REQUEST_DOB_MAX_ATTEMPTS,
-        lockout=timedelta(seconds=settings.FILE_REQUEST_LOCKOUT_SECONDS),
-        lockout_max=timedelta(seconds=settings.FILE_REQUEST_LOCKOUT_MAX_SECONDS),
-        columns=LINK_COLUMNS,
-    )
 
 
 def address_limit() -> WindowLimit:
@@ -892,3 +868,24 @@ def files_update_record(*, file_request: FileRequest, files, added, removed, now
         event.payload = body
         event.save(update_fields=["payload"])
     return event
+
+
+# The task that sends a text, beside the services that queue it (filerequests.tasks names
+# it for Celery's discovery).
+@shared_task(
+    name="filerequests.send_notification",
+    bind=True,
+    acks_late=True,
+    max_retries=None,  # bounded by SMS_SEND_MAX_RETRIES below, read at run time
+    soft_time_limit=60,
+    time_limit=90,
+)
+def notification_send_task(self, notification_id: str) -> None:
+    """Send a queued text message; retry temporary failures with growing back-off."""
+    maximum = settings.SMS_SEND_MAX_RETRIES
+    final_attempt = self.request.retries >= maximum
+    try:
+        notification_send(notification_id=notification_id, final_attempt=final_attempt)
+    except SmsTemporaryError as exc:
+        # 10 s, 20 s, 40 s… capped at ten minutes.
+        raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc

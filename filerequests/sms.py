@@ -151,7 +151,7 @@ class TwilioSmsBackend(SmsBackend):
         return client
 
     def send(self, *, to: str, body: str, reference: str = "") -> SmsReceipt:
-        from twilio.base.exceptions import TwilioException, TwilioRestException
+        from twilio.base.exceptions import TwilioException, TwilioRestException  # as client()
 
         sender = (
             {"messaging_service_sid": settings.TWILIO_MESSAGING_SERVICE_SID}

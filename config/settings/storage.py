@@ -75,6 +75,7 @@ def storage_settings_for(
     configures it.
     """
     if bucket:
+        # botocore only where the storage is S3: every process reads these settings.
         from botocore.config import Config
 
         addressing_style = addressing_style or ("path" if endpoint_url else "virtual")

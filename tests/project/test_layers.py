@@ -7,6 +7,7 @@ runs them for a pytest run alone."""
 
 from __future__ import annotations
 
+import ast
 import configparser
 import subprocess
 import sys
@@ -33,7 +34,7 @@ def listed(value: str) -> list[str]:
 def test_every_import_keeps_the_contracts():
     """GIVEN the product packages WHEN import-linter reads every import THEN no floor
     imports one above it, no two apps of one floor import each other, and no cycle runs
-    inside the ground floor, the shell, the staff pages, FHIR or attachments."""
+    inside any app but files."""
     done = subprocess.run(
         [str(LINT_IMPORTS), "--no-cache", str(CONFIG)],
         cwd=ROOT,
@@ -61,3 +62,69 @@ def test_every_app_has_a_floor_and_none_is_exempt():
     parser.read(CONFIG)
     assert sorted(listed(parser["importlinter"]["root_packages"])) == sorted(own_packages)
     assert not [name for name, contract in contracts().items() if "ignore_imports" in contract]
+
+
+PRODUCT_PACKAGES = (
+    "config",
+    "portal",
+    "files",
+    "filerequests",
+    "attachments",
+    "fhirapi",
+    "dashboard",
+)
+
+
+def imports_inside_functions(path: Path) -> list[int]:
+    """Line numbers of the imports in a function's or class's body (those under
+    ``if TYPE_CHECKING:`` are never run, so they do not count)."""
+    found = []
+
+    def walk(node, inside: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                walk(child, True)
+            elif isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                continue
+            elif isinstance(child, ast.Import | ast.ImportFrom):
+                if inside:
+                    found.append(child.lineno)
+            else:
+                walk(child, inside)
+
+    walk(ast.parse(path.read_text(), filename=str(path)), False)
+    return found
+
+
+def says_why(lines: list[str], lineno: int) -> bool:
+    """A comment on the import's line (other than a bare ``noqa``), or on the lines just
+    above it, above the run of imports it belongs to."""
+    index = lineno - 1
+    while index >= 0:
+        text = lines[index].strip()
+        comment = text.partition("#")[2].strip() if "#" in text else ""
+        if comment and not (comment.startswith("noqa") and "(" not in comment):
+            return True
+        if not (text.startswith(("import ", "from ")) or text.startswith("#")):
+            return False
+        index -= 1
+    return False
+
+
+def test_imports_inside_functions_say_why():
+    """GIVEN the product code WHEN an import sits inside a function or a class THEN a
+    comment beside it says why (Django's app loading, a real cycle, a library only some
+    installations load); every other import is at the top of its module, where
+    import-linter and a reader see it."""
+    unexplained = []
+    for package in PRODUCT_PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            lines = path.read_text().splitlines()
+            unexplained += [
+                f"{path.relative_to(ROOT)}:{lineno}: {lines[lineno - 1].strip()}"
+                for lineno in imports_inside_functions(path)
+                if not says_why(lines, lineno)
+            ]
+    assert not unexplained, "\n".join(unexplained)
