@@ -19,12 +19,12 @@ import sys
 import pytest
 import requests
 
+from deploy.services import free_port, wait_until
 from filerequests.services import notification_queue, notification_send
 from filerequests.shortlinks import short_link_id_new
 from portal.accounts.services import api_key_create
 from tests.factories import FileRequestFactory, PatientFactory
 from tests.filerequests.test_filerequests_sms import fake_twilio  # noqa: F401
-from tests.plugins.services import free_port, wait_until
 from tests.support.worker import BASE_DIR, worker_env
 
 MOBILE = "+447911123456"

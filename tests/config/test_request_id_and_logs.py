@@ -19,9 +19,9 @@ import requests
 import sentry_sdk
 from django.conf import settings
 
+from deploy.services import free_port, wait_until
 from portal.webhooks.models import Event
 from portal.webhooks.services import delivery_attempt
-from tests.plugins.services import free_port, wait_until
 from tests.support.sentry_urls import PATIENT_MOBILE, PATIENT_NAME
 from tests.support.worker import celery_worker, wait_for, worker_env
 

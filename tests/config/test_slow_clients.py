@@ -21,7 +21,7 @@ import time
 import pytest
 import requests
 
-from tests.plugins.services import free_port, wait_until
+from deploy.services import free_port, wait_until
 from tests.support.worker import BASE_DIR, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugins.services import free_port
+from deploy.services import free_port
 from tests.support.worker import wait_for
 
 BASE_DIR = Path(__file__).resolve().parents[2]

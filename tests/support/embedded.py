@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from tests.plugins.services import free_port
+from deploy.services import free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # What the suite sets for its own servers; the embedded shape must use its defaults.

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.plugins.services import free_port, wait_until
+from deploy.services import free_port, wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = BASE_DIR / "deploy" / "nginx"
