@@ -317,6 +317,7 @@ def binary_read(request, resource_id: str):
     last_modified = http_date(document_last_updated(file).timestamp())
     if wanted == "raw":
         response = serving.serve(request, file=file, actor=request.auth.actor, facet=facet)
+        response = readable_or_outcome(response, resource_id)
         response["Last-Modified"] = last_modified
         return response
     skeleton = binary_skeleton(file, facet).model_dump(mode="json", exclude_none=True)
@@ -342,7 +343,29 @@ def binary_read(request, resource_id: str):
     response = serving.serve(
         request, file=file, actor=request.auth.actor, facet=facet, envelope=envelope
     )
+    response = readable_or_outcome(response, resource_id)
     response["Last-Modified"] = last_modified
+    return response
+
+
+def readable_or_outcome(response, resource_id: str):
+    """``response``, unless the serving function found the stored bytes unreadable (410
+    when they are gone, 503 when the store does not answer): that, as the OperationOutcome a
+    record system reads rather than the vendor APIs' JSON error."""
+    if response.status_code == 410:
+        raise FhirError(
+            410,
+            "deleted",
+            f"Binary/{resource_id}'s stored bytes are missing, so it cannot be sent. Ask the "
+            "clinic to upload it again.",
+        )
+    if response.status_code == 503:
+        raise FhirError(
+            503,
+            "transient",
+            "The file store is not answering; try again shortly.",
+            headers={"Retry-After": response["Retry-After"]},
+        )
     return response
 
 

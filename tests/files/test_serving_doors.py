@@ -341,6 +341,8 @@ def test_every_door_refuses_what_it_refused_before_and_audits_nothing(world, set
     assert response.status_code == REFUSALS[door][state]
     assert not response.streaming
     assert not downloads()
+    if door.startswith("FHIR"):  # a record system reads every refusal as FHIR
+        assert response.json()["resourceType"] == "OperationOutcome"
 
 
 @pytest.mark.parametrize("door", ["FHIR Binary", "FHIR Binary thumbnail"])
@@ -373,4 +375,6 @@ def test_fhir_binary_as_json_with_its_bytes_missing_is_gone_before_a_byte_is_sen
     )
     assert response.status_code == 410
     assert not response.streaming
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert "stored bytes are missing" in response.json()["issue"][0]["diagnostics"]
     assert not downloads()
