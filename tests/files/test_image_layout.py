@@ -293,6 +293,15 @@ def test_stray_bytes_after_a_frames_chunks_end_its_walk_and_the_next_frame_is_wa
     assert spans(data, WEBP) == [(one, one + 20), (two, two + 10)]
 
 
+@pytest.mark.parametrize("fourcc", [b"EXIF", b"XMP ", b"ICCP", b"ANIM"])
+def test_only_animation_frames_are_walked_for_chunks_inside_them(fourcc):
+    """GIVEN a metadata chunk whose bytes past its sixteenth read as a pixel chunk holding
+    markup THEN they are searched: only an animation frame has chunks inside it."""
+    hidden = riff_chunk(b"VP8 ", b"<svg onload=alert(1)>")
+    data = webp(riff_chunk(b"VP8 ", b"\x02" * 20), riff_chunk(fourcc, b"\x00" * 16 + hidden))
+    assert spans(data, WEBP) == [(20, 40)]
+
+
 def test_frames_inside_frames_are_not_walked():
     inner = riff_chunk(b"ANMF", b"\x00" * 16 + riff_chunk(b"VP8 ", b"\x02" * 20))
     outer = riff_chunk(b"ANMF", b"\x00" * 16 + inner)
