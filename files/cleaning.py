@@ -43,11 +43,8 @@ import struct
 from dataclasses import dataclass
 
 from files.containers import (
-    EOI,
     PNG_SIGNATURE,
-    SOI,
     SOS,
-    STANDALONE_MARKERS,
     ContainerError,
     jpeg_segments,
     png_chunks,
@@ -98,10 +95,7 @@ def jpeg_clean(data: bytes) -> CleanedImage:
     seen_frame = False
     exif_slot = None  # where the orientation segment goes: after JFIF, or first
     for marker, start, payload, end, following in jpeg_segments(data):
-        if marker in (SOI, EOI) or marker in STANDALONE_MARKERS:
-            kept.append(data[start:following])  # the marker alone: fill bytes dropped
-            continue
-        segment = data[start:end]
+        segment = data[start:end]  # from its marker: fill bytes before it dropped
         body = data[payload:end]
         if marker == SOS:
             if not seen_frame:
@@ -122,7 +116,7 @@ def jpeg_clean(data: bytes) -> CleanedImage:
         elif 0xE0 <= marker <= 0xEF or marker == COM:
             pass  # EXIF, XMP, IPTC/Photoshop, maker APPn, comments: dropped
         else:
-            kept.append(segment)  # tables, frame header, restart interval
+            kept.append(segment)  # tables, frame header, restart interval, SOI, RSTn, EOI
     if not seen_frame:
         raise CleaningError("The JPEG has no frame header.")
     if orientation != 1:
