@@ -64,6 +64,7 @@ def test_a_scaled_process_starts_where_the_data_folder_cannot_be_made(unwritable
     assert started.returncode == 0, started.stderr[-800:]
 
 
+@pytest.mark.slow
 def test_the_embedded_shape_still_makes_its_data_folder(tmp_path):
     """GIVEN the embedded shape (no DATABASE_URL) WHEN Django starts THEN the data folder is
     made (its SQLite database and broker live there)."""
@@ -187,6 +188,7 @@ def the_command_in(message: str) -> str:
 @pytest.mark.parametrize(
     "mode", [0o755, 0o750, 0o705, 0o711, 0o770, 0o777], ids=lambda mode: f"{mode:o}"
 )
+@pytest.mark.slow
 def test_a_data_folder_other_users_can_reach_is_refused_in_words(tmp_path, mode):
     """GIVEN the embedded shape's data folder with permissions for its group or others
     WHEN a process starts THEN it refuses, naming the folder, its mode and the command
@@ -216,6 +218,7 @@ def test_a_data_folder_other_users_can_reach_is_refused_in_words(tmp_path, mode)
     ],
     ids=lambda value: f"{value:o}" if isinstance(value, int) else value,
 )
+@pytest.mark.slow
 def test_a_file_in_the_data_folder_other_users_can_read_is_refused_in_words(tmp_path, name, mode):
     """GIVEN a private data folder holding one file other users can read (what an older
     version left: the database, its WAL, the broker, the beat schedule)
@@ -235,6 +238,7 @@ def test_a_file_in_the_data_folder_other_users_can_read_is_refused_in_words(tmp_
     assert start_embedded(data_dir).returncode == 0, start_embedded(data_dir).stderr[-800:]
 
 
+@pytest.mark.slow
 def test_an_older_install_is_refused_once_with_one_command_for_everything(tmp_path):
     """GIVEN a data folder as the older version left it (0755, its files 0644)
     WHEN `manage.py migrate` runs (what `make run` does first) THEN it refuses, naming the
@@ -265,6 +269,7 @@ def test_an_older_install_is_refused_once_with_one_command_for_everything(tmp_pa
     assert not_private(data_dir) == {}
 
 
+@pytest.mark.slow
 def test_a_scaled_process_does_not_judge_a_data_folder_it_does_not_use(tmp_path):
     """GIVEN the scaled shape (its data is in PostgreSQL and S3) and a readable folder at
     PORTAL_DATA_DIR WHEN Django starts THEN it starts: the folder is not the portal's."""

@@ -77,6 +77,7 @@ def keys_of(process: subprocess.Popen) -> tuple[str, str]:
     return secret_key, storage_key
 
 
+@pytest.mark.slow
 def test_unset_secret_key_is_made_once_per_install_and_kept_private(tmp_path):
     """GIVEN no SECRET_KEY WHEN the portal starts twice in one data folder, and once in
     another THEN the first start writes a random secret (mode 0600) that the second reads
@@ -94,6 +95,7 @@ def test_unset_secret_key_is_made_once_per_install_and_kept_private(tmp_path):
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
 
 
+@pytest.mark.slow
 def test_processes_starting_at_once_agree_on_one_secret(tmp_path):
     """GIVEN an empty data folder WHEN eight processes start at the same moment THEN all
     read the same secret, and no temporary file is left beside it."""
@@ -125,6 +127,7 @@ def test_production_still_requires_secret_key(tmp_path):
     assert not (tmp_path / "secret_key").exists()
 
 
+@pytest.mark.slow
 def test_storage_signing_key_is_derived_apart_from_secret_key(tmp_path):
     """GIVEN SECRET_KEY set WHEN STORAGE_SIGNING_KEY is unset THEN it is derived under its
     own label (neither the secret itself nor Django's salted_hmac of it); when set, it is

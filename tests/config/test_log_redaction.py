@@ -288,6 +288,7 @@ def test_django_request_log_redacts_encoded_links(client, portal_log, caplog, pa
 # --- gunicorn, as shipped ------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_access_log_redacts_credentials(account, tmp_path):
     """GIVEN gunicorn started with config/gunicorn_conf.py (the shipped config), access

@@ -89,6 +89,7 @@ SHARED_ADDRESSES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("crowd", CROWDS.values(), ids=CROWDS.keys())
 @pytest.mark.parametrize("meta", SHARED_ADDRESSES.values(), ids=SHARED_ADDRESSES.keys())
 def test_patients_behind_a_busy_address_still_get_in(account, settings, crowd, meta):

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.environment import under_current_names
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -42,6 +44,7 @@ def test_production_refuses_to_start_without_secret_key_and_hosts(tmp_path):
     assert "PORTAL_SECRET_KEY must be set" in result.stderr
 
 
+@pytest.mark.slow
 def test_check_deploy_prints_no_warning(tmp_path):
     result = manage(
         "check",

@@ -60,6 +60,7 @@ def test_production_refuses_an_sms_backend_that_does_not_send(tmp_path, backend)
     assert "TwilioSmsBackend" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_sends_email_by_smtp_unless_told_otherwise(tmp_path):
     """GIVEN production with no EMAIL_BACKEND WHEN the portal starts THEN it starts,
     and sends e-mail by SMTP."""
@@ -74,6 +75,7 @@ def test_production_sends_email_by_smtp_unless_told_otherwise(tmp_path):
     assert result.stdout.strip().splitlines()[-1] == "django.core.mail.backends.smtp.EmailBackend"
 
 
+@pytest.mark.slow
 def test_development_keeps_the_console_backend(tmp_path):
     """GIVEN development WHEN the portal starts THEN e-mail goes to the console, as before."""
     result = manage(
@@ -109,6 +111,7 @@ print(json.dumps({
     [(None, False), ("false", False), ("true", True)],
     ids=["unset", "false", "true"],
 )
+@pytest.mark.slow
 def test_forwarded_proto_is_believed_only_behind_a_proxy(tmp_path, behind_proxy, believed):
     """GIVEN production, with PORTAL_BEHIND_PROXY unset, false or true WHEN a plain-HTTP
     request says X-Forwarded-Proto: https THEN without a proxy it is still redirected to
@@ -126,6 +129,7 @@ def test_forwarded_proto_is_believed_only_behind_a_proxy(tmp_path, behind_proxy,
         assert answer["status"] == 301 and answer["location"].startswith("https://"), answer
 
 
+@pytest.mark.slow
 def test_check_deploy_still_clean_behind_a_proxy(tmp_path):
     """GIVEN production behind a proxy WHEN check --deploy runs THEN no warning."""
     result = manage(
@@ -180,6 +184,7 @@ def sign_in_probe(env: dict[str, str]) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_production_cookies_are_host_only_and_secure(tmp_path):
     """GIVEN production WHEN a person's password is accepted over HTTPS
     THEN the session and CSRF cookies are named ``__Host-…`` and set Secure, for
@@ -198,6 +203,7 @@ def test_production_cookies_are_host_only_and_secure(tmp_path):
     assert answer["cookies"]["__Host-sessionid"]["httponly"]
 
 
+@pytest.mark.slow
 def test_development_keeps_plain_cookie_names_over_http(tmp_path):
     """GIVEN development (plain HTTP on a developer's machine) WHEN a password is accepted
     THEN the cookies keep their plain names (a browser refuses ``__Host-`` ones without

@@ -79,6 +79,7 @@ def portal_python(code: str, **variables: str) -> subprocess.CompletedProcess:
 # --- settings -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_tls_options_reach_celery_and_django():
     """GIVEN a rediss:// broker URL with a password and a CA file, and a PostgreSQL URL with
     sslmode=require and a root certificate WHEN the settings are built THEN Celery's
@@ -112,6 +113,7 @@ def test_tls_options_reach_celery_and_django():
     assert "insecure" not in shown.stderr  # kombu's warning for a rediss:// checking nothing
 
 
+@pytest.mark.slow
 def test_a_plain_redis_url_has_no_tls_options():
     """GIVEN redis:// WHEN the settings are built THEN no TLS options are set."""
     shown = portal_python(SHOW_SETTINGS, CELERY_BROKER_URL="redis://127.0.0.1:6379/0")
@@ -168,6 +170,7 @@ def tls_redis():
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_the_broker_is_reached_over_verified_tls(tls_redis):
     """GIVEN Redis listening only on TLS, with a password WHEN a portal process connects
     with rediss:// and the CA that signed the server's certificate THEN Redis answers."""
@@ -181,6 +184,7 @@ def test_the_broker_is_reached_over_verified_tls(tls_redis):
     assert answer.stdout.strip().endswith("PONG")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["a CA that did not sign it", "the system's CAs"])
 def test_a_broker_certificate_nobody_vouches_for_is_refused(case, tls_redis):
     """GIVEN Redis over TLS with a certificate from a private CA WHEN a portal process
@@ -195,6 +199,7 @@ def test_a_broker_certificate_nobody_vouches_for_is_refused(case, tls_redis):
     assert "CERTIFICATE_VERIFY_FAILED" in answer.stderr or "certificate verify" in answer.stderr
 
 
+@pytest.mark.slow
 def test_a_broker_certificate_for_another_host_is_refused(tls_redis):
     """GIVEN the server's certificate names localhost and 127.0.0.1 WHEN the URL names the
     host by another name (::1's loopback alias is not in it) THEN refused: the host is checked."""

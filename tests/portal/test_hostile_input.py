@@ -303,6 +303,7 @@ def assert_served_inert(api: APIClient, file: File) -> None:
         Image.open(io.BytesIO(content)).verify()  # a re-encoded image, nothing else
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("item_name", list(CORPUS))
 @pytest.mark.parametrize("door", list(DOORS))
 def test_hostile_file_is_refused_through_every_door(
