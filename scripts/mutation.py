@@ -301,8 +301,10 @@ def report(results: list[dict], order: list[str]) -> str:
     out = [
         "# Mutation testing: the last results",
         "",
-        "Written by `make mutation` (`scripts/mutation.py`); how to read it: docs/mutation.md.",
-        "Score = killed / (mutants - equivalent - errors).",
+        "Written by `make mutation` (`scripts/mutation.py`) on "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; how to read it: docs/mutation.md.",
+        "Score = killed / (mutants - equivalent - errors). Each row's module was run whole at "
+        "its commit (and the mutants it names again at theirs).",
         "",
         "| module | mutants | killed | survived | equivalent | score | commit | seconds |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
