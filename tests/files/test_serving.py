@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +18,7 @@ from files.models import Facet, File
 from portal.audit.models import AuditEvent
 from tests.factories import FileFactory
 from tests.files import samples
+from tests.support.sqlite_run import pytest_on_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -246,41 +244,11 @@ def test_zz_the_same_on_sqlite(tmp_path):
     file's tests and the fast door's run on it THEN each passes."""
     if connection.vendor == "sqlite":
         pytest.skip("this run is the SQLite one")
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PYTEST_", "CELERY_BROKER_URL", "DATABASE_URL"))
-    }
-    environment.update(
-        {
-            "PORTAL_TEST_SERVICES": "external",
-            "PORTAL_ENVIRONMENT": "test",
-            "PORTAL_DATA_DIR": str(tmp_path),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
-            "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
-        }
+    pytest_on_sqlite(
+        tmp_path,
+        __file__,
+        str(Path(__file__).with_name("test_lean_download.py")),
+        # The DRF comparison runs on S3 too, which this run has not started.
+        "-k",
+        "not the_same_on_sqlite and not lean_answer_is_the_drf_answer",
     )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            __file__,
-            str(Path(__file__).with_name("test_lean_download.py")),
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
-            # The DRF comparison runs on S3 too, which this run has not started.
-            "-k",
-            "not the_same_on_sqlite and not lean_answer_is_the_drf_answer",
-        ],
-        cwd=Path(__file__).resolve().parents[2],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
-    assert " passed" in done.stdout and "skipped" not in done.stdout

@@ -10,11 +10,7 @@ runs this module again on SQLite, so both databases are proven.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -26,10 +22,10 @@ from portal.accounts.services import api_key_create
 from portal.patients.selectors import NAME_SEARCH_MAX_LENGTH, NAME_SEARCH_MAX_WORDS
 from tests.dashboard.conftest import signed_in_client
 from tests.factories import PatientFactory, StaffFactory
+from tests.support.sqlite_run import pytest_on_sqlite
 
 pytestmark = pytest.mark.django_db
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 FHIR_JSON = "application/fhir+json"
 THOUSAND = [f"name{i}" for i in range(1000)]
 
@@ -265,39 +261,4 @@ def test_zz_the_same_on_sqlite(tmp_path):
     passes."""
     if connection.vendor == "sqlite":
         pytest.skip("this run is the SQLite one")
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PYTEST_", "CELERY_BROKER_URL", "DATABASE_URL"))
-    }
-    environment.update(
-        {
-            "PORTAL_TEST_SERVICES": "external",
-            "PORTAL_ENVIRONMENT": "test",
-            "PORTAL_DATA_DIR": str(tmp_path),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
-            "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
-        }
-    )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            __file__,
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
-            "-k",
-            SQLITE_SELECTION,
-        ],
-        cwd=BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
-    assert " passed" in done.stdout and "skipped" not in done.stdout
+    pytest_on_sqlite(tmp_path, __file__, "-k", SQLITE_SELECTION)
