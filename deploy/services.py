@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -40,11 +41,42 @@ class ServiceError(RuntimeError):
 # --- waiting ---------------------------------------------------------------------------
 
 
+def ephemeral_ports_start() -> int:
+    """Where the kernel's range of ports for outgoing connections starts (Linux: 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_block(size: int = 1) -> int:
+    """The first of ``size`` TCP ports free on loopback now, below the kernel's range for
+    outgoing connections: a port chosen now and bound a few seconds later (a server
+    starting) cannot be taken meanwhile as an outgoing connection's local port, which the
+    kernel's own choice (a port in that range) could be, and was, on a busy machine."""
+    # SeaweedFS listens for gRPC 10,000 above each port it is given: those stay below too.
+    top = ephemeral_ports_start() - 10_000
+    if top - size <= 10_000:
+        raise RuntimeError(f"no room for {size} ports below the ephemeral range ({top})")
+    for _ in range(200):
+        base = random.randrange(10_000, top - size)
+        sockets = []
+        try:
+            for port in range(base, base + size):
+                sockets.append(socket.socket())
+                sockets[-1].bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for taken in sockets:
+                taken.close()
+        return base
+    raise RuntimeError(f"no {size} free ports in a row below {top}")
+
+
 def free_port() -> int:
-    """A TCP port free on loopback now (the kernel's choice)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port free on loopback now (see ``free_block``)."""
+    return free_block(1)
 
 
 def wait_until(

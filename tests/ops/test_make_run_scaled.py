@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from deploy import services
 from tests.attachments import samples as attachment_samples
 from tests.files import samples
 from tests.support import clients
@@ -44,26 +44,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("run_scaled")]
 
 
 def free_block(size: int = 16) -> int:
-    """A base port with ``size`` free ports after it."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + size > 65000:
-            continue
-        try:
-            sockets = []
-            for port in range(base, base + size):
-                taken = socket.socket()
-                sockets.append(taken)
-                taken.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for taken in sockets:
-                taken.close()
-    raise RuntimeError("no block of free ports")
+    """A base port with ``size`` free ports after it, below the ephemeral range."""
+    return services.free_block(size)
 
 
 def processes_of(data_dir: Path, fragment: str) -> list[int]:
