@@ -162,16 +162,35 @@ def _signal(process: subprocess.Popen, signum: int) -> None:
             process.send_signal(signum)
 
 
-def _spawn(command: list[str], folder: Path, log_name: str, popen: dict) -> subprocess.Popen:
-    """Start a server whose files are in ``folder``: the folder is made the server's own
-    when it runs as another user (``popen``'s ``user``/``group``), and its output goes to
-    ``folder/log_name`` unless ``popen`` says where."""
+def _spawn_until_ready(
+    command: list[str],
+    folder: Path,
+    log_name: str,
+    popen: dict,
+    *,
+    ready: Callable[[], object],
+    what: str,
+    timeout: float,
+    stop: Callable[[], None] | None,
+) -> subprocess.Popen:
+    """Start a server whose files are in ``folder`` and wait until ``ready``; a server that
+    exits or never answers is stopped and the wait's error raised. The folder is made the
+    server's own when it runs as another user (``popen``'s ``user``/``group``), and its
+    output goes to ``folder/log_name`` unless ``popen`` says where."""
     if "user" in popen:
         _give(folder, popen["user"], popen.get("group", -1))
     options = {"cwd": folder, **popen}
     if "stdout" not in options:
         options.update(stdout=(folder / log_name).open("ab"), stderr=subprocess.STDOUT)
-    return subprocess.Popen(command, **options)
+    process = subprocess.Popen(command, **options)
+    try:
+        wait_until(
+            ready, what=what, timeout=timeout, process=process, log=folder / log_name, stop=stop
+        )
+    except BaseException:
+        stop_processes([process], timeout=5)
+        raise
+    return process
 
 
 def _give(folder: Path, user, group) -> None:
@@ -378,20 +397,16 @@ def start_redis(
     command += ["--databases", str(databases), "--maxmemory-policy", "noeviction"]
     for name, value in (settings or {}).items():
         command += [f"--{name}", value]
-    process = _spawn(command, folder, "redis.log", popen)
-    try:
-        wait_until(
-            lambda: redis_answers(port),
-            what="redis-server",
-            timeout=timeout,
-            process=process,
-            log=folder / "redis.log",
-            stop=stop,
-        )
-    except BaseException:
-        stop_processes([process], timeout=5)
-        raise
-    return process
+    return _spawn_until_ready(
+        command,
+        folder,
+        "redis.log",
+        popen,
+        ready=lambda: redis_answers(port),
+        what="redis-server",
+        timeout=timeout,
+        stop=stop,
+    )
 
 
 def redis_answers(port: int) -> bool:
@@ -463,17 +478,13 @@ def start_seaweedfs(
     command += ["-master.telemetry=false"]
     if volume_size_limit_mb:
         command.append(f"-master.volumeSizeLimitMB={volume_size_limit_mb}")
-    process = _spawn(command, folder, "weed.log", popen)
-    try:
-        wait_until(
-            lambda: answers_http(f"http://127.0.0.1:{s3_port}/"),
-            what="SeaweedFS (weed mini)",
-            timeout=timeout,
-            process=process,
-            log=folder / "weed.log",
-            stop=stop,
-        )
-    except BaseException:
-        stop_processes([process], timeout=5)
-        raise
-    return process
+    return _spawn_until_ready(
+        command,
+        folder,
+        "weed.log",
+        popen,
+        ready=lambda: answers_http(f"http://127.0.0.1:{s3_port}/"),
+        what="SeaweedFS (weed mini)",
+        timeout=timeout,
+        stop=stop,
+    )
