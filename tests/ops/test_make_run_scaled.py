@@ -43,9 +43,28 @@ DOORS = ("xon", "claros", "cliniko", "request", "medable")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("run_scaled")]
 
 
-def free_block(size: int = 16) -> int:
-    """A base port with ``size`` free ports after it, below the ephemeral range."""
-    return services.free_block(size)
+def run_scaled_started(log_path: Path, prefix: str) -> tuple[subprocess.Popen, int, Path]:
+    """`make run-scaled` started on a block of free ports in a data folder of its own:
+    the process (its own session), the first port and the data folder."""
+    base = services.free_block(16)
+    # As root, PostgreSQL runs as the postgres user, which cannot enter pytest's private
+    # (0700) temporary folders: the run's data folder is a world-traversable one.
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix)) / "data"
+    data_dir.parent.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES}
+    env.update({"PORTAL_DATA_DIR": str(data_dir), "PORTAL_SCALED_PORT": str(base)})
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            # The suite already runs in the installed venv with the system packages:
+            # -o skips re-checking them (pip would run on every pyproject.toml edit).
+            ["make", "--no-print-directory", "-o", "install", "-o", "system-deps", "run-scaled"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process, base, data_dir
 
 
 def processes_of(data_dir: Path, fragment: str) -> list[int]:
@@ -168,25 +187,8 @@ def test_make_run_scaled_serves_every_door_and_loses_nothing_when_processes_die(
     run through nginx, a worker and a gunicorn are SIGKILLed, and every door is used again
     THEN every upload ends ready (none pending, processing or rejected), the killed
     processes were started again, /metrics needs its token, and Ctrl-C stops everything."""
-    base = free_block()
-    # As root, PostgreSQL runs as the postgres user, which cannot enter pytest's private
-    # (0700) temporary folders: the run's data folder is a world-traversable one.
-    data_dir = Path(tempfile.mkdtemp(prefix="portal-run-scaled-")) / "data"
-    data_dir.parent.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES}
-    env.update({"PORTAL_DATA_DIR": str(data_dir), "PORTAL_SCALED_PORT": str(base)})
     log_path = tmp_path / "run-scaled.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            # The suite already runs in the installed venv with the system packages:
-            # -o skips re-checking them (pip would run on every pyproject.toml edit).
-            ["make", "--no-print-directory", "-o", "install", "-o", "system-deps", "run-scaled"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process, base, data_dir = run_scaled_started(log_path, "portal-run-scaled-")
     url = f"http://127.0.0.1:{base}"
     try:
         wait_for(

@@ -11,17 +11,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from deploy.services import pg_binary
-from tests.ops.test_make_run_scaled import SERVER_VARIABLES, free_block, processes_of
+from tests.ops.test_make_run_scaled import processes_of, run_scaled_started
 from tests.support.worker import wait_for
-
-BASE_DIR = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("run_scaled")]
 
@@ -49,21 +46,8 @@ def test_signals_during_the_stop_leave_no_server_running_and_none_ran_as_root(tm
     the run remains: PostgreSQL, Redis, SeaweedFS, nginx, gunicorns, workers and beat. And
     while it ran (as root here): PostgreSQL ran as postgres, every other server as
     clinic-portal, and PostgreSQL refused a connection without the password."""
-    base = free_block()
-    data_dir = Path(tempfile.mkdtemp(prefix="portal-run-scaled-stop-")) / "data"
-    data_dir.parent.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES}
-    env.update({"PORTAL_DATA_DIR": str(data_dir), "PORTAL_SCALED_PORT": str(base)})
     log_path = tmp_path / "run-scaled.log"
-    with log_path.open("wb") as log:
-        make = subprocess.Popen(
-            ["make", "--no-print-directory", "-o", "install", "-o", "system-deps", "run-scaled"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    make, base, data_dir = run_scaled_started(log_path, "portal-run-scaled-stop-")
     owners: dict[str, set[str]] = {}
     without_password = None
     try:
