@@ -8,6 +8,7 @@ import uuid
 import boto3
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal.accounts.services import api_key_create
@@ -65,6 +66,17 @@ def storage_mode(request):
     if request.param == "s3":
         request.getfixturevalue("s3_bucket")
     return request.param
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Django's clock standing still at ``clock.now`` until the test moves it."""
+
+    class Clock:
+        now = timezone.now()
+
+    monkeypatch.setattr(timezone, "now", lambda: Clock.now)
+    return Clock
 
 
 @pytest.fixture

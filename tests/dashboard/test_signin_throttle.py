@@ -437,17 +437,6 @@ MEMORY = timedelta(hours=24)
 TICK = timedelta(microseconds=1)
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """A clock that stands still until the test moves it: ``clock.now``."""
-
-    class Clock:
-        now = timezone.now()
-
-    monkeypatch.setattr(timezone, "now", lambda: Clock.now)
-    return Clock
-
-
 def account_row(user) -> SignInThrottle:
     return SignInThrottle.objects.get(scope="account", key_digest=key_digest("account", user.email))
 

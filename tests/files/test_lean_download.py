@@ -275,18 +275,6 @@ def test_a_file_the_key_may_not_have_now_is_handed_on(api_key, other_account, re
     assert lean(request, ready_photo.id) is None
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """Django's clock standing still at ``clock.now`` (the lean path reads it once)."""
-    from django.utils import timezone
-
-    class Clock:
-        now = timezone.now()
-
-    monkeypatch.setattr(timezone, "now", lambda: Clock.now)
-    return Clock
-
-
 @pytest.mark.parametrize(
     ("expires_in", "served"),
     [(1, True), (0, False), (-1, False)],

@@ -135,18 +135,6 @@ def test_a_client_holding_the_current_bytes_gets_304(fetch, photo, if_none_match
     assert AuditEvent.objects.filter(action="file.download").count() == 1
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """Django's clock standing still at ``clock.now``."""
-    from django.utils import timezone
-
-    class Clock:
-        now = timezone.now()
-
-    monkeypatch.setattr(timezone, "now", lambda: Clock.now)
-    return Clock
-
-
 @pytest.mark.parametrize(
     ("expires_in", "status"),
     [(1, 200), (0, 410), (-1, 410)],
