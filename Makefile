@@ -5,7 +5,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
-PYTEST_WORKERS ?= 2
 
 .PHONY: run dev test test-quick lint format bench bench-deps soak soak-embedded install system-deps migrate clean
 .PHONY: install-prod lock
@@ -95,19 +94,22 @@ TEST_ENV := PORTAL_ENVIRONMENT=test PYTHONDONTWRITEBYTECODE=
 # Imports only point down the floors (.importlinter): a second or two, before the suite.
 LINT_IMPORTS := $(VENV)/bin/lint-imports --no-cache
 
+# The whole suite, after the checks, one session on two workers. scripts/test_lanes.py runs
+# it in two lanes at once (about 15 minutes instead of 25), but the extra load made two
+# timing-sensitive browser tests fail in two of five runs (docs/development.md), so it is
+# not yet what CI runs.
 test: install system-deps
 	$(PY) manage.py makemigrations --check --dry-run --verbosity 0 || \
 	  (echo "A model change has no migration: run manage.py makemigrations." && exit 1)
 	$(VENV)/bin/ruff check .
 	$(LINT_IMPORTS)
-	$(TEST_ENV) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadgroup
 
 # The inner loop: everything but the browser, the slow tests (real processes, load) and
 # the soak. One file: $(TEST_ENV) .venv/bin/python -m pytest tests/<app>/test_<x>.py
 test-quick: install
 	$(LINT_IMPORTS)
-	$(TEST_ENV) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup \
-	  -m "not browser and not slow and not soak"
+	$(TEST_ENV) $(PY) scripts/test_lanes.py --only quick
 
 # Mutation testing of the modules that decide who gets in and what is stored
 # (scripts/mutation.py; slow, so not part of `make test`). MODULE="files.keys ..." runs
@@ -152,4 +154,4 @@ soak-embedded: install system-deps
 	  -rP tests/soak/test_embedded.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache
+	rm -rf $(VENV) data var/test-cache .pytest_cache .ruff_cache

@@ -21,18 +21,18 @@ from django.utils import timezone
 from attachments.models import PatientAttachment, PatientPhoto
 from files import quota
 from files.models import Facet, File, Purpose, UploadTicket
+from files.names import human_size
+from files.pipeline.sniffing import HEIC, HEIF, JPEG, PNG, WEBP
 from files.selectors import key_from_location, upload_ticket_for_location
 from files.services import (
-    CHUNK,
     UploadMissing,
     file_create_from_stream,
-    human_size,
     stored_objects_removed_on_failure,
     upload_ticket_confirm,
     upload_ticket_issue,
 )
-from files.sniffing import HEIC, HEIF, JPEG, PNG, WEBP
-from files.storage import stored_bytes
+from files.storage.objects import CHUNK, stored_bytes
+from files.tickets.policies import presigned_post_for
 from portal.accounts.models import Account
 from portal.audit.services import Actor, audit_record
 from portal.patients.models import Patient
@@ -89,7 +89,7 @@ def attachment_upload_ticket_issue(
 def upload_url_matches_ticket(upload_url: str, ticket: UploadTicket) -> bool:
     """The URL is on the host (and under the path) this ticket's uploads go to: the
     portal's bucket or embedded endpoint, never another bucket."""
-    expected = urlsplit(ticket.presigned_post()["url"])
+    expected = urlsplit(presigned_post_for(ticket)["url"])
     given = urlsplit(upload_url)
     return (
         given.scheme == expected.scheme

@@ -3,11 +3,11 @@ today's re-encode path and two tools from Debian's packages.
 
 Contenders, each mapping a file's bytes to the cleaned bytes:
 
-- **lossless**: ``files.cleaning.clean_losslessly`` (segments/chunks rewritten, image data
+- **lossless**: ``files.pipeline.cleaning.clean_losslessly`` (segments/chunks rewritten, image data
   kept byte for byte; JPEG, PNG, WebP). HEIC has no lossless path: the portal still converts
   it to JPEG for browsers, so its row shows the re-encode path only.
-- **re-encode**: ``files.rendering.clean_original`` (decode, turn upright, encode again), the
-  path the processing step used before lossless cleaning, kept as a contender.
+- **re-encode**: ``files.pipeline.rendering.clean_original`` (decode, turn upright, encode
+  again), the path the processing step used before lossless cleaning, kept as a contender.
 - **exiftool**: ``exiftool -all= -o - FILE`` (libimage-exiftool-perl), one process per file
   as a shell script or a subprocess call would run it.
 - **jpegtran**: ``jpegtran -copy icc FILE`` (libjpeg-turbo-progs), JPEG only, likewise.
@@ -53,7 +53,7 @@ FIXTURES = {
 GOAL_FIXTURES = ("jpeg", "jpeg_o6", "png_screenshot", "png_photo")
 CONTENDERS = ("lossless", "reencode", "exiftool", "jpegtran")
 LABELS = {
-    "lossless": "**lossless** `files.cleaning.clean_losslessly`",
+    "lossless": "**lossless** `files.pipeline.cleaning.clean_losslessly`",
     "reencode": "re-encode `rendering.clean_original` (the former path)",
     "exiftool": "`exiftool -all=`",
     "jpegtran": "`jpegtran -copy icc`",
@@ -124,13 +124,13 @@ def contender_call(name: str, path: Path, content_type: str):
     """A no-argument call that cleans the fixture once, or None where it does not apply."""
     data = path.read_bytes()
     if name == "lossless":
-        from files import cleaning
+        from files.pipeline import cleaning
 
         if content_type not in cleaning.LOSSLESS_TYPES:
             return None
         return lambda: cleaning.clean_losslessly(data, content_type).content
     if name == "reencode":
-        from files import rendering
+        from files.pipeline import rendering
 
         return lambda: rendering.clean_original(io.BytesIO(data)).content
     if name == "exiftool":

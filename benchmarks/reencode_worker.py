@@ -10,7 +10,7 @@ import sys
 
 from celery.__main__ import main
 
-from files import cleaning
+from files.pipeline import cleaning
 
 if __name__ == "__main__":
     cleaning.LOSSLESS_TYPES = ()

@@ -74,7 +74,7 @@ def downloads(file_id: str) -> dict:
 
 def rendition(file_id: str, width: str, height: str) -> dict:
     from files.models import Facet, File
-    from files.renditions import rendition_for
+    from files.pipeline.renditions import rendition_for
 
     file = File.objects.get(pk=file_id)
     name = rendition_for(file=file, width=int(width), height=int(height)) or Facet.CONTENT

@@ -43,7 +43,8 @@ def breakdown(file_id: str, api_key: str, storage_key: str) -> dict:
     from django.db import connection
     from django.test import Client, RequestFactory
 
-    from files import lean_download, selectors, serving
+    from files import selectors
+    from files.serving import lean_download, respond
     from portal.accounts import keys
     from portal.accounts.services import api_key_authenticate
     from portal.audit.services import Actor, audit_record
@@ -90,7 +91,7 @@ def breakdown(file_id: str, api_key: str, storage_key: str) -> dict:
             "DRF path: kept rendition facet (1 ORM query)": lambda: facet_rendition_get_or_create(
                 file=file, width=200, height=140
             ),
-            "audit event (serving's prepared insert, every door's)": lambda: serving.download_audit(
+            "audit event (serving's prepared insert, every door's)": lambda: respond.download_audit(
                 request=audit_request,
                 actor=actor,
                 file=file,

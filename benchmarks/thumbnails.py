@@ -53,7 +53,7 @@ class Contender:
 
 
 def _prepare_portal():
-    from files.rendering import render_aspect_fill
+    from files.pipeline.rendering import render_aspect_fill
 
     def run(data: bytes) -> bytes:
         return render_aspect_fill(io.BytesIO(data), *REQUEST, quality=JPEG_QUALITY).content
@@ -149,7 +149,7 @@ def _prepare_plain_pillow():
     import pillow_heif
     from PIL import Image, ImageOps
 
-    from files.rendering import aspect_fill_size
+    from files.pipeline.rendering import aspect_fill_size
 
     pillow_heif.register_heif_opener()
 
@@ -181,7 +181,7 @@ def _prepare_pyvips():
 def _prepare_floor():
     from PIL import Image
 
-    from files.rendering import DRAFT_FACTOR, aspect_fill_size
+    from files.pipeline.rendering import DRAFT_FACTOR, aspect_fill_size
 
     def run(data: bytes) -> bytes:
         # The same reduced DCT decode the renderer asks for, and nothing else.

@@ -56,9 +56,7 @@ from psycopg import IsolationLevel, sql
 from psycopg.conninfo import make_conninfo
 
 from files.keys import path_problem
-from files.services import storage_put
-from files.storage import stored_bytes
-from files.tickets import storage_is_s3
+from files.storage.objects import storage_is_s3, storage_put, stored_bytes
 from portal.encryption import EncryptedTextField, decrypt, encrypt
 
 FORMAT = "clinic-file-portal-backup"

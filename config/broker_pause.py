@@ -2,7 +2,7 @@
 
 Every task is queued after its transaction commits, and a failure to queue it is logged,
 never shown to the client: the upload or the message is stored, and the periodic sweeps
-queue again whatever was never queued (files.sweeps, filerequests.services). A broker
+queue again whatever was never queued (files.pipeline.sweeps, filerequests.services). A broker
 that hangs makes each try wait out its socket timeout and one retry (config/settings.py),
 so a request that queues several tasks (X-on's upload of several files queues one per
 file) would wait that long for each. After a try fails, this process queues nothing for

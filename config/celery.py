@@ -6,7 +6,7 @@ from django.conf import settings
 from config import sqlite_broker
 from config.logs import JsonFormatter, RoutineTaskFilter
 from config.redaction import RedactingFilter
-from files.worker_warmup import processing_code_load
+from files.pipeline.worker_warmup import processing_code_load
 from portal.requestid import RequestIdFilter, task_finished, task_headers_add, task_started
 
 # DJANGO_SETTINGS_MODULE is set by the package (config/__init__.py) before this runs.
@@ -59,7 +59,7 @@ def request_id_drop(task_id=None, **kwargs):
 @signals.worker_init.connect
 def load_processing_code(**kwargs):
     """Before the pool forks: the imaging and PDF code, shared by every child
-    (files/worker_warmup.py), instead of loaded inside each child's first photo."""
+    (files/pipeline/worker_warmup.py), instead of loaded inside each child's first photo."""
     processing_code_load()
 
 
@@ -68,9 +68,9 @@ def bound_pool_process_memory(**kwargs):
     """In each pool process, before its first task: the operating system refuses it more
     than FILES_WORKER_MEMORY_LIMIT_MB of data memory, so a decoder that asks for more
     fails there (the file is rejected) instead of taking the machine's memory
-    (files/decoding.py)."""
+    (files/pipeline/decoding.py)."""
     # Django app loading: this module is imported with the config package, before the
     # apps load, and the decoder's budget reads the file models.
-    from files.decoding import worker_memory_limit_apply
+    from files.pipeline.decoding import worker_memory_limit_apply
 
     worker_memory_limit_apply()

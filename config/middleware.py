@@ -6,14 +6,14 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils.cache import patch_cache_control
 
-from files.s3_urls import s3_post_origin
-from files.tickets import storage_is_s3
+from files.storage.objects import storage_is_s3
+from files.storage.s3_urls import s3_post_origin
 
 
 def upload_origins() -> str:
     """Origins that pages may post uploads to: the bucket's, when the storage is S3.
 
-    Taken from the same client that signs the tickets (``files.s3_urls.s3_post_origin``).
+    Taken from the same client that signs the tickets (``files.storage.s3_urls.s3_post_origin``).
     """
 
     if not storage_is_s3(default_storage):

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -71,6 +72,8 @@ def check_port_free(port: int) -> None:
 
 @dataclass
 class Program:
+    """One process kept running: its command, and where its restart back-off stands."""
+
     name: str
     command: list[str]
     process: subprocess.Popen | None = None
@@ -79,6 +82,43 @@ class Program:
     restart_at: float | None = None
     restarts: int = 0
     env: dict[str, str] = field(default_factory=dict)
+
+    def started(self, process: subprocess.Popen) -> None:
+        self.process = process
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+
+def tend(
+    programs: Iterable[Program],
+    *,
+    start: Callable[[Program], None],
+    say: Callable[[str], None],
+    stopping: Callable[[], bool],
+) -> None:
+    """Restart what has exited, after its back-off; ``start`` starts a program (and calls
+    ``Program.started``). The one restart policy of both shapes: the embedded run's
+    supervisor and ``make run-scaled`` keep their processes alive through it."""
+    now = time.monotonic()
+    for program in programs:
+        if program.restart_at is not None:
+            if now >= program.restart_at and not stopping():
+                program.restarts += 1
+                say(f"starting {program.name} again (restart {program.restarts}).")
+                start(program)
+            continue
+        returncode = program.process.poll()
+        if returncode is None:
+            continue
+        lived = now - program.started_at
+        if lived >= HEALTHY_AFTER_SECONDS:
+            program.backoff = FIRST_BACKOFF_SECONDS
+        say(
+            f"{program.name} {describe_exit(returncode)} after {lived:.0f} s; "
+            f"restarting it in {program.backoff:.0f} s. The other processes keep running."
+        )
+        program.restart_at = now + program.backoff
+        program.backoff = min(program.backoff * 2, MAX_BACKOFF_SECONDS)
 
 
 class Supervisor:
@@ -114,7 +154,7 @@ class Supervisor:
                 + ". Ctrl-C stops everything."
             )
             while not self.stopping:
-                self._tend()
+                tend(self.programs, start=self._start, say=self.say, stopping=lambda: self.stopping)
                 time.sleep(0.2)
         except StartupError as error:
             self.say(f"cannot start: {error}")
@@ -130,14 +170,14 @@ class Supervisor:
             self.say(f"{signal.Signals(signum).name} received: stopping everything.")
 
     def _start(self, program: Program) -> None:
-        program.process = subprocess.Popen(
-            program.command,
-            cwd=self.cwd,
-            env={**self.env, **program.env},
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        program.started(
+            subprocess.Popen(
+                program.command,
+                cwd=self.cwd,
+                env={**self.env, **program.env},
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
         )
-        program.started_at = time.monotonic()
-        program.restart_at = None
 
     def _wait_for_web(self) -> None:
         web = self.programs[0]
@@ -157,29 +197,6 @@ class Supervisor:
                     f"{WEB_START_TIMEOUT_SECONDS:.0f} s."
                 )
             time.sleep(0.2)
-
-    def _tend(self) -> None:
-        """Restart what has exited, after its back-off."""
-        now = time.monotonic()
-        for program in self.programs:
-            if program.restart_at is not None:
-                if now >= program.restart_at and not self.stopping:
-                    program.restarts += 1
-                    self.say(f"starting {program.name} again (restart {program.restarts}).")
-                    self._start(program)
-                continue
-            returncode = program.process.poll()
-            if returncode is None:
-                continue
-            lived = now - program.started_at
-            if lived >= HEALTHY_AFTER_SECONDS:
-                program.backoff = FIRST_BACKOFF_SECONDS
-            self.say(
-                f"{program.name} {describe_exit(returncode)} after {lived:.0f} s; "
-                f"restarting it in {program.backoff:.0f} s. The other processes keep running."
-            )
-            program.restart_at = now + program.backoff
-            program.backoff = min(program.backoff * 2, MAX_BACKOFF_SECONDS)
 
     def _stop_all(self) -> None:
         running = [p for p in self.programs if p.process and p.process.poll() is None]

@@ -25,7 +25,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("storage/", include("files.storage_urls")),
+    path("storage/", include("files.tickets.urls")),
     path("fhir/R4/", include("fhirapi.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),

@@ -15,7 +15,7 @@ from django.http import JsonResponse
 from attachments import services as attachment_services
 from files import quota
 from files import selectors as file_selectors
-from files.tickets import ticket_answer
+from files.tickets.policies import ticket_answer
 from portal.api.errors import service_error_response
 from portal.audit.services import Actor
 from portal.service_errors import ServiceError

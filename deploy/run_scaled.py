@@ -39,11 +39,19 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:  # run as a script (make run-scaled): deploy/ is on the path
     sys.path.insert(0, str(BASE_DIR))
 
+from config import supervisor  # noqa: E402
 from deploy import services  # noqa: E402
 
 DEPLOY = BASE_DIR / "deploy"
 PYTHON = sys.executable
 BUCKET = "portal-files"
+# secrets.env's names before the portal's variables took one prefix, read from a data
+# folder an earlier release made.
+FORMER_SECRET_NAMES = ("SECRET_KEY", "METRICS_TOKEN", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+# How long a gunicorn that is still running may take to answer /healthz. Two gunicorns, two
+# workers and beat import Django at once; on a small machine that is busy with other work
+# that has taken over a minute. A gunicorn that exits fails the start at once.
+PORTAL_START_SECONDS = 180
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
@@ -111,8 +119,8 @@ class Run:
             name: base + 6 + offset for offset, name in enumerate(services.WEED_PORTS)
         }
         self.services: dict[str, subprocess.Popen] = {}
-        self.portal: dict[str, tuple[list[str], dict, subprocess.Popen]] = {}
-        self.restarts: dict[str, int] = {}
+        # The portal's processes, kept running by the embedded shape's restart policy.
+        self.portal: dict[str, supervisor.Program] = {}
         self.stopping = False
         self.signals: list[str] = []
         self.postgres = services.Postgres(self.root / "postgres", self.ports["postgres"])
@@ -129,11 +137,14 @@ class Run:
             for line in path.read_text().splitlines():
                 name, _, value = line.partition("=")
                 values[name] = value
+        for former in FORMER_SECRET_NAMES:  # a data folder made before the PORTAL_ names
+            if former in values:
+                values.setdefault(f"PORTAL_{former}", values.pop(former))
         wanted = {
-            "SECRET_KEY": lambda: secrets.token_urlsafe(50),
-            "METRICS_TOKEN": lambda: secrets.token_urlsafe(32),
-            "S3_ACCESS_KEY_ID": lambda: "portal" + secrets.token_hex(6),
-            "S3_SECRET_ACCESS_KEY": lambda: secrets.token_urlsafe(30),
+            "PORTAL_SECRET_KEY": lambda: secrets.token_urlsafe(50),
+            "PORTAL_METRICS_TOKEN": lambda: secrets.token_urlsafe(32),
+            "PORTAL_S3_ACCESS_KEY_ID": lambda: "portal" + secrets.token_hex(6),
+            "PORTAL_S3_SECRET_ACCESS_KEY": lambda: secrets.token_urlsafe(30),
             # PostgreSQL's password for this run (libpq reads PGPASSWORD): portal.env's
             # DATABASE_URL holds none.
             "PGPASSWORD": lambda: secrets.token_urlsafe(24),
@@ -148,23 +159,23 @@ class Run:
         """The variables that make the portal's processes this run's (secrets aside)."""
         return {
             "PORTAL_ENVIRONMENT": os.environ.get("PORTAL_SCALED_ENVIRONMENT", "development"),
-            "DEBUG": "false",
+            "PORTAL_DEBUG": "false",
             "PORTAL_DATA_DIR": str(self.root / "portal"),
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{self.ports['postgres']}/portal",
-            "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
-            "S3_BUCKET": BUCKET,
-            "S3_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['s3']}",
-            "S3_REGION": "us-east-1",
+            "PORTAL_DATABASE_URL": f"postgres://postgres@127.0.0.1:{self.ports['postgres']}/portal",
+            "PORTAL_CELERY_BROKER_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
+            "PORTAL_S3_BUCKET": BUCKET,
+            "PORTAL_S3_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['s3']}",
+            "PORTAL_S3_REGION": "us-east-1",
             "PORTAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports['nginx']}",
             "PORT": str(self.ports["nginx"]),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PORTAL_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "PORTAL_TRUSTED_PROXIES": "127.0.0.1",
         }
 
     def portal_env(self, secret: dict[str, str]) -> dict[str, str]:
         env = os.environ.copy()
-        for name in ("S3_BUCKET", "PORTAL_FILES_ROOT", "DEBUG"):
-            env.pop(name, None)
+        # Files live in this run's bucket, never in a folder the operator's shell names.
+        env.pop("PORTAL_FILES_ROOT", None)
         env.update({**self.portal_variables(), "PYTHONUNBUFFERED": "1", **secret})
         if self.user:
             env.update(HOME=str(self.root / "portal"), USER=self.user.pw_name)
@@ -320,8 +331,8 @@ class Run:
         self.services["seaweedfs"] = services.start_seaweedfs(
             weed_dir,
             self.ports["s3"],
-            access_key=secret["S3_ACCESS_KEY_ID"],
-            secret_key=secret["S3_SECRET_ACCESS_KEY"],
+            access_key=secret["PORTAL_S3_ACCESS_KEY_ID"],
+            secret_key=secret["PORTAL_S3_SECRET_ACCESS_KEY"],
             ports=self.weed_ports,
             timeout=90,
             stop=self.stop_asked,
@@ -375,7 +386,7 @@ class Run:
         services.wait_until(
             lambda: services.answers_http(f"http://127.0.0.1:{self.ports['nginx']}/healthz"),
             what="nginx -> gunicorn",
-            timeout=60,
+            timeout=PORTAL_START_SECONDS,
         )
 
     # --- the portal's processes ---------------------------------------------------
@@ -427,19 +438,16 @@ class Run:
         Path(env["PORTAL_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
         self.own(Path(env["PORTAL_DATA_DIR"]), portal=True)
         for name, (cmd, process_env) in self.portal_commands(env).items():
-            self.portal[name] = (
-                cmd,
-                process_env,
-                self.spawn(name, cmd, env=process_env, portal=True),
-            )
+            self.portal[name] = supervisor.Program(name, cmd, env=process_env)
+            self.program_start(self.portal[name])
         for web in ("web1", "web2"):
             services.wait_until(
                 lambda web=web: services.answers_http(
                     f"http://127.0.0.1:{self.ports[web]}/healthz"
                 ),
                 what=f"gunicorn {web}",
-                timeout=60,
-                process=self.portal[web][2],
+                timeout=PORTAL_START_SECONDS,
+                process=self.portal[web].process,
                 stop=self.stop_asked,
             )
 
@@ -457,18 +465,24 @@ class Run:
         )
         return result.stdout if capture else ""
 
+    def program_start(self, program: supervisor.Program) -> None:
+        program.started(self.spawn(program.name, program.command, env=program.env, portal=True))
+
     def supervise(self) -> None:
+        """A data service that stops ends the run; a portal process that exits is started
+        again after the same back-off as the embedded shape's (config/supervisor.py)."""
         while not self.stopping:
-            time.sleep(1)
+            time.sleep(0.5)
             for name, process in self.services.items():
                 if process.poll() is not None and not self.stopping:
                     say(f"{name} stopped (exit {process.returncode}): stopping the run.")
                     return
-            for name, (cmd, env, process) in list(self.portal.items()):
-                if process.poll() is not None and not self.stopping:
-                    self.restarts[name] = self.restarts.get(name, 0) + 1
-                    say(f"{name} exited ({process.returncode}); starting it again")
-                    self.portal[name] = (cmd, env, self.spawn(name, cmd, env=env, portal=True))
+            supervisor.tend(
+                self.portal.values(),
+                start=self.program_start,
+                say=say,
+                stopping=lambda: self.stopping,
+            )
 
     # --- stopping ------------------------------------------------------------------
 
@@ -489,7 +503,7 @@ class Run:
         finishes what it holds), then the data services. Any signal that arrives now is
         only noted (on_signal): nothing cuts this short."""
         self.stopping = True
-        first = [process for _, _, process in self.portal.values()]
+        first = [program.process for program in self.portal.values() if program.process]
         if "nginx" in self.services:
             first.append(self.services["nginx"])
         services.stop_processes(first)
@@ -518,15 +532,15 @@ class Run:
                 f"  Redis       127.0.0.1:{p['redis']}   (broker, append-only file)",
                 f"  S3          http://127.0.0.1:{p['s3']}   (SeaweedFS, bucket {BUCKET})",
                 f"  Health      {url}/healthz",
-                f"  Metrics     curl -H 'Authorization: Bearer {env['METRICS_TOKEN']}' "
+                f"  Metrics     curl -H 'Authorization: Bearer {env['PORTAL_METRICS_TOKEN']}' "
                 f"{url}/metrics",
                 f"  State       {self.root}   (PostgreSQL, Redis and SeaweedFS data; logs/)",
                 "  Back up     python manage.py backup <new folder>, with that folder's",
                 "              portal.env and secrets.env in the environment: the database and",
                 "              the bucket, with checksums (docs/operations/backup.md). A copy of",
                 "              the folder while it runs is no backup.",
-                "  Keep apart  secrets.env: its SECRET_KEY decrypts the webhook secrets; a backup",
-                "              never holds it.",
+                "  Keep apart  secrets.env: its PORTAL_SECRET_KEY decrypts the webhook secrets;",
+                "              a backup never holds it.",
                 "  Ctrl-C stops everything.",
                 "",
             ]

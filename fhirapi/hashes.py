@@ -11,7 +11,7 @@ import base64
 import hashlib
 
 from files.models import Facet
-from files.storage import stored_bytes
+from files.storage.objects import stored_bytes
 
 CHUNK = 1024 * 1024
 

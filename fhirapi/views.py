@@ -46,9 +46,9 @@ from fhirapi.resources import (
     subset,
 )
 from fhirapi.selectors import fhir_document_files, fhir_file_get, fhir_patients
-from files import serving
 from files.models import Facet, File
-from files.serving import Refusal
+from files.serving import respond
+from files.serving.respond import Refusal
 from portal.accounts.services import api_key_authenticate
 from portal.api.authentication import key_from_request
 from portal.api.caller import Caller
@@ -263,7 +263,7 @@ def servable_file(request, resource_type: str, resource_id: str, file_id: str) -
     file = fhir_file_get(account=request.auth.account, file_id=file_id)
     if file is None:
         raise not_found(resource_type, resource_id)
-    refused = serving.refusal(file)
+    refused = respond.refusal(file)
     if refused is Refusal.GONE:
         raise FhirError(
             410, "deleted", f"{resource_type}/{resource_id} has expired and is no longer available."
@@ -316,7 +316,7 @@ def binary_read(request, resource_id: str):
         raise not_found("Binary", resource_id)
     last_modified = http_date(document_last_updated(file).timestamp())
     if wanted == "raw":
-        response = serving.serve(request, file=file, actor=request.auth.actor, facet=facet)
+        response = respond.serve(request, file=file, actor=request.auth.actor, facet=facet)
         response = readable_or_outcome(response, resource_id)
         response["Last-Modified"] = last_modified
         return response
@@ -334,13 +334,13 @@ def binary_read(request, resource_id: str):
             yield base64.b64encode(chunk)
         yield b'"}'
 
-    envelope = serving.Envelope(
+    envelope = respond.Envelope(
         content_type=f"{FHIR_JSON}; charset=utf-8",
         etag=validators["ETag"],
         wrap=wrap,
         format="fhir+json",
     )
-    response = serving.serve(
+    response = respond.serve(
         request, file=file, actor=request.auth.actor, facet=facet, envelope=envelope
     )
     response = readable_or_outcome(response, resource_id)

@@ -44,7 +44,7 @@ def upload_ticket_seconds(file_request: FileRequest, *, now: dt.datetime | None 
 
 def ticket_closed_reason(ticket) -> str | None:
     """Why an upload ticket issued for a file request may no longer be used (the request
-    was cancelled or has expired since), or None; registered with ``files.tickets``."""
+    was cancelled or has expired since), or None; registered with ``files.tickets.policies``."""
     if ticket.file_request_id is None:
         return None
     return file_request_closed_reason(ticket.file_request)

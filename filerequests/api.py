@@ -19,12 +19,12 @@ from filerequests import selectors, services
 from filerequests.models import FileRequest, Notification, Outcome
 from filerequests.record_reports import latest_saved
 from filerequests.shortlinks import short_link_url
-from files import sniffing
 from files.api import BodySiteOutput
 from files.body_sites import SIDE_BY_KEY, body_site_json
 from files.models import Facet, File
-from files.rendering import image_size_answer
-from files.storage import stored_bytes
+from files.pipeline import sniffing
+from files.pipeline.rendering import image_size_answer
+from files.storage.objects import stored_bytes
 from portal.api.errors import Conflict, TooManyRequests
 from portal.api.pagination import PortalPagination, paginated_schema
 from portal.api.serializers import StrictSerializer

@@ -12,7 +12,7 @@ class FileRequestsConfig(AppConfig):
         from filerequests import signals  # noqa: F401 (a new clinic's reply templates)
         from filerequests.answering import ticket_closed_reason
         from filerequests.request_templates import clinic_created
-        from files.tickets import ticket_refusal_register
+        from files.tickets.policies import ticket_refusal_register
 
         ticket_refusal_register(ticket_closed_reason)
         post_save.connect(

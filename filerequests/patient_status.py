@@ -20,8 +20,9 @@ from files.models import File
 SESSION_FILES_MAX = 100
 
 # The server's reasons are written for staff and integrators; a patient needs to know
-# what to do next. Matched on a phrase of the server's reason (files/sniffing.py,
-# files/processing.py, files/rendering.py, files/decoding.py), first match wins.
+# what to do next. Matched on a phrase of the server's reason (files/pipeline/sniffing.py,
+# files/pipeline/processing.py, files/pipeline/rendering.py, files/pipeline/decoding.py),
+# first match wins.
 PATIENT_REASONS = [
     (
         "too many photos",

@@ -27,9 +27,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from filerequests import patient_status, services, uploads
 from filerequests.models import FileRequest
 from filerequests.shortlinks import short_link_id_is_well_formed
-from files import serving
 from files.models import Facet, File
-from files.tickets import ticket_answer
+from files.serving import respond
+from files.tickets.policies import ticket_answer
 from portal.accounts.models import Account, safety_lines
 from portal.api.errors import service_error_response
 from portal.audit.services import Actor
@@ -180,7 +180,9 @@ MONTHS = [
 ]
 
 
-def parse_date_of_birth(day: str, month: str, year: str) -> tuple[date | None, dict]:
+def parse_date_of_birth(
+    day: str, month: str, year: str, *, today: date
+) -> tuple[date | None, dict]:
     """A date from the three fields, or the errors to show (GOV.UK's date pattern)."""
     values = {"day": day.strip(), "month": month.strip(), "year": year.strip()}
     missing = [name for name, value in values.items() if not value]
@@ -200,7 +202,7 @@ def parse_date_of_birth(day: str, month: str, year: str) -> tuple[date | None, d
         value = date(int(values["year"]), int(values["month"]), int(values["day"]))
     except ValueError:
         return None, {"dob": "Date of birth must be a real date", "fields": ["day", "month"]}
-    if value > timezone.localdate() or value.year < 1900:
+    if value > today or value.year < 1900:
         return None, {"dob": "Date of birth must be in the past", "fields": ["year"]}
     return value, {}
 
@@ -249,7 +251,10 @@ def short_link(request, short_link_id: str):
     attempts_left = None
     if request.method == "POST":
         form = {name: request.POST.get(name, "")[:10] for name in form}
-        date_of_birth, errors = parse_date_of_birth(**form)
+        # "Today" where the clinic is: a baby born today is not "in the future" in the
+        # hour after a summer midnight in London, while UTC is still on yesterday.
+        today = timezone.localdate(timezone=file_request.account.zone)
+        date_of_birth, errors = parse_date_of_birth(**form, today=today)
         if date_of_birth is not None:
             check = services.dob_check(
                 short_link_id=short_link_id, date_of_birth=date_of_birth, request=request
@@ -497,7 +502,7 @@ def upload_thumbnail(request, file_id):
     )
     if file is None:
         return JsonResponse({"error": "Not found."}, status=404)
-    return serving.serve(
+    return respond.serve(
         request,
         file=file,
         actor=Actor.for_patient_link(file_request.id),

@@ -23,8 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from filerequests import report_pdf
 from filerequests.models import FileRequest, Notification, RecordReport
+from filerequests.report_content import ReportContent, ReportItem
 from files.models import Facet, File, Purpose
 from files.services import file_create_from_stream
 from portal.accounts.models import Account, Staff
@@ -272,7 +272,7 @@ def reviewed_words(file: File) -> str:
     return f"{who}, {when(file.reviewed_at)}"
 
 
-def item_for(file: File, number: int, count: int) -> report_pdf.ReportItem:
+def item_for(file: File, number: int, count: int) -> ReportItem:
     kind = "Photo" if file.is_image or file.mime_type.startswith("image/") else "File"
     heading = f"{kind} {number} of {count}"
     if file.display_name:
@@ -288,7 +288,7 @@ def item_for(file: File, number: int, count: int) -> report_pdf.ReportItem:
             facts.append(("Type", f"{file.mime_type}: in the patient's record beside this"))
     facts.append(("Reviewed by", reviewed_words(file)))
     image = photo_for_page(file) if file.state == File.State.READY else None
-    return report_pdf.ReportItem(
+    return ReportItem(
         heading=heading,
         note=(file.description or "").strip(),
         facts=facts,
@@ -321,7 +321,7 @@ def review_rows(file_request: FileRequest, files: list[File]) -> list[tuple[str,
     return rows
 
 
-def report_content(report: RecordReport, files: list[File]) -> report_pdf.ReportContent:
+def report_content(report: RecordReport, files: list[File]) -> ReportContent:
     patient, account, file_request = report.patient, report.account, report.file_request
     items = [item_for(f, n, len(files)) for n, f in enumerate(files, start=1)]
     if file_request is not None:
@@ -338,7 +338,7 @@ def report_content(report: RecordReport, files: list[File]) -> report_pdf.Report
         title = "Files from the patient's record"
         summary = [("Clinic", account.name), ("Files", str(len(files)))]
         prompt, review = "", []
-    return report_pdf.ReportContent(
+    return ReportContent(
         title=title,
         patient_name=patient.name_family_first,
         patient_born=banner_born(patient),
@@ -388,6 +388,10 @@ def record_report_make(*, report_id, actor: Actor) -> RecordReport | None:
             ).select_related("reviewed_by")
         }
         files = [by_id[i] for i in report.file_ids if i in by_id]
+        # Loaded here, in the worker making a report: the PDF library takes a fifth of a
+        # second to import, which every process of the portal paid when it was at the top.
+        from filerequests import report_pdf
+
         try:
             # Times in the clinic's own zone, each with its name ("14:05 BST").
             with timezone.override(report.account.zone):

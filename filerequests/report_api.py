@@ -21,10 +21,10 @@ from rest_framework.views import APIView
 from filerequests import record_reports
 from filerequests.api import file_request_or_404
 from filerequests.models import RecordReport
-from files import serving
 from files.api import AnyAcceptNegotiation
 from files.models import File
-from files.serving import error_response
+from files.serving import respond
+from files.serving.respond import error_response
 from portal.api.serializers import StrictSerializer
 from portal.ids import parse_uuid
 
@@ -44,7 +44,7 @@ def report_answer(request, report: RecordReport):
         )
     if progress.state == record_reports.FAILED:
         return error_response(progress.reason, "report_failed", 409)
-    return serving.serve(request, file=report.file, actor=request.auth.actor)
+    return respond.serve(request, file=report.file, actor=request.auth.actor)
 
 
 class FileRequestReportApi(APIView):

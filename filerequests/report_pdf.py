@@ -8,16 +8,20 @@ with age, NHS number), as NHS documents do, so a loose page still says whose it 
 
 Nothing in the PDF runs or reaches outside it: no scripts, links, forms or attachments,
 so it passes the portal's own PDF check like any upload.
+
+fpdf2 and the fontTools it brings take a fifth of a second to import, so only the code
+that draws a report imports this module, when it draws one (``record_reports``).
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+
+from filerequests.report_content import ReportContent, ReportItem
 
 # Fonts with wide Unicode cover, where the machine has them; else the PDF's own
 # Helvetica, which knows Latin-1 only (other characters are drawn as "?").
@@ -39,32 +43,6 @@ INK = (33, 37, 41)
 MUTED = (90, 98, 106)
 BANNER_FILL = (232, 240, 254)
 BANNER_RULE = (0, 94, 184)  # NHS blue
-
-
-@dataclass
-class ReportItem:
-    """One file of the report: a photo drawn fitted to its page, or a line about a file
-    that is not a photo (a document, or a file the portal refused)."""
-
-    heading: str
-    note: str = ""
-    facts: list[tuple[str, str]] = field(default_factory=list)
-    image: bytes | None = None
-    image_alt: str = ""
-
-
-@dataclass
-class ReportContent:
-    title: str
-    patient_name: str
-    patient_born: str
-    nhs_number: str
-    clinic: str
-    summary: list[tuple[str, str]]
-    prompt: str
-    review: list[tuple[str, str]]
-    items: list[ReportItem]
-    footer: str
 
 
 def font_files() -> tuple[Path, Path, Path] | None:

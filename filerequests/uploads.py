@@ -40,10 +40,12 @@ from filerequests.services import (
     file_request_publish_files_removed,
     file_request_publish_files_update,
 )
-from files import processing, quota
+from files import quota
 from files import selectors as file_selectors
 from files import services as file_services
 from files.models import File, Purpose, UploadTicket
+from files.names import human_size
+from files.pipeline import processing
 from files.waiting import files_wait_processed
 from portal.accounts.models import Account, Staff
 from portal.audit.services import Actor
@@ -135,7 +137,7 @@ def patient_photo_ticket_issue(
     limit = settings.FILES_MAX_UPLOAD_BYTES
     if size > limit:
         raise TooLarge(
-            f"This photo is larger than {file_services.human_size(limit)}. "
+            f"This photo is larger than {human_size(limit)}. "
             "Choose a smaller one, or take the photo again."
         )
     try:

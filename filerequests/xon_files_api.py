@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 from filerequests.uploads import UploadPart, xon_upload_create
 from files import services
 from files.api import XonFileOutput
+from files.names import human_size
 from files.parsers import (
     INVALID,
     TOO_LARGE,
@@ -169,7 +170,7 @@ def request_size_check(request) -> None:
     except ValueError:
         length = 0
     if length > settings.FILES_MAX_REQUEST_BYTES:
-        limit = services.human_size(settings.FILES_MAX_REQUEST_BYTES)
+        limit = human_size(settings.FILES_MAX_REQUEST_BYTES)
         raise PayloadTooLarge(
             f"The request is larger than the {limit} allowed. Send fewer or smaller files."
         )

@@ -13,9 +13,9 @@ from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from files import serving
 from files.models import Facet, File, UploadTicket
-from files.services import human_size
+from files.names import human_size
+from files.serving import respond
 from portal.audit.services import Actor
 
 
@@ -222,7 +222,7 @@ class FileAdmin(admin.ModelAdmin):
         file = File.objects.filter(pk=file_id).first()
         if file is None or not self.has_view_permission(request, file):
             raise Http404
-        return serving.serve(
+        return respond.serve(
             request, file=file, actor=Actor.for_admin(request.user), facet_name=Facet.THUMBNAIL
         )
 

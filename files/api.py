@@ -18,9 +18,11 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from files import rendering, selectors, serving
+from files import selectors
 from files.body_sites import body_site_json
 from files.models import File
+from files.pipeline import rendering
+from files.serving import respond
 from files.waiting import file_wait_processed
 
 
@@ -134,7 +136,7 @@ class FileDetailApi(APIView):
                 image_size = rendering.parse_image_size(request.query_params["imageSize"])
             except ValueError as exc:
                 raise ValidationError({"imageSize": [str(exc)]}) from None
-        return serving.serve(request, file=file, actor=request.auth.actor, image_size=image_size)
+        return respond.serve(request, file=file, actor=request.auth.actor, image_size=image_size)
 
 
 class FileMetadataApi(APIView):
@@ -142,5 +144,5 @@ class FileMetadataApi(APIView):
     def get(self, request, file_id):
         file = get_file_or_404(request, file_id)
         if file.is_expired or file.purged_at is not None:
-            return serving.refusal_response(file)
+            return respond.refusal_response(file)
         return Response(FileMetadataOutput(file).data)

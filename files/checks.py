@@ -1,4 +1,4 @@
-"""Start-up check: does the S3 bucket have what the portal needs? (files/bucket_setup.py)
+"""Start-up check: does the S3 bucket have what the portal needs? (files/storage/bucket_setup.py)
 
 A warning per missing item, never an error: the portal still starts, and the operator
 sees what ``manage.py storage_setup`` would fix. It asks the store once per process
@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core import checks
 from django.core.files.storage import default_storage
 
-from files.bucket_setup import bucket_items
-from files.tickets import storage_is_s3
+from files.storage.bucket_setup import bucket_items
+from files.storage.objects import storage_is_s3
 
 _found: list[checks.CheckMessage] | None = None
 DAY_SECONDS = 24 * 3600

@@ -143,13 +143,6 @@ class UploadTicket(ActorFields):
     def key_template(self) -> str:
         return self.key_prefix + (self.filename or "${filename}")
 
-    def presigned_post(self) -> dict:
-        """``{"url", "fields"}``: post ``fields`` in order, then the file as ``file``, last."""
-        # A real cycle: the tickets module builds on these models.
-        from files.tickets import presigned_post_for
-
-        return presigned_post_for(self)
-
 
 class File(ActorFields):
     """One stored upload. ``actor_*`` is who uploaded it; ``source`` the door it came by."""
@@ -229,10 +222,10 @@ class File(ActorFields):
     processing_attempts = models.PositiveIntegerField(default=0)
     # Which Celery worker (its host name, ``-n``) began the latest processing run, and
     # when: a file whose worker stopped sending heartbeats is queued again at once
-    # (files.sweeps.dead_worker_requeue), not after FILES_REQUEUE_PENDING_AFTER_SECONDS.
+    # (files.pipeline.sweeps.dead_worker_requeue), not after FILES_REQUEUE_PENDING_AFTER_SECONDS.
     processing_worker = models.CharField(max_length=200, blank=True, default="")
     processing_started_at = models.DateTimeField(null=True, blank=True)
-    # Pixels its latest processing run was admitted to decode (files.decoding), counted
+    # Pixels its latest processing run was admitted to decode (files.pipeline.decoding), counted
     # against the hourly budget of the patient link or API key that sent the file. The
     # database default lets code without this field insert rows during a rolling upgrade.
     processing_pixels = models.PositiveBigIntegerField(default=0, db_default=0)
@@ -242,7 +235,7 @@ class File(ActorFields):
     purged_at = models.DateTimeField(
         null=True, blank=True, help_text="When the retention sweep removed the bytes."
     )
-    # When the ``file.expired`` event was recorded for this file (files.sweeps.
+    # When the ``file.expired`` event was recorded for this file (files.pipeline.sweeps.
     # expiry_announce_sweep), so subscribers hear of each expiry once.
     expiry_announced_at = models.DateTimeField(null=True, blank=True)
     # The photo slot of its request the patient sent it for (an id of the request's

@@ -91,3 +91,10 @@ def stored_name(name: str | None) -> str:
 
 def extension_of(name: str) -> str:
     return PurePosixPath(name or "").suffix.lower().lstrip(".")
+
+
+def human_size(size: int) -> str:
+    """A size as people read it in a refusal or a list: whole megabytes, else kilobytes."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.0f} MB"
+    return f"{max(1, size // 1024)} KB"

@@ -76,7 +76,7 @@ def stored_size(file) -> int:
 
 def rendition_bytes(*, account: Account) -> int:
     """Bytes of the ``imageSize`` renditions kept for the account's counted files: they are
-    stored for the account, so they use its space (files.renditions)."""
+    stored for the account, so they use its space (files.pipeline.renditions)."""
     return (
         Facet.objects.filter(
             file__in=counted_files(account),

@@ -1,10 +1,9 @@
 """State changes of files and upload tickets: every door in ends in ``File(pending)`` at a
-temporary key plus a processing task queued after commit (see ``files.processing``)."""
+temporary key plus a processing task queued after commit (see ``files.pipeline.processing``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import tempfile
 import uuid
@@ -15,26 +14,31 @@ from typing import IO, Any
 from urllib.parse import unquote
 
 from django.conf import settings
-from django.core.files import File as DjangoFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from files import quota
 from files.body_sites import body_site_clean
-from files.keys import StorageKeyError, storage_key_check, ticket_key_check
+from files.keys import StorageKeyError, ticket_key_check
 from files.models import File, Purpose, UploadTicket, temp_prefix
-from files.names import safe_filename, stored_name
-from files.rendering import ImageRejected, open_image, upright_size
-from files.storage import StoredObject, objects_remove, objects_under
+from files.names import human_size, safe_filename, stored_name
+from files.pipeline.processing import file_enqueue_processing
+from files.pipeline.rendering import ImageRejected, open_image, upright_size
+from files.storage.objects import (
+    CHUNK,
+    KeepOpen,
+    StoredObject,
+    objects_remove,
+    objects_under,
+    storage_put,
+)
 from portal.accounts.models import Account, ApiKey, Staff
 from portal.audit.services import Actor, audit_record
 from portal.ids import parse_uuid
 from portal.service_errors import Conflict, TooLarge
 
 logger = logging.getLogger(__name__)
-
-CHUNK = 256 * 1024
 
 
 class UploadTooLarge(TooLarge):
@@ -51,16 +55,6 @@ class UploadMissing(Conflict):
     """A ticket was confirmed, but nothing was uploaded where it allowed."""
 
 
-class UploadTicketUsed(Exception):
-    """A second object was posted with a ticket that already stored one."""
-
-
-def human_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.0f} MB"
-    return f"{max(1, size // 1024)} KB"
-
-
 def as_actor(who: Any) -> Actor:
     """An audit Actor from whatever the caller has: Actor, Caller, Staff or ApiKey."""
     if who is None:
@@ -72,35 +66,6 @@ def as_actor(who: Any) -> Actor:
     if isinstance(who, ApiKey):
         return Actor.for_api_key(who)
     return who.actor  # a portal.api.caller.Caller
-
-
-def storage_put(key: str, content: IO[bytes]) -> str:
-    """Write ``content`` at exactly ``key``, replacing what was there (as S3 does).
-
-    The key is checked first (``StorageKeyError``): nothing is looked up, deleted or
-    written under a name that is not already clean."""
-    storage_key_check(key)
-    if default_storage.exists(key):
-        default_storage.delete(key)
-    saved = default_storage.save(key, DjangoFile(content, name=key))
-    if saved != key:  # another writer got there first between exists() and save()
-        default_storage.delete(saved)
-        raise OSError(f"storage key taken while writing: {key}")
-    return saved
-
-
-def file_enqueue_processing(*, file: File) -> None:
-    """Queue processing once the surrounding transaction commits (never before).
-
-    Robust: when the broker is unreachable the upload has still been stored and
-    committed, so the caller gets its answer; the stale-upload sweep queues the
-    pending file again once the broker is back.
-    """
-    # Late: the task module imports the processing services, which import this module.
-    from files.tasks import file_process_task
-
-    file_id = str(file.pk)
-    transaction.on_commit(lambda: file_process_task.delay(file_id), robust=True)
 
 
 # --- Upload tickets -----------------------------------------------------------------
@@ -158,28 +123,6 @@ def upload_ticket_issue(
     ticket.save()
     audit_record(account=account, actor=actor, action="upload_ticket.issue", target=ticket)
     return ticket
-
-
-def upload_ticket_store(*, ticket: UploadTicket, key: str, content: IO[bytes], size: int) -> str:
-    """Store what the embedded endpoint received with ``ticket``, once (S3 tells us nothing).
-
-    The ticket is claimed first with a conditional update, so of two posts racing
-    with one ticket only one writes; the other gets ``UploadTicketUsed``. If the
-    write fails the claim is given back, so the client can try again.
-    """
-    ticket_key_check(key, prefix=ticket.key_prefix)
-    claimed = UploadTicket.objects.filter(pk=ticket.pk, state=UploadTicket.State.ISSUED).update(
-        state=UploadTicket.State.UPLOADED, uploaded_key=key, uploaded_size=size
-    )
-    if not claimed:
-        raise UploadTicketUsed(str(ticket.pk))
-    try:
-        return storage_put(key, content)
-    except BaseException:
-        UploadTicket.objects.filter(
-            pk=ticket.pk, state=UploadTicket.State.UPLOADED, uploaded_key=key
-        ).update(state=UploadTicket.State.ISSUED, uploaded_key="", uploaded_size=None)
-        raise
 
 
 def uploaded_objects(ticket: UploadTicket) -> list[StoredObject]:
@@ -342,19 +285,6 @@ def spool_stream(stream, *, limit: int) -> tuple[tempfile.SpooledTemporaryFile, 
     return spool, size
 
 
-class KeepOpen:
-    """A file proxy that ignores ``close()``: Pillow closes what it opened from."""
-
-    def __init__(self, fp):
-        self._fp = fp
-
-    def __getattr__(self, name):
-        return getattr(self._fp, name)
-
-    def close(self) -> None:
-        pass
-
-
 def image_header_size(fp) -> tuple[int | None, int | None]:
     """Upright width and height read from the image header alone, or (None, None)."""
     fp.seek(0)
@@ -492,18 +422,6 @@ def files_mark_reviewed(*, account: Account, file_ids: Iterable, staff: Staff, a
     for file in files:
         audit_record(account=account, actor=actor, action="file.review", target=file)
     return len(files)
-
-
-def digests_of(fp) -> tuple[str, str]:
-    """SHA-256 (the pipeline's checksum) and SHA-1 (FHIR's ``Attachment.hash``), hex, in
-    one read of the bytes."""
-    sha256, sha1 = hashlib.sha256(), hashlib.sha1(usedforsecurity=False)
-    fp.seek(0)
-    while chunk := fp.read(CHUNK):
-        sha256.update(chunk)
-        sha1.update(chunk)
-    fp.seek(0)
-    return sha256.hexdigest(), sha1.hexdigest()
 
 
 # --- Body site ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 
@@ -15,6 +16,8 @@ from portal.accounts.services import api_key_create
 from tests.factories import AccountFactory, PatientFactory, StaffFactory
 from tests.plugins import services
 from tests.support.browser import chromium, desktop_page, phone_page  # noqa: F401
+from tests.support.module_world import built_for_the_module
+from tests.support.storage import private_storages
 
 UUID_SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
@@ -27,17 +30,59 @@ def pytest_make_parametrize_id(config, val, argname):
     return None
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests that hold a worker longest start first: the xdist groups (run one after another
+    on one worker: the embedded shape's chain is five minutes), then the browser tests
+    (which mostly wait on an emulated slow network). xdist hands out tests in this order, so
+    a long one left to the end would keep the whole run waiting for it. Within each kind the
+    order is the collected one."""
+
+    def kind(item) -> int:
+        if item.get_closest_marker("xdist_group"):
+            return 0
+        return 1 if item.get_closest_marker("browser") else 2
+
+    items.sort(key=kind)
+
+
 @pytest.fixture(autouse=True)
 def private_storage(tmp_path, settings):
     """Every test gets its own empty file storage, so tests never share files."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "files.storage.PrivateFileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "files")},
-        },
-    }
+    settings.STORAGES = private_storages(settings.STORAGES, tmp_path / "files")
     return tmp_path / "files"
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request):
+    """Whether the test databases are kept when the run ends: always, when the suite's own
+    PostgreSQL (tests/plugins/services.py) is thrown away whole right after. Dropping them
+    first only costs time, and warns when a process a test killed still holds a session."""
+    return services.owns_servers() or request.config.getvalue("reuse_db")
+
+
+@pytest.fixture(scope="module")
+def world_builder(request):
+    """What builds a module's shared world: its ``build_world()`` (a conftest may name
+    another for all its modules, as FHIR's does)."""
+    return request.module.build_world
+
+
+@pytest.fixture(scope="module")
+def module_world(request, world_builder, django_db_setup, django_db_blocker, tmp_path_factory):
+    """The module's world, built once for its tests that only read it
+    (tests/support/module_world.py)."""
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    with built_for_the_module(
+        django_db_blocker, tmp_path_factory.mktemp(name), world_builder
+    ) as built:
+        yield built
+
+
+@pytest.fixture
+def world(module_world, settings, db):
+    """This test's own copy of the module's world: what the test changes is rolled back
+    when it ends."""
+    return module_world.for_a_test(settings)
 
 
 @pytest.fixture
@@ -138,6 +183,15 @@ BROKER_QUEUE_KEYS = (
 )
 
 
+@functools.cache
+def broker_client(url: str):
+    """One Redis client per process and broker: a new one for each test spent six round
+    trips saying hello before its one DEL."""
+    import redis  # only a run whose tests reach the broker loads it
+
+    return redis.Redis.from_url(url)
+
+
 @pytest.fixture(autouse=True)
 def _no_tasks_from_earlier_tests():
     """Every test starts with an empty task queue: tasks queued on commit by earlier tests
@@ -146,10 +200,7 @@ def _no_tasks_from_earlier_tests():
     bindings stay."""
     url = settings.CELERY_BROKER_URL
     if url.startswith("redis://") and services.started():
-        import redis
-
-        with redis.Redis.from_url(url) as broker:
-            broker.delete(*BROKER_QUEUE_KEYS)
+        broker_client(url).delete(*BROKER_QUEUE_KEYS)
     yield
 
 

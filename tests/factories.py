@@ -1,7 +1,7 @@
 """factory_boy factories for the tenancy models, file requests, and files.
 
 ``FileFactory(ready=True)`` is a file as processing leaves it: its bytes judged, cleaned
-and stored by the pipeline's own steps (``files.processing.forms_make`` and
+and stored by the pipeline's own steps (``files.pipeline.processing.forms_make`` and
 ``ready_store``) in the test's storage, with a thumbnail for an image, but without a
 worker, an upload or the ``file.ready`` event.
 """
@@ -18,8 +18,8 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from filerequests.shortlinks import short_link_id_new
-from files import processing
 from files.models import Facet, File, Purpose, UploadTicket, temp_prefix
+from files.pipeline import processing
 from files.services import request_body_site_copy
 from portal.accounts.models import Account, Staff, User
 from portal.audit.services import Actor

@@ -27,10 +27,11 @@ from attachments.api.errors import (
 )
 from attachments.api.pagination import PAGING_PARAMETERS, cliniko_page, cliniko_page_schema
 from attachments.models import PatientAttachment
-from files import serving
 from files.api import AnyAcceptNegotiation
 from files.models import File
-from files.serving import Refusal
+from files.serving import respond
+from files.serving.respond import Refusal
+from files.tickets.policies import presigned_post_for
 from files.waiting import file_wait_processed
 from portal.api.errors import Conflict, Gone
 from portal.api.serializers import StrictSerializer
@@ -197,7 +198,7 @@ class AttachmentPresignedPostApi(ClinikoApiView):
         ticket = services.attachment_upload_ticket_issue(
             account=request.auth.account, patient=patient, actor=request.auth.actor
         )
-        return Response(ticket.presigned_post())
+        return Response(presigned_post_for(ticket))
 
 
 class AttachmentListCreateApi(ClinikoApiView):
@@ -310,11 +311,11 @@ class AttachmentContentApi(ClinikoApiView):
         attachment = attachment_or_404(request, attachment_id)
         # Claros's url is downloaded straight after the upload: wait (bounded) for it.
         file = file_wait_processed(attachment.file)
-        refused = serving.refusal(file)
+        refused = respond.refusal(file)
         if refused is Refusal.GONE:
             raise Gone("This file has expired and is no longer available.")
         if refused is Refusal.NOT_READY:
             raise FileNotReady()
         if refused is Refusal.REJECTED:
             raise Conflict(f"This file was refused: {file.rejection_reason}")
-        return serving.serve(request, file=file, actor=request.auth.actor)
+        return respond.serve(request, file=file, actor=request.auth.actor)

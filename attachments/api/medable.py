@@ -31,9 +31,11 @@ from attachments.api.errors import (
     media_not_ready,
 )
 from attachments.models import PatientPhoto
-from files import quota, serving
+from files import quota
 from files.api import AnyAcceptNegotiation
 from files.models import Facet, File
+from files.serving import respond
+from files.tickets.policies import presigned_post_for
 from portal.patients.selectors import patient_get
 
 PENDING, PROCESSING, READY, ERROR, DEAD = 0, 1, 2, 3, 4
@@ -179,7 +181,7 @@ def thumbnail_state(photo: PatientPhoto, thumbnail: Facet | None) -> tuple[int, 
 
 def upload_entry(photo: PatientPhoto) -> dict:
     ticket = photo.upload_ticket
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
     return {
         "fields": [{"key": key, "value": value} for key, value in post["fields"].items()],
         "filename": photo.filename,
@@ -422,4 +424,4 @@ class PatientPhotoFacetApi(MedableApiView):
                 path=path,
                 reason=reason,
             )
-        return serving.serve(request, file=file, actor=request.auth.actor, facet_name=facet)
+        return respond.serve(request, file=file, actor=request.auth.actor, facet_name=facet)

@@ -67,7 +67,7 @@ else:
 SECRET_KEY_FALLBACKS = env.list("PORTAL_SECRET_KEY_FALLBACKS", default=[])
 # Fernet keys for fields encrypted at rest, newest first; unset: derived from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env.list("PORTAL_FIELD_ENCRYPTION_KEYS", default=[])
-# The key that signs the embedded storage's POST policies (files.tickets). Unset: derived
+# The key that signs the embedded storage's POST policies (files.tickets.policies). Unset: derived
 # from SECRET_KEY under its own label (HMAC-SHA256), so a policy signature, which any
 # ticket holder sees, says nothing about the key that signs sessions.
 STORAGE_SIGNING_KEY = env.str("PORTAL_STORAGE_SIGNING_KEY", default="") or derived_key(

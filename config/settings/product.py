@@ -50,7 +50,7 @@ FILES_PROCESSING_MAX_ATTEMPTS = env.int("PORTAL_FILES_PROCESSING_MAX_ATTEMPTS", 
 FILES_RENDITION_WAIT_SECONDS = env.float("PORTAL_FILES_RENDITION_WAIT_SECONDS", default=10.0)
 FILES_RENDITION_REQUEUE_SECONDS = env.int("PORTAL_FILES_RENDITION_REQUEUE_SECONDS", default=120)
 # Besides its ladder of kept sizes, a file keeps the answers to this many other imageSize
-# sizes, the latest made (files.renditions); the stored object of one dropped is removed
+# sizes, the latest made (files.pipeline.renditions); the stored object of one dropped is removed
 # this many seconds later, once downloads that had just looked it up have opened it.
 FILES_RENDITION_EXACT_SIZES_KEPT = env.int("PORTAL_FILES_RENDITION_EXACT_SIZES_KEPT", default=16)
 FILES_RENDITION_REMOVE_DELAY_SECONDS = env.int(
@@ -90,10 +90,10 @@ FILES_NOT_READY_RETRY_AFTER = 5
 # seed has a processing state (files.waiting). The test suite, which mostly runs without a
 # worker, waits only where a test sets it (config/settings/test.py).
 FILES_SYNC_WAIT_SECONDS = env.float("PORTAL_FILES_SYNC_WAIT_SECONDS", default=5.0)
-# A PDF listing more objects than this is refused rather than half-judged (files.pdf_check);
-# pypdf judges about 15,000 objects a second.
+# A PDF listing more objects than this is refused rather than half-judged
+# (files.pipeline.pdf_check); pypdf judges about 15,000 objects a second.
 FILES_PDF_MAX_OBJECTS = env.int("PORTAL_FILES_PDF_MAX_OBJECTS", default=200_000)
-# What an image may cost to decode, judged from its header first (files.decoding): the
+# What an image may cost to decode, judged from its header first (files.pipeline.decoding): the
 # pixels of a photo sent through a patient's link (the largest phone photo is 50 MP,
 # 8192x6144); pixels per byte of the image file, for images above the free size; pixels
 # decoded per patient link and per API key in an hour. And the data memory (RLIMIT_DATA)

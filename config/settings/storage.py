@@ -28,7 +28,7 @@ S3_SECRET_ACCESS_KEY = env.str("PORTAL_S3_SECRET_ACCESS_KEY", default="") or Non
 S3_CONNECT_TIMEOUT_SECONDS = env.float("PORTAL_S3_CONNECT_TIMEOUT_SECONDS", default=2.0)
 S3_READ_TIMEOUT_SECONDS = env.float("PORTAL_S3_READ_TIMEOUT_SECONDS", default=2.0)
 S3_MAX_ATTEMPTS = env.int("PORTAL_S3_MAX_ATTEMPTS", default=2)
-# How bucket URLs are built (files.s3_urls.s3_post_url derives the tickets' URL and the
+# How bucket URLs are built (files.storage.s3_urls.s3_post_url derives the tickets' URL and the
 # CSP's connect-src from the same client): "virtual" (bucket.s3.<region>.amazonaws.com,
 # the default on AWS) or "path" (endpoint/bucket: the default with S3_ENDPOINT_URL, as
 # most S3-compatible stores have no bucket subdomains). botocore's own "auto" would
@@ -81,7 +81,7 @@ def storage_settings_for(
         addressing_style = addressing_style or ("path" if endpoint_url else "virtual")
 
         return {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "files.storage.s3.S3FileStorage",  # django-storages' S3Storage
             "OPTIONS": {
                 "bucket_name": bucket,
                 "endpoint_url": endpoint_url,
@@ -113,7 +113,7 @@ def storage_settings_for(
             },
         }
     return {
-        "BACKEND": "files.storage.PrivateFileSystemStorage",
+        "BACKEND": "files.storage.objects.PrivateFileSystemStorage",
         "OPTIONS": {"location": str(FILES_ROOT)},
     }
 

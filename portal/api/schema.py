@@ -21,6 +21,7 @@ ERROR_RESPONSES = {
     "403": "Authenticated, but not allowed to do this.",
     "404": "No such object in your account.",
     "405": "This method is not allowed on this route.",
+    "406": "The `Accept` header asks only for types this route cannot answer in.",
     "415": "Unsupported media type.",
     "429": "Too many requests; retry after `Retry-After`.",
 }

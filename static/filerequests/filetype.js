@@ -1,5 +1,5 @@
 /* What a chosen file really is, from its first bytes, as the server decides it
-   (files/sniffing.py): JPEG, PNG, WebP, HEIC and HEIF photos are accepted; anything
+   (files/pipeline/sniffing.py): JPEG, PNG, WebP, HEIC and HEIF photos are accepted; anything
    else is refused on the phone, before a byte is sent, in words a patient understands.
    The server checks again: this only saves the patient a wasted upload. */
 (function () {

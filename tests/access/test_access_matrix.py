@@ -45,8 +45,7 @@ def api_route_names(patterns=None, prefix: str = "") -> dict[str, str]:
     return found
 
 
-@pytest.fixture
-def world():
+def build_world() -> SimpleNamespace:
     """Account A with one of everything; account B, its key and its staff."""
     account_a = AccountFactory(name="A Clinic")
     account_b = AccountFactory(name="B Clinic")

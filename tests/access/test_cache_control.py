@@ -16,14 +16,20 @@ from django.urls import reverse
 
 from portal.accounts.services import api_key_create
 from tests.access.routes import OTHER_ROUTES, ROUTES
-from tests.access.test_route_walker import body_for, caller_client, kind_of, walk, world  # noqa: F401
+from tests.access.test_route_walker import (  # noqa: F401  (build_world: this module's world)
+    body_for,
+    build_world,
+    caller_client,
+    kind_of,
+    walk,
+)
 from tests.dashboard.conftest import signed_in_client
 from tests.dashboard.routes import PAGES
 
 pytestmark = pytest.mark.django_db
 
 
-def owners(world, kind: str) -> dict[str, Client]:  # noqa: F811
+def owners(world, kind: str) -> dict[str, Client]:
     """The authenticated callers of account A that may use a route of this kind: its
     admin's verified session, its own live key, the patient verified for request X."""
     staff = signed_in_client(world.staff)
@@ -42,7 +48,7 @@ def assert_not_kept(response, where) -> None:
 
 
 @pytest.mark.parametrize(("name", "route"), sorted(walk().items()))
-def test_no_authenticated_answer_may_be_stored(world, name, route):  # noqa: F811
+def test_no_authenticated_answer_may_be_stored(world, name, route):
     """GIVEN account A with one of everything WHEN its own staff (verified session), its
     own API key and a verified patient call each route with each method THEN every
     answer, success or refusal, says Cache-Control: no-store, private."""
@@ -63,7 +69,7 @@ def test_no_authenticated_answer_may_be_stored(world, name, route):  # noqa: F81
     [{"HTTP_HX_REQUEST": "true"}, {"HTTP_ACCEPT": "application/json"}],
     ids=["htmx", "json"],
 )
-def test_partials_and_json_of_the_dashboard_are_not_stored(world, headers):  # noqa: F811
+def test_partials_and_json_of_the_dashboard_are_not_stored(world, headers):
     """GIVEN a signed-in staff member WHEN the live parts of the dashboard are asked for
     as htmx or JSON (a request's live panel, the inbox status, the patient list)
     THEN those answers are not stored either."""
@@ -78,7 +84,7 @@ def test_partials_and_json_of_the_dashboard_are_not_stored(world, headers):  # n
         assert_not_kept(response, (url, response.status_code))
 
 
-def test_static_assets_stay_cacheable(world):  # noqa: F811
+def test_static_assets_stay_cacheable(world):
     """GIVEN a signed-in staff member WHEN a stylesheet is fetched THEN it may be cached
     (no patient data in it): no no-store."""
     client = signed_in_client(world.staff)

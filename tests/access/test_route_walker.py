@@ -99,8 +99,7 @@ def matrix() -> list[tuple[str, str]]:
     return sorted(walk().items())
 
 
-@pytest.fixture
-def world(client):
+def build_world() -> SimpleNamespace:
     account = AccountFactory(name="Alpha Clinic")
     other = AccountFactory(name="Beta Clinic")
     patient = PatientFactory(

@@ -19,7 +19,12 @@ from attachments.models import PatientPhoto
 from files.models import Facet
 from portal.accounts.services import api_key_create
 from tests.access.routes import OTHER_ROUTES, ROUTES
-from tests.access.test_route_walker import caller_client, kind_of, walk, world  # noqa: F401
+from tests.access.test_route_walker import (  # noqa: F401  (build_world: this module's world)
+    build_world,
+    caller_client,
+    kind_of,
+    walk,
+)
 from tests.dashboard.objects import attachment_with_file, stored_file
 from tests.dashboard.routes import PAGES
 from tests.factories import FileRequestFactory, PatientFactory, StaffFactory
@@ -53,7 +58,7 @@ def body_routes() -> list[tuple[str, str]]:
     )
 
 
-def own_caller(world, kind: str) -> Client:  # noqa: F811
+def own_caller(world, kind: str) -> Client:
     """A caller that gets as far as the route's body: account A's key for the API, A's
     verified staff for pages, a verified patient for the patient's routes."""
     if kind == "api":
@@ -67,7 +72,7 @@ def own_caller(world, kind: str) -> Client:  # noqa: F811
 
 @pytest.mark.parametrize("body", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
 @pytest.mark.parametrize(("name", "route"), body_routes())
-def test_deep_json_is_refused_on_every_route_that_takes_a_body(world, name, route, body):  # noqa: F811
+def test_deep_json_is_refused_on_every_route_that_takes_a_body(world, name, route, body):
     """GIVEN JSON nested far past what any request needs WHEN it is sent, by a caller
     allowed in, to each route that takes a body THEN never a 5xx, and an API route's
     refusal has a JSON error body."""
@@ -85,7 +90,7 @@ def test_deep_json_is_refused_on_every_route_that_takes_a_body(world, name, rout
             assert response.json(), where
 
 
-def test_deep_json_on_a_json_endpoint_says_why(world):  # noqa: F811
+def test_deep_json_on_a_json_endpoint_says_why(world):
     """GIVEN the patients endpoint WHEN [ x 100,000 is posted THEN 400 in the portal's
     error shape, saying the JSON is nested too deep."""
     client = own_caller(world, "api")
@@ -101,93 +106,76 @@ def test_deep_json_on_a_json_endpoint_says_why(world):  # noqa: F811
 
 
 @pytest.fixture
-def doors(account, patient):
-    """Every door that serves a file's bytes, each for a ready file of its own:
-    name -> (client, url, whose error shape: "portal" or "medable")."""
-    key = api_key_create(account=account).plaintext
-    api = Client(HTTP_X_API_KEY=key)
-    staff = sign_in(Client(), StaffFactory(account=account).user)
-    file_request = FileRequestFactory(account=account, patient=patient)
-    request_file = stored_file(account=account, patient=patient, file_request=file_request)
-    record_file = stored_file(account=account, patient=patient)
-    xon_file = stored_file(account=account, patient=patient)
-    # imageSize is answered from a rendition the worker makes: made here as the worker would.
-    facet_rendition_get_or_create(file=xon_file, width=50, height=50)
-    attachment = attachment_with_file(account=account, patient=patient)
-    photo_patient = PatientFactory(account=account)
-    photo = PatientPhoto.objects.create(
-        account=account,
-        patient=photo_patient,
-        file=stored_file(account=account, patient=photo_patient),
-        filename="a.jpg",
-        content_type="image/jpeg",
-    )
-    dashboard = {"patient_id": patient.id}
-    return {
-        "X-on file": (api, f"/api/v1/files/{xon_file.id}", "portal", xon_file),
-        "X-on file, imageSize": (
-            api,
-            f"/api/v1/files/{xon_file.id}?imageSize=50x50",
-            "portal",
-            xon_file,
-        ),
-        "Cliniko attachment content": (
-            api,
-            reverse("patient-attachment-content", kwargs={"attachment_id": attachment.id}),
-            "any",
-            attachment.file,
-        ),
-        "Medable photo content": (
-            api,
-            reverse(
-                "patient-photo-facet", kwargs={"patient_id": photo_patient.id, "facet": "content"}
-            ),
-            "any",
-            photo.file,
-        ),
-        "Medable photo thumbnail": (
-            api,
-            reverse(
-                "patient-photo-facet", kwargs={"patient_id": photo_patient.id, "facet": "thumbnail"}
-            ),
-            "any",
-            photo.file,
-        ),
-        "dashboard record file": (
-            staff,
-            reverse(
-                "dashboard:patient-file-content", kwargs={**dashboard, "file_id": record_file.id}
-            ),
-            "portal",
-            record_file,
-        ),
-        "dashboard record thumbnail": (
-            staff,
-            reverse(
-                "dashboard:patient-file-thumbnail", kwargs={**dashboard, "file_id": record_file.id}
-            ),
-            "portal",
-            record_file,
-        ),
-        "dashboard attachment": (
-            staff,
-            reverse(
-                "dashboard:patient-attachment-content",
-                kwargs={**dashboard, "attachment_id": attachment.id},
-            ),
-            "portal",
-            attachment.file,
-        ),
-        "dashboard request file": (
-            staff,
-            reverse(
-                "dashboard:file-request-file-content",
-                kwargs={"file_request_id": file_request.id, "file_id": request_file.id},
-            ),
-            "portal",
-            request_file,
-        ),
+def open_door(account, patient):
+    """A door that serves a file's bytes, for a ready file of its own, made when the test
+    asks for it (each test uses one door): name -> (client, url, whose error shape:
+    "portal" or "any", file)."""
+
+    def api() -> Client:
+        return Client(HTTP_X_API_KEY=api_key_create(account=account).plaintext)
+
+    def staff() -> Client:
+        return sign_in(Client(), StaffFactory(account=account).user)
+
+    def xon_file(query: str = ""):
+        file = stored_file(account=account, patient=patient)
+        # imageSize is answered from a rendition the worker makes: made here as the worker would.
+        facet_rendition_get_or_create(file=file, width=50, height=50)
+        return api(), f"/api/v1/files/{file.id}{query}", "portal", file
+
+    def attachment_content():
+        attachment = attachment_with_file(account=account, patient=patient)
+        url = reverse("patient-attachment-content", kwargs={"attachment_id": attachment.id})
+        return api(), url, "any", attachment.file
+
+    def photo_facet(facet: str):
+        photo_patient = PatientFactory(account=account)
+        photo = PatientPhoto.objects.create(
+            account=account,
+            patient=photo_patient,
+            file=stored_file(account=account, patient=photo_patient),
+            filename="a.jpg",
+            content_type="image/jpeg",
+        )
+        url = reverse(
+            "patient-photo-facet", kwargs={"patient_id": photo_patient.id, "facet": facet}
+        )
+        return api(), url, "any", photo.file
+
+    def record_file(view: str):
+        file = stored_file(account=account, patient=patient)
+        url = reverse(view, kwargs={"patient_id": patient.id, "file_id": file.id})
+        return staff(), url, "portal", file
+
+    def dashboard_attachment():
+        attachment = attachment_with_file(account=account, patient=patient)
+        url = reverse(
+            "dashboard:patient-attachment-content",
+            kwargs={"patient_id": patient.id, "attachment_id": attachment.id},
+        )
+        return staff(), url, "portal", attachment.file
+
+    def request_file():
+        file_request = FileRequestFactory(account=account, patient=patient)
+        file = stored_file(account=account, patient=patient, file_request=file_request)
+        url = reverse(
+            "dashboard:file-request-file-content",
+            kwargs={"file_request_id": file_request.id, "file_id": file.id},
+        )
+        return staff(), url, "portal", file
+
+    made = {
+        "X-on file": xon_file,
+        "X-on file, imageSize": lambda: xon_file("?imageSize=50x50"),
+        "Cliniko attachment content": attachment_content,
+        "Medable photo content": lambda: photo_facet("content"),
+        "Medable photo thumbnail": lambda: photo_facet("thumbnail"),
+        "dashboard record file": lambda: record_file("dashboard:patient-file-content"),
+        "dashboard record thumbnail": lambda: record_file("dashboard:patient-file-thumbnail"),
+        "dashboard attachment": dashboard_attachment,
+        "dashboard request file": request_file,
     }
+    return lambda door: made[door]()
 
 
 def remove_stored_objects(file) -> None:
@@ -211,12 +199,12 @@ def remove_stored_objects(file) -> None:
 )
 @pytest.mark.parametrize("range_header", [None, "bytes=0-9"], ids=["whole", "range"])
 def test_a_download_whose_object_is_gone_is_410_before_any_byte(
-    storage_mode, doors, door, range_header
+    storage_mode, open_door, door, range_header
 ):
     """GIVEN a ready file whose stored bytes were removed behind the portal's back
     WHEN it is downloaded through each door (whole, or a range), on each storage
     THEN 410 with a JSON error body, decided before any header was sent."""
-    client, url, shape, file = doors[door]
+    client, url, shape, file = open_door(door)
     assert client.get(url).status_code in (200, 206)  # the door works while the bytes exist
     remove_stored_objects(file)
     headers = {"HTTP_RANGE": range_header} if range_header else {}

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from files.models import File
-from files.processing import file_process
+from files.pipeline.processing import file_process
 
 
 @dataclass

@@ -23,7 +23,7 @@ from files.models import File
 from tests.dashboard.browsing import sign_in_with_code
 from tests.support.axe import assert_no_serious_violations
 from tests.support.browser import DESKTOP, PHONE, TABLET, console_errors, screenshot
-from tests.support.patient_phone import fill_date_of_birth
+from tests.support.patient_phone import DONE_PAGE_WAIT_MS, fill_date_of_birth
 from tests.support.worker import celery_worker, wait_for
 
 LONDON = ZoneInfo("Europe/London")
@@ -81,7 +81,7 @@ def answer_slot_by_slot(phone, base, file_request, patient, photos: dict, shot: 
         screenshot(phone, f"{shot}-gap-said", full_page=False)
         assert_no_serious_violations(phone, "the patient told of an empty step")
     warning.get_by_role("button", name=re.compile(r"^Send without")).click()
-    phone.wait_for_url(re.compile(rf"{base}/r/done"))
+    phone.wait_for_url(re.compile(rf"{base}/r/done"), timeout=DONE_PAGE_WAIT_MS)
 
 
 def send_the_mole_template(staff, base, patient) -> FileRequest:

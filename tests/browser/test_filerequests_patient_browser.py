@@ -17,7 +17,7 @@ from portal.accounts.models import Account
 from tests.factories import FileRequestFactory, PatientFactory
 from tests.support.axe import assert_no_serious_violations
 from tests.support.browser import console_errors, new_context, screenshot
-from tests.support.patient_phone import fill_date_of_birth
+from tests.support.patient_phone import DONE_PAGE_WAIT_MS, fill_date_of_birth
 from tests.support.photo_quality_set import scene_photo
 from tests.support.worker import celery_worker
 
@@ -167,7 +167,7 @@ def test_a_photo_the_clinic_rejects_is_told_with_a_way_to_send_another(
         assert_no_serious_violations(phone, "upload page, rejected photo")
 
         phone.get_by_role("button", name="Finish").click()
-        phone.wait_for_url(f"{live_server.url}/r/done")
+        phone.wait_for_url(f"{live_server.url}/r/done", timeout=DONE_PAGE_WAIT_MS)
 
     heading = phone.get_by_role("heading", level=1).inner_text()
     assert heading == "What the clinic has received"

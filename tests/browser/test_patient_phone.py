@@ -33,6 +33,7 @@ from tests.factories import FileRequestFactory, PatientFactory
 from tests.support.axe import assert_no_serious_violations
 from tests.support.browser import SCREENSHOT_DIR, console_errors, new_context, screenshot
 from tests.support.patient_phone import (
+    DONE_PAGE_WAIT_MS,
     OFFLINE,
     SLOW_3G,
     fill_date_of_birth,
@@ -147,6 +148,27 @@ def the_clinic_holds(file_request) -> list[File]:
     return list(File.objects.filter(file_request=file_request).order_by("created_at"))
 
 
+def reaches_done(page, live_server, file_request, worker, *, timeout: int) -> None:
+    """Wait for the done page; when it never comes, fail saying where each photo stood on
+    the phone and in the clinic, and what the worker last wrote, not only that a wait ran
+    out."""
+    from playwright.sync_api import TimeoutError as PageTimeout
+
+    try:
+        page.wait_for_url(
+            f"{live_server.url}/r/done", wait_until="domcontentloaded", timeout=timeout
+        )
+    except PageTimeout:
+        tiles = page.locator(".photo__state").all_inner_texts()
+        held = [
+            (f.client_photo_id, f.state, f.rejection_reason) for f in the_clinic_holds(file_request)
+        ]
+        raise AssertionError(
+            f"no done page after {timeout / 1000:.0f} s: the phone shows {tiles}, the clinic"
+            f" holds {held}; the worker's log ends:\n{worker.log()[-3000:]}"
+        ) from None
+
+
 def test_three_12mp_photos_on_slow_3g_reach_the_confirmation_within_60_seconds(
     live_server, phone, file_request, tmp_path
 ):
@@ -157,7 +179,7 @@ def test_three_12mp_photos_on_slow_3g_reach_the_confirmation_within_60_seconds(
     on the phone and the size sent kept on the file."""
     page = phone.new_page()
     errors = console_errors(page)
-    with celery_worker(tmp_path):
+    with celery_worker(tmp_path) as worker:
         open_link(page, live_server, file_request)
         network(page, SLOW_3G)
         choose_photos_with_notes(page)
@@ -169,9 +191,7 @@ def test_three_12mp_photos_on_slow_3g_reach_the_confirmation_within_60_seconds(
         page.get_by_role("button", name="Send 3 photos").click()
         page.locator(".photo__state", has_text="Sending…").first.wait_for()
         axe_at_both_widths(page, "sending")
-        page.wait_for_url(
-            f"{live_server.url}/r/done", wait_until="domcontentloaded", timeout=120_000
-        )
+        reaches_done(page, live_server, file_request, worker, timeout=120_000)
         page.get_by_role("heading", name=DONE_HEADING).wait_for()
         seconds = time.monotonic() - started
 
@@ -205,7 +225,7 @@ def test_sixty_seconds_without_signal_in_the_second_photo_is_waited_out(
     page = phone.new_page()
     errors = console_errors(page)
     page.add_init_script(SIGNAL_WATCH)
-    with celery_worker(tmp_path):
+    with celery_worker(tmp_path) as worker:
         open_link(page, live_server, file_request)
         cdp = network(page, SLOW_3G)
         choose_photos_with_notes(page)
@@ -249,9 +269,7 @@ def test_sixty_seconds_without_signal_in_the_second_photo_is_waited_out(
         sending_again = time.monotonic() - back_at
         screenshot(page, "patient-resumed-360", full_page=False)
         axe_at_both_widths(page, "resumed")
-        page.wait_for_url(
-            f"{live_server.url}/r/done", wait_until="domcontentloaded", timeout=180_000
-        )
+        reaches_done(page, live_server, file_request, worker, timeout=DONE_PAGE_WAIT_MS)
         finished = time.monotonic() - back_at
         page.get_by_role("heading", name=DONE_HEADING).wait_for()
 
@@ -289,7 +307,7 @@ def test_a_tab_closed_after_the_first_photo_is_restored_and_sends_only_the_rest(
     second and third with their notes, sending them by itself; the confirmation says 3;
     the record holds exactly 3 files with the 3 notes."""
     page = phone.new_page()
-    with celery_worker(tmp_path):
+    with celery_worker(tmp_path) as worker:
         open_link(page, live_server, file_request)
         network(page, SLOW_3G)
         choose_photos_with_notes(page)
@@ -325,9 +343,7 @@ def test_a_tab_closed_after_the_first_photo_is_restored_and_sends_only_the_rest(
         restored_words = note.inner_text()
         screenshot(again, "patient-restored-360", full_page=False)
         axe_at_both_widths(again, "restored")
-        again.wait_for_url(
-            f"{live_server.url}/r/done", wait_until="domcontentloaded", timeout=180_000
-        )
+        reaches_done(again, live_server, file_request, worker, timeout=DONE_PAGE_WAIT_MS)
         heading = again.get_by_role("heading", level=1).inner_text()
 
     held = the_clinic_holds(file_request)
@@ -366,8 +382,8 @@ def test_full_resolution_photos_reach_processing_byte_for_byte(
     record_figures(full_resolution_identical=received == originals)
     assert received == originals
     assert all(file.size_sent == file.size_on_phone for file in held)
-    with celery_worker(tmp_path):
-        page.wait_for_url(f"{live_server.url}/r/done", timeout=180_000)
+    with celery_worker(tmp_path) as worker:
+        reaches_done(page, live_server, file_request, worker, timeout=DONE_PAGE_WAIT_MS)
     assert all(max(f.width, f.height) == 4032 for f in the_clinic_holds(file_request))
 
 

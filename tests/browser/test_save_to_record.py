@@ -23,7 +23,7 @@ from portal.patients.models import Patient
 from tests.dashboard.browsing import sign_in_with_code
 from tests.support.axe import assert_no_serious_violations
 from tests.support.browser import DESKTOP, PHONE, console_errors, screenshot
-from tests.support.patient_phone import fill_date_of_birth, jpeg_bytes
+from tests.support.patient_phone import DONE_PAGE_WAIT_MS, fill_date_of_birth, jpeg_bytes
 from tests.support.worker import celery_worker, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -83,7 +83,7 @@ def test_review_reply_save_to_record_and_open_the_pdf(
         )
         phone.locator(".photo__note").first.fill(NOTE)
         phone.get_by_role("button", name=re.compile(r"^Send 1 photo")).click()
-        phone.wait_for_url(re.compile(rf"{base}/r/done"))
+        phone.wait_for_url(re.compile(rf"{base}/r/done"), timeout=DONE_PAGE_WAIT_MS)
         photo = wait_for(
             lambda: File.objects.filter(file_request=file_request, state="ready").first(),
             timeout=60,

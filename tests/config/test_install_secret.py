@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from config.install_secret import derived_key
-from files.tickets import ALGORITHM, embedded_upload_url, signature_for
+from files.tickets.policies import ALGORITHM, embedded_upload_url, signature_for
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # The constant the repository used to sign with when SECRET_KEY was unset.

@@ -35,9 +35,15 @@ def test_a_killed_worker_is_restarted_and_its_task_is_delivered_again(tmp_path):
     WHEN the worker and its pool are SIGKILLed
     THEN the supervisor says so and starts a worker again, the web server answers all along,
     the upload's task is delivered again and the file ends ready; Ctrl-C then stops all."""
+    hold = tmp_path / "hold-processing"
+    hold.touch()
     with embedded_shape(
         tmp_path,
-        extra_env={"PORTAL_ENVIRONMENT": "test", "PORTAL_FILES_PROCESSING_PAUSE_SECONDS": "4"},
+        extra_env={
+            "PORTAL_ENVIRONMENT": "test",
+            "PORTAL_FILES_PROCESSING_PAUSE_SECONDS": "120",
+            "PORTAL_FILES_PROCESSING_HOLD_PATH": str(hold),
+        },
     ) as shape:
         account_id, key = api_key_for(shape, "Restart Clinic")
         created = file_request(
@@ -55,6 +61,7 @@ def test_a_killed_worker_is_restarted_and_its_task_is_delivered_again(tmp_path):
         file_id = confirmed.json()["fileId"].replace("-", "")
         shape.wait_log("paused half-way through processing", timeout=60)
         killed = shape.kill_program("worker")
+        hold.unlink()  # the work was held when the worker died; the next delivery goes on
 
         shape.wait_log("supervisor: worker was killed by SIGKILL", timeout=30)
         assert requests.get(f"{shape.url}/healthz", timeout=10).status_code == 200
@@ -73,6 +80,11 @@ def test_a_killed_worker_is_restarted_and_its_task_is_delivered_again(tmp_path):
             message=f"the file never became ready after the restart:\n{shape.log()[-5000:]}",
         )
         assert shape.log().count("paused half-way through processing") >= 2
+        with shape.database() as db:
+            attempts = db.execute(
+                "SELECT processing_attempts FROM files_file WHERE id = ?", (file_id,)
+            ).fetchone()[0]
+        assert attempts == 2  # the killed run, then the one that finished
         assert shape.program_pid("worker") not in (None, killed)
         assert requests.get(f"{shape.url}/healthz", timeout=10).status_code == 200
     assert shape.process.returncode == 0, shape.log()[-3000:]

@@ -80,7 +80,7 @@ KINDS = {
 
 @pytest.fixture
 def world(account, django_capture_on_commit_callbacks):
-    from files.processing import file_process
+    from files.pipeline.processing import file_process
     from files.services import file_create_from_stream
     from tests.factories import FileRequestFactory, PatientFactory, StaffFactory
     from tests.files import samples

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 from attachments.models import PatientAttachment
 from attachments.services import attachment_record
 from files.models import File, Purpose
-from files.processing import file_process
+from files.pipeline.processing import file_process
 from files.services import file_create_from_stream
 from portal.audit.services import Actor
 

@@ -14,7 +14,7 @@ from filerequests.services import (
     file_request_publish_files_update,
 )
 from files.models import Facet
-from files.processing import file_process
+from files.pipeline.processing import file_process
 from portal.accounts.services import api_key_create
 from portal.audit.services import Actor
 from portal.ops.services import heartbeat_record

@@ -26,8 +26,7 @@ from tests.factories import AccountFactory, FileRequestFactory, PatientFactory, 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def world():
+def build_world() -> SimpleNamespace:
     """Account A with one of everything; account B with an admin of its own."""
     account_a = AccountFactory(name="A Clinic")
     account_b = AccountFactory(name="B Clinic")

@@ -38,7 +38,7 @@ from portal.ops.models import BeatLease
 from portal.patients.services import patient_create
 from portal.webhooks.models import Delivery, DeliveryAttempt, Event
 from tests.dashboard.showcase import answered_request, everything_for
-from tests.factories import StaffFactory, UserFactory
+from tests.factories import AccountFactory, StaffFactory, UserFactory
 from tests.support.sessions import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -59,9 +59,10 @@ def admin_site(operator) -> Client:
     return sign_in(Client(), operator)
 
 
-@pytest.fixture
-def world(account, other_account):
+def build_world() -> dict:
     """A clinic with data in every model, and a look-alike request in another clinic."""
+    account = AccountFactory(name="Riverside Clinic")
+    other_account = AccountFactory(name="Hillside Clinic")
     staff = StaffFactory(
         account=account, display_name="Dr Rachel Williams", role=Staff.Role.CLINICIAN
     )
@@ -295,10 +296,12 @@ def test_files_show_thumbnails_in_the_list_and_on_their_page(admin_site, world, 
     assert download.actor_label == f"admin {operator}"
 
 
-def test_the_thumbnail_view_is_for_signed_in_admins_only(world, clinician):
-    """GIVEN a photo WHEN someone without a verified admin session asks for its
-    admin thumbnail THEN they are sent to sign in, and no bytes are served."""
+def test_the_thumbnail_view_is_for_signed_in_admins_only(world):
+    """GIVEN a photo WHEN someone without a verified admin session (no one, or a clinician
+    of the photo's own clinic) asks for its admin thumbnail THEN they are sent to sign in,
+    and no bytes are served."""
     photo = file_of(world)
+    clinician = StaffFactory(account=world["account"], role=Staff.Role.CLINICIAN)
     anonymous = Client().get(thumbnail_url(photo))
     assert anonymous.status_code == 302
     staff_only = sign_in(Client(), clinician.user).get(thumbnail_url(photo))

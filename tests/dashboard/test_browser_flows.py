@@ -16,7 +16,7 @@ from filerequests.models import FileRequest
 from filerequests.sms import file_outbox_messages
 from tests.dashboard.browsing import sign_in_with_code
 from tests.support.browser import DESKTOP, PHONE, screenshot
-from tests.support.patient_phone import fill_date_of_birth, jpeg_bytes
+from tests.support.patient_phone import DONE_PAGE_WAIT_MS, fill_date_of_birth, jpeg_bytes
 from tests.support.worker import celery_worker, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -96,7 +96,7 @@ def test_photos_a_patient_sends_appear_on_the_staff_page_without_a_reload(
             ]
         )
         phone.get_by_role("button", name="Send 2 photos").click()
-        phone.wait_for_url(f"{base}/r/done")
+        phone.wait_for_url(f"{base}/r/done", timeout=DONE_PAGE_WAIT_MS)
 
         thumbnails = staff_page.locator("#file-request-live .gallery img.tile-image")
         expect(thumbnails).to_have_count(2, timeout=60_000)

@@ -17,7 +17,7 @@ from portal.audit.services import Actor
 from portal.patients.models import Patient
 from tests.dashboard.browsing import sign_in_with_code
 from tests.support.browser import DESKTOP, PHONE, console_errors, screenshot
-from tests.support.patient_phone import fill_date_of_birth, jpeg_bytes
+from tests.support.patient_phone import DONE_PAGE_WAIT_MS, fill_date_of_birth, jpeg_bytes
 from tests.support.worker import celery_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -48,7 +48,7 @@ def patient_sends(phone, base, file_request, patient, *, name="forearm.jpg"):
         [{"name": name, "mimeType": "image/jpeg", "buffer": jpeg_bytes(1200, 900, (60, 90, 40))}]
     )
     phone.get_by_role("button", name=re.compile(r"^Send 1 photo")).click()
-    phone.wait_for_url(re.compile(rf"{base}/r/done"))
+    phone.wait_for_url(re.compile(rf"{base}/r/done"), timeout=DONE_PAGE_WAIT_MS)
 
 
 def test_an_answer_reaches_the_inbox_live_then_is_reviewed_and_followed_up(

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from dashboard.compare import default_choice
 from files.models import File
-from files.processing import file_process
+from files.pipeline.processing import file_process
 from files.services import file_create_from_stream
 from portal.audit.models import AuditEvent
 from portal.audit.services import Actor
@@ -197,11 +197,36 @@ def test_the_record_groups_photos_by_body_site_named_by_step_and_date(
     patient, (first, *_rest) = mole_history
     html = clinician_client.get(f"/patients/{patient.id}/attachments/?group=site").content.decode()
     assert html.index(">Left forearm</h3>") < html.index(">Scalp</h3>")
-    day = timezone.localtime(first.created_at)
+    day = timezone.localtime(first.created_at, patient.account.zone)  # as the clinic reads it
     assert f"Close-up, {day.day} {day:%b %Y}" in html
     assert "IMG_0001.jpg" in html
     assert f"/patients/{patient.id}/compare/?around={first.id}" in html
     assert 'width="160" height="160"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("time_zone", "dated"), [("Europe/London", "2 Jul 2026"), ("America/New_York", "1 Jul 2026")]
+)
+def test_photos_are_dated_by_the_clinics_calendar_not_utcs(
+    clinician_client, account, time_zone, dated
+):
+    """A photo sent at half past midnight on a London summer night (still 1 July in UTC and
+    in New York) is named by the day where the clinic is, in the record and on the
+    comparison."""
+    type(account).objects.filter(pk=account.pk).update(time_zone=time_zone)
+    patient = PatientFactory(account=account)
+    photo = ready_photo(account, patient, days_ago=0, site=FOREARM, side="left", slot="Close-up")
+    File.objects.filter(pk=photo.pk).update(
+        created_at=dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)
+    )
+    record = clinician_client.get(f"/patients/{patient.id}/attachments/?group=site")
+    assert f"Close-up, {dated}" in record.content.decode()
+    earlier = ready_photo(account, patient, days_ago=400, site=FOREARM, side="left")
+    compare = clinician_client.get(
+        f"/patients/{patient.id}/compare/?files={earlier.id}&files={photo.id}"
+    )
+    assert f'<p class="compare-title">Close-up, {dated}</p>' in compare.content.decode()
 
 
 @pytest.mark.django_db
@@ -250,7 +275,7 @@ def test_the_request_page_names_photos_by_step_and_shows_the_body_site(clinician
     file = ready_photo(account, patient, days_ago=0, site=SCALP, slot="Close-up", name="IMG_9.jpg")
     File.objects.filter(pk=file.pk).update(file_request=request)
     html = clinician_client.get(f"/file-requests/{request.id}/").content.decode()
-    day = timezone.localtime(file.created_at)
+    day = timezone.localtime(file.created_at, account.zone)
     assert f"Close-up, {day.day} {day:%b %Y}" in html
     assert "Scalp" in html and "IMG_9.jpg" in html
 

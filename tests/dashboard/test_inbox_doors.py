@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from files.models import File
-from files.processing import file_process
+from files.pipeline.processing import file_process
 from portal.audit.models import AuditEvent
 from tests.attachments import samples as attachment_samples
 from tests.dashboard.objects import stored_file

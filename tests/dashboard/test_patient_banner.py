@@ -75,8 +75,9 @@ def banners(response) -> Banners:
     return Banners(html)
 
 
-def age_years(born: datetime.date) -> int:
-    today = timezone.localdate()
+def age_years(born: datetime.date, account) -> int:
+    """The age on the clinic's today, as its pages count it."""
+    today = timezone.localdate(timezone=account.zone)
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
@@ -93,10 +94,8 @@ def thompson(account):
 
 @pytest.fixture
 def thompson_banner(thompson) -> str:
-    return (
-        f"THOMPSON, Margaret Born 3-Mar-1948 ({age_years(thompson.date_of_birth)}y) "
-        "NHS No. 943 476 5919"
-    )
+    age = age_years(thompson.date_of_birth, thompson.account)
+    return f"THOMPSON, Margaret Born 3-Mar-1948 ({age}y) NHS No. 943 476 5919"
 
 
 # --- Content on each page ---------------------------------------------------------------

@@ -24,7 +24,7 @@ from tests.dashboard.conftest import (
     signed_in_client,
 )
 from tests.dashboard.routes import PAGES
-from tests.dashboard.test_access import world  # noqa: F401  (the fixture)
+from tests.dashboard.test_access import build_world  # noqa: F401  (this module's world)
 from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ ROLES = [Staff.Role.CLINICIAN, Staff.Role.RECEPTIONIST, Staff.Role.ADMIN]
 MEMBER_PAGES = sorted(name for name, rule in PAGES.items() if not rule.public and not rule.admin)
 
 
-def member_urls(world) -> list[tuple[str, str]]:  # noqa: F811
+def member_urls(world) -> list[tuple[str, str]]:
     return [
         (method, reverse(f"dashboard:{name}", kwargs=PAGES[name].kwargs(world)))
         for name in MEMBER_PAGES
@@ -41,14 +41,14 @@ def member_urls(world) -> list[tuple[str, str]]:  # noqa: F811
     ]
 
 
-def shows_patient(response, world) -> bool:  # noqa: F811
+def shows_patient(response, world) -> bool:
     html = response.content.decode(errors="replace")
     return world.patient.first_name in html or world.patient.last_name in html
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_the_first_sign_in_of_every_role_sets_up_a_code_before_any_patient_data(
-    world,  # noqa: F811
+    world,
     role,
 ):
     """GIVEN a member of each role who has never set up an authenticator
@@ -80,7 +80,7 @@ def test_the_first_sign_in_of_every_role_sets_up_a_code_before_any_patient_data(
 
 
 @pytest.mark.parametrize("role", [Staff.Role.CLINICIAN, Staff.Role.RECEPTIONIST])
-def test_a_member_with_an_authenticator_needs_its_code(world, role):  # noqa: F811
+def test_a_member_with_an_authenticator_needs_its_code(world, role):
     """GIVEN a clinician or receptionist with an authenticator WHEN the password is right
     THEN the code is asked for, a wrong one is refused, the right one signs in."""
     user = StaffFactory(account=world.account, role=role).user
@@ -98,7 +98,7 @@ def test_a_member_with_an_authenticator_needs_its_code(world, role):  # noqa: F8
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_a_session_signed_in_with_a_password_only_sees_no_patient(world, role):  # noqa: F811
+def test_a_session_signed_in_with_a_password_only_sees_no_patient(world, role):
     """GIVEN a session signed in with a password only (one left from before every role
     needed a code) WHEN it opens any member's page, by any method, or the API
     THEN each sends it to set up two-factor sign-in, and shows no patient."""
@@ -120,7 +120,7 @@ def test_a_session_signed_in_with_a_password_only_sees_no_patient(world, role): 
 
 
 @pytest.mark.parametrize("role", [Staff.Role.CLINICIAN, Staff.Role.RECEPTIONIST])
-def test_nobody_can_turn_two_factor_sign_in_off(world, role):  # noqa: F811
+def test_nobody_can_turn_two_factor_sign_in_off(world, role):
     """GIVEN a verified clinician or receptionist WHEN they post "Turn off" on Security
     THEN their authenticator stays, the page says why, and it offers no such button."""
     staff = StaffFactory(account=world.account, role=role)

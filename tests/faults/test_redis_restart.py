@@ -69,7 +69,8 @@ def test_no_queued_task_is_lost_when_redis_restarts(tmp_path, s3_bucket, clinic)
                 sweep = manage(
                     "shell",
                     "-c",
-                    "from files.sweeps import stale_upload_sweep; print(stale_upload_sweep())",
+                    "from files.pipeline.sweeps import stale_upload_sweep; "
+                    "print(stale_upload_sweep())",
                     extra_env={**broker, "FILES_REQUEUE_PENDING_AFTER_SECONDS": "0"},
                 )
                 assert sweep.returncode == 0, sweep.stderr

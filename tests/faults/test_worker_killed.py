@@ -38,6 +38,23 @@ def upload_one(server, clinic, data: bytes) -> str:
     return response.json()[0]["id"]
 
 
+class HeldProcessing:
+    """Processing held half-way for as long as a file exists (at most 120 s), so a kill
+    is sure to land while the work is held, however slow the machine: ``release`` lets
+    the next delivery go on at once."""
+
+    def __init__(self, tmp_path):
+        self.path = tmp_path / "hold-processing"
+        self.path.touch()
+        self.env = {
+            "PORTAL_FILES_PROCESSING_PAUSE_SECONDS": "120",
+            "PORTAL_FILES_PROCESSING_HOLD_PATH": str(self.path),
+        }
+
+    def release(self) -> None:
+        self.path.unlink()
+
+
 def wait_until_paused(worker, file_id: str) -> None:
     wait_for(
         lambda: f"file {file_id} paused half-way" in worker.log(),
@@ -67,14 +84,16 @@ def test_pool_child_killed_mid_processing_is_requeued(tmp_path, s3_bucket, clini
     THEN the parent re-queues the task, a new child processes it, and the file ends
     ready exactly once: one content and one thumbnail facet, one file.ready event."""
     data = photo(1)
+    hold = HeldProcessing(tmp_path)
     with (
         portal_server(tmp_path, workers=1) as server,
-        celery_worker(tmp_path, extra_env={"FILES_PROCESSING_PAUSE_SECONDS": "3"}) as worker,
+        celery_worker(tmp_path, extra_env=hold.env) as worker,
     ):
         file_id = upload_one(server, clinic, data)
         wait_until_paused(worker, file_id)
         [child] = worker.child_pids()
         os.kill(child, signal.SIGKILL)
+        hold.release()  # the child died while the work was held; the next run goes on
         wait_for(
             lambda: File.objects.filter(pk=file_id, state="ready", temp_key="").exists(),
             timeout=45,

@@ -7,15 +7,16 @@ import io
 from dataclasses import dataclass, field
 
 import pytest
+from django.test import TestCase
 
 from attachments.services import attachment_record
 from files.models import File
-from files.processing import file_process
+from files.pipeline.processing import file_process
 from files.services import file_create_from_stream
 from portal.accounts.services import api_key_create
 from portal.audit.services import Actor
 from tests.attachments import samples as attachment_samples
-from tests.factories import FileRequestFactory, PatientFactory
+from tests.factories import AccountFactory, FileRequestFactory, PatientFactory
 from tests.files import samples
 
 
@@ -132,10 +133,24 @@ def record_build(account) -> Record:
     return record
 
 
+def build_world() -> Record:
+    """The record in a clinic of its own, its on-commit work (events, webhooks) done."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return record_build(AccountFactory(name="Riverside Clinic"))
+
+
+@pytest.fixture(scope="module")
+def world_builder():
+    """The record, built once for each module of FHIR tests that only read it
+    (tests/support/module_world.py): five files through the real pipeline cost more than
+    most of the tests that read them."""
+    return build_world
+
+
 @pytest.fixture
-def record(account, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        return record_build(account)
+def record(world) -> Record:
+    """What a test changes of it is rolled back when the test ends."""
+    return world
 
 
 @pytest.fixture

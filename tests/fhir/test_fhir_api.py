@@ -347,12 +347,13 @@ def test_summary_count_and_count_zero_answer_the_total_alone(fhir, record):
         assert "entry" not in body
 
 
-def test_polling_with_last_updated_sees_only_what_is_new(fhir, record, account):
+def test_polling_with_last_updated_sees_only_what_is_new(fhir, record):
     """GIVEN a record system that saw everything up to now WHEN a new file becomes ready
     and it polls with _lastUpdated=gt<then> THEN only the new file is answered."""
     from tests.fhir.conftest import stored_file
     from tests.files import samples
 
+    account = record.account  # the clinic the record was built in
     seen_until = File.objects.order_by("-processed_at").first().processed_at
     before = bundle_of(
         fhir(f"DocumentReference?_lastUpdated=gt{seen_until.isoformat().replace('+', '%2B')}")
@@ -376,7 +377,7 @@ def test_include_subject_adds_each_patient_once(fhir, record):
     assert included[0]["resource"]["resourceType"] == "Patient"
 
 
-def test_files_not_ready_expired_or_archived_are_not_listed(fhir, record, account):
+def test_files_not_ready_expired_or_archived_are_not_listed(fhir, record):
     """GIVEN a file still processing, one rejected, one expired and one archived WHEN
     searched THEN none is listed; reading the expired one answers 410 (deleted), the
     processing one 404 saying it is being checked."""
@@ -385,6 +386,7 @@ def test_files_not_ready_expired_or_archived_are_not_listed(fhir, record, accoun
     from portal.audit.services import Actor
     from tests.files import samples
 
+    account = record.account  # the clinic the record was built in
     pending = file_create_from_stream(
         account=account,
         patient=record.patient,
@@ -522,7 +524,7 @@ def test_count_is_capped_at_one_hundred(fhir, record):
     assert "_count=100" in self_link
 
 
-def test_a_search_costs_the_same_queries_however_many_files(fhir, record, account):
+def test_a_search_costs_the_same_queries_however_many_files(fhir, record):
     """GIVEN 5 files, then 15 WHEN the same search runs THEN the same number of queries
     (no query per file)."""
     from django.db import connection
@@ -531,6 +533,7 @@ def test_a_search_costs_the_same_queries_however_many_files(fhir, record, accoun
     from tests.fhir.conftest import stored_file
     from tests.files import samples
 
+    account = record.account  # the clinic the record was built in
     path = f"DocumentReference?patient={record.patient.pk}&_include=DocumentReference:subject"
     fhir(path)  # warm: a facet stored before processing recorded SHA-1 gets it here
     with CaptureQueriesContext(connection) as few:

@@ -228,9 +228,10 @@ def four_documents(account, patient) -> list[File]:
 
 
 @pytest.mark.parametrize("leaves", ["archived", "expired"])
-def test_a_document_leaving_while_a_client_pages_costs_no_other(fhir, record, account, leaves):
+def test_a_document_leaving_while_a_client_pages_costs_no_other(fhir, record, leaves):
     """GIVEN four documents paged one at a time WHEN the first leaves the record (archived
     or expired) after the first page THEN the pages still answer each of the four once."""
+    account = record.account  # the clinic the record was built in
     patient = PatientFactory(account=account, first_name="Ann", last_name="Lee")
     documents = four_documents(account, patient)
     body = bundle_of(fhir(f"DocumentReference?patient={patient.pk}&_count=1"))
@@ -245,7 +246,8 @@ def test_a_document_leaving_while_a_client_pages_costs_no_other(fhir, record, ac
     assert seen == [str(d.pk) for d in documents]
 
 
-def test_a_document_arriving_while_a_client_pages_is_seen_once(fhir, record, account):
+def test_a_document_arriving_while_a_client_pages_is_seen_once(fhir, record):
+    account = record.account  # the clinic the record was built in
     body = bundle_of(fhir(f"DocumentReference?patient={record.patient.pk}&_count=2"))
     seen = ids_in(body)
     new = stored_file(
@@ -313,7 +315,7 @@ def test_a_cursor_cannot_be_forged_or_carried_elsewhere(fhir, client, record, ot
     outcome_of(response, 400, "invalid")
 
 
-def test_polling_from_the_newest_stamp_answers_nothing_new_twice(fhir, record, account):
+def test_polling_from_the_newest_stamp_answers_nothing_new_twice(fhir, record):
     """GIVEN documents made ready within one millisecond WHEN a record system polls with
     ``_lastUpdated=gt<the newest meta.lastUpdated it saw>`` THEN each poll answers exactly
     what is new since: nothing twice, nothing missed (stamps and filter in microseconds)."""
@@ -348,12 +350,12 @@ def test_an_archived_document_reads_gone_as_search_leaves_it_out(fhir, record):
 
 
 def test_archiving_and_expiry_each_send_one_webhook_event(
-    record, account, django_capture_on_commit_callbacks
+    record, django_capture_on_commit_callbacks
 ):
     """GIVEN a Cliniko attachment archived and a file whose time ran out WHEN the change is
     made and the expiry sweep runs (twice) THEN one ``patient-attachment.archived`` and one
     ``file.expired`` event, each naming the file (the DocumentReference's id) and patient."""
-    from files.sweeps import expiry_announce_sweep
+    from files.pipeline.sweeps import expiry_announce_sweep
 
     cliniko, xon = record.files[4], record.files[2]
     with django_capture_on_commit_callbacks():

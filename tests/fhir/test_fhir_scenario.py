@@ -13,7 +13,7 @@ from fhirpy import SyncFHIRClient
 from playwright.sync_api import expect
 
 from tests.factories import FileRequestFactory, PatientFactory, StaffFactory
-from tests.support.patient_phone import fill_date_of_birth, jpeg_bytes
+from tests.support.patient_phone import DONE_PAGE_WAIT_MS, fill_date_of_birth, jpeg_bytes
 from tests.support.worker import celery_worker, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -64,7 +64,7 @@ def test_a_record_system_polling_sees_the_photos_a_patient_sends(
         expect(notes).to_have_count(2)
         notes.nth(0).fill("It itches most at night.")
         page.get_by_role("button", name="Send 2 photos").click()
-        page.wait_for_url(f"{live_server.url}/r/done")
+        page.wait_for_url(f"{live_server.url}/r/done", timeout=DONE_PAGE_WAIT_MS)
 
         def polled():
             found = (

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from filerequests import record_reports
 from filerequests.models import FileRequest, RecordReport
 from files.models import Facet, File
-from files.processing import file_process
+from files.pipeline.processing import file_process
 from files.services import file_create_from_stream
 from portal.audit.services import Actor
 from tests.factories import FileRequestFactory, PatientFactory, StaffFactory

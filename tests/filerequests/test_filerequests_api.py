@@ -616,7 +616,7 @@ def test_listed_files_always_have_a_string_mime_type_and_refused_files_are_left_
     from PIL import Image
 
     from files.models import File
-    from files.processing import file_process
+    from files.pipeline.processing import file_process
     from files.services import file_create_from_stream
     from portal.audit.services import Actor
     from tests.files import samples
@@ -671,7 +671,7 @@ def test_listed_thumbnail_size_is_what_its_url_answers(
 
     from config.celery import app as celery_app
     from files.models import File
-    from files.processing import file_process
+    from files.pipeline.processing import file_process
     from files.services import file_create_from_stream
     from portal.audit.services import Actor
     from tests.files import samples

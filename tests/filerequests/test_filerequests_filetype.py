@@ -1,5 +1,5 @@
 """The phone's file-type check (static/filerequests/filetype.js) against the server's
-(files/sniffing.py): for each kind of file a patient might choose, both accept it or
+(files/pipeline/sniffing.py): for each kind of file a patient might choose, both accept it or
 both refuse it, and the phone's refusal is in words a patient understands."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from files.sniffing import IMAGE_TYPES, detect
+from files.pipeline.sniffing import IMAGE_TYPES, detect
 from tests.support.browser import new_context
 
 pytestmark = [pytest.mark.browser]

@@ -398,8 +398,19 @@ def fields_marked_wrong(html: str) -> list[str]:
     return re.findall(r'class="input input--\d input--error" id="dob-(\w+)"', html)
 
 
-TODAY = timezone.localdate()
-TOMORROW = TODAY + datetime.timedelta(days=1)
+TODAY = {"days_from_clinic_today": 0}
+TOMORROW = {"days_from_clinic_today": 1}
+
+
+def filled_in(form: dict, account) -> dict:
+    """The form a patient types, with a date given as days from today where the clinic is
+    worked out when the test runs (a date fixed when the module loads belongs to the
+    collection's day, and to UTC's)."""
+    if "days_from_clinic_today" not in form:
+        return form
+    offset = datetime.timedelta(days=form["days_from_clinic_today"])
+    day = timezone.localdate(timezone=account.zone) + offset
+    return {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
 
 
 @pytest.mark.django_db
@@ -484,7 +495,7 @@ TOMORROW = TODAY + datetime.timedelta(days=1)
             ["year"],
         ),
         (
-            {"day": str(TOMORROW.day), "month": str(TOMORROW.month), "year": str(TOMORROW.year)},
+            TOMORROW,
             "Date of birth must be in the past",
             ["year"],
         ),
@@ -497,7 +508,7 @@ def test_each_date_that_cannot_be_a_birth_date_is_explained_by_field(
     missing, letters, a two-digit year, 31 February, before 1900, tomorrow)
     THEN the page says what is wrong, marks exactly the fields to fix, and no attempt is
     used."""
-    response = client.post(link(file_request), form)
+    response = client.post(link(file_request), filled_in(form, file_request.account))
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -512,7 +523,7 @@ def test_each_date_that_cannot_be_a_birth_date_is_explained_by_field(
     "form",
     [
         {"day": "1", "month": "1", "year": "1900"},
-        {"day": str(TODAY.day), "month": str(TODAY.month), "year": str(TODAY.year)},
+        TODAY,
         {"day": "29", "month": "2", "year": "2000"},
     ],
     ids=["1-jan-1900", "today", "29-feb-2000"],
@@ -521,10 +532,43 @@ def test_the_oldest_and_newest_possible_dates_are_checked_as_answers(client, fil
     """GIVEN a sent request WHEN the date is a real one at the edge of the range (1 January
     1900, today, a leap day) THEN it is checked as an answer: wrong here, so it counts as
     one attempt and says it does not match."""
-    response = client.post(link(file_request), form)
+    response = client.post(link(file_request), filled_in(form, file_request.account))
 
     assert response.status_code == 200
     assert "does not match our records" in response.content.decode()
+    file_request.refresh_from_db()
+    assert file_request.failed_attempts == 1
+
+
+# Half past midnight on 2 July in London, still 1 July in UTC and in New York.
+LONDON_SUMMER_MIDNIGHT = datetime.datetime(2026, 7, 1, 23, 30, tzinfo=datetime.UTC)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("time_zone", "clinic_today"),
+    [("Europe/London", datetime.date(2026, 7, 2)), ("America/New_York", datetime.date(2026, 7, 1))],
+)
+def test_today_and_tomorrow_are_the_clinics_days_not_utcs(
+    client, clock, file_request, time_zone, clinic_today
+):
+    """GIVEN a clinic in London or New York and the hour after a London summer midnight
+    WHEN the patient enters the clinic's today, then its tomorrow THEN today is checked as
+    an answer (a baby born today is born) and tomorrow is refused as not yet past."""
+    clock.now = LONDON_SUMMER_MIDNIGHT
+    type(file_request.account).objects.filter(pk=file_request.account.pk).update(
+        time_zone=time_zone
+    )
+
+    def typed(day: datetime.date) -> dict:
+        return {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
+
+    today = client.post(link(file_request), typed(clinic_today)).content.decode()
+    assert "does not match our records" in today
+    tomorrow = client.post(
+        link(file_request), typed(clinic_today + datetime.timedelta(days=1))
+    ).content.decode()
+    assert "Date of birth must be in the past" in tomorrow
     file_request.refresh_from_db()
     assert file_request.failed_attempts == 1
 

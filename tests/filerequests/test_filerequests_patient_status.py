@@ -14,7 +14,7 @@ from PIL import Image
 
 from filerequests.patient_status import GENERIC_REASON, patient_reason
 from files.models import File
-from files.processing import file_process
+from files.pipeline.processing import file_process
 from portal.accounts.models import Account
 from portal.audit.models import AuditEvent
 from tests.factories import FileRequestFactory, PatientFactory

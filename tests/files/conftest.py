@@ -8,7 +8,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from files.models import File
-from files.processing import file_process
+from files.pipeline.processing import file_process
 from files.services import file_create_from_stream, upload_ticket_issue
 from portal.audit.services import Actor
 

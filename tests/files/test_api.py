@@ -14,7 +14,7 @@ from PIL import Image
 
 from filerequests.models import FileRequest
 from files.models import Facet, File
-from files.renditions import facet_rendition_render
+from files.pipeline.renditions import facet_rendition_render
 from portal.audit.models import AuditEvent
 from portal.webhooks.models import Event
 from tests.attachments import samples as attachment_samples

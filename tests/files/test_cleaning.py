@@ -11,7 +11,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from files.cleaning import CleaningError, clean_losslessly, exif_orientation
+from files.pipeline.cleaning import CleaningError, clean_losslessly, exif_orientation
 from tests.files import samples
 
 GPS_IFD = 0x8825
@@ -623,7 +623,7 @@ def test_processing_records_the_size_a_photo_is_shown_at(orientation):
     """GIVEN a 40 x 30 JPEG whose EXIF orientation is 1 to 8 WHEN processing cleans it
     THEN the stored bytes are the lossless cleaning's, and the width and height recorded
     are as the photo is shown: turned for orientations 5 to 8 (a quarter turn)."""
-    from files.processing import clean
+    from files.pipeline.processing import clean
 
     data = with_segments(samples.jpeg((40, 30)), segment(0xE1, exif_body(orientation)))
     cleaned = clean(io.BytesIO(data), "image/jpeg")
@@ -638,7 +638,7 @@ def test_processing_records_the_size_a_photo_is_shown_at(orientation):
 def test_processing_cleans_jpeg_png_and_webp_without_decoding_them(content_type, make):
     """GIVEN a JPEG, PNG or WebP WHEN processing cleans it THEN the stored bytes are the
     lossless cleaning's (the camera's image data kept byte for byte), in the same type."""
-    from files.processing import clean
+    from files.pipeline.processing import clean
 
     data = make()
     cleaned = clean(io.BytesIO(data), content_type)

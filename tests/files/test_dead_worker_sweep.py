@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from files.models import File
-from files.sweeps import dead_worker_requeue
+from files.pipeline.sweeps import dead_worker_requeue
 from portal.ops.models import WorkerHeartbeat
 
 pytestmark = pytest.mark.django_db

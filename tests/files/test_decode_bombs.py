@@ -19,7 +19,7 @@ from django.utils import timezone
 from PIL import Image
 
 from files.models import File
-from files.processing import file_process
+from files.pipeline.processing import file_process
 from files.services import file_create_from_stream
 from portal.audit.services import Actor
 from tests.factories import FileRequestFactory

@@ -15,8 +15,8 @@ import zlib
 
 import pytest
 
-from files.image_layout import JPEG, PNG, WEBP, Layout, TooMuchText, layout_of
-from files.sniffing import FileRejected, sniff
+from files.pipeline.image_layout import JPEG, PNG, WEBP, Layout, TooMuchText, layout_of
+from files.pipeline.sniffing import FileRejected, sniff
 
 # --- JPEG -----------------------------------------------------------------------------------
 

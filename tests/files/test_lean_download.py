@@ -1,4 +1,4 @@
-"""The lean download path (files.lean_download) answers exactly as the DRF view it stands
+"""The lean download path (files.serving.lean_download) answers exactly as the DRF view it stands
 in front of, checks the key and its revocation on every request, and audits every download."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import pytest
 from rest_framework.test import APIClient, APIRequestFactory
 
 from files.api import FileDetailApi
-from files.lean_download import lean_file_response
 from files.models import Facet
-from files.renditions import facet_rendition_render
+from files.pipeline.renditions import facet_rendition_render
+from files.serving.lean_download import lean_file_response
 from portal.accounts.services import api_key_create, api_key_revoke
 from portal.audit.models import AuditEvent
 from tests.factories import FileFactory

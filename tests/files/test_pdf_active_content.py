@@ -677,10 +677,10 @@ def test_a_pdf_pypdf_cannot_read_is_refused_as_damaged_and_logged(upload, proces
     """GIVEN a PDF whose page tree is not a tree (its /Kids a number) WHEN processed
     THEN rejected as a damaged PDF, and the log keeps pypdf's own error for the operator."""
     data = build({2: b"<< /Type /Pages /Kids 7 /Count 1 >>"})
-    with caplog.at_level("INFO", logger="files.pdf_check"):
+    with caplog.at_level("INFO", logger="files.pipeline.pdf_check"):
         file = run(upload, process, data)
     assert_refused(file, DAMAGED)
-    (record,) = [r for r in caplog.records if r.name == "files.pdf_check"]
+    (record,) = [r for r in caplog.records if r.name == "files.pipeline.pdf_check"]
     assert record.getMessage() == "pypdf could not read a PDF"
     assert record.exc_info and "Kids" in str(record.exc_info[1])
 

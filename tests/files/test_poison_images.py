@@ -23,8 +23,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from files.models import Facet, File
+from files.pipeline.sweeps import stale_upload_sweep
 from files.services import file_create_from_stream
-from files.sweeps import stale_upload_sweep
 from portal.audit.services import Actor
 from portal.webhooks.models import Event
 from tests.files import poison, samples
@@ -129,7 +129,7 @@ limit = int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 import django
 django.setup()
-from files.processing import file_process
+from files.pipeline.processing import file_process
 file = file_process(file_id=sys.argv[1])
 print("OUTCOME", file.state, file.rejection_reason)
 """

@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from PIL import Image, ImageOps
 
 from files.models import TEMP_ROOT, Facet, File
-from files.processing import file_process
+from files.pipeline.processing import file_process
 from files.signals import file_processed
 from portal.webhooks.models import Event
 from tests.files import samples

@@ -28,7 +28,7 @@ STEP_LINE = re.compile(r"file (\S+) (\w+): \d+\.\d ms")
 @pytest.fixture
 def step_log(caplog):
     """The names of the steps each file's run began, in order, read from the DEBUG log."""
-    caplog.set_level(logging.DEBUG, logger="files.processing")
+    caplog.set_level(logging.DEBUG, logger="files.pipeline.processing")
 
     def steps(file: File) -> list[str]:
         found = []
@@ -193,7 +193,7 @@ def test_a_storage_refusal_half_way_through_promote_leaves_nothing_behind(
 def test_each_step_time_is_logged(upload, process, caplog):
     """GIVEN a photo WHEN processed THEN the log has one DEBUG line per step with its time,
     and one INFO line for the file with its outcome, total and every step's time."""
-    caplog.set_level(logging.DEBUG, logger="files.processing")
+    caplog.set_level(logging.DEBUG, logger="files.pipeline.processing")
     file = process(upload(samples.jpeg()))
 
     lines = [(r.levelno, r.getMessage()) for r in caplog.records if str(file.pk) in r.getMessage()]
@@ -212,7 +212,7 @@ def test_each_step_time_is_logged(upload, process, caplog):
 def test_a_rejected_file_logs_the_steps_it_went_through(upload, process, caplog):
     """GIVEN an HTML page sent as a photo WHEN processed THEN the file's INFO line names it
     rejected and gives the times of verify and sniff, where it stopped."""
-    caplog.set_level(logging.INFO, logger="files.processing")
+    caplog.set_level(logging.INFO, logger="files.pipeline.processing")
     file = process(upload(b"<!DOCTYPE html><html><body>hi</body></html>"))
 
     summary = [r.getMessage() for r in caplog.records if "processed:" in r.getMessage()]

@@ -14,8 +14,8 @@ import zlib
 import pytest
 from PIL import Image, ImageCms, ImageOps
 
-from files import rendering
-from files.rendering import (
+from files.pipeline import rendering
+from files.pipeline.rendering import (
     ALLOWED_IMAGE_FORMATS,
     MAX_IMAGE_PIXELS,
     ImageRejected,

@@ -26,10 +26,10 @@ from django.utils import timezone
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from config.celery import app as celery_app
-from files import rendering
 from files.models import Facet
+from files.pipeline import rendering
+from files.pipeline.renditions import facet_rendition_render, rendition_name_for
 from files.quota import trial_usage
-from files.renditions import facet_rendition_render, rendition_name_for
 from portal.accounts.models import Account
 from tests.factories import FacetFactory, FileFactory
 from tests.files import samples
@@ -153,7 +153,7 @@ def received(api, file, size: str, capture) -> tuple[Image.Image, object]:
         response = download(api, file, size)
     assert response.status_code == 200, response.content[:300]
     # Shown as every browser shows it: a photo served as it was sent keeps its EXIF
-    # orientation (files.cleaning); renditions are upright pixels with no EXIF.
+    # orientation (files.pipeline.cleaning); renditions are upright pixels with no EXIF.
     image = ImageOps.exif_transpose(Image.open(io.BytesIO(b"".join(response.streaming_content))))
     return image, response
 

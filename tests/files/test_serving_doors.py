@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from rest_framework.test import APIClient
 from attachments.models import PatientAttachment
 from attachments.services import attachment_record
 from files.models import Facet, File
-from files.serving import content_disposition
+from files.serving.respond import content_disposition
+from files.storage.objects import storage_put
 from portal.accounts.models import Staff
 from portal.audit.models import AuditEvent
 from portal.audit.services import Actor
@@ -280,6 +282,11 @@ def bytes_lost(file: File) -> None:
         default_storage.delete(facet.storage_key)
 
 
+def bytes_emptied(file: File) -> None:
+    for facet in file.facets.all():
+        storage_put(facet.storage_key, io.BytesIO(b""))
+
+
 STATES = {
     "expired": expire,
     "purged": purge,
@@ -287,6 +294,7 @@ STATES = {
     "rejected": reject,
     "another clinic's": move_to_another_clinic,
     "bytes missing": bytes_lost,
+    "bytes emptied": bytes_emptied,
 }
 # Each door's refusal, as it answered before all doors shared one serving function.
 REFUSALS = {
@@ -297,6 +305,7 @@ REFUSALS = {
         "rejected": 409,
         "another clinic's": 404,
         "bytes missing": 410,
+        "bytes emptied": 410,
     },
     "dashboard record": {
         "expired": 410,
@@ -305,6 +314,7 @@ REFUSALS = {
         "rejected": 409,
         "another clinic's": 404,
         "bytes missing": 410,
+        "bytes emptied": 410,
     },
     "FHIR Binary": {
         "expired": 410,
@@ -313,6 +323,7 @@ REFUSALS = {
         "rejected": 404,
         "another clinic's": 404,
         "bytes missing": 410,
+        "bytes emptied": 410,
     },
 }
 REFUSALS["X-on API, DRF view (Basic)"] = REFUSALS["X-on API, fast door"]
@@ -377,4 +388,14 @@ def test_fhir_binary_as_json_with_its_bytes_missing_is_gone_before_a_byte_is_sen
     assert not response.streaming
     assert response.json()["resourceType"] == "OperationOutcome"
     assert "stored bytes are missing" in response.json()["issue"][0]["diagnostics"]
+    assert not downloads()
+
+
+def test_the_admins_thumbnail_of_a_file_without_one_is_a_404_in_words(world):
+    """GIVEN a ready file whose thumbnail was never made (a PDF has none) WHEN the operator
+    opens its thumbnail THEN 404 saying the file has no such form, and nothing audited."""
+    world.file.facets.filter(name=Facet.THUMBNAIL).delete()
+    response = DOORS["admin thumbnail"].get(world, world.file, {})
+    assert response.status_code == 404
+    assert response.json()["error"] == "This file has no such form."
     assert not downloads()

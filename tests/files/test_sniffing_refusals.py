@@ -15,7 +15,7 @@ import zlib
 
 import pytest
 
-from files.sniffing import FileRejected, sniff
+from files.pipeline.sniffing import FileRejected, sniff
 from tests.files import samples
 from tests.files.pdfs import build, page_with, stream
 

@@ -31,10 +31,13 @@ from django.utils import timezone
 from files import services
 from files.keys import StorageKeyError, path_problem, storage_key_check, ticket_key_check
 from files.models import UploadTicket, permanent_prefix, temp_prefix
-from files.sweeps import stale_upload_sweep
+from files.pipeline.sweeps import stale_upload_sweep
+from files.storage.objects import storage_put
+from files.tickets.policies import presigned_post_for
 from portal.audit.services import Actor
 from tests.factories import PatientFactory
 from tests.files.conftest import stored_keys
+from tests.support.multipart import NamedBytes
 
 pytestmark = pytest.mark.django_db
 BOUNDARY = "StorageKeyFuzzBoundary"
@@ -127,14 +130,6 @@ def ticket(account, patient):
     )
 
 
-class NamedBytes:
-    def __init__(self, name: str, data: bytes):
-        self.name, self.data = name, data
-
-    def read(self):
-        return self.data
-
-
 def post_embedded(client, post: dict, key: str, *, name: str = "x.jpg"):
     fields = {**post["fields"], "key": key}
     body = encode_multipart(BOUNDARY, {**fields, "file": NamedBytes(name, ATTACK_BYTES)})
@@ -163,7 +158,7 @@ def test_embedded_endpoint_refuses_hostile_keys_before_touching_storage(
     key = build(ticket.key_prefix, canary_key(canaries))
     before = sorted(stored_keys(""))
 
-    response = post_embedded(client, ticket.presigned_post(), key)
+    response = post_embedded(client, presigned_post_for(ticket), key)
 
     assert_canaries_survive(canaries)
     expected = 400 if key.startswith(ticket.key_prefix) else 403
@@ -202,7 +197,7 @@ def test_embedded_endpoint_stores_a_hostile_file_name_as_one_clean_name(
     WHEN the browser's file name is hostile
     THEN the object is stored as the ticket's prefix and one clean name, and the canaries
     survive."""
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
     response = post_embedded(client, post, post["fields"]["key"], name=build(canary_key(canaries)))
 
     assert response.status_code == 201, response.content
@@ -236,7 +231,7 @@ def test_s3_hostile_keys_reach_no_other_object_and_are_swept(
         )
         tickets[key_id] = ticket
         key = build(ticket.key_prefix, canary_key(canaries))
-        post = ticket.presigned_post()
+        post = presigned_post_for(ticket)
         try:
             requests.post(
                 post["url"],
@@ -331,7 +326,7 @@ def test_storage_put_refuses_hostile_keys_before_deleting_anything(build, ticket
     handed a hostile key THEN StorageKeyError before anything is looked up or deleted."""
     key = build(ticket.key_prefix, canary_key(canaries))
     with pytest.raises(StorageKeyError):
-        services.storage_put(key, io.BytesIO(ATTACK_BYTES))
+        storage_put(key, io.BytesIO(ATTACK_BYTES))
     assert_canaries_survive(canaries)
 
 
@@ -342,7 +337,7 @@ def test_s3_storage_put_refuses_hostile_keys_before_deleting_anything(s3_bucket,
     accepted = []
     for key_id, build in UNCLEAN_KEYS:
         try:
-            services.storage_put(build(ticket.key_prefix, canary_key(canaries)), io.BytesIO(b"x"))
+            storage_put(build(ticket.key_prefix, canary_key(canaries)), io.BytesIO(b"x"))
             accepted.append(key_id)
         except StorageKeyError:
             pass
@@ -371,7 +366,7 @@ def test_cliniko_upload_url_with_a_hostile_key_is_a_422_on_both_storages(
             max_size=1024,
         )
         key = build(ticket.key_prefix, canary_key(canaries))
-        upload_url = ticket.presigned_post()["url"].rstrip("/") + "/" + quote(key, safe="")
+        upload_url = presigned_post_for(ticket)["url"].rstrip("/") + "/" + quote(key, safe="")
         response = api.post(
             "/api/v1/patient_attachments",
             {"patient_id": str(patient.id), "upload_url": upload_url},

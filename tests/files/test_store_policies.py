@@ -15,7 +15,7 @@ import requests
 from django.core.files.storage import default_storage
 
 from files import services
-from files.tickets import policy_conditions
+from files.tickets.policies import policy_conditions, presigned_post_for
 from portal.audit.services import Actor
 from tests.files import samples
 from tests.support.clients import bucket_keys
@@ -118,7 +118,7 @@ def test_store_refuses_an_upload_its_ticket_does_not_allow(case, ticket, s3_buck
     """GIVEN an S3 ticket on a policy-enforcing store WHEN a client changes what the ticket
     signed (size, key, expiry, signature, fields) THEN the store refuses it and stores nothing."""
     change, data = BAD_UPLOADS[case]
-    presigned = ticket.presigned_post()
+    presigned = presigned_post_for(ticket)
     fields = change(dict(presigned["fields"]), ticket)
     answer = post(presigned["url"], fields, small_jpeg() if data is None else data)
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
@@ -128,7 +128,7 @@ def test_store_refuses_an_upload_its_ticket_does_not_allow(case, ticket, s3_buck
 def test_store_accepts_the_ticket_as_issued(ticket, s3_bucket):
     """GIVEN the same ticket WHEN posted exactly as issued THEN the store answers 201 and
     holds one object under the ticket's prefix: the control for the refusals above."""
-    presigned = ticket.presigned_post()
+    presigned = presigned_post_for(ticket)
     answer = post(presigned["url"], dict(presigned["fields"]), small_jpeg())
     assert answer.status_code == 201, answer.text[:300]
     (key,) = bucket_keys(s3_bucket)
@@ -138,7 +138,7 @@ def test_store_accepts_the_ticket_as_issued(ticket, s3_bucket):
 def test_store_accepts_fields_in_any_order_but_the_file_last(ticket, s3_bucket):
     """GIVEN the ticket's fields reversed WHEN posted THEN the store still stores it (SeaweedFS
     ignores field order; AWS requires only that the file comes last)."""
-    presigned = ticket.presigned_post()
+    presigned = presigned_post_for(ticket)
     fields = dict(reversed(list(presigned["fields"].items())))
     assert post(presigned["url"], fields, small_jpeg()).status_code == 201
     assert len(bucket_keys(s3_bucket)) == 1
@@ -147,7 +147,7 @@ def test_store_accepts_fields_in_any_order_but_the_file_last(ticket, s3_bucket):
 def test_each_policy_condition_is_signed_once(ticket):
     """GIVEN an S3 ticket WHEN its policy is read THEN no condition appears twice (boto3
     adds the key's condition itself; the portal used to add it again)."""
-    policy = json.loads(base64.b64decode(ticket.presigned_post()["fields"]["policy"]))
+    policy = json.loads(base64.b64decode(presigned_post_for(ticket)["fields"]["policy"]))
     conditions = [json.dumps(c, sort_keys=True) for c in policy["conditions"]]
     assert len(conditions) == len(set(conditions)), conditions
     assert sum("$key" in c or '"key"' in c for c in conditions) == 1
@@ -170,7 +170,7 @@ def test_server_side_encryption_follows_the_setting(
     ticket = services.upload_ticket_issue(
         account=account, patient=patient, purpose="photo", issued_by=Actor.system()
     )
-    presigned = ticket.presigned_post()
+    presigned = presigned_post_for(ticket)
     assert presigned["fields"].get("x-amz-server-side-encryption", "") == encryption
     assert post(presigned["url"], dict(presigned["fields"]), small_jpeg()).status_code == 201
     assert default_storage._get_write_parameters("x.jpg").get("ServerSideEncryption", "") == (
@@ -189,7 +189,7 @@ def test_a_named_ticket_signs_its_exact_key_once(s3_bucket, account, patient):
         max_size=MAX_SIZE,
         filename="photo.jpg",
     )
-    policy = json.loads(base64.b64decode(named.presigned_post()["fields"]["policy"]))
+    policy = json.loads(base64.b64decode(presigned_post_for(named)["fields"]["policy"]))
     keys = [c for c in policy["conditions"] if "key" in c or (isinstance(c, list) and "$key" in c)]
     assert keys == [{"key": named.key_prefix + "photo.jpg"}]
 
@@ -204,7 +204,7 @@ def test_a_ticket_past_its_expiry_signs_a_policy_of_one_second(ticket):
 
     ticket.expires_at = timezone.now() - dt.timedelta(minutes=5)
     before = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
     after = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
     policy = json.loads(base64.b64decode(post["fields"]["policy"]))

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from files.models import File, UploadTicket
 from files.names import safe_filename
+from files.pipeline.sweeps import retention_sweep, stale_upload_sweep
 from files.services import upload_ticket_issue
-from files.serving import content_disposition
-from files.sweeps import retention_sweep, stale_upload_sweep
+from files.serving.respond import content_disposition
 from portal.audit.services import Actor
 from tests.files import samples
 from tests.files.conftest import stored_keys

@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 
 from files import selectors, services
 from files.models import TEMP_ROOT, File, temp_prefix
+from files.tickets.policies import presigned_post_for
 from portal.audit.services import Actor
 from tests.factories import PatientFactory
 from tests.files import samples
@@ -138,7 +139,7 @@ def test_a_ticket_issued_before_temp_still_uploads_and_processes(
     """GIVEN a ticket issued before the ``temp/`` layout (its prefix under the patient) WHEN
     the client posts to it after the upgrade and it is confirmed THEN the file is processed
     to ready and its temporary object is removed."""
-    post = legacy_ticket.presigned_post()
+    post = presigned_post_for(legacy_ticket)
     response = post_to(client, post, samples.jpeg(), "IMG 1.jpg")
     assert response.status_code in (201, 204), response.content
     file = services.upload_ticket_confirm(ticket=legacy_ticket, confirmed_by=Actor.system())

@@ -32,22 +32,16 @@ from django.utils import timezone
 
 from files import quota, services
 from files.models import File, UploadTicket
-from files.sweeps import stale_upload_sweep
+from files.pipeline.sweeps import stale_upload_sweep
+from files.tickets.policies import presigned_post_for
 from portal.audit.services import Actor
 from tests.factories import FileRequestFactory, PatientFactory
 from tests.files import samples
+from tests.support.multipart import NamedBytes
 
 pytestmark = pytest.mark.django_db
 BOUNDARY = "TicketReuseBoundary"
 FIRST, SECOND = b"first photo bytes", b"second, parked bytes"
-
-
-class NamedBytes:
-    def __init__(self, name: str, data: bytes):
-        self.name, self.data = name, data
-
-    def read(self):
-        return self.data
 
 
 def post(client, ticket_post: dict, data: bytes, *, name="a.jpg", key=None):
@@ -111,7 +105,7 @@ def test_embedded_endpoint_stores_one_object_per_ticket(
     WHEN its fields are posted again, with the same name, another name or a sub-path
     THEN S3-style XML 400/403, the first object is untouched and is the only one."""
     ticket = issue(filename="a.jpg") if exact_key else issue()
-    ticket_post = ticket.presigned_post()
+    ticket_post = presigned_post_for(ticket)
     first = post(client, ticket_post, FIRST)
     assert first.status_code == 201, first.content
     first_key = ElementTree.fromstring(first.content).findtext("Key")
@@ -131,7 +125,7 @@ def test_embedded_endpoint_refuses_a_ticket_after_its_confirm(issue, client, pro
     """GIVEN a ticket whose photo was confirmed and processed WHEN its fields are posted
     again THEN refused: a confirmed ticket is not a way to park bytes."""
     ticket = issue()
-    ticket_post = ticket.presigned_post()
+    ticket_post = presigned_post_for(ticket)
     assert post(client, ticket_post, samples.jpeg()).status_code == 201
     process(services.upload_ticket_confirm(ticket=ticket, confirmed_by=Actor.system()))
 
@@ -146,7 +140,7 @@ def test_a_ticket_with_a_known_name_signs_an_exact_key_on_both_storages(storage_
     """GIVEN a ticket whose file name is known (Medable, the patient page) WHEN its policy is
     signed THEN the key condition is exact, so an enforcing S3 stores one object per ticket."""
     ticket = issue(filename="IMG 1.JPG")
-    fields = ticket.presigned_post()["fields"]
+    fields = presigned_post_for(ticket)["fields"]
     conditions = json.loads(base64.b64decode(fields["policy"]))["conditions"]
     assert {"key": ticket.key_prefix + "IMG 1.JPG"} in conditions
     assert not any(isinstance(c, list) and "$key" in c for c in conditions)
@@ -162,7 +156,7 @@ def test_s3_filename_ticket_extra_objects_never_become_files_and_are_swept(
     named THEN one file; and once its policy has expired the sweep leaves only that
     file's object, sub-paths included."""
     ticket = issue()
-    ticket_post = ticket.presigned_post()
+    ticket_post = presigned_post_for(ticket)
     assert post(client, ticket_post, FIRST, name="a.jpg").status_code in (200, 201, 204)
     chosen = ticket.key_prefix + "a.jpg"
     for key, name in ((None, "b.jpg"), (ticket.key_prefix + "sub/c.jpg", "c.jpg")):
@@ -349,7 +343,7 @@ def test_two_posts_racing_with_one_ticket_store_one_object(account, patient):
     ticket = services.upload_ticket_issue(
         account=account, patient=patient, purpose="photo", issued_by=Actor.system()
     )
-    ticket_post = ticket.presigned_post()
+    ticket_post = presigned_post_for(ticket)
     start = threading.Barrier(2)
     answers = []
 

@@ -18,24 +18,15 @@ from django.utils import timezone
 
 from files import selectors, services
 from files.models import File, UploadTicket
-from files.tickets import location_for
+from files.tickets.policies import location_for, presigned_post_for
 from portal.audit.models import AuditEvent
 from portal.audit.services import Actor
 from tests.files import samples
 from tests.files.conftest import stored_keys
+from tests.support.multipart import NamedBytes
 
 pytestmark = pytest.mark.django_db
 BOUNDARY = "PortalTestBoundary"
-
-
-class NamedBytes:
-    """A file part for Django's multipart encoder."""
-
-    def __init__(self, name: str, data: bytes):
-        self.name, self.data = name, data
-
-    def read(self):
-        return self.data
 
 
 def post_embedded(
@@ -71,7 +62,7 @@ def test_ticket_round_trip_on_both_storages(storage_mode, issue, client, process
     """GIVEN a ticket WHEN the client posts its fields in order and the file last, then confirms
     THEN a pending File exists at the temp key, and processing makes it ready."""
     ticket = issue(max_size=1024 * 1024)
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
     assert list(post["fields"])[:1] and "policy" in post["fields"]
     assert post["fields"]["key"] == ticket.key_prefix + "${filename}"
     assert ticket.key_prefix.startswith(
@@ -94,7 +85,7 @@ def test_embedded_endpoint_answers_like_s3(issue, client):
     """GIVEN the embedded storage WHEN a valid POST arrives THEN 201 with a PostResponse XML
     whose Location finds the ticket again (Cliniko's upload_url)."""
     ticket = issue()
-    response = post_embedded(client, ticket.presigned_post(), samples.jpeg(), "the name.jpg")
+    response = post_embedded(client, presigned_post_for(ticket), samples.jpeg(), "the name.jpg")
 
     assert response.status_code == 201
     assert response["Content-Type"] == "application/xml"
@@ -125,7 +116,7 @@ def test_location_of_another_account_finds_nothing(issue, client, other_account)
 
 def test_embedded_endpoint_refuses_a_forged_signature(issue, client):
     """GIVEN a ticket WHEN its signature is altered THEN 403 SignatureDoesNotMatch, no object."""
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
     fields = {**post["fields"], "x-amz-signature": "0" * 64}
     response = post_embedded(client, post, samples.jpeg(), fields=fields)
     assert (response.status_code, error_code(response)) == (403, "SignatureDoesNotMatch")
@@ -135,13 +126,13 @@ def test_embedded_endpoint_refuses_a_forged_signature(issue, client):
 def test_embedded_endpoint_refuses_an_expired_policy(issue, client):
     """GIVEN an expired ticket WHEN posted THEN 403 AccessDenied 'Policy expired'."""
     ticket = issue()
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
     UploadTicket.objects.filter(pk=ticket.pk).update(expires_at=timezone.now())
     # The signed policy itself carries the expiry: rewrite the clock by re-signing an old one.
     policy = json.loads(base64.b64decode(post["fields"]["policy"]))
     assert policy["expiration"].endswith("Z")
     ticket.expires_at = timezone.now() - dt.timedelta(seconds=1)
-    expired = ticket.presigned_post()
+    expired = presigned_post_for(ticket)
     response = post_embedded(client, expired, samples.jpeg())
     assert (response.status_code, error_code(response)) == (403, "AccessDenied")
     assert b"Policy expired" in response.content
@@ -149,7 +140,7 @@ def test_embedded_endpoint_refuses_an_expired_policy(issue, client):
 
 def test_embedded_endpoint_refuses_a_key_outside_the_prefix(issue, client, other_account):
     """GIVEN a ticket WHEN the key is changed to another account's prefix THEN 403."""
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
     fields = {
         **post["fields"],
         "key": f"temp/accounts/{other_account.id}/patients/none/{uuid.uuid4()}/${{filename}}",
@@ -162,7 +153,7 @@ def test_embedded_endpoint_refuses_a_key_outside_the_prefix(issue, client, other
 
 def test_embedded_endpoint_refuses_too_large_and_empty(issue, client):
     """GIVEN a ticket of 1 KB WHEN 2 KB or 0 bytes are posted THEN EntityTooLarge / TooSmall."""
-    post = issue(max_size=1024).presigned_post()
+    post = presigned_post_for(issue(max_size=1024))
     too_large = post_embedded(client, post, b"x" * 2048)
     assert (too_large.status_code, error_code(too_large)) == (400, "EntityTooLarge")
     empty = post_embedded(client, post, b"")
@@ -172,7 +163,7 @@ def test_embedded_endpoint_refuses_too_large_and_empty(issue, client):
 
 def test_embedded_endpoint_refuses_unsigned_extra_fields(issue, client):
     """GIVEN a ticket WHEN a field the policy does not cover is added THEN 403 AccessDenied."""
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
     fields = {**post["fields"], "x-amz-meta-owner": "someone"}
     response = post_embedded(client, post, samples.jpeg(), fields=fields)
     assert (response.status_code, error_code(response)) == (403, "AccessDenied")
@@ -181,7 +172,7 @@ def test_embedded_endpoint_refuses_unsigned_extra_fields(issue, client):
 
 def test_embedded_endpoint_requires_the_file_last(issue, client):
     """GIVEN a ticket WHEN the file comes before the fields THEN S3's 'check the order' error."""
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
     response = post_embedded(client, post, samples.jpeg(), file_first=True)
     assert (response.status_code, error_code(response)) == (400, "InvalidArgument")
     assert b"order of the fields" in response.content
@@ -192,7 +183,7 @@ def test_embedded_endpoint_cleans_a_hostile_file_name(issue, client):
     WHEN posted THEN the key's last segment is a safe name under the ticket's prefix."""
     ticket = issue()
     response = post_embedded(
-        client, ticket.presigned_post(), samples.jpeg(), "../../evil\u202egpj.exe"
+        client, presigned_post_for(ticket), samples.jpeg(), "../../evil\u202egpj.exe"
     )
     assert response.status_code == 201
     key = ElementTree.fromstring(response.content).findtext("Key")
@@ -217,7 +208,7 @@ def test_s3_object_larger_than_its_ticket_is_rejected_by_processing(s3_bucket, i
 
 def test_s3_presigned_post_is_sigv4_with_encryption(s3_bucket, issue):
     """GIVEN S3 WHEN a ticket's POST is made THEN it is SigV4, private, encrypted, 201."""
-    fields = issue(content_type="image/jpeg").presigned_post()["fields"]
+    fields = presigned_post_for(issue(content_type="image/jpeg"))["fields"]
     assert fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
     assert fields["x-amz-server-side-encryption"] == "AES256"
     assert (fields["acl"], fields["success_action_status"]) == ("private", "201")
@@ -234,7 +225,7 @@ def test_confirm_without_upload_fails_and_confirm_is_idempotent(storage_mode, is
     ticket = issue()
     with pytest.raises(services.UploadMissing):
         services.upload_ticket_confirm(ticket=ticket, confirmed_by=Actor.system())
-    post_to(client, ticket.presigned_post(), samples.jpeg())
+    post_to(client, presigned_post_for(ticket), samples.jpeg())
     first = services.upload_ticket_confirm(
         ticket=ticket, confirmed_by=Actor.system(), description="rash"
     )
@@ -247,7 +238,7 @@ def test_confirm_queues_processing_only_after_commit(
 ):
     """GIVEN an uploaded ticket WHEN confirmed THEN the task is queued on commit, not before."""
     ticket = issue()
-    post_embedded(client, ticket.presigned_post(), samples.jpeg())
+    post_embedded(client, presigned_post_for(ticket), samples.jpeg())
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.upload_ticket_confirm(ticket=ticket, confirmed_by=Actor.system())
     assert len(callbacks) == 1
@@ -319,7 +310,7 @@ def test_embedded_endpoint_refuses_each_field_its_policy_does_not_allow(case, is
     THEN S3's status, code and message for that refusal, and nothing stored."""
     change, (status, code, message) = FIELD_CHANGES[case]
     ticket = issue(content_type="image/jpeg")
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
 
     response = post_embedded(client, post, samples.jpeg(), fields=change(post["fields"], ticket))
 
@@ -337,7 +328,7 @@ def test_embedded_endpoint_refuses_each_field_its_policy_does_not_allow(case, is
 def test_embedded_endpoint_ignores_x_ignore_fields(issue, client):
     """GIVEN a ticket WHEN the form carries an ``x-ignore-`` field the policy does not name
     THEN it is stored as S3 would (such fields are ignored, not extra)."""
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
     fields = {**post["fields"], "x-ignore-tracking": "1"}
     assert post_embedded(client, post, samples.jpeg(), fields=fields).status_code == 201
 
@@ -345,7 +336,7 @@ def test_embedded_endpoint_ignores_x_ignore_fields(issue, client):
 def resigned(post: dict, policy: dict | str | bytes) -> dict:
     """The ticket's fields with another policy document signed by the portal's own key: the
     endpoint must judge the document itself, not only its signature."""
-    from files.tickets import signature_for
+    from files.tickets.policies import signature_for
 
     if isinstance(policy, dict):
         policy = json.dumps(policy)
@@ -400,7 +391,7 @@ def test_embedded_endpoint_refuses_a_policy_document_it_cannot_read(case, issue,
     expiration or conditions, a condition of no known form), signed with the right key
     WHEN posted THEN 400 InvalidPolicyDocument with its reason, nothing stored."""
     change, message = POLICY_DOCUMENTS[case]
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
 
     fields = resigned(post, change(policy_of(post)))
     response = post_embedded(client, post, samples.jpeg(), fields=fields)
@@ -416,7 +407,7 @@ def test_embedded_endpoint_checks_the_list_form_of_an_eq_condition(acl, stored, 
     """GIVEN a policy whose acl condition is written ``["eq", "$acl", "private"]`` (S3's
     other spelling of an exact match) WHEN the acl field matches, or not
     THEN it is stored, or refused naming that condition."""
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
     policy = with_conditions(
         policy_of(post),
         lambda c: [["eq", "$acl", "private"] if c_ == {"acl": "private"} else c_ for c_ in c],
@@ -439,7 +430,7 @@ def test_embedded_endpoint_checks_the_list_form_of_an_eq_condition(acl, stored, 
 def test_a_policy_without_a_size_range_takes_an_empty_file_as_s3_does(issue, client):
     """GIVEN a policy with no content-length-range WHEN an empty file is posted THEN it is
     stored (S3 sets no lower bound of its own); the portal's tickets always carry one."""
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
     policy = with_conditions(
         policy_of(post),
         lambda c: [
@@ -516,14 +507,14 @@ NO_FILE = (400, "InvalidArgument", "POST requires exactly one file upload per re
 def test_embedded_endpoint_refuses_a_post_that_is_not_a_form(extra, expected, issue, client):
     """GIVEN a ticket WHEN its fields are posted as something other than a multipart form,
     or with no usable Content-Length THEN S3's status, code and message, nothing stored."""
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
     body = raw_form([*field_parts(post["fields"]), ("file", "x.jpg", samples.jpeg())])
     assert error_of(post_raw(client, post, body, **extra)) == expected
     assert stored_keys() == []
 
 
 def test_embedded_endpoint_refuses_a_form_without_a_file(issue, client):
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
     response = post_raw(client, post, raw_form(field_parts(post["fields"])))
     assert error_of(response) == NO_FILE
 
@@ -538,7 +529,7 @@ def test_the_file_is_the_part_named_file_or_any_part_with_a_file_name(file_part,
     without a file name) or as any part carrying a file name THEN it is stored; a part with
     no name at all before it is skipped, as the preamble is."""
     ticket = issue(filename="photo.jpg")
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
     name, filename = file_part
     body = raw_form(
         [
@@ -576,7 +567,7 @@ TOO_LARGE_FIELDS = (
 def test_at_most_thirty_fields_come_before_the_file(count, stored, issue, client):
     """GIVEN a ticket WHEN 30 fields precede the file THEN it is stored; at 31 the post is
     refused before any field is judged against the policy."""
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
     response = post_embedded(client, post, samples.jpeg(), fields=padded(post, count))
     if stored:
         assert response.status_code == 201, response.content
@@ -589,7 +580,7 @@ def test_at_most_thirty_fields_come_before_the_file(count, stored, issue, client
 def test_a_field_holds_at_most_20_kib(size, stored, issue, client):
     """GIVEN a ticket WHEN one field before the file is exactly 20 KiB THEN it is stored;
     one byte more and the post is refused."""
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
     fields = {**post["fields"], "x-ignore-padding": "p" * size}
     response = post_embedded(client, post, samples.jpeg(), fields=fields)
     if stored:
@@ -606,7 +597,7 @@ def test_a_ticket_takes_every_size_from_one_byte_to_its_maximum(size, issue, cli
 
     ticket = issue(max_size=1024, filename="x.bin")
     data = bytes(range(256)) * 4
-    response = post_embedded(client, ticket.presigned_post(), data[:size], "x.bin")
+    response = post_embedded(client, presigned_post_for(ticket), data[:size], "x.bin")
     assert response.status_code == 201, response.content
     assert response["ETag"] == f'"{hashlib.md5(data[:size]).hexdigest()}"'
     with default_storage.open(ticket.key_prefix + "x.bin", "rb") as stored:
@@ -616,7 +607,7 @@ def test_a_ticket_takes_every_size_from_one_byte_to_its_maximum(size, issue, cli
 def test_one_byte_over_or_nothing_at_all_is_refused_with_the_limits(issue, client):
     """GIVEN a ticket of 1 KiB WHEN 1,025 bytes, or none, are posted THEN EntityTooLarge
     naming the maximum, or EntityTooSmall naming the size and the minimum."""
-    post = issue(max_size=1024).presigned_post()
+    post = presigned_post_for(issue(max_size=1024))
 
     over = ElementTree.fromstring(post_embedded(client, post, b"x" * 1025).content)
     empty = ElementTree.fromstring(post_embedded(client, post, b"").content)
@@ -635,7 +626,7 @@ def test_embedded_endpoint_answers_with_the_status_its_policy_asks(status, answe
     """GIVEN a policy whose success_action_status is 201, 200 or absent WHEN an upload is
     stored THEN the answer is 201 with S3's XML, an empty 200, or an empty 204, as S3's."""
     ticket = issue(filename="x.jpg")
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
     policy = policy_of(post)
     conditions = [c for c in policy["conditions"] if "success_action_status" not in c]
     if status is not None:
@@ -661,7 +652,7 @@ def test_key_length_is_s3s_own_refusal_only_past_1024_bytes(issue, client):
     """GIVEN a ticket WHEN the key is exactly 1,024 bytes (its last segment too long for a
     file name) THEN the segment's reason; at 1,025 bytes S3's KeyTooLongError."""
     ticket = issue()
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
     room = 1024 - len(ticket.key_prefix)
     at_limit = post_embedded(
         client, post, b"x", fields={**post["fields"], "key": ticket.key_prefix + "a" * room}
@@ -682,7 +673,7 @@ def test_a_key_under_the_prefix_but_deeper_belongs_to_no_ticket(issue, client):
     """GIVEN a ticket WHEN the key is its prefix and a deeper path (which the policy's
     starts-with allows) THEN no ticket owns it: 400, nothing stored."""
     ticket = issue()
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
     response = post_embedded(
         client, post, b"x", fields={**post["fields"], "key": ticket.key_prefix + "a/x.jpg"}
     )
@@ -698,7 +689,7 @@ def test_a_ticket_that_no_longer_exists_stores_nothing(issue, client):
     """GIVEN a ticket's signed fields WHEN the ticket was deleted since (swept) THEN 400
     'does not belong to an upload ticket', nothing stored."""
     ticket = issue()
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
     UploadTicket.objects.filter(pk=ticket.pk).delete()
     response = post_embedded(client, post, samples.jpeg())
     assert error_of(response) == (
@@ -711,7 +702,7 @@ def test_a_ticket_that_no_longer_exists_stores_nothing(issue, client):
 
 def test_a_used_ticket_is_refused_saying_one_ticket_stores_one_file(issue, client):
     ticket = issue(filename="x.jpg")
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
     assert post_embedded(client, post, samples.jpeg(), "x.jpg").status_code == 201
     again = post_embedded(client, post, b"other bytes", "x.jpg")
     assert error_of(again) == (
@@ -727,7 +718,7 @@ def test_a_used_ticket_is_refused_saying_one_ticket_stores_one_file(issue, clien
 def test_a_form_part_with_oversized_headers_is_malformed(issue, client):
     """GIVEN a ticket WHEN a part before the file carries more than the parser's header
     limit THEN S3's MalformedPOSTRequest, nothing stored."""
-    post = issue().presigned_post()
+    post = presigned_post_for(issue())
     body = raw_form(field_parts(post["fields"])).removesuffix(f"--{BOUNDARY}--\r\n".encode())
     body += (
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="x-ignore-a"\r\n'

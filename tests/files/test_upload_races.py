@@ -21,21 +21,15 @@ from django.test.client import encode_multipart
 
 from files import services
 from files.models import UploadTicket
+from files.tickets.policies import presigned_post_for
 from portal.audit.services import Actor
+from tests.support.multipart import NamedBytes
 
 BOUNDARY = "UploadRaceBoundary"
 # Larger than the endpoint's 64 KB reads, so the first post is held inside its file part.
 SLOW_BYTES = b"s" * (256 * 1024)
 FAST_BYTES = b"fast photo bytes"
 HOLD_AT = 192 * 1024
-
-
-class NamedBytes:
-    def __init__(self, name: str, data: bytes):
-        self.name, self.data = name, data
-
-    def read(self):
-        return self.data
 
 
 class HeldBody:
@@ -93,7 +87,7 @@ def test_a_post_that_finishes_after_another_of_its_ticket_is_refused_as_used(
     ticket = services.upload_ticket_issue(
         account=account, patient=patient, purpose="photo", issued_by=Actor.system()
     )
-    ticket_post = ticket.presigned_post()
+    ticket_post = presigned_post_for(ticket)
     path = urlsplit(ticket_post["url"]).path
     held = HeldBody(form(ticket_post, "a.jpg", SLOW_BYTES), HOLD_AT)
     answers = {}

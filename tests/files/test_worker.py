@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from files.models import Facet, File
-from files.processing import file_process
+from files.pipeline.processing import file_process
 from files.services import upload_ticket_issue
 from portal.audit.services import Actor
 from portal.webhooks.models import Event

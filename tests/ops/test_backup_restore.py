@@ -37,7 +37,7 @@ from config.backup import (
     object_path,
     restore_run,
 )
-from files.services import storage_put
+from files.storage.objects import storage_put
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # What the suite's own process sets that a portal process of a drill must not inherit.
@@ -354,7 +354,11 @@ def object_key(key):
     return lambda m: m["storage"]["objects"][0].update(key=key)
 
 
-OUTSIDE = "/tmp/portal-restore-escape.txt"
+def outside(folder: Path) -> Path:
+    """A file beside the backup, outside it and the storage: each test its own (the tests
+    of this file run side by side in several workers, and one puts bytes there)."""
+    return folder.parent / "restore-escape.txt"
+
 
 DAMAGE = {
     "an object's byte changed": (lambda f: flip_a_byte(first_object(f)), "SHA-256"),
@@ -365,9 +369,9 @@ DAMAGE = {
     "an object missing": (lambda f: first_object(f).unlink(), "missing"),
     "an object replaced by a link": (
         lambda f: (
-            Path(OUTSIDE).write_bytes(first_object(f).read_bytes()),
+            outside(f).write_bytes(first_object(f).read_bytes()),
             first_object(f).unlink(),
-            first_object(f).symlink_to(OUTSIDE),
+            first_object(f).symlink_to(outside(f)),
         ),
         "not a regular file",
     ),
@@ -375,8 +379,8 @@ DAMAGE = {
     "the database missing": (lambda f: (f / "database.pgdump").unlink(), "missing"),
     "the database replaced by a link": (
         lambda f: (
-            shutil.move(f / "database.pgdump", OUTSIDE),
-            (f / "database.pgdump").symlink_to(OUTSIDE),
+            shutil.move(f / "database.pgdump", outside(f)),
+            (f / "database.pgdump").symlink_to(outside(f)),
         ),
         "not a regular file",
     ),
@@ -398,7 +402,7 @@ DAMAGE = {
         lambda f: manifest_edit(f, object_key("accounts/../../tmp/escape.txt")),
         "..",
     ),
-    "an absolute key": (lambda f: manifest_edit(f, object_key(OUTSIDE)), "absolute"),
+    "an absolute key": (lambda f: manifest_edit(f, object_key(str(outside(f)))), "absolute"),
     "a key with a backslash": (
         lambda f: manifest_edit(f, object_key("..\\..\\escape.txt")),
         "backslash",
@@ -452,19 +456,16 @@ def test_a_damaged_or_edited_backup_is_refused_before_anything_is_written(
     """GIVEN a backup damaged or edited one way WHEN it is restored THEN it is refused with
     its own reason (the backup is checked before the target is looked at), and nothing is
     written to the storage or outside it."""
-    Path(OUTSIDE).unlink(missing_ok=True)
+    escape = outside(backup)
     change, reason = DAMAGE[damage]
     change(backup)
-    outside_before = Path(OUTSIDE).read_bytes() if Path(OUTSIDE).exists() else None
-    try:
-        with pytest.raises(BackupError) as refused:
-            restore_run(backup)
-        assert reason in str(refused.value)
-        assert not private_storage.exists(), "the refused restore wrote to the storage"
-        outside_after = Path(OUTSIDE).read_bytes() if Path(OUTSIDE).exists() else None
-        assert outside_after == outside_before
-    finally:
-        Path(OUTSIDE).unlink(missing_ok=True)
+    outside_before = escape.read_bytes() if escape.exists() else None
+    with pytest.raises(BackupError) as refused:
+        restore_run(backup)
+    assert reason in str(refused.value)
+    assert not private_storage.exists(), "the refused restore wrote to the storage"
+    outside_after = escape.read_bytes() if escape.exists() else None
+    assert outside_after == outside_before
 
 
 def test_a_whole_backup_is_refused_over_a_database_that_holds_data(backup, private_storage):

@@ -70,6 +70,9 @@ def in_host(host: str, command: list[str]) -> list[str]:
 def network_remove() -> None:
     for host in HOSTS:
         ip("netns", "del", namespace(host), check=False)
+        # A run stopped between making a host's cable and moving its end into the host
+        # leaves the pair outside: deleting one end deletes both.
+        ip("link", "del", f"cfp-{host}-o", check=False)
     ip("link", "del", BRIDGE, check=False)
 
 

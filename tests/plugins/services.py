@@ -44,6 +44,7 @@ from deploy.services import (
     stop_processes,
     wait_until,
 )
+from tests.plugins import migrated_cluster
 
 OWNED: list[tuple[str, object]] = []
 S3_TEST_ACCESS_KEY = "testing"
@@ -51,13 +52,14 @@ S3_TEST_SECRET_KEY = "testing"
 
 
 def start_postgres(workdir: Path, port: int | None = None) -> str:
-    """A throwaway cluster in ``workdir/pg`` trusting loopback (stopped when the suite ends)."""
+    """A throwaway cluster in ``workdir/pg`` trusting loopback, with the migrated template
+    database (tests/plugins/migrated_cluster.py); stopped when the suite ends."""
     if os.geteuid() == 0:  # the postgres user reaches its folder through this one
         shutil.chown(workdir, "postgres")
     cluster = Postgres(
         workdir / "pg", port or free_port(), durable=False, settings={"max_connections": "300"}
     )
-    cluster.start()
+    migrated_cluster.start_migrated(cluster, dict(os.environ))
     OWNED.append(("postgres", cluster.data))
     return cluster.url("portal")
 
@@ -147,6 +149,7 @@ def reserve_services() -> None:
             "S3_ACCESS_KEY_ID": S3_TEST_ACCESS_KEY,
             "S3_SECRET_ACCESS_KEY": S3_TEST_SECRET_KEY,
             "S3_REGION": "us-east-1",
+            "PORTAL_TEST_DATABASE_TEMPLATE": migrated_cluster.TEMPLATE,
         }
     )
 
@@ -154,6 +157,12 @@ def reserve_services() -> None:
 PLAN = "services-plan.json"
 STARTED = "services-started.json"
 _ready = threading.Event()
+
+
+def owns_servers() -> bool:
+    """Whether this run's servers are the suite's own, thrown away when it ends (not
+    servers someone else runs: ``PORTAL_TEST_SERVICES=external``)."""
+    return os.environ.get("PORTAL_TEST_SERVICES") in ("lazy", "started")
 
 
 def started() -> bool:

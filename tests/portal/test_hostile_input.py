@@ -31,7 +31,7 @@ from attachments.models import PatientPhoto
 from attachments.services import photo_upload_collect
 from files.models import File
 from files.names import WINDOWS_RESERVED, stored_name
-from files.processing import file_process
+from files.pipeline.processing import file_process
 from portal.accounts.services import api_key_create
 from tests.factories import AccountFactory, FileRequestFactory, PatientFactory, StaffFactory
 from tests.files import samples

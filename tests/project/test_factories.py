@@ -13,9 +13,9 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from files.models import Facet, File
-from files.processing import file_process
+from files.pipeline.processing import file_process
+from files.pipeline.sniffing import FileRejected
 from files.services import file_create_from_stream
-from files.sniffing import FileRejected
 from portal.audit.services import Actor
 from tests.factories import FacetFactory, FileFactory, FileRequestFactory, UploadTicketFactory
 from tests.files import samples

@@ -40,8 +40,17 @@ def chromium():
         browser.close()
 
 
+# Playwright waits 30 s for a page event by default. make test runs the browser tests beside
+# the CPU-bound quick lane, and on two busy cores a patient's two photos took longer than
+# that to reach the done page once (57 s, against 26 s alone). A wait is not what these
+# tests judge: a test that promises a time asserts it itself.
+PAGE_WAIT_MS = 90_000
+
+
 def new_context(chromium, shape: dict):
-    return chromium.new_context(**shape, locale="en-GB", timezone_id="Europe/London")
+    context = chromium.new_context(**shape, locale="en-GB", timezone_id="Europe/London")
+    context.set_default_timeout(PAGE_WAIT_MS)
+    return context
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Renditions made in the calling process, for tests and benchmarks.
 
-The portal's own requests go through ``files.renditions``: the worker renders and the web
+The portal's own requests go through ``files.pipeline.renditions``: the worker renders and the web
 process never decodes. A test or a benchmark that wants a rendition now, without a
 worker, makes it here.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from files import selectors
 from files.models import Facet, File
-from files.renditions import facet_rendition_render, rendition_for
+from files.pipeline.renditions import facet_rendition_render, rendition_for
 
 
 def facet_rendition_get_or_create(*, file: File, width: int, height: int) -> Facet:

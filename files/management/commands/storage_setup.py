@@ -1,7 +1,7 @@
 """``manage.py storage_setup``: create or check the S3 bucket the portal needs.
 
 Creates the bucket if missing, lets the portal's origin POST to it (CORS), blocks public
-access, sets default encryption and a lifecycle rule (files/bucket_setup.py). Safe to
+access, sets default encryption and a lifecycle rule (files/storage/bucket_setup.py). Safe to
 run again: what is already right is left alone. ``--check`` changes nothing and exits 1
 if something is missing, or if the store cannot say (a store without the public-access-block
 API cannot show that objects are private): an item the operator has checked by other means
@@ -13,8 +13,8 @@ from __future__ import annotations
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
-from files.bucket_setup import bucket_items
-from files.tickets import storage_is_s3
+from files.storage.bucket_setup import bucket_items
+from files.storage.objects import storage_is_s3
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from files.storage_views import storage_upload
+from files.tickets.receiving import storage_upload
 
 urlpatterns = [
     path("upload", storage_upload, name="storage-upload"),

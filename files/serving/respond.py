@@ -42,18 +42,17 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 
-from files import renditions, selectors
+from files import selectors
 from files.keys import path_problem
 from files.models import Facet, File
 from files.names import safe_filename
-from files.storage import stored_bytes
+from files.pipeline import renditions
+from files.storage.objects import CHUNK, stored_bytes
 from portal.api.errors import error_body
-from portal.audit.models import AuditEvent
-from portal.audit.services import Actor, client_ip
+from portal.audit.services import Actor, audit_insert_statement, audit_values
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 256 * 1024
 # S3's codes for an object that is not there.
 MISSING_OBJECT_CODES = {"NoSuchKey", "404", "NotFound"}
 STORAGE_ERRORS = (OSError, BotoCoreError, ClientError, SuspiciousFileOperation)
@@ -68,7 +67,6 @@ EXTENSIONS_FOR_TYPE = {
 CACHE_CONTROL = "private, no-store"
 SANDBOX = "sandbox; default-src 'none'"
 DOWNLOAD = "file.download"
-USER_AGENT_KEPT = 300  # characters of the User-Agent the audit row keeps, as audit_record
 
 
 class ServedFile(Protocol):
@@ -209,12 +207,17 @@ def storage_failure(error: BaseException, *, file_id) -> StoredBytesUnavailable:
         isinstance(error, ClientError)
         and str(error.response.get("Error", {}).get("Code")) in MISSING_OBJECT_CODES
     )
-    # The file's id only: its name and key may say who the patient is.
+    return unreadable(file_id=file_id, missing=missing, why=type(error).__name__)
+
+
+def unreadable(*, file_id, missing: bool, why: str) -> StoredBytesUnavailable:
+    """The answer for bytes that cannot be sent (410 when gone, 503 when the store did not
+    answer), logged by the file's id only: its name and key may say who the patient is."""
     logger.error(
         "Stored bytes of file %s could not be read (%s): %s",
         file_id,
         "missing" if missing else "storage error",
-        type(error).__name__,
+        why,
     )
     return StoredBytesUnavailable(gone_response() if missing else storage_unavailable_response())
 
@@ -234,7 +237,9 @@ def opened_stream(key: str, start: int, length: int, *, file_id) -> Iterator[byt
     except STORAGE_ERRORS as error:
         raise storage_failure(error, file_id=file_id) from error
     if first is None:
-        return iter(())
+        # Bytes were recorded (every stored form has some), none are there: the object was
+        # emptied behind the portal's back. Gone, rather than a 200 with no body.
+        raise unreadable(file_id=file_id, missing=True, why="empty object")
     return itertools.chain([first], chunks)
 
 
@@ -267,42 +272,25 @@ def run_statement(sql: str, params: list, *, fetch: bool) -> list[tuple] | None:
         return cursor.fetchall() if fetch else None
 
 
-_AUDIT_INSERT: tuple[str, list] | None = None
-
-
-def _audit_insert() -> tuple[str, list]:
-    """The INSERT of one AuditEvent, every concrete column, and each column's field (whose
-    ``get_db_prep_save`` prepares its value as the ORM's own insert would)."""
-    global _AUDIT_INSERT
-    if _AUDIT_INSERT is None:
-        fields = list(AuditEvent._meta.concrete_fields)
-        columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-        placeholders = ", ".join(["%s"] * len(fields))
-        table = connection.ops.quote_name(AuditEvent._meta.db_table)
-        _AUDIT_INSERT = (f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", fields)
-    return _AUDIT_INSERT
-
-
 def download_audit(*, request, actor: Actor, file: ServedFile, detail: dict) -> None:
     """Write the ``file.download`` row: the row ``audit_record`` writes (its actor, the
     caller's address and User-Agent), as one prepared INSERT committed on its own. A
     download changes nothing else, so a transaction around it would only add BEGIN and
     COMMIT round trips, and the ORM's building of the statement costs more than the
     round trip itself. Audit rows are append-only: an INSERT is all one ever gets."""
-    sql, fields = _audit_insert()
+    sql, fields = audit_insert_statement()
     values = {
         "id": uuid.uuid4(),
         "occurred_at": timezone.now(),
         "account_id": file.account_id,
-        "actor_kind": actor.kind,
-        "actor_id": actor.id,
-        "actor_label": actor.label,
-        "action": DOWNLOAD,
-        "target_type": File._meta.label_lower,
-        "target_id": str(file.pk),
-        "ip_address": client_ip(request),
-        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_KEPT],
-        "detail": detail,
+        **audit_values(
+            actor=actor,
+            action=DOWNLOAD,
+            target_type=File._meta.label_lower,
+            target_id=str(file.pk),
+            request=request,
+            detail=detail,
+        ),
     }
     params = [field.get_db_prep_save(values[field.attname], connection) for field in fields]
     run_statement(sql, params, fetch=False)
@@ -355,16 +343,14 @@ def _facet_to_send(file: File, *, facet_name, image_size) -> Facet | HttpRespons
         facet = selectors.facet_get(file=file, name=facet_name)
         return facet or error_response("This file has no such form.", "not_found", 404)
     if image_size is not None and file.is_image:
-        try:
-            # Made by the worker (files.renditions): this process never decodes an image.
-            facet = renditions.facet_rendition_wait(
-                file=file,
-                width=image_size[0],
-                height=image_size[1],
-                timeout=settings.FILES_RENDITION_WAIT_SECONDS,
-            )
-        except STORAGE_ERRORS as error:
-            raise storage_failure(error, file_id=file.pk) from error
+        # Made by the worker (files.pipeline.renditions): this process never decodes an
+        # image, nor touches storage while it waits (it reads the facet's row).
+        facet = renditions.facet_rendition_wait(
+            file=file,
+            width=image_size[0],
+            height=image_size[1],
+            timeout=settings.FILES_RENDITION_WAIT_SECONDS,
+        )
         return facet or error_response(
             "This size of the image is still being made; try again shortly.",
             "not_ready",

@@ -6,7 +6,7 @@
   ``FILES_RETENTION_DAYS`` longer; then its facets' objects are removed and the row
   is kept (``purged_at``) for the record.
 * ``stale_upload_sweep``: tickets never confirmed well after they expired lose their
-  objects, and every expired ticket keeps at most its one object (``files.ticket_sweeps``,
+  objects, and every expired ticket keeps at most its one object (``files.tickets.sweeps``,
   recursive); finished files whose temporary object could not be deleted are retried;
   files stuck in ``pending``/``processing`` (a lost message) are queued again.
 * ``dead_worker_requeue``: a worker killed outright (a lost machine) leaves its task
@@ -19,15 +19,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from celery import shared_task
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from files.models import Facet, File
-from files.processing import FINAL_STATES, file_give_up, temp_object_remove
-from files.services import file_enqueue_processing
-from files.ticket_sweeps import upload_tickets_sweep
+from files.pipeline.processing import (
+    FINAL_STATES,
+    file_enqueue_processing,
+    file_give_up,
+    temp_object_remove,
+)
+from files.tickets.sweeps import upload_tickets_sweep
 from portal.audit.services import Actor, audit_record
 from portal.ops.heartbeat import INSTANCE_MARK
 from portal.ops.models import WorkerHeartbeat
@@ -114,7 +119,7 @@ def retention_sweep(*, now: dt.datetime | None = None) -> int:
 def stale_upload_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     counts = {"abandoned": 0, "temp_removed": 0, "requeued": 0}
-    # Tickets whose policy has expired: one object each, found at any depth (files.ticket_sweeps).
+    # Tickets whose policy has expired: one object each, found at any depth (files.tickets.sweeps).
     ticket_counts = upload_tickets_sweep(now=now)
     counts["abandoned"] = ticket_counts["abandoned"]
     counts["objects_removed"] = ticket_counts["objects_removed"]
@@ -192,3 +197,26 @@ def dead_worker_requeue(*, now: dt.datetime | None = None) -> dict[str, int]:
             counts["requeued"],
         )
     return counts
+
+
+# --- The periodic tasks (beat's schedule: config/settings/celery.py) ------------------
+
+
+@shared_task(name="files.expiry_announce_sweep", acks_late=True, ignore_result=True)
+def expiry_announce_sweep_task() -> None:
+    expiry_announce_sweep()
+
+
+@shared_task(name="files.retention_sweep", acks_late=True, ignore_result=True)
+def retention_sweep_task() -> None:
+    retention_sweep()
+
+
+@shared_task(name="files.stale_upload_sweep", acks_late=True, ignore_result=True)
+def stale_upload_sweep_task() -> None:
+    stale_upload_sweep()
+
+
+@shared_task(name="files.dead_worker_requeue", acks_late=True, ignore_result=True)
+def dead_worker_requeue_task() -> None:
+    dead_worker_requeue()

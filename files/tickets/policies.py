@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from files.models import UploadTicket
+from files.storage.objects import storage_is_s3
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMBEDDED_ACCESS_KEY = "portal-embedded"
@@ -38,11 +39,6 @@ def fixed_fields() -> dict[str, str]:
     if settings.S3_SERVER_SIDE_ENCRYPTION:
         fields["x-amz-server-side-encryption"] = settings.S3_SERVER_SIDE_ENCRYPTION
     return fields
-
-
-def storage_is_s3(storage=None) -> bool:
-    storage = storage or default_storage
-    return hasattr(storage, "bucket_name") and hasattr(storage, "connection")
 
 
 def policy_conditions(ticket: UploadTicket) -> tuple[dict, list]:
@@ -80,7 +76,7 @@ def ticket_answer(ticket: UploadTicket) -> dict:
     """A ticket as the pages' JSON endpoints answer it (the patient page, the dashboard's
     drag-and-drop): its id to confirm it by, and the presigned POST's fields as pairs, so
     the order the storage needs survives any JSON parser."""
-    post = ticket.presigned_post()
+    post = presigned_post_for(ticket)
     return {
         "ticketId": str(ticket.id),
         "url": post["url"],

@@ -30,14 +30,16 @@ import io
 import logging
 import time
 
+from celery import shared_task
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from files import rendering, selectors
+from files import selectors
 from files.models import Facet, File
-from files.processing import facet_store_rendition
+from files.pipeline import rendering
+from files.pipeline.processing import TRANSIENT_FAULTS, facet_store_rendition
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +98,6 @@ def facet_rendition_wait(*, file: File, width: int, height: int, timeout: float)
 
 
 def rendition_enqueue(*, file: File, width: int, height: int) -> None:
-    # Late: the task module imports this one (tasks import their services).
-    from files.tasks import rendition_render_task
-
     file_id = str(file.pk)
     transaction.on_commit(lambda: rendition_render_task.delay(file_id, width, height), robust=True)
 
@@ -187,7 +186,6 @@ def _exact_sizes_trim(*, file: File) -> None:
     keys = [facet.storage_key for facet in dropped if facet.storage_key]
     if keys:
         # Late: the task module imports this one (tasks import their services).
-        from files.tasks import rendition_objects_remove_task
 
         transaction.on_commit(
             lambda: rendition_objects_remove_task.apply_async(
@@ -210,3 +208,34 @@ def rendition_objects_remove(*, file_id, keys: list[str]) -> None:
         for key in keys:
             if key not in named:
                 default_storage.delete(key)
+
+
+# --- The tasks -------------------------------------------------------------------------
+
+
+@shared_task(
+    name="files.render_rendition",
+    acks_late=True,
+    autoretry_for=TRANSIENT_FAULTS,
+    retry_backoff=2,
+    max_retries=5,
+    soft_time_limit=2 * 60,
+    time_limit=3 * 60,
+    ignore_result=True,
+)
+def rendition_render_task(file_id: str, width: int, height: int) -> None:
+    """The answer to ``imageSize=<width>x<height>``, made in the worker."""
+    facet_rendition_render(file_id=file_id, width=width, height=height)
+
+
+@shared_task(
+    name="files.remove_rendition_objects",
+    acks_late=True,
+    autoretry_for=TRANSIENT_FAULTS,
+    retry_backoff=5,
+    max_retries=5,
+    ignore_result=True,
+)
+def rendition_objects_remove_task(file_id: str, keys: list[str]) -> None:
+    """The stored objects of renditions a file no longer keeps, removed in the worker."""
+    rendition_objects_remove(file_id=file_id, keys=keys)

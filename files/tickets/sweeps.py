@@ -27,7 +27,7 @@ from django.db.models import Q
 
 from files.keys import StorageKeyError, ticket_key_check
 from files.models import File, UploadTicket
-from files.storage import StoredObject, objects_remove, objects_under
+from files.storage.objects import StoredObject, objects_remove, objects_under
 from portal.audit.services import Actor, audit_record
 
 logger = logging.getLogger(__name__)

@@ -31,11 +31,12 @@ from django.utils.http import parse_header_parameters
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from files import selectors, services
+from files import selectors
 from files.keys import MAX_KEY_BYTES, StorageKeyError, storage_key_check, ticket_key_check
 from files.models import UploadTicket
 from files.names import safe_filename
-from files.tickets import PostPolicyError, check_fields, location_for, ticket_refusal
+from files.tickets.policies import PostPolicyError, check_fields, location_for, ticket_refusal
+from files.tickets.services import UploadTicketUsed, upload_ticket_store
 from portal.read_deadline import set_read_deadline
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,8 @@ def receive_upload(request) -> HttpResponse:
             411, "MissingContentLength", "You must provide the Content-Length HTTP header."
         )
 
-    stream = LazyStream(ChunkIter(request, 64 * 1024))
+    body = BodyReader(request, content_length)
+    stream = LazyStream(ChunkIter(body, 64 * 1024))
     fields: dict[str, str] = {}
     set_read_deadline(request, FIELDS_SECONDS, what="the form fields before the file")
     try:
@@ -122,7 +124,7 @@ def receive_upload(request) -> HttpResponse:
                 # The file's own pace is held to the server's byte rate; the policy checked
                 # next says who may send it, and how much.
                 set_read_deadline(request, None)
-                return receive_file(fields, filename or "", part)
+                return receive_file(fields, filename or "", part, body)
             value = part.read(MAX_FIELD_BYTES + 1)
             if len(value) > MAX_FIELD_BYTES or len(fields) >= MAX_FIELDS:
                 raise PostPolicyError(
@@ -137,8 +139,42 @@ def receive_upload(request) -> HttpResponse:
             "MalformedPOSTRequest",
             "The body of your POST request is not well-formed multipart/form-data.",
         ) from None
+    if body.ended_early:  # the connection ended among the fields, before any file
+        raise incomplete_body()
     raise PostPolicyError(
         400, "InvalidArgument", "POST requires exactly one file upload per request."
+    )
+
+
+class BodyReader:
+    """The request's body, read for the multipart parser, counting what arrived.
+
+    A phone that loses its signal half-way through a photo closes the connection, and the
+    server then reads the end of the body early, as if the photo had ended there: the
+    parser, finding no boundary, hands over the bytes that came as the whole file. S3
+    refuses such a body (``IncompleteBody``); so does this endpoint, by comparing what
+    arrived with the ``Content-Length`` the client announced.
+    """
+
+    def __init__(self, request, content_length: int) -> None:
+        self.request = request
+        self.content_length = content_length
+        self.received = 0
+        self.ended_early = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.request.read(size)
+        self.received += len(data)
+        if not data and size != 0 and self.received < self.content_length:
+            self.ended_early = True
+        return data
+
+
+def incomplete_body() -> PostPolicyError:
+    return PostPolicyError(
+        400,
+        "IncompleteBody",
+        "You did not provide the number of bytes specified by the Content-Length HTTP header.",
     )
 
 
@@ -170,7 +206,7 @@ def ticket_for_key(key: str) -> UploadTicket:
         raise ticket_used()
     # A photo for a request that was cancelled or has expired since the ticket was issued
     # is refused like the request's other doors refuse it: the apps above
-    # ``files`` register why a ticket may no longer be used (files.tickets).
+    # ``files`` register why a ticket may no longer be used (files.tickets.policies).
     refusal = ticket_refusal(ticket)
     if refusal:
         raise PostPolicyError(403, "AccessDenied", refusal)
@@ -186,7 +222,7 @@ def ticket_used() -> PostPolicyError:
     )
 
 
-def receive_file(fields: dict[str, str], filename: str, part) -> HttpResponse:
+def receive_file(fields: dict[str, str], filename: str, part, body: BodyReader) -> HttpResponse:
     if "key" in fields:
         fields["key"] = fields["key"].replace("${filename}", safe_filename(filename))
     policy = check_fields(fields)
@@ -205,6 +241,8 @@ def receive_file(fields: dict[str, str], filename: str, part) -> HttpResponse:
                 )
             digest.update(chunk)
             spool.write(chunk)
+        if body.ended_early:  # the file "ended" where the connection did: nothing is kept
+            raise incomplete_body()
         if size < policy.min_size:
             raise PostPolicyError(
                 400,
@@ -214,10 +252,8 @@ def receive_file(fields: dict[str, str], filename: str, part) -> HttpResponse:
             )
         spool.seek(0)
         try:
-            saved_key = services.upload_ticket_store(
-                ticket=ticket, key=policy.key, content=spool, size=size
-            )
-        except services.UploadTicketUsed:
+            saved_key = upload_ticket_store(ticket=ticket, key=policy.key, content=spool, size=size)
+        except UploadTicketUsed:
             raise ticket_used() from None
     logger.info("embedded storage accepted an upload of %d bytes", size)
     if policy.success_action_status == "201":

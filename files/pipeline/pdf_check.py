@@ -40,7 +40,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from files.sniffing import FileRejected, pdf_outside_streams
+from files.pipeline.sniffing import FileRejected, pdf_outside_streams
 
 logger = logging.getLogger(__name__)
 

@@ -23,9 +23,11 @@ import logging
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from botocore.exceptions import BotoCoreError, ClientError
+from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -33,14 +35,15 @@ from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from files import cleaning, rendering
-from files.decoding import decode_admit, webp_canvas_size
 from files.models import Facet, File
-from files.pdf_check import pdf_check
-from files.services import CHUNK, KeepOpen, digests_of, human_size, storage_put
+from files.names import human_size
+from files.pipeline import cleaning, rendering
+from files.pipeline.decoding import decode_admit, webp_canvas_size
+from files.pipeline.pdf_check import pdf_check
+from files.pipeline.sniffing import IMAGE_TYPES, PDF, WEBP, FileRejected, sniff
 from files.signals import file_processed
-from files.sniffing import IMAGE_TYPES, PDF, WEBP, FileRejected, sniff
-from files.storage import stored_bytes
+from files.storage.objects import CHUNK, KeepOpen, digests_of, storage_put, stored_bytes
+from portal.ops.heartbeat import worker_identity
 from portal.webhooks import events
 from portal.webhooks.services import event_record
 
@@ -156,14 +159,14 @@ class Run:
 
     file: File
     original: IO[bytes]  # the verified bytes, in a local spool
-    admitted: int = 0  # pixels this run was admitted to decode (files.decoding)
+    admitted: int = 0  # pixels this run was admitted to decode (files.pipeline.decoding)
     mime_type: str = ""  # detected from the bytes
     cleaned: Cleaned | None = None
     content: IO[bytes] | None = None  # what is stored as the content facet
     thumbnail: rendering.Rendition | None = None
     facets: list[Facet] = field(default_factory=list)  # stored, in the order stored
 
-    # Charge decoded pixels to the sender's budget (files.decoding); off for forms made
+    # Charge decoded pixels to the sender's budget (files.pipeline.decoding); off for forms made
     # outside a worker's run (test factories).
     budget: bool = True
 
@@ -390,12 +393,12 @@ def verify(file: File, original) -> None:
 
 def clean(original, mime_type: str, *, admit=None) -> Cleaned:
     """Images: metadata (GPS, device, names, times) removed. JPEG, PNG and WebP keep the
-    camera's image data byte for byte (``files.cleaning``; a JPEG keeps its orientation
+    camera's image data byte for byte (``files.pipeline.cleaning``; a JPEG keeps its orientation
     as its only EXIF tag); HEIC/HEIF are turned upright and re-encoded as JPEG for
     browsers. PDFs: checked whole. Width and height are as the image is shown (upright).
 
     ``admit(width, height, size)`` is called with an image's stored size, read from its
-    header, before anything of it is decoded (``files.decoding.decode_admit``), and
+    header, before anything of it is decoded (``files.pipeline.decoding.decode_admit``), and
     refuses it by raising."""
     admit = admit or (lambda width, height, size: None)
     try:
@@ -534,11 +537,16 @@ def ready_save(file: File, content: Facet) -> None:
 def pause_for_fault_tests(file: File) -> None:
     """``FILES_PROCESSING_PAUSE_SECONDS`` (a setting of the test suite's only,
     config/settings/test.py): hold here, half-way through storing, so a fault test can kill
-    the worker with work half done."""
+    the worker with work half done. With ``FILES_PROCESSING_HOLD_PATH`` the hold ends as soon
+    as that file is gone, so a test can be sure the kill came while the work was held."""
     pause = getattr(settings, "FILES_PROCESSING_PAUSE_SECONDS", 0.0)
-    if pause > 0:
-        logger.warning("file %s paused half-way through processing", file.pk)
-        time.sleep(pause)
+    if pause <= 0:
+        return
+    logger.warning("file %s paused half-way through processing", file.pk)
+    hold_path = getattr(settings, "FILES_PROCESSING_HOLD_PATH", "")
+    deadline = time.monotonic() + pause
+    while time.monotonic() < deadline and (not hold_path or Path(hold_path).exists()):
+        time.sleep(0.1)
 
 
 def mark_rejected(file: File, reason: str) -> None:
@@ -645,3 +653,35 @@ def files_withdraw(*, files: list[File], reason: str) -> None:
             locked.facets.all().delete()
             mark_rejected(locked, reason)
         permanent_objects_remove(locked)
+
+
+# --- Queueing and the task ---------------------------------------------------------------
+
+
+def file_enqueue_processing(*, file: File) -> None:
+    """Queue processing once the surrounding transaction commits (never before).
+
+    Robust: when the broker is unreachable the upload has still been stored and
+    committed, so the caller gets its answer; the stale-upload sweep queues the
+    pending file again once the broker is back.
+    """
+    file_id = str(file.pk)
+    transaction.on_commit(lambda: file_process_task.delay(file_id), robust=True)
+
+
+@shared_task(
+    name="files.process",
+    acks_late=True,
+    autoretry_for=TRANSIENT_FAULTS,
+    retry_backoff=5,
+    retry_backoff_max=10 * 60,
+    retry_jitter=True,
+    max_retries=8,
+    # Sized for a 12-megapixel photo or a large PDF on a slow worker.
+    soft_time_limit=4 * 60,
+    time_limit=5 * 60,
+    ignore_result=True,
+    bind=True,
+)
+def file_process_task(self, file_id: str) -> None:
+    file_process(file_id=file_id, worker=worker_identity(self.request.hostname or ""))

@@ -7,7 +7,7 @@ Decoding costs memory and time in proportion to an image's pixels, not its bytes
 
 * **pixels for the door**: a photo sent through a patient's link may have at most
   ``FILES_PATIENT_MAX_IMAGE_PIXELS`` (the largest phone camera writes 50 MP, 8192x6144);
-  other doors keep the 64 MP of ``files.rendering``.
+  other doors keep the 64 MP of ``files.pipeline.rendering``.
 * **pixels per byte**: an image larger than ``FILES_DECODE_FREE_PIXELS`` may have at
   most ``FILES_MAX_PIXELS_PER_BYTE`` pixels per byte of its image file. Photos have
   2 to 15, scans of printed pages rarely 60; an image of one colour thousands.
@@ -37,8 +37,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from files.models import File
-from files.services import human_size
-from files.sniffing import FileRejected
+from files.names import human_size
+from files.pipeline.sniffing import FileRejected
 from portal.audit.models import AuditEvent
 
 logger = logging.getLogger(__name__)

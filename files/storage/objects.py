@@ -8,17 +8,20 @@ with S3 (where nothing is public either).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from django.core.exceptions import SuspiciousFileOperation
+from django.core.files import File as DjangoFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
-from files.keys import path_problem
+from files.keys import path_problem, storage_key_check
 
 
 class PrivateFileSystemStorage(FileSystemStorage):
@@ -53,6 +56,13 @@ class PrivateFileSystemStorage(FileSystemStorage):
         return full_path
 
 
+def storage_is_s3(storage=None) -> bool:
+    """Whether ``storage`` (the default storage unless given) is S3. Asked on every page's
+    headers and every ticket: a class check, never the storage's ``connection`` (for S3
+    that builds a boto3 session and its client the first time)."""
+    return isinstance(storage or default_storage, S3Storage)
+
+
 def stored_bytes(key: str, start: int, length: int, *, chunk_size: int) -> Iterator[bytes]:
     """``length`` bytes of the stored object ``key`` from ``start``, in chunks.
 
@@ -64,7 +74,7 @@ def stored_bytes(key: str, start: int, length: int, *, chunk_size: int) -> Itera
     if length <= 0:
         return
     storage = default_storage
-    if isinstance(storage, S3Storage):
+    if storage_is_s3(storage):
         # The object's name as S3Storage itself would send it (its location prefix).
         name = storage._normalize_name(clean_name(key))
         answer = storage.connection.meta.client.get_object(
@@ -114,7 +124,7 @@ def objects_under(prefix: str) -> list[StoredObject]:
     one level, so an object posted under ``<prefix>a/b`` was never found)."""
     _prefix_checked(prefix)
     storage = default_storage
-    if isinstance(storage, S3Storage):
+    if storage_is_s3(storage):
         location = _s3_location(storage)
         paginator = storage.connection.meta.client.get_paginator("list_objects_v2")
         found = []
@@ -141,7 +151,7 @@ def objects_remove(objects: list[StoredObject], *, prefix: str) -> int:
     _prefix_checked(prefix)
     storage = default_storage
     removed = 0
-    if isinstance(storage, S3Storage):
+    if storage_is_s3(storage):
         client = storage.connection.meta.client
         location = _s3_location(storage)
         for stored in objects:
@@ -167,3 +177,49 @@ def objects_remove(objects: list[StoredObject], *, prefix: str) -> int:
         with contextlib.suppress(OSError):
             Path(directory).rmdir()
     return removed
+
+
+# --- Writing and reading whole objects -------------------------------------------------
+
+# The size every copy, digest and stream of stored bytes reads at a time.
+CHUNK = 256 * 1024
+
+
+def storage_put(key: str, content: IO[bytes]) -> str:
+    """Write ``content`` at exactly ``key``, replacing what was there (as S3 does).
+
+    The key is checked first (``StorageKeyError``): nothing is looked up, deleted or
+    written under a name that is not already clean."""
+    storage_key_check(key)
+    if default_storage.exists(key):
+        default_storage.delete(key)
+    saved = default_storage.save(key, DjangoFile(content, name=key))
+    if saved != key:  # another writer got there first between exists() and save()
+        default_storage.delete(saved)
+        raise OSError(f"storage key taken while writing: {key}")
+    return saved
+
+
+def digests_of(fp) -> tuple[str, str]:
+    """SHA-256 (the pipeline's checksum) and SHA-1 (FHIR's ``Attachment.hash``), hex, in
+    one read of the bytes."""
+    sha256, sha1 = hashlib.sha256(), hashlib.sha1(usedforsecurity=False)
+    fp.seek(0)
+    while chunk := fp.read(CHUNK):
+        sha256.update(chunk)
+        sha1.update(chunk)
+    fp.seek(0)
+    return sha256.hexdigest(), sha1.hexdigest()
+
+
+class KeepOpen:
+    """A file proxy that ignores ``close()``: Pillow closes what it opened from."""
+
+    def __init__(self, fp):
+        self._fp = fp
+
+    def __getattr__(self, name):
+        return getattr(self._fp, name)
+
+    def close(self) -> None:
+        pass

@@ -1,6 +1,6 @@
 """Where an image file keeps its pixel data, found by walking its structure.
 
-The polyglot scan (``files.sniffing``) looks for web markup in every byte of an
+The polyglot scan (``files.pipeline.sniffing``) looks for web markup in every byte of an
 upload *except* its compressed pixel data: there, any byte string occurs by chance
 (``<svg`` about once in 500 MB), so searching it refused about 1% of 5 MB photos.
 Markup can only act where a program reads it as text: the first bytes a browser
@@ -21,7 +21,7 @@ reads it, and only the spans that are pixel data are left out:
   image items are pixel data, so Exif and XMP items, and unreferenced bytes, are
   still scanned.
 
-The walks themselves are ``files.containers``'s, in lenient mode (cleaning takes the same
+The walks themselves are ``files.pipeline.containers``'s, in lenient mode (cleaning takes the same
 ones strictly). A walk that meets something malformed stops there: from that point on
 every byte is scanned (a broken file is refused later anyway when it is decoded).
 """
@@ -31,7 +31,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 
-from files.containers import (
+from files.pipeline.containers import (
     SOS,
     ContainerError,
     bmff_boxes,

@@ -2,9 +2,9 @@
 
 Two readers need the same walk for different ends:
 
-- **cleaning** (``files.cleaning``) rewrites the container without its metadata and refuses,
-  with a reason, a file whose structure does not parse: it walks in *strict* mode;
-- **the polyglot scan** (``files.image_layout``) only needs to know where the pixel data
+- **cleaning** (``files.pipeline.cleaning``) rewrites the container without its metadata and
+  refuses, with a reason, a file whose structure does not parse: it walks in *strict* mode;
+- **the polyglot scan** (``files.pipeline.image_layout``) only needs to know where the pixel data
   lies, and where a structure breaks it stops and searches the rest of the file: it walks in
   *lenient* mode.
 

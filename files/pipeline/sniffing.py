@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import zipfile
 
-from files.image_layout import TEXT_INFLATE_LIMIT, TooMuchText, layout_of
 from files.names import extension_of
+from files.pipeline.image_layout import TEXT_INFLATE_LIMIT, TooMuchText, layout_of
 
 HEAD_BYTES = 64 * 1024
 # The bytes a browser reads to guess a type (WHATWG MIME Sniffing, "resource header"):
@@ -174,7 +174,7 @@ def describe_unwanted(head: bytes) -> str | None:
 def scan_for_polyglot(fp, detected: str) -> str | None:
     """A reason when an accepted type also carries HTML/script or a ZIP archive.
 
-    Images are searched everywhere except their pixel data (``files.image_layout``):
+    Images are searched everywhere except their pixel data (``files.pipeline.image_layout``):
     compressed pixels hold every short byte string by chance, and no program reads
     them as text. PDFs are searched outside their streams.
     """
@@ -201,7 +201,7 @@ def scan_for_polyglot(fp, detected: str) -> str | None:
     fp.seek(0)
     # Outside its (compressed, binary) streams a PDF is plain syntax: markup there, e.g.
     # a page appended after %%EOF, makes the file a PDF and HTML. What its objects do is
-    # judged by parsing them (``files.pdf_check``), which names what it found.
+    # judged by parsing them (``files.pipeline.pdf_check``), which names what it found.
     if detected == PDF and ACTIVE_MARKUP.search(pdf_outside_streams(data)):
         return (
             "This PDF also contains web page code (HTML or script), "

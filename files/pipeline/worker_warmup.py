@@ -17,7 +17,7 @@ from PIL import Image
 # What a processing or rendition task imports on its first run (with what they import:
 # rendering, cleaning, sniffing, the PDF check, the webhooks outbox), and the receiver of
 # ``file_processed``, which imports its service lazily.
-TASK_MODULES = ("files.processing", "files.renditions", "attachments.services")
+TASK_MODULES = ("files.pipeline.processing", "files.pipeline.renditions", "attachments.services")
 
 
 def processing_code_load() -> None:

@@ -24,7 +24,7 @@ file's container is rewritten instead, keeping the image data untouched:
 
 No library does this without decoding (python-exiv2 rewrites metadata in place but
 keeps what it does not know, and needs a compiled libexiv2; Pillow re-encodes), so the
-walk is written here (``files.containers``, shared with the polyglot scan), and strictly:
+walk is written here (``files.pipeline.containers``, shared with the polyglot scan), and strictly:
 a file whose structure does not parse is refused with a reason, as the sniffing step
 refuses it.
 
@@ -42,7 +42,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from files.containers import (
+from files.pipeline.containers import (
     PNG_SIGNATURE,
     SOS,
     ContainerError,

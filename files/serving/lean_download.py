@@ -8,7 +8,7 @@ and permission classes, and its response finalising.
 This door finds the caller and the file for that case with one round trip: one prepared
 statement that checks the key (known, not revoked, its digest compared in constant time
 here) and finds the file in the key's account with its ready facets. Then it hands them to
-``files.serving.serve`` like every other door, which decides the rest (the state checks,
+``files.serving.respond.serve`` like every other door, which decides the rest (the state checks,
 headers, audit row, streaming). The key and its revocation are read on every request.
 
 Anything else goes to the DRF view (``FileDetailApi``) unchanged, which then answers as it
@@ -31,9 +31,10 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed
 
-from files import rendering, serving
 from files.models import Facet, File
-from files.renditions import rendition_name_for
+from files.pipeline import rendering
+from files.pipeline.renditions import rendition_name_for
+from files.serving import respond
 from portal.accounts import keys
 from portal.accounts.models import ApiKey
 from portal.api.authentication import key_from_request
@@ -99,7 +100,7 @@ def _lookup(prefix: str, file_id) -> list[tuple]:
     # The file id as Django would adapt it for this database (a uuid on PostgreSQL,
     # 32 hex digits on SQLite).
     file_id_param = File._meta.pk.get_db_prep_value(file_id, connection)
-    return serving.run_statement(
+    return respond.run_statement(
         _LOOKUP_SQL, [Facet.State.READY.value, prefix, file_id_param], fetch=True
     )
 
@@ -118,14 +119,14 @@ def _datetime(value):
 
 
 def _facet_name(*, mime_type: str, width, height, image_size) -> str:
-    """The facet that answers, as ``files.renditions.rendition_for`` names it."""
+    """The facet that answers, as ``files.pipeline.renditions.rendition_for`` names it."""
     if image_size is None or not (mime_type.startswith("image/") and width is not None):
         return Facet.CONTENT
     return rendition_name_for(width, height, *image_size) or Facet.CONTENT
 
 
 class FileRow:
-    """The file as the look-up found it: what ``serving.serve`` reads of a ``File``."""
+    """The file as the look-up found it: what ``respond.serve`` reads of a ``File``."""
 
     __slots__ = ("account_id", "expires_at", "original_name", "pk", "purged_at", "state")
     rejection_reason = ""  # never read: a rejected file is handed on
@@ -140,7 +141,7 @@ class FileRow:
 
 
 class FacetRow:
-    """One ready facet as the look-up found it: what ``serving.serve`` reads of a Facet."""
+    """One ready facet as the look-up found it: what ``respond.serve`` reads of a Facet."""
 
     __slots__ = FACET_COLUMNS
 
@@ -187,7 +188,7 @@ def lean_file_response(request: HttpRequest, file_id: str):
     file = FileRow(
         parsed_id, account_id, state, _datetime(expires_at), _datetime(purged_at), original_name
     )
-    if serving.refusal(file) is not None:
+    if respond.refusal(file) is not None:
         return None  # the DRF view waits for processing, or words the refusal
     wanted = _facet_name(mime_type=mime_type, width=width, height=height, image_size=image_size)
     facet = next((FacetRow(*row[11:]) for row in rows if row[11] == wanted), None)
@@ -206,7 +207,7 @@ def lean_file_response(request: HttpRequest, file_id: str):
 
     # The actor Actor.for_api_key names, without building the ApiKey it reads.
     actor = Actor(AuditEvent.ActorKind.API_KEY, str(key_id), f"key {prefix}")
-    response = serving.serve(request, file=file, facet=facet, actor=actor)
+    response = respond.serve(request, file=file, facet=facet, actor=actor)
     for name, value in DRF_HEADERS.items():
         response[name] = value
     return response
