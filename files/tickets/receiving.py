@@ -124,7 +124,7 @@ def receive_upload(request) -> HttpResponse:
                 # The file's own pace is held to the server's byte rate; the policy checked
                 # next says who may send it, and how much.
                 set_read_deadline(request, None)
-                return receive_file(fields, filename or "", part, body)
+                return receive_file(fields, filename or "", part, body, stream)
             value = part.read(MAX_FIELD_BYTES + 1)
             if len(value) > MAX_FIELD_BYTES or len(fields) >= MAX_FIELDS:
                 raise PostPolicyError(
@@ -222,7 +222,9 @@ def ticket_used() -> PostPolicyError:
     )
 
 
-def receive_file(fields: dict[str, str], filename: str, part, body: BodyReader) -> HttpResponse:
+def receive_file(
+    fields: dict[str, str], filename: str, part, body: BodyReader, stream: LazyStream
+) -> HttpResponse:
     if "key" in fields:
         fields["key"] = fields["key"].replace("${filename}", safe_filename(filename))
     policy = check_fields(fields)
@@ -243,6 +245,15 @@ def receive_file(fields: dict[str, str], filename: str, part, body: BodyReader) 
             spool.write(chunk)
         if body.ended_early:  # the file "ended" where the connection did: nothing is kept
             raise incomplete_body()
+        if not stream.read(1):
+            # Everything announced arrived, but the file never met its boundary: a body
+            # whose Content-Length was counted for a cut file. What came is not the file.
+            raise PostPolicyError(
+                400,
+                "MalformedPOSTRequest",
+                "The body of your POST request ended inside the file: the multipart "
+                "boundary that closes it is missing.",
+            )
         if size < policy.min_size:
             raise PostPolicyError(
                 400,

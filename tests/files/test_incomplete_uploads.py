@@ -43,7 +43,8 @@ def form_for(ticket, photo: bytes) -> tuple[str, bytes]:
 
 def send(live_server, path: str, body: bytes, *, sent: int) -> tuple[int, str]:
     """POST ``body`` announcing its whole length, send only its first ``sent`` bytes, then
-    close the sending side as a lost connection does; (status, S3 error code)."""
+    close the sending side as a lost connection does; (status, S3 error code). ``body``
+    may itself be cut, its length counted for what is left."""
     address = urlsplit(live_server.url)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {address.netloc}\r\n"
@@ -98,6 +99,42 @@ def test_a_body_cut_short_stores_nothing_and_the_ticket_then_takes_the_whole_pho
 
     status, code = send(live_server, path, body, sent=len(body))
     assert status == 201, code
+    [key] = stored_keys(ticket.key_prefix)
+    with default_storage.open(key, "rb") as stored:
+        assert stored.read() == photo
+
+
+@pytest.mark.parametrize(
+    "ends",
+    [
+        "after the photo",
+        "in the closing boundary",
+        "at the boundary, without its closing dashes",
+    ],
+)
+def test_a_body_counted_for_a_cut_file_is_refused_as_malformed(live_server, issue, ends):
+    """GIVEN a photo's ticket WHEN the body arrives whole but ends before the boundary that
+    closes the file (a client that counted its Content-Length for a cut file) THEN 400
+    MalformedPOSTRequest, nothing stored, the ticket unused; the whole body then stores
+    the photo."""
+    ticket = issue(max_size=1024 * 1024)
+    photo = samples.jpeg()
+    path, body = form_for(ticket, photo)
+    after_photo = body.index(photo) + len(photo)
+    closing = body.index(f"--{BOUNDARY}--".encode(), after_photo)
+    cut_at = {
+        "after the photo": after_photo,
+        "in the closing boundary": closing + 8,
+        "at the boundary, without its closing dashes": closing + len(BOUNDARY) + 2,
+    }[ends]
+
+    status, code = send(live_server, path, body[:cut_at], sent=cut_at)
+
+    assert (status, code) == (400, "MalformedPOSTRequest")
+    assert stored_keys(ticket.key_prefix) == []
+    ticket.refresh_from_db()
+    assert ticket.state == UploadTicket.State.ISSUED
+    assert send(live_server, path, body, sent=len(body))[0] == 201
     [key] = stored_keys(ticket.key_prefix)
     with default_storage.open(key, "rb") as stored:
         assert stored.read() == photo

@@ -10,6 +10,7 @@ import base64
 import re
 import socket
 import ssl
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -64,6 +65,26 @@ def test_the_rendered_template_passes_nginx_t_with_its_tls_server(tmp_path):
     assert text.count("server_tokens off;") == 2
     assert re.search(r"listen \$\{PORTAL_HTTPS_LISTEN\} ssl", text)
     assert "proxy_set_header Host $http_host;" in text
+
+
+def test_every_folder_nginx_makes_at_start_is_in_the_run_folder(tmp_path):
+    """GIVEN the configuration make run-scaled starts (as the portal's own user, not root)
+    THEN every temporary folder nginx was built to make at start-up (``nginx -V``: its
+    compiled-in ``/var/lib/nginx/...``, which only root may make) is set at the http level
+    to a folder inside the run folder. Set only in the server block, nginx still made the
+    compiled-in ones and refused to start on a machine where root had not yet run it."""
+    server = nginx.render(tmp_path, upstreams=[9])
+    built = subprocess.run(
+        [nginx.nginx_binary(), "-V"], capture_output=True, text=True, check=True
+    ).stderr
+    compiled = dict(re.findall(r"--http-([a-z-]+)-temp-path=(\S+)", built))
+    assert set(compiled) == {"client-body", "proxy", "fastcgi", "uwsgi", "scgi"}
+    http_level = (tmp_path / "nginx.conf").read_text()
+    for kind in compiled:
+        directive = f"{kind.replace('-', '_')}_temp_path"
+        [folder] = re.findall(rf"^\s*{directive} (\S+?)[ ;]", http_level, re.M)
+        assert Path(folder).is_relative_to(server.folder), (directive, folder)
+        assert Path(folder).is_dir()
 
 
 def tls_handshake(port: int, version: ssl.TLSVersion) -> str | None:
