@@ -1,5 +1,5 @@
 """The whole suite in two lanes at once (``make test-quick`` runs the quick lane alone;
-``make test`` stays one two-worker session, docs/development.md says why).
+``make test`` stays one session, on four workers: docs/development.md says why).
 
 Most of the suite is short and busy: a request through the whole portal, a photo through
 the real pipeline. It runs in the *quick* lane, one xdist worker per core, which keeps the
