@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from portal.audit.models import AuditEvent
+from portal.patients.api import FURTHEST_AHEAD_TIME_ZONE
 from portal.patients.models import Patient
 from tests.factories import PatientFactory
 
@@ -135,17 +136,42 @@ def test_patch_updates_fields_and_a_named_shell_patient_is_no_longer_a_shell(api
 
 def test_patch_rejects_bad_values_and_changes_nothing(api, patient):
     before = (patient.first_name, patient.date_of_birth)
+    tomorrow_everywhere = timezone.localdate(
+        timezone=FURTHEST_AHEAD_TIME_ZONE
+    ) + datetime.timedelta(1)
     response = api.patch(
         f"/api/v1/patients/{patient.id}",
-        {
-            "first_name": "New",
-            "date_of_birth": (timezone.localdate() + datetime.timedelta(days=1)).isoformat(),
-        },
+        {"first_name": "New", "date_of_birth": tomorrow_everywhere.isoformat()},
         format="json",
     )
     assert response.status_code == 400
     patient.refresh_from_db()
     assert (patient.first_name, patient.date_of_birth) == before
+
+
+# Half past eleven at night in UTC on 1 July: already 2 July in London (BST) and in
+# Kiritimati (UTC+14, 13:30); still 1 July in New York.
+LATE_UTC_EVENING = datetime.datetime(2026, 7, 1, 23, 30, tzinfo=datetime.UTC)
+
+
+@pytest.mark.parametrize(
+    ("born", "accepted"),
+    [("2026-07-01", True), ("2026-07-02", True), ("2026-07-03", False), ("2027-07-01", False)],
+)
+def test_a_birth_today_anywhere_is_taken_and_a_later_one_refused(api, clock, born, accepted):
+    """GIVEN the portal's clock at 23:30 UTC on 1 July WHEN a record system registers a
+    baby born on 1 July (UTC's and New York's today) or 2 July (London's) THEN the patient
+    is made; a date after today everywhere on Earth is refused in words, and nothing made."""
+    clock.now = LATE_UTC_EVENING
+    payload = {"first_name": "Baby", "last_name": "Lowe", "date_of_birth": born}
+    response = api.post("/api/v1/patients", payload, format="json")
+    if accepted:
+        assert response.status_code == 201, response.json()
+        assert response.json()["date_of_birth"] == born
+    else:
+        assert response.status_code == 400
+        assert "future" in str(response.json()["fields"]["date_of_birth"])
+        assert api.get("/api/v1/patients?last_name=Lowe").json()["count"] == 0
 
 
 def test_put_and_delete_are_not_allowed(api, patient):
