@@ -78,3 +78,35 @@ def test_screenshots_of_the_file_pages(live_server, open_page, clinic, shape):
     expect(page.get_by_test_id("webhook-secret")).to_be_visible()
     screenshot(page, f"dashboard-webhook-created-{shape}")
     assert not errors, errors
+
+
+def test_a_refreshed_record_keeps_to_the_content_security_policy(live_server, open_page, clinic):
+    """GIVEN a patient's record on screen, its elements carrying a style set by script (as
+    the browser's tools, an extension or a screenshot's caret hiding set one) WHEN the
+    record section refreshes in place (htmx, as it does while a photo is being checked)
+    THEN no CSP violation: htmx no longer copies a style attribute onto the new elements,
+    which the policy (``style-src 'self'``) refuses. One whole run failed on it, when a
+    photo was still being checked as the gallery's screenshot was taken."""
+    account, amelia = clinic["account"], clinic["patients"][0]
+    gallery_for(account=account, patient=amelia)
+    page = open_page(SHAPES["desktop"])
+    errors = console_errors(page)
+    sign_in_with_code(page, live_server.url, clinic)
+    page.goto(f"{live_server.url}/patients/{amelia.id}/")
+    expect(page.locator(".record img.tile-image")).to_have_count(3)
+    styled = page.evaluate(
+        """() => {
+            const kept = [...document.querySelectorAll('#attachments-body [id]')];
+            kept.forEach(element => element.style.setProperty('caret-color', 'transparent'));
+            return kept.length;
+        }"""
+    )
+    assert styled > 0  # elements htmx matches by id across the swap
+    page.evaluate(
+        """() => new Promise(settled => {
+            document.body.addEventListener('htmx:afterSettle', () => settled(), {once: true});
+            htmx.trigger(document.body, 'attachments-changed');
+        })"""
+    )
+    expect(page.locator(".record img.tile-image")).to_have_count(3)
+    assert not errors, errors
