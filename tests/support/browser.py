@@ -81,14 +81,15 @@ def screenshot(page, name: str, *, full_page: bool = True) -> Path:
 
 def console_errors(page) -> list[str]:
     """Collect the page's script errors and console errors (CSP violations among them) as
-    they happen; a failed resource load is left out, since error pages are visited on
-    purpose."""
+    they happen, each with the address of the page it came on (a test visits many); a
+    failed resource load is left out, since error pages are visited on purpose. Call it
+    when the page opens: it sees only what happens after."""
     errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("pageerror", lambda error: errors.append(f"{error} (on {page.url})"))
     page.on(
         "console",
         lambda msg: (
-            errors.append(msg.text)
+            errors.append(f"{msg.text} (on {page.url})")
             if msg.type == "error" and not msg.text.startswith("Failed to load resource")
             else None
         ),
