@@ -1,6 +1,7 @@
 from django import forms
 from django.utils import timezone
 
+from portal.patients.birth_dates import date_of_birth_problem
 from portal.patients.nhs_number import nhs_number_clean, nhs_number_format
 from portal.patients.phone import MobileNumberError, mobile_help, parse_typed_mobile
 
@@ -32,10 +33,10 @@ class PatientForm(forms.Form):
 
     def clean_date_of_birth(self):
         value = self.cleaned_data["date_of_birth"]
-        if value > timezone.localdate():
-            raise forms.ValidationError("Date of birth cannot be in the future.")
-        if value.year < 1900:
-            raise forms.ValidationError("Date of birth must be after 1900.")
+        # The dashboard runs in the clinic's time zone (dashboard/access.py).
+        problem = date_of_birth_problem(value, today=timezone.localdate())
+        if problem:
+            raise forms.ValidationError(problem)
         return value
 
     def clean_nhs_number(self):

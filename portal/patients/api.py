@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -16,22 +14,21 @@ from portal.api.errors import Conflict
 from portal.api.pagination import PortalPagination, paginated_schema
 from portal.api.serializers import StrictSerializer
 from portal.patients import selectors, services
+from portal.patients.birth_dates import FURTHEST_AHEAD_TIME_ZONE, date_of_birth_problem
 from portal.patients.nhs_number import NhsNumberError, nhs_number_parse
 from portal.patients.phone import MobileNumberError, parse_e164_mobile
 from portal.patients.serializers import E164MobileField
-
-# The calendar furthest ahead (UTC+14): a date that is today anywhere is not in the future.
-FURTHEST_AHEAD_TIME_ZONE = zoneinfo.ZoneInfo("Pacific/Kiritimati")
 
 
 def validate_date_of_birth(value):
     """Refuse a date after today. An API call carries no clinic's time zone, and a record
     system registering a baby born today must not be told it is in the future because the
     portal's clock (UTC) is still on yesterday, so "today" is the latest today on Earth."""
-    if value > timezone.localdate(timezone=FURTHEST_AHEAD_TIME_ZONE):
-        raise serializers.ValidationError("Date of birth cannot be in the future.")
-    if value.year < 1900:
-        raise serializers.ValidationError("Date of birth must be after 1900.")
+    problem = date_of_birth_problem(
+        value, today=timezone.localdate(timezone=FURTHEST_AHEAD_TIME_ZONE)
+    )
+    if problem:
+        raise serializers.ValidationError(problem)
     return value
 
 

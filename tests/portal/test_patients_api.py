@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from portal.audit.models import AuditEvent
-from portal.patients.api import FURTHEST_AHEAD_TIME_ZONE
+from portal.patients.birth_dates import FURTHEST_AHEAD_TIME_ZONE
 from portal.patients.models import Patient
 from tests.factories import PatientFactory
 
