@@ -13,10 +13,13 @@ PORT ?= 8000
 # are the same; `make lock` refreshes it after pyproject.toml's dependencies change.
 CONSTRAINTS := requirements/constraints.txt
 
+# --no-compile: pip would compile every module of 150 packages (Faker's hundreds of locales,
+# botocore, Hypothesis...), half of a fresh install's time; Python compiles what is imported
+# on its first import instead, and keeps it.
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c $(CONSTRAINTS) ".[dev]"
+	$(PY) -m pip install --quiet --no-compile -c $(CONSTRAINTS) ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -52,6 +52,11 @@ def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
             "DATABASE_URL": test_database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "PYTHONUNBUFFERED": "1",
+            # Celery's Django fixup runs every system check (URLs, templates, models) at
+            # each worker start: a quarter of its start-up CPU, over seventy times a run.
+            # The suite runs them through manage.py check (tests/config/test_environment.py,
+            # tests/ops/test_deployment_defaults.py); a production worker still runs them.
+            "CELERY_SKIP_CHECKS": "1",
             **storage_env(),
         }
     )
