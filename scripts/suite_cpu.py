@@ -11,7 +11,9 @@ notes each process's command line while it lives, so each record can be named.
 
 Needs root and ``accton`` and ``dump-acct`` (Debian's ``acct`` package). Processes still
 running when the command ends (a server it left behind) are not counted; the report says
-how much of the machine's busy time the records cover.
+how much of the machine's busy time the records cover. The kernel keeps one accounting
+file for the whole machine: two of these at once, or an ``accton`` run beside one, send
+the records of the first to the second's file.
 """
 
 from __future__ import annotations
@@ -39,35 +41,58 @@ def busy_seconds() -> float:
 
 class CommandLines:
     """Every process's command line, noted while it lives (a process's accounting record
-    has only the first 15 characters of its name, often a thread's)."""
+    has only the first 15 characters of its name, often a thread's). Process ids come
+    round again within a run (``pid_max`` may be 32,768, and threads take ids too), so a
+    process is known by its id and the time it started."""
 
     def __init__(self) -> None:
-        self.seen: dict[int, str] = {}
+        self.seen: dict[int, list[tuple[float, str]]] = collections.defaultdict(list)
+        self.known: set[tuple[int, int]] = set()
+        self.boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.watch, daemon=True)
 
     def watch(self) -> None:
         while not self.stopping.is_set():
             for entry in Path("/proc").iterdir():
-                if entry.name.isdigit() and int(entry.name) not in self.seen:
-                    try:
-                        raw = (entry / "cmdline").read_bytes()
-                    except OSError:
-                        continue
-                    if raw:
-                        command = raw.replace(b"\0", b" ").decode(errors="replace")
-                        self.seen[int(entry.name)] = command
+                if entry.name.isdigit():
+                    self.note(entry)
             time.sleep(0.2)
 
+    def note(self, entry: Path) -> None:
+        try:
+            started = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[19])
+            if (int(entry.name), started) in self.known:
+                return
+            raw = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            return
+        if raw:
+            self.known.add((int(entry.name), started))
+            command = raw.replace(b"\0", b" ").decode(errors="replace")
+            self.seen[int(entry.name)].append((self.boot + started / TICKS, command))
 
-def records(path: Path) -> list[tuple[str, float, int, int]]:
-    """(name, CPU seconds, pid, parent pid) of every process that ended."""
+    def named(self, pid: int, began: float, fallback: str) -> str:
+        """The command line of the process ``pid`` that began nearest ``began``."""
+        lives = self.seen.get(pid)
+        if not lives:
+            return fallback
+        return min(lives, key=lambda life: abs(life[0] - began))[1]
+
+
+def records(path: Path) -> list[tuple[str, float, int, float]]:
+    """(name, CPU seconds, pid, when it began) of every process that ended."""
     dumped = subprocess.run(["dump-acct", str(path)], capture_output=True, text=True, check=True)
     found = []
     for line in dumped.stdout.splitlines():
         cells = [cell.strip() for cell in line.split("|")]
         cpu = (float(cells[2]) + float(cells[3])) / 100  # dump-acct's centiseconds
-        found.append((cells[0], cpu, int(cells[9]), int(cells[10])))
+        began = time.mktime(time.strptime(cells[-1], "%a %b %d %H:%M:%S %Y"))
+        found.append((cells[0], cpu, int(cells[9]), began))
     return found
 
 
@@ -77,7 +102,7 @@ KINDS = [
     (r"chromium.*--type=", "Chromium other helpers"),
     (r"/chromium\b", "Chromium browser processes"),
     (r"-c import sys;exec\(eval\(sys.stdin.readline", "pytest xdist workers"),
-    (r"-m pytest", "pytest (controller)"),
+    (r"-m pytest", "pytest's main process (the xdist controller)"),
     (r"-m celery .*worker|celery.*worker", "Celery workers"),
     (r"-m celery .*beat", "Celery beat"),
     (r"gunicorn", "gunicorn"),
@@ -125,8 +150,8 @@ def main(argv: list[str]) -> int:
         ended = records(log)
     by_kind: collections.Counter[str] = collections.Counter()
     count: collections.Counter[str] = collections.Counter()
-    for name, cpu, pid, _parent in ended:
-        kind = kind_of(lines.seen.get(pid, name), name)
+    for name, cpu, pid, began in ended:
+        kind = kind_of(lines.named(pid, began, name), name)
         by_kind[kind] += cpu
         count[kind] += 1
     total = sum(by_kind.values())
