@@ -26,6 +26,7 @@ from django.conf import settings
 
 from tests.files import samples
 from tests.support import clients
+from tests.support.commands import python_in_a_fresh_process
 from tests.support.embedded import api_key_for, embedded_shape, file_request
 from tests.support.worker import wait_for
 
@@ -33,15 +34,8 @@ SETUP = "import django; django.setup(); from django.conf import settings; print(
 
 
 def start(env_changes: dict[str, str]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
-    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", **env_changes})
-    return subprocess.run(
-        [sys.executable, "-c", SETUP],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return python_in_a_fresh_process(
+        SETUP, env_changes=env_changes, without=("DATABASE_URL", "CELERY_BROKER_URL")
     )
 
 

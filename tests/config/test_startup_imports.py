@@ -6,12 +6,9 @@ it."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+from tests.support.commands import python_in_a_fresh_process
+
 STARTUP = """
 import json, sys
 import django
@@ -26,14 +23,7 @@ print(json.dumps({"at_startup": at_startup, "drawing": "fpdf" in sys.modules}))
 
 
 def pdf_library_loaded() -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", STARTUP],
-        cwd=BASE_DIR,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = python_in_a_fresh_process(STARTUP)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -8,16 +8,12 @@ shape to the file system."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
-from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
 from storages.backends.s3 import S3Storage
 
 from files.storage.objects import PrivateFileSystemStorage, storage_is_s3
+from tests.support.commands import python_in_a_fresh_process
 
 PROBE = """
 import sys, django
@@ -29,15 +25,8 @@ print(before, storage_is_s3(), "storages.backends.s3" in sys.modules)
 
 
 def fresh_process_answer(bucket: str) -> str:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "PORTAL_S3_BUCKET": bucket}
-    env.pop("S3_BUCKET", None)
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = python_in_a_fresh_process(
+        PROBE, env_changes={"PORTAL_S3_BUCKET": bucket}, without=("S3_BUCKET",)
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.split("\n")[-2]

@@ -9,7 +9,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from django.conf import settings
 
 from deploy.services import as_postgres_user, free_port, pg_binary
+from tests.support.commands import python_in_a_fresh_process
 from tests.support.tls import make_tls
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -62,17 +62,10 @@ with connection.cursor() as cursor:
 
 def portal_python(code: str, **variables: str) -> subprocess.CompletedProcess:
     """``code`` in a new process with the portal's settings built from ``variables``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_TLS_",))}
-    env.update(
-        {"DJANGO_SETTINGS_MODULE": "config.settings", "PORTAL_ENVIRONMENT": "test", **variables}
-    )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return python_in_a_fresh_process(
+        code,
+        env_changes={"PORTAL_ENVIRONMENT": "test", **variables},
+        without=tuple(name for name in os.environ if name.startswith("REDIS_TLS_")),
     )
 
 
