@@ -33,6 +33,7 @@ from files.tickets.policies import ticket_answer
 from portal.accounts.models import Account, safety_lines
 from portal.api.errors import service_error_response
 from portal.audit.services import Actor
+from portal.patients.birth_dates import date_of_birth_problem
 from portal.service_errors import Invalid, ServiceError
 from portal.throttle import minutes_to_wait, retry_after_seconds
 
@@ -202,7 +203,8 @@ def parse_date_of_birth(
         value = date(int(values["year"]), int(values["month"]), int(values["day"]))
     except ValueError:
         return None, {"dob": "Date of birth must be a real date", "fields": ["day", "month"]}
-    if value > today or value.year < 1900:
+    # The portal's one rule for which dates can be a date of birth, in GOV.UK's words.
+    if date_of_birth_problem(value, today=today):
         return None, {"dob": "Date of birth must be in the past", "fields": ["year"]}
     return value, {}
 

@@ -1,6 +1,6 @@
-"""Which dates can be a date of birth, for every door that takes one from staff or a
-record system (the dashboard's patient form, the patients and file-requests APIs). The
-patient's own page asks in GOV.UK's words and marks fields (filerequests.patient_views)."""
+"""Which dates can be a date of birth, for every door that takes one: the dashboard's
+patient form, the patients and file-requests APIs, and the patient's own page, which
+words its answer in GOV.UK's pattern (filerequests.patient_views)."""
 
 from __future__ import annotations
 
