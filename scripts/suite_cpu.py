@@ -147,6 +147,7 @@ def main(argv: list[str]) -> int:
             busy = busy_seconds() - busy_before
             wall = time.monotonic() - started
             lines.stopping.set()
+            lines.thread.join()  # its last sweep done before its notes are read
         ended = records(log)
     by_kind: collections.Counter[str] = collections.Counter()
     count: collections.Counter[str] = collections.Counter()

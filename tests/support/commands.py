@@ -8,9 +8,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+from django.conf import settings
 
 
 def gunicorn_command(*, port: int, workers: int, threads: int, timeout: int) -> list[str]:
@@ -66,7 +65,7 @@ def python_in_a_fresh_process(
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings", **(env_changes or {})})
     return subprocess.run(
         [sys.executable, "-c", code],
-        cwd=BASE_DIR,
+        cwd=settings.BASE_DIR,
         env=env,
         capture_output=True,
         text=True,
