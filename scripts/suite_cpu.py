@@ -159,7 +159,8 @@ def main(argv: list[str]) -> int:
     print(f"\n{wall:.0f} s wall; the machine busy {busy:.0f} core-seconds, {total:.0f} of them")
     print(f"in the {len(ended)} processes that ended:")
     for kind, cpu in by_kind.most_common():
-        print(f"  {cpu:8.1f} s  {100 * cpu / total:5.1f} %  {count[kind]:5d}  {kind}")
+        share = 100 * cpu / total if total else 0.0  # a command too short to register
+        print(f"  {cpu:8.1f} s  {share:5.1f} %  {count[kind]:5d}  {kind}")
     return status
 
 
