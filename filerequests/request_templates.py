@@ -76,12 +76,15 @@ DEFAULT_TEMPLATES = (
 )
 
 
-def default_templates_create(*, account, template_model, slot_model) -> int:
+def default_templates_create(*, account, template_model, slot_model, new: bool = False) -> int:
     """Give ``account`` the shipped templates it does not have yet (by ``default_key``,
     and never over a template of the same name); how many were made. Takes the models,
-    so the data migration can pass its historical ones."""
-    existing = list(
-        template_model.objects.filter(account=account).values_list("default_key", "name")
+    so the data migration can pass its historical ones. ``new``: the clinic was just made (its
+    ``post_save``), so it has no templates to look up."""
+    existing = (
+        []
+        if new
+        else list(template_model.objects.filter(account=account).values_list("default_key", "name"))
     )
     keys = {key for key, _ in existing}
     names = {name for _, name in existing}
@@ -116,7 +119,7 @@ def clinic_created(sender, instance, created, raw=False, **kwargs):
         return
 
     default_templates_create(
-        account=instance, template_model=RequestTemplate, slot_model=TemplateSlot
+        account=instance, template_model=RequestTemplate, slot_model=TemplateSlot, new=True
     )
 
 

@@ -33,6 +33,10 @@ LOG_DIR = BASE_DIR / "var" / "test-lanes"
 QUICK_TESTS = "not browser and not slow and not soak"
 # The soak stays out, as pyproject.toml's addopts leave it out of every run but make soak.
 SLOW_TESTS = "(browser or slow) and not soak"
+# The quick lane on its own (make test-quick, the inner loop) has the property tests try a
+# fifth of their examples: every operation still gets valid and invalid input; the deep
+# search is the whole suite's (tests/support/examples.py).
+QUICK_OPTIONS = ("--hypothesis-profile=quick",)
 
 
 @dataclass
@@ -40,6 +44,7 @@ class Lane:
     name: str
     marks: str
     workers: int
+    options: tuple[str, ...] = ()
     process: subprocess.Popen | None = None
     started: float = 0.0
     seconds: float = 0.0
@@ -59,6 +64,7 @@ class Lane:
             "loadgroup",
             "-m",
             self.marks,
+            *self.options,
             *extra,
         ]
 
@@ -99,6 +105,8 @@ def main() -> int:
     ]
     if options.only:
         [lane] = [lane for lane in lanes if lane.name == options.only]
+        if lane.name == "quick":
+            lane.options = QUICK_OPTIONS
         return subprocess.run(lane.command(extra), cwd=BASE_DIR).returncode
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     for lane in lanes:

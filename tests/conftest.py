@@ -16,8 +16,11 @@ from portal.accounts.services import api_key_create
 from tests.factories import AccountFactory, PatientFactory, StaffFactory
 from tests.plugins import services
 from tests.support.browser import chromium, desktop_page, phone_page  # noqa: F401
+from tests.support.examples import register_profiles
 from tests.support.module_world import built_for_the_module
 from tests.support.storage import private_storages
+
+register_profiles()  # before Hypothesis reads --hypothesis-profile
 
 UUID_SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 

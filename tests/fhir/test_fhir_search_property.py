@@ -17,13 +17,14 @@ from hypothesis import strategies as st
 from fhirapi import codes, registry
 from portal.accounts.services import api_key_create
 from tests.factories import PatientFactory
+from tests.support.examples import examples
 from tests.support.query_values import any_text, dates, lists_of, numbers, uuids, values
 
 pytestmark = pytest.mark.django_db
 
 FHIR_JSON = "application/fhir+json"
 PROPERTY_SETTINGS = settings(
-    max_examples=50,
+    max_examples=examples(50),
     deadline=None,
     derandomize=True,
     database=None,
@@ -130,7 +131,7 @@ def test_no_date_value_gets_a_server_error(client, account):
     PatientFactory(account=account)
     key = api_key_create(account=account, name="record system").plaintext
 
-    @settings(PROPERTY_SETTINGS, max_examples=80)
+    @settings(PROPERTY_SETTINGS, max_examples=examples(80))
     @given(parameter=st.sampled_from(DATE_PARAMETERS), value=lists_of(dates()))
     def search(parameter, value):
         resource, name = parameter

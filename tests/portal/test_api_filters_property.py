@@ -21,6 +21,7 @@ from portal.webhooks import events
 from portal.webhooks.models import Delivery
 from portal.webhooks.services import webhook_endpoint_create
 from tests.factories import FileRequestFactory, PatientFactory
+from tests.support.examples import examples
 from tests.support.query_values import any_text, dates, numbers, uuids, values
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +109,7 @@ def test_no_list_filter_value_gets_a_server_error(client, account, path, name):
     url = path.format(patient_id=patient.pk, endpoint_id=endpoint.pk)
 
     @settings(
-        max_examples=8,
+        max_examples=examples(8),
         deadline=None,
         derandomize=True,
         database=None,

@@ -23,6 +23,7 @@ from schemathesis import GenerationMode, checks
 from portal.accounts.services import api_key_create
 from tests.access.routes import ROUTES
 from tests.factories import AccountFactory, PatientFactory
+from tests.support.examples import examples
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 EXAMPLES: Counter = Counter()
@@ -69,7 +70,7 @@ def test_every_operation_answers_within_its_schema(path, method, api_key_header)
 
     @given(case=cases)
     @settings(
-        max_examples=50,
+        max_examples=examples(50),
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
