@@ -18,6 +18,7 @@ from tests.plugins import services
 from tests.support.browser import chromium, desktop_page, phone_page  # noqa: F401
 from tests.support.examples import register_profiles
 from tests.support.module_world import built_for_the_module
+from tests.support.run_order import in_run_order
 from tests.support.storage import private_storages
 
 register_profiles()  # before Hypothesis reads --hypothesis-profile
@@ -34,18 +35,9 @@ def pytest_make_parametrize_id(config, val, argname):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests that hold a worker longest start first: the xdist groups (run one after another
-    on one worker: the embedded shape's chain is five minutes), then the browser tests
-    (which mostly wait on an emulated slow network). xdist hands out tests in this order, so
-    a long one left to the end would keep the whole run waiting for it. Within each kind the
-    order is the collected one."""
-
-    def kind(item) -> int:
-        if item.get_closest_marker("xdist_group"):
-            return 0
-        return 1 if item.get_closest_marker("browser") else 2
-
-    items.sort(key=kind)
+    """The order xdist hands tests out in: the groups, the browser tests, then the other
+    slow tests spread through the quick ones (tests/support/run_order.py says why)."""
+    items[:] = in_run_order(items)
 
 
 @pytest.fixture(autouse=True)
