@@ -88,6 +88,16 @@ class Lane:
         return f"{self.name} lane ({self.workers} workers, {self.seconds:.0f} s): {last}"
 
 
+def lanes_to_run(*, only: str | None, quick_workers: int, slow_workers: int) -> list[Lane]:
+    """Both lanes (the whole suite: every example of every property test), or the one
+    named; the quick lane on its own is the inner loop, and takes the quick profile."""
+    if only == "quick":
+        return [Lane("quick", QUICK_TESTS, quick_workers, QUICK_OPTIONS)]
+    if only == "slow":
+        return [Lane("slow", SLOW_TESTS, slow_workers)]
+    return [Lane("slow", SLOW_TESTS, slow_workers), Lane("quick", QUICK_TESTS, quick_workers)]
+
+
 def main() -> int:
     cores = os.cpu_count() or 2
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -99,14 +109,11 @@ def main() -> int:
         help="run one lane, its output straight to the terminal (make test-quick: quick)",
     )
     options, extra = parser.parse_known_args()
-    lanes = [
-        Lane("slow", SLOW_TESTS, options.slow_workers),
-        Lane("quick", QUICK_TESTS, options.quick_workers),
-    ]
+    lanes = lanes_to_run(
+        only=options.only, quick_workers=options.quick_workers, slow_workers=options.slow_workers
+    )
     if options.only:
-        [lane] = [lane for lane in lanes if lane.name == options.only]
-        if lane.name == "quick":
-            lane.options = QUICK_OPTIONS
+        [lane] = lanes
         return subprocess.run(lane.command(extra), cwd=BASE_DIR).returncode
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     for lane in lanes:

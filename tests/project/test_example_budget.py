@@ -35,8 +35,14 @@ def test_the_quick_profile_tries_a_fifth_and_never_fewer_than_five():
 
 def test_only_the_quick_lane_on_its_own_asks_for_the_quick_profile():
     script = lanes_script()
-    assert f"--hypothesis-profile={QUICK_PROFILE}" in script.QUICK_OPTIONS
-    slow = script.Lane("slow", script.SLOW_TESTS, 2)
-    whole_quick = script.Lane("quick", script.QUICK_TESTS, 2)
-    for lane in (slow, whole_quick):
-        assert not any("hypothesis-profile" in part for part in lane.command([]))
+    profile = f"--hypothesis-profile={QUICK_PROFILE}"
+
+    def commands(only):
+        lanes = script.lanes_to_run(only=only, quick_workers=2, slow_workers=4)
+        return {lane.name: lane.command([]) for lane in lanes}
+
+    assert profile in commands("quick")["quick"]
+    assert profile not in commands("slow")["slow"]
+    whole = commands(None)
+    assert set(whole) == {"quick", "slow"}
+    assert not any(profile in command for command in whole.values())

@@ -31,7 +31,7 @@ def register_profiles() -> None:
 def examples(thorough: int, *, profile: settings | None = None) -> int:
     """The examples to try in this run (under ``profile``, the run's own by default), for a
     test that tries ``thorough`` in a whole one."""
-    current = profile or settings.default
+    current = profile if profile is not None else settings.default
     share = current.max_examples / settings.get_profile("default").max_examples
     if share >= 1:
         return thorough

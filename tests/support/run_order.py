@@ -69,11 +69,12 @@ def slow_units(items: list) -> list[list]:
     for item in items:
         if not shares_a_module_fixture(item):
             units.append([item])
-        elif module_of(item) in shared:
-            shared[module_of(item)].append(item)
-        else:
-            shared[module_of(item)] = [item]
-            units.append(shared[module_of(item)])
+            continue
+        module = module_of(item)
+        if module not in shared:
+            shared[module] = []
+            units.append(shared[module])  # the unit grows in place as its tests come
+        shared[module].append(item)
     return units
 
 
