@@ -194,8 +194,9 @@ def parse_date_of_birth(
             "dob": f"Your date of birth must include a {' and '.join(missing)}",
             "fields": missing,
         }
-    if not all(value.isdigit() for value in values.values()):
-        bad = [name for name, value in values.items() if not value.isdigit()]
+    # isdecimal, not isdigit: a superscript "²" is a digit that int() refuses.
+    if not all(value.isdecimal() for value in values.values()):
+        bad = [name for name, value in values.items() if not value.isdecimal()]
         return None, {"dob": "Enter your date of birth using numbers only", "fields": bad}
     if len(values["year"]) != 4:
         return None, {"dob": "Year must include 4 numbers, for example 1980", "fields": ["year"]}

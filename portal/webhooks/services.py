@@ -362,7 +362,9 @@ def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # isdecimal, not isdigit: the receiver writes the header, and a superscript "²" (a
+    # Latin-1 byte) is a digit that float() refuses.
+    if value.isdecimal():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

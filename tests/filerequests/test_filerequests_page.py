@@ -460,6 +460,16 @@ def filled_in(form: dict, account) -> dict:
             ["day"],
         ),
         (
+            {"day": "1\x00", "month": "6", "year": "1980"},
+            "Enter your date of birth using numbers only",
+            ["day"],
+        ),
+        (
+            {"day": "17", "month": "\u00b2", "year": "1980"},
+            "Enter your date of birth using numbers only",
+            ["month"],
+        ),
+        (
             {"day": "17", "month": "6", "year": "80"},
             "Year must include 4 numbers, for example 1980",
             ["year"],

@@ -239,6 +239,25 @@ def test_retry_after_is_honoured_on_429(account, webhook_receiver):
     assert delivery.next_attempt_at - attempt.finished_at >= timedelta(seconds=3600)
 
 
+@pytest.mark.parametrize("header", ["\u00b2", "\u00b9\u00b2", "soon", "-5", ""])
+def test_a_retry_after_that_is_no_number_or_date_falls_back_to_the_schedule(
+    account, webhook_receiver, header
+):
+    """GIVEN a receiver that answers 429 with a Retry-After that is neither seconds nor a
+    date (a Latin-1 superscript, words, a negative number, nothing) WHEN the delivery fails
+    THEN the attempt is recorded and the next one follows the portal's own schedule."""
+    make_endpoint(account, webhook_receiver.url())
+    webhook_receiver.script(Answer(429, headers={"Retry-After": header}))
+    [delivery] = record_and_dispatch(account)
+
+    attempt = delivery_attempt(delivery_id=delivery.id)
+
+    delivery.refresh_from_db()
+    assert attempt.status_code == 429
+    assert delivery.status == Delivery.Status.PENDING and delivery.attempt_count == 1
+    assert delivery.next_attempt_at - attempt.finished_at < timedelta(seconds=3600)
+
+
 def test_410_gone_disables_the_endpoint_at_once(account, webhook_receiver):
     """GIVEN a receiver that answers 410 Gone WHEN a delivery is attempted THEN the
     delivery fails without retries, the endpoint is disabled, the account is told
