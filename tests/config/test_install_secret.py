@@ -36,8 +36,10 @@ from files.tickets.policies import ALGORITHM, embedded_upload_url, signature_for
 BASE_DIR = Path(__file__).resolve().parents[2]
 # The constant the repository used to sign with when SECRET_KEY was unset.
 OLD_CONSTANT = "development-only-secret-key-change-me-0123456789-abcdefghijklmnop"
+# The keys as a process reads them from its settings, which is where the secret is made or
+# read (loading the apps too would cost four times the CPU and decide nothing more).
 SETTINGS_PRINTER = (
-    "import json, django; from django.conf import settings; django.setup(); "
+    "import json; from django.conf import settings; "
     "print(json.dumps([settings.SECRET_KEY, settings.STORAGE_SIGNING_KEY]))"
 )
 
