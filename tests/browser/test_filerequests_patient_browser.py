@@ -15,7 +15,7 @@ from django.utils import timezone
 from files.models import File, UploadTicket
 from portal.accounts.models import Account
 from tests.factories import FileRequestFactory, PatientFactory
-from tests.support.axe import assert_no_serious_violations
+from tests.support.axe import assert_no_serious_violations, axe_on_every_page
 from tests.support.browser import console_errors, new_context, screenshot
 from tests.support.patient_phone import DONE_PAGE_WAIT_MS, fill_date_of_birth
 from tests.support.photo_quality_set import scene_photo
@@ -314,6 +314,7 @@ def test_every_patient_page_has_no_serious_axe_violations(
     screenshot of each is kept."""
     context = new_context(chromium, {**WIDTHS[width], **STILL})
     page = context.new_page()
+    axe_on_every_page(page)
     errors = console_errors(page)
     locked = FileRequestFactory(
         account=clinic,

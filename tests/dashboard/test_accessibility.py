@@ -26,7 +26,7 @@ from tests.dashboard.browsing import sign_in_with_code
 from tests.dashboard.conftest import PASSWORD, confirmed_device_for, current_code
 from tests.dashboard.showcase import answered_request, everything_for, gallery_for, webhooks_for
 from tests.factories import FileRequestFactory, UserFactory
-from tests.support.axe import axe_violations, describe
+from tests.support.axe import axe_on_every_page, axe_violations, describe
 from tests.support.browser import DESKTOP, PHONE, TABLET, console_errors, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -126,6 +126,7 @@ def write_report() -> None:
 def test_every_dashboard_page_has_no_serious_axe_violation(live_server, open_page, clinic, shape):
     pages = dashboard_pages(clinic)
     page = open_page(SHAPES[shape])
+    axe_on_every_page(page)
     errors = console_errors(page)
     base = live_server.url
     sign_in_with_code(page, base, clinic)
@@ -165,6 +166,7 @@ def test_every_admin_page_has_no_serious_axe_violation(live_server, open_page, c
     device = confirmed_device_for(operator)
     base = live_server.url
     page = open_page(SHAPES[shape])
+    axe_on_every_page(page)
     page.goto(f"{base}/admin/")
     page.fill("input[name=username]", operator.email)
     page.fill("input[name=password]", PASSWORD)
