@@ -21,6 +21,7 @@ from portal.webhooks.models import Delivery, Event, WebhookEndpoint
 from portal.webhooks.selectors import webhook_endpoints_needing_attention
 from portal.webhooks.services import (
     LOST_ATTEMPT_ERROR,
+    RETRY_AFTER_CAP_SECONDS,
     delivery_attempt,
     delivery_claim,
     event_dispatch,
@@ -237,6 +238,24 @@ def test_retry_after_is_honoured_on_429(account, webhook_receiver):
 
     delivery.refresh_from_db()
     assert delivery.next_attempt_at - attempt.finished_at >= timedelta(seconds=3600)
+
+
+@pytest.mark.parametrize("header", ["172800", "9" * 400])
+def test_a_retry_after_beyond_a_day_waits_a_day(account, webhook_receiver, header):
+    """GIVEN a receiver that answers 429 asking for two days, or for a 400-digit number of
+    seconds (infinite as a float) WHEN the delivery fails THEN the next attempt is a day
+    later, not never and not an error."""
+    make_endpoint(account, webhook_receiver.url())
+    webhook_receiver.script(Answer(429, headers={"Retry-After": header}))
+    [delivery] = record_and_dispatch(account)
+
+    attempt = delivery_attempt(delivery_id=delivery.id)
+
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.PENDING and delivery.attempt_count == 1
+    wait = delivery.next_attempt_at - attempt.finished_at
+    assert timedelta(seconds=RETRY_AFTER_CAP_SECONDS) <= wait
+    assert wait < timedelta(seconds=RETRY_AFTER_CAP_SECONDS + 60)
 
 
 @pytest.mark.parametrize("header", ["\u00b2", "\u00b9\u00b2", "soon", "-5", ""])
