@@ -33,9 +33,9 @@ from tests.support.worker import wait_for
 SETUP = "import django; django.setup(); from django.conf import settings; print(settings.DATA_DIR)"
 
 
-def start(env_changes: dict[str, str]) -> subprocess.CompletedProcess:
+def start(env_changes: dict[str, str], *, code: str = SETUP) -> subprocess.CompletedProcess:
     return python_in_a_fresh_process(
-        SETUP, env_changes=env_changes, without=("DATABASE_URL", "CELERY_BROKER_URL")
+        code, env_changes=env_changes, without=("DATABASE_URL", "CELERY_BROKER_URL")
     )
 
 
@@ -168,11 +168,7 @@ READ_SETTINGS = "from django.conf import settings; print(settings.DATA_DIR)"
 
 def start_embedded(data_dir: Path) -> subprocess.CompletedProcess:
     """A process of the embedded shape reading its settings."""
-    return python_in_a_fresh_process(
-        READ_SETTINGS,
-        env_changes={"PORTAL_DATA_DIR": str(data_dir)},
-        without=("DATABASE_URL", "CELERY_BROKER_URL"),
-    )
+    return start({"PORTAL_DATA_DIR": str(data_dir)}, code=READ_SETTINGS)
 
 
 def made_private(data_dir: Path) -> Path:
