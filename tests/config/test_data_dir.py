@@ -48,6 +48,7 @@ SCALED = {
 }
 
 
+@pytest.mark.slow  # starts a fresh Django process
 @pytest.mark.parametrize(
     "unwritable", ["/proc/portal-data", "/proc/self/portal/data", "/sys/portal"]
 )
@@ -68,6 +69,7 @@ def test_the_embedded_shape_still_makes_its_data_folder(tmp_path):
     assert folder.is_dir()
 
 
+@pytest.mark.slow  # starts a fresh Django process
 def test_a_scaled_process_leaves_a_writable_data_folder_uncreated(tmp_path):
     """GIVEN the scaled shape and a data folder that does not exist WHEN Django starts THEN
     it is not created (a read-only deployment would have failed there)."""

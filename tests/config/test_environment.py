@@ -90,6 +90,7 @@ def manage(*args: str, variables: dict[str, str]) -> subprocess.CompletedProcess
     )
 
 
+@pytest.mark.slow  # starts a fresh Django process
 def test_check_names_each_former_name_in_use_and_its_new_name(tmp_path):
     """GIVEN an environment file of an earlier release (unprefixed names) WHEN the portal
     starts THEN the values are used, and ``manage.py check`` (which migrate and run_embedded
@@ -120,6 +121,7 @@ def test_check_names_each_former_name_in_use_and_its_new_name(tmp_path):
     ]
 
 
+@pytest.mark.slow  # starts a fresh Django process
 def test_check_is_quiet_under_the_new_names(tmp_path):
     checked = manage(
         "check", variables={"PORTAL_DATA_DIR": str(tmp_path), "PORTAL_FILES_MAX_UPLOAD_BYTES": "9"}
@@ -128,6 +130,7 @@ def test_check_is_quiet_under_the_new_names(tmp_path):
     assert "config.W001" not in checked.stdout + checked.stderr
 
 
+@pytest.mark.slow  # starts a fresh Django process
 def test_the_former_settings_module_name_still_starts_the_portal(tmp_path):
     """GIVEN an environment file that names the settings where they were before
     (DJANGO_SETTINGS_MODULE=portal.settings) WHEN the portal starts THEN it runs on

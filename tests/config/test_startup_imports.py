@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support.commands import python_in_a_fresh_process
 
 STARTUP = """
@@ -28,6 +30,7 @@ def pdf_library_loaded() -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # starts a fresh Django process
 def test_starting_the_portal_loads_no_pdf_drawing_library():
     """GIVEN a fresh process WHEN Django is set up with the URLconf, the WSGI app and the
     Celery app THEN fpdf2 is not loaded; the report's drawing module, imported after,

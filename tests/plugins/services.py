@@ -135,7 +135,7 @@ def reserve_services() -> None:
     This process, the one that chose them, stops whatever was started when it exits."""
     workdir = Path(tempfile.mkdtemp(prefix="portal-test-"))
     os.chmod(workdir, 0o755)
-    atexit.register(shutil.rmtree, workdir, True)
+    atexit.register(remove_in_background, workdir)
     atexit.register(stop_started, workdir)  # runs first: the servers, then their folder
     plan = {"postgres": free_port(), "redis": free_port(), "s3": free_port()}
     (workdir / PLAN).write_text(json.dumps(plan))
@@ -151,6 +151,20 @@ def reserve_services() -> None:
             "S3_REGION": "us-east-1",
             "PORTAL_TEST_DATABASE_TEMPLATE": migrated_cluster.TEMPLATE,
         }
+    )
+
+
+def remove_in_background(folder: Path) -> None:
+    """Remove the run's folder (the servers' data and every test's ``tmp_path``: some
+    20,000 files after the quick tests) in a process of its own: the run ends without
+    waiting the seconds that takes. Each run has a folder of its own, so a run started
+    meanwhile never meets this one's."""
+    subprocess.Popen(
+        ["rm", "-rf", "--", str(folder)],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -293,6 +307,17 @@ def pytest_runtest_setup(item):
         item.get_closest_marker(mark) for mark in MARKS_NEEDING_SERVICES
     ):
         ensure_services()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """The tests' temporary folders (``tmp_path``) go in the run's folder, removed with
+    it, unless ``--basetemp`` says where: pytest's own place keeps the last three runs and
+    removes the oldest as a run ends, five seconds of every quick run spent deleting the
+    files of a run three back. Set before pytest's temporary-folder plugin reads it;
+    xdist gives each worker a folder inside it."""
+    if config.option.basetemp is None and owns_servers() and not hasattr(config, "workerinput"):
+        config.option.basetemp = str(Path(os.environ["PORTAL_TEST_WORKDIR"]) / "tmp")
 
 
 def pytest_unconfigure(config):
