@@ -183,7 +183,6 @@ def remove_stored_objects(file) -> None:
         default_storage.delete(facet.storage_key)
 
 
-@pytest.mark.slow  # a sweep: seconds in all; make test runs it, make test-quick leaves it out
 @pytest.mark.parametrize(
     "door",
     [

@@ -234,7 +234,6 @@ def test_every_model_of_the_portal_is_in_the_admin():
     assert registered == set(SAMPLES)
 
 
-@pytest.mark.slow  # a sweep: seconds in all; make test runs it, make test-quick leaves it out
 @pytest.mark.parametrize("label", sorted(SAMPLES))
 def test_each_list_and_change_page_shows_the_data(admin_site, world, label):
     """GIVEN a clinic with data in every model

@@ -285,7 +285,6 @@ SOURCES = {
 }
 
 
-@pytest.mark.slow  # a sweep: seconds in all; make test runs it, make test-quick leaves it out
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("separator", SEPARATORS)
 @pytest.mark.parametrize("trigger", TRIGGERS, ids=[hex(ord(t)) for t in TRIGGERS])

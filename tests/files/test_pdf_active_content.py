@@ -170,7 +170,6 @@ def assert_refused(file: File, reason: str) -> None:
     assert not file.facets.exists()
 
 
-@pytest.mark.slow  # a sweep: seconds in all; make test runs it, make test-quick leaves it out
 @pytest.mark.parametrize("place", list(PLACES))
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_action_that_opens_another_file_is_refused_wherever_it_sits(upload, process, action, place):

@@ -37,7 +37,6 @@ CHILD_ADDRESS_SPACE = 1024 * 1024 * 1024
 CHILD_HARD_TIMEOUT_SECONDS = 300
 
 
-@pytest.mark.slow  # a sweep: seconds in all; make test runs it, make test-quick leaves it out
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", list(poison.CORPUS))
 def test_pathological_image_ends_ready_or_rejected(upload, process, name):

@@ -177,7 +177,6 @@ def assert_whole_picture(image: Image.Image, upright: Image.Image) -> None:
 # --- what a client receives -------------------------------------------------------------
 
 
-@pytest.mark.slow  # a sweep: seconds in all; make test runs it, make test-quick leaves it out
 @pytest.mark.parametrize("box", BOXES)
 @pytest.mark.parametrize("original", list(ORIGINALS))
 def test_the_client_receives_the_exact_aspect_fill_of_the_size_asked(

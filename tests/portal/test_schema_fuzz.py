@@ -55,7 +55,6 @@ OPERATIONS = sorted(
 )
 
 
-@pytest.mark.slow  # a sweep: seconds in all; make test runs it, make test-quick leaves it out
 @pytest.mark.parametrize(
     ("path", "method"), OPERATIONS, ids=[f"{method} {path}" for path, method in OPERATIONS]
 )
@@ -106,7 +105,6 @@ def test_the_schema_documents_every_api_route_and_method():
     assert not documented - expected, f"no access rule: {sorted(documented - expected)}"
 
 
-@pytest.mark.slow  # reports on the sweep above, which only make test runs
 def test_zz_examples_were_run_for_every_operation():
     """The figure for the report, when this process ran every operation (``-p no:xdist``;
     under xdist each operation's own test asserts it ran examples)."""
