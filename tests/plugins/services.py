@@ -169,6 +169,8 @@ def remove_in_background(folder: Path) -> None:
 
 
 PLAN = "services-plan.json"
+# Set on the config of the pytest process that chose the run's folder and addresses.
+RESERVED_HERE = pytest.StashKey[bool]()
 STARTED = "services-started.json"
 _ready = threading.Event()
 
@@ -288,6 +290,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
     mode = os.environ.get("PORTAL_TEST_SERVICES")
     if mode not in ("started", "lazy", "external"):
         reserve_services()
+        early_config.stash[RESERVED_HERE] = True
     if mode != "external":
         configure_this_process()
     return (yield)
@@ -314,9 +317,11 @@ def pytest_configure(config):
     """The tests' temporary folders (``tmp_path``) go in the run's folder, removed with
     it, unless ``--basetemp`` says where: pytest's own place keeps the last three runs and
     removes the oldest as a run ends, five seconds of every quick run spent deleting the
-    files of a run three back. Set before pytest's temporary-folder plugin reads it;
-    xdist gives each worker a folder inside it."""
-    if config.option.basetemp is None and owns_servers() and not hasattr(config, "workerinput"):
+    files of a run three back. Only in the process that chose the folder: xdist gives each
+    worker a folder inside it, and a pytest started by a test (the mutation runner's) keeps
+    pytest's own place rather than emptying this one. Set before pytest's
+    temporary-folder plugin reads it."""
+    if config.option.basetemp is None and config.stash.get(RESERVED_HERE, False):
         config.option.basetemp = str(Path(os.environ["PORTAL_TEST_WORKDIR"]) / "tmp")
 
 
