@@ -259,6 +259,9 @@ def stop_started(workdir: Path) -> None:
 
 
 def alive(pid: int) -> bool:
+    """Whether ``pid`` still runs. A zombie does not: it has ended, holds no file, and
+    waits only for its parent to read how it ended (a server a worker started waits for
+    the machine's first process, which may take a second or more)."""
     with contextlib.suppress(ChildProcessError):
         if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our own child, now reaped
             return False
@@ -266,6 +269,9 @@ def alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    with contextlib.suppress(OSError):  # no /proc: count it as running
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rpartition(")")[2].split()[0] != "Z"
     return True
 
 
