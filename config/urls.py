@@ -7,6 +7,10 @@ from drf_spectacular.views import SpectacularAPIView
 from config.api_docs import ApiDocsView
 from config.health import healthz, livez, readyz
 from config.metrics import metrics
+
+# The schema's authentication schemes register as their module loads: with the URLs that
+# serve the schema, not at every Django start (portal/api/schema.py).
+from portal.api import schema  # noqa: F401
 from portal.patients.api import PatientDetailApi, PatientListCreateApi
 
 api_v1 = [

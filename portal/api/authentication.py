@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 
-from django.conf import settings
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from portal.accounts.services import api_key_authenticate
@@ -84,30 +82,3 @@ def staff_for_session(request, user):
         if staff is not None:
             return staff
     return memberships.order_by("created_at").first()
-
-
-# How the OpenAPI schema describes the two classes above. drf-spectacular registers an
-# extension when its class is defined, so they sit here, loaded with the classes they
-# describe.
-class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = ApiKeyAuthentication
-    name = ["ApiKeyHeader", "BearerKey", "BasicKey"]
-
-    def get_security_definition(self, auto_schema):
-        return [
-            {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-            {"type": "http", "scheme": "bearer", "description": "The API key as a bearer token."},
-            {
-                "type": "http",
-                "scheme": "basic",
-                "description": "The API key as user name, no password.",
-            },
-        ]
-
-
-class StaffSessionAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = StaffSessionAuthentication
-    name = "StaffSession"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}

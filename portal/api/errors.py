@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.service_errors import ServiceError
 
@@ -147,6 +146,12 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
+    # Only a DRF view calls this, so DRF's views are loaded by then. Imported here because
+    # the rest of this module (the error body, the services' refusals) loads at every
+    # Django start, a Celery worker's too, through the admin's file serving; DRF's views
+    # bring its compat layer (Pygments, Markdown) and its schemas with them.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -1,5 +1,16 @@
-"""The portal's error shape in the OpenAPI schema, for drf-spectacular. (The
-authentication schemes are described beside their classes, in ``authentication``.)"""
+"""How the OpenAPI schema describes the portal, for drf-spectacular: its error shape and
+its two authentication schemes.
+
+drf-spectacular registers an extension when its class is defined, and importing
+``drf_spectacular.extensions`` brings DRF's test client and Django's test utilities with
+it; the URLconf imports this module beside the schema's view, so only a process that
+serves URLs loads it, never a Celery worker or a management command.
+"""
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+from portal.api.authentication import ApiKeyAuthentication, StaffSessionAuthentication
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -47,3 +58,27 @@ def add_error_responses(result, generator, request, public):
                     {"description": description, "content": {"application/json": {"schema": ref}}},
                 )
     return result
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = ["ApiKeyHeader", "BearerKey", "BasicKey"]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            {"type": "http", "scheme": "bearer", "description": "The API key as a bearer token."},
+            {
+                "type": "http",
+                "scheme": "basic",
+                "description": "The API key as user name, no password.",
+            },
+        ]
+
+
+class StaffSessionAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = StaffSessionAuthentication
+    name = "StaffSession"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
