@@ -1,10 +1,56 @@
-"""The interactive API docs (Swagger UI), served from our own static files."""
+"""The OpenAPI schema, and the interactive API docs (Swagger UI) served from our own
+static files."""
 
 from django.conf import settings
+from django.http import HttpResponse
+from django.utils import translation
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularSwaggerSplitView
+from drf_spectacular.views import SCHEMA_KWARGS, SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.middleware import upload_origins
+
+# The schema as sent, per format (its renderer's class): made once per process.
+SCHEMA_SENT: dict[type, bytes] = {}
+
+
+class ApiSchemaView(SpectacularAPIView):
+    """The OpenAPI schema, made once per process for each format and kept as the bytes sent.
+
+    The schema changes only with the code, and the route needs no sign-in. Made afresh, it
+    cost about a quarter of a CPU-second at every request (every route walked, then written
+    out as YAML): a few requests a second kept a web worker's core busy. What a caller may
+    choose is bounded: the format (YAML or JSON, by ``Accept`` or ``?format=``). The
+    ``version`` and ``lang`` parameters and the parameters of the ``Accept`` header (JSON's
+    ``indent``) are not read: the schema is the portal's one version, in English, so nothing
+    a caller sends is echoed into it or multiplies what is kept."""
+
+    # As drf-spectacular's own view: left out of the schema (SERVE_INCLUDE_SCHEMA).
+    @extend_schema(**SCHEMA_KWARGS)
+    def get(self, request, *args, **kwargs):
+        if not self.serve_public:
+            # A schema cut to what the caller may use differs from caller to caller.
+            return super().get(request, *args, **kwargs)
+        renderer = request.accepted_renderer
+        sent = SCHEMA_SENT.get(type(renderer))
+        if sent is None:
+            with translation.override(settings.LANGUAGE_CODE):
+                generator = self.generator_class(urlconf=self.urlconf, patterns=self.patterns)
+                schema = generator.get_schema(request=request, public=self.serve_public)
+            context = self.get_renderer_context()
+            sent = renderer.render(schema, renderer.media_type, context)
+            if isinstance(sent, str):
+                sent = sent.encode()
+            # Two requests at once may both make it: the same bytes, kept once.
+            SCHEMA_SENT[type(renderer)] = sent
+        charset = f"; charset={renderer.charset}" if renderer.charset else ""
+        answer = HttpResponse(sent, content_type=f"{renderer.media_type}{charset}")
+        name = f"{self.schema_title()}.{renderer.format}"
+        answer["Content-Disposition"] = f'inline; filename="{name}"'
+        return answer
+
+    @staticmethod
+    def schema_title() -> str:
+        return settings.SPECTACULAR_SETTINGS.get("TITLE") or "schema"
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):

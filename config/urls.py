@@ -2,9 +2,8 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
 
-from config.api_docs import ApiDocsView
+from config.api_docs import ApiDocsView, ApiSchemaView
 from config.health import healthz, livez, readyz
 from config.metrics import metrics
 
@@ -31,7 +30,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("storage/", include("files.tickets.urls")),
     path("fhir/R4/", include("fhirapi.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", ApiSchemaView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     # No DRF /api-auth/: its login signs in with a password alone (no code, no
     # throttle). Staff sign in at /login/; the browsable API uses that session.
