@@ -16,6 +16,7 @@ nothing: it serves a kept facet or asks the worker (409 with ``Retry-After`` mea
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import math
 from fractions import Fraction
@@ -100,6 +101,15 @@ BOXES = [
     "333x77",  # odd sizes
     "77x333",
 ]
+
+
+@functools.cache
+def original_photo(original: str) -> tuple[Image.Image, bytes]:
+    """The upright picture of ``ORIGINALS[original]`` and the photo a camera stored of it:
+    made once, for the fourteen boxes asked of each (the tests only read them)."""
+    width, height, orientation = ORIGINALS[original]
+    upright = picture(width, height)
+    return upright, encoded(upright, orientation)
 
 
 def contract_size(original: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
@@ -187,9 +197,9 @@ def test_the_client_receives_the_exact_aspect_fill_of_the_size_asked(
     asks for imageSize=WxH THEN the image it decodes is exactly the aspect fill of WxH (one
     side equal to the box, the other not smaller) or the original when that would be
     larger, and it is the whole picture, upright, scaled: never a crop."""
-    width, height, orientation = ORIGINALS[original]
-    upright = picture(width, height)
-    file = process(upload(encoded(upright, orientation)))
+    width, height, _orientation = ORIGINALS[original]
+    upright, photo = original_photo(original)
+    file = process(upload(photo))
     assert (file.width, file.height) == (width, height)
     box_w, box_h = rendering.parse_image_size(box)
 
