@@ -2,8 +2,11 @@
 static files."""
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpResponse
 from django.utils import translation
+from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SCHEMA_KWARGS, SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -11,6 +14,16 @@ from config.middleware import upload_origins
 
 # The schema as sent, per format (its renderer's class): made once per process.
 SCHEMA_SENT: dict[type, bytes] = {}
+# The settings the schema is made from that may change while a process runs (a test's
+# override: drf-spectacular reads its own settings once).
+SCHEMA_SETTINGS = {"ROOT_URLCONF", "REST_FRAMEWORK"}
+
+
+@receiver(setting_changed)
+def schema_forget(*, setting: str, **kwargs) -> None:
+    """A settings change the schema depends on (a test's) has it made afresh."""
+    if setting in SCHEMA_SETTINGS:
+        SCHEMA_SENT.clear()
 
 
 class ApiSchemaView(SpectacularAPIView):
@@ -44,13 +57,9 @@ class ApiSchemaView(SpectacularAPIView):
             SCHEMA_SENT[type(renderer)] = sent
         charset = f"; charset={renderer.charset}" if renderer.charset else ""
         answer = HttpResponse(sent, content_type=f"{renderer.media_type}{charset}")
-        name = f"{self.schema_title()}.{renderer.format}"
+        name = f"{spectacular_settings.TITLE or 'schema'}.{renderer.format}"
         answer["Content-Disposition"] = f'inline; filename="{name}"'
         return answer
-
-    @staticmethod
-    def schema_title() -> str:
-        return settings.SPECTACULAR_SETTINGS.get("TITLE") or "schema"
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):

@@ -8,10 +8,13 @@ import json
 
 import pytest
 import yaml
-from django.test import Client
+from django.test import Client, override_settings
+from django.urls import path
 from drf_spectacular.generators import SchemaGenerator
 
 from config import api_docs
+from config.api_docs import ApiSchemaView
+from portal.patients.api import PatientListCreateApi
 
 YAML_TYPE = "application/vnd.oai.openapi; charset=utf-8"
 JSON_TYPE = "application/vnd.oai.openapi+json"
@@ -110,3 +113,23 @@ def test_a_format_the_schema_has_not_is_406_in_words(fresh_schema):
     answer = schema(HTTP_ACCEPT="text/csv")
     assert answer.status_code == 406
     assert api_docs.SCHEMA_SENT == {}
+
+
+# A URLconf of two routes, for the test below.
+urlpatterns = [
+    path("api/schema/", ApiSchemaView.as_view(), name="schema"),
+    path("api/v1/patients", PatientListCreateApi.as_view(), name="patient-list"),
+]
+
+
+def test_a_change_to_the_urls_has_the_schema_made_afresh(fresh_schema):
+    """GIVEN the schema sent WHEN the URLs it is made from change (a test's override) THEN
+    the next caller gets the schema of those URLs, and the portal's again once they are
+    back: nothing kept outlives what it was made from."""
+    before = json.loads(schema(HTTP_ACCEPT=JSON_TYPE).content)
+    with override_settings(ROOT_URLCONF=__name__):
+        during = json.loads(schema(HTTP_ACCEPT=JSON_TYPE).content)
+    after = json.loads(schema(HTTP_ACCEPT=JSON_TYPE).content)
+    assert set(during["paths"]) == {"/api/v1/patients"}
+    assert len(before["paths"]) > 20
+    assert after == before
