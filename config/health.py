@@ -7,18 +7,28 @@ Each check runs in a thread of its own and is waited for no longer than the budg
 dependency that hangs (a frozen server, a network that drops packets) makes the probe
 answer 503 naming it within seconds instead of holding the request; the thread ends by
 itself when the dependency's own timeout fires (config/settings.py sets one for each).
+
+The probes need no sign-in, and a storage check writes, reads and deletes an object. So
+probes share checks (``SharedCheck``): one that arrives while a dependency's check runs
+waits for that check, and one within ``HEALTH_PROBE_REUSE_SECONDS`` of a check's end takes
+its result. However many probes arrive, each dependency is checked about once a second
+per process; a load balancer probing every few seconds still gets a fresh check each time.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.signals import setting_changed
 from django.db import connection, connections
+from django.dispatch import receiver
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -79,9 +89,62 @@ POOLS = {
 }
 
 
+class SharedCheck:
+    """One dependency's latest check, which the probes share.
+
+    A probe waits for the check in flight, or takes the result of one that ended less than
+    ``HEALTH_PROBE_REUSE_SECONDS`` ago; otherwise it starts one. A check still running after
+    the longest budget is taken for hung: the next probe starts another beside it (in the
+    dependency's own threads), so a dependency that answers again is seen to, and a flood
+    of probes while one hangs starts one check per budget, not one each."""
+
+    def __init__(self, name: str):
+        self.name = name
+        # Re-entrant: a check that has ended by the time its callback is added runs the
+        # callback at once, in the thread that holds the lock.
+        self.lock = threading.RLock()
+        self.future: Future | None = None
+        self.started_at = 0.0
+        self.ended_at = 0.0
+
+    def current(self) -> Future:
+        with self.lock:
+            if self.future is None or self.outlived(self.future, time.monotonic()):
+                self.started_at = time.monotonic()
+                self.future = POOLS[self.name].submit(run_in_own_thread, CHECKS[self.name])
+                self.future.add_done_callback(self.ended)
+            return self.future
+
+    def outlived(self, future: Future, now: float) -> bool:
+        if future.done():
+            return now - self.ended_at >= settings.HEALTH_PROBE_REUSE_SECONDS
+        return now - self.started_at > HEALTH_BUDGET_SECONDS
+
+    def ended(self, future: Future) -> None:
+        with self.lock:
+            if future is self.future:
+                self.ended_at = time.monotonic()
+
+    def forget(self) -> None:
+        with self.lock:
+            self.future = None
+
+
+SHARED = {name: SharedCheck(name) for name in CHECKS}
+# What the checks reach: when one changes (a test's override), no earlier result stands.
+CHECKED_SETTINGS = {"DATABASES", "CELERY_BROKER_URL", "STORAGES", "HEALTH_PROBE_REUSE_SECONDS"}
+
+
+@receiver(setting_changed)
+def shared_checks_forget(*, setting: str, **kwargs) -> None:
+    if setting in CHECKED_SETTINGS:
+        for shared in SHARED.values():
+            shared.forget()
+
+
 def checks_run(budget: float) -> dict[str, str]:
     """Each check at once, each in its own thread; ``ok`` or why it failed, by name."""
-    futures = {name: POOLS[name].submit(run_in_own_thread, check) for name, check in CHECKS.items()}
+    futures = {name: shared.current() for name, shared in SHARED.items()}
     wait(futures.values(), timeout=budget)
     results = {}
     for name, future in futures.items():

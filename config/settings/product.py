@@ -112,6 +112,9 @@ FILES_DECODE_BUDGET_PIXELS_PER_API_KEY = env.int(
 FILES_WORKER_MEMORY_LIMIT_MB = env.int("PORTAL_FILES_WORKER_MEMORY_LIMIT_MB", default=1536)
 # Seconds a client should wait before trying again while the database is unreachable.
 SERVICE_UNAVAILABLE_RETRY_AFTER = 5
+# Seconds a finished check of a dependency answers /readyz and /healthz for (config/health.py):
+# the probes need no sign-in, and each storage check writes, reads and deletes an object.
+HEALTH_PROBE_REUSE_SECONDS = env.float("PORTAL_HEALTH_PROBE_REUSE_SECONDS", default=1.0)
 
 
 # --- File requests (filerequests app) -------------------------------------------

@@ -1,9 +1,17 @@
-"""``/healthz`` checks the database, the broker and the storage, and says which one failed."""
+"""``/healthz`` checks the database, the broker and the storage, and says which one failed;
+probes that arrive together, or within a second of a check, share it."""
 
 from __future__ import annotations
 
+import collections
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from django.db import connections
 from django.test import Client
+
+from config import health
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +47,72 @@ def test_missing_bucket_answers_503_naming_storage(client, s3_bucket, settings):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["storage"].startswith("failed")
+
+
+# --- Probes share checks: they need no sign-in, and a storage check writes an object ----
+
+
+@pytest.fixture
+def checks_counted(monkeypatch):
+    """How many times each dependency was checked: the real checks, counted as they run."""
+    counted = collections.Counter()
+    for name, check in list(health.CHECKS.items()):
+
+        def counting(check=check, name=name):
+            counted[name] += 1
+            check()
+
+        monkeypatch.setitem(health.CHECKS, name, counting)
+    return counted
+
+
+EVERY_DEPENDENCY_ONCE = {"database": 1, "broker": 1, "storage": 1}
+
+
+def test_a_flood_of_probes_checks_each_dependency_once_while_a_result_is_fresh(
+    client, settings, checks_counted
+):
+    """GIVEN a result kept for an hour WHEN forty probes arrive, on both routes THEN all are
+    answered 200 from one check of each dependency."""
+    settings.HEALTH_PROBE_REUSE_SECONDS = 3600
+    answers = [client.get(route) for route in ["/healthz", "/readyz"] * 20]
+    assert {answer.status_code for answer in answers} == {200}
+    assert checks_counted == EVERY_DEPENDENCY_ONCE
+
+
+def test_probes_at_once_wait_for_the_one_check_in_flight(db, settings, checks_counted):
+    """GIVEN twelve probes sent at the same moment WHEN none has a result to take THEN one
+    check of each dependency answers them all."""
+    settings.HEALTH_PROBE_REUSE_SECONDS = 3600
+    start = threading.Barrier(12)
+
+    def probe():
+        start.wait()
+        try:
+            return Client().get("/readyz").status_code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(lambda _: probe(), range(12)))
+    assert statuses == [200] * 12
+    assert checks_counted == EVERY_DEPENDENCY_ONCE
+
+
+def test_without_reuse_every_probe_checks_again(client, settings, checks_counted):
+    settings.HEALTH_PROBE_REUSE_SECONDS = 0
+    for _ in range(3):
+        assert client.get("/readyz").status_code == 200
+    assert checks_counted == {"database": 3, "broker": 3, "storage": 3}
+
+
+def test_a_kept_result_goes_when_what_is_checked_changes(settings, checks_counted):
+    """GIVEN a healthy result kept for an hour WHEN the broker setting changes to one that
+    does not answer THEN the next probe checks again and names the broker."""
+    settings.HEALTH_PROBE_REUSE_SECONDS = 3600
+    assert Client().get("/readyz").status_code == 200
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    answer = Client().get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["failed"] == ["broker"]
+    assert checks_counted["broker"] == 2

@@ -12,7 +12,7 @@ from filerequests.shortlinks import short_link_id_new
 from tests.faults.conftest import photo
 from tests.support import clients
 from tests.support.faultproxy import TcpProxy
-from tests.support.stack import portal_server, wait_for_http
+from tests.support.stack import FRESH_PROBES, portal_server, wait_for_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +32,10 @@ def test_api_answers_503_while_the_database_is_gone_then_recovers(tmp_path, db_p
     answer a friendly 503 page, the health check says the database failed, never a 500;
     and once the database is reachable again the same requests succeed by themselves."""
     db = connection.settings_dict
-    via_proxy = {"DATABASE_URL": f"postgres://{db['USER']}@127.0.0.1:{db_proxy.port}/{db['NAME']}"}
+    via_proxy = {
+        "DATABASE_URL": f"postgres://{db['USER']}@127.0.0.1:{db_proxy.port}/{db['NAME']}",
+        **FRESH_PROBES,
+    }
     session = clients.keyed(clinic["key"])
     with portal_server(tmp_path, workers=1, threads=2, extra_env=via_proxy) as server:
         patients = f"{server.url}/api/v1/patients"

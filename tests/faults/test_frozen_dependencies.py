@@ -23,7 +23,7 @@ from tests.faults.conftest import photo
 from tests.support import clients, nginx
 from tests.support import worker as worker_support
 from tests.support.frozen import DedicatedPostgres, DedicatedRedis, DedicatedSeaweed
-from tests.support.stack import portal_server, wait_for_http
+from tests.support.stack import FRESH_PROBES, portal_server, wait_for_http
 from tests.support.worker import celery_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -186,7 +186,7 @@ def test_a_frozen_or_stopped_dependency_is_answered_in_words_within_seconds(
     server, env = dedicated
     if server.name != "storage":
         request.getfixturevalue("s3_bucket")
-    env = {**env, "METRICS_TOKEN": METRICS_TOKEN}
+    env = {**env, "METRICS_TOKEN": METRICS_TOKEN, **FRESH_PROBES}
     session = clients.keyed(clinic["key"])
     patient_id = clinic["patient"].id
     rows = []

@@ -46,6 +46,12 @@ class PortalServer:
                 self.process.wait()
 
 
+# For a test that changes a dependency and probes straight after: every probe checks
+# afresh, rather than taking a result up to a second old (the sharing of checks is judged
+# in tests/config/test_healthz.py).
+FRESH_PROBES = {"PORTAL_HEALTH_PROBE_REUSE_SECONDS": "0"}
+
+
 @contextlib.contextmanager
 def portal_server(tmp_path: Path, *, workers: int = 2, threads: int = 4, extra_env=None):
     """gunicorn serving ``config.wsgi`` on 127.0.0.1, on this test's database, broker and
