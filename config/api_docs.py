@@ -51,8 +51,6 @@ class ApiSchemaView(SpectacularAPIView):
                 schema = generator.get_schema(request=request, public=self.serve_public)
             context = self.get_renderer_context()
             sent = renderer.render(schema, renderer.media_type, context)
-            if isinstance(sent, str):
-                sent = sent.encode()
             # Two requests at once may both make it: the same bytes, kept once.
             SCHEMA_SENT[type(renderer)] = sent
         charset = f"; charset={renderer.charset}" if renderer.charset else ""

@@ -100,20 +100,21 @@ class SharedCheck:
 
     def __init__(self, name: str):
         self.name = name
-        # Re-entrant: a check that has ended by the time its callback is added runs the
-        # callback at once, in the thread that holds the lock.
-        self.lock = threading.RLock()
+        self.lock = threading.Lock()
         self.future: Future | None = None
         self.started_at = 0.0
         self.ended_at = 0.0
 
     def current(self) -> Future:
         with self.lock:
-            if self.future is None or self.outlived(self.future, time.monotonic()):
-                self.started_at = time.monotonic()
-                self.future = POOLS[self.name].submit(run_in_own_thread, CHECKS[self.name])
-                self.future.add_done_callback(self.ended)
-            return self.future
+            now = time.monotonic()
+            if self.future is not None and not self.outlived(self.future, now):
+                return self.future
+            self.started_at = now
+            future = self.future = POOLS[self.name].submit(run_in_own_thread, CHECKS[self.name])
+        # Outside the lock: a check that has already ended runs its callback at once, here.
+        future.add_done_callback(self.ended)
+        return future
 
     def outlived(self, future: Future, now: float) -> bool:
         if future.done():

@@ -112,6 +112,8 @@ def test_json_indentation_asked_by_a_caller_is_not_kept_for_the_next(fresh_schem
 def test_a_format_the_schema_has_not_is_406_in_words(fresh_schema):
     answer = schema(HTTP_ACCEPT="text/csv")
     assert answer.status_code == 406
+    said = yaml.safe_load(answer.content)
+    assert said["code"] == "not_acceptable" and "Accept header" in said["error"]
     assert api_docs.SCHEMA_SENT == {}
 
 
