@@ -176,7 +176,8 @@
 
   function refresh() {
     emptyState.hidden = photos.length > 0;
-    sendBar.classList.toggle("sendbar--sticky", photos.length > 0);
+    sendBar.classList.toggle("sendbar--fixed", photos.length > 0);
+    document.body.classList.toggle("has-sendbar", photos.length > 0);
     var waiting = toSend().length;
     var received = withStatus("received").length;
     var label;
@@ -1249,6 +1250,13 @@
     }
     return undefined;
   });
+  // The room the page keeps below its end for the fixed send bar: its height, which grows
+  // when a line about the signal shows.
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () {
+      document.documentElement.style.setProperty("--sendbar-room", sendBar.offsetHeight + "px");
+    }).observe(sendBar);
+  }
   refresh();
   restore();
 })();

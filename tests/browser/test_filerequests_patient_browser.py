@@ -300,6 +300,58 @@ COVERED = """(selector) => {
 }"""
 PAGES = ["landing", "wrong-date", "locked", "expired", "unknown", "session-ended"]
 
+# The send button's top and the page's scroll, in every frame from now until three seconds
+# after the first photo shows in the list, kept in window.sendButtonSeen.
+WATCH_SEND_BUTTON = """() => {
+  const button = document.getElementById("send-button");
+  const list = document.getElementById("photo-list");
+  const seen = (window.sendButtonSeen = []);
+  let since = null;
+  function frame(now) {
+    if (list.querySelector(".photo")) {
+      since = since === null ? now : since;
+      seen.push([Math.round(button.getBoundingClientRect().top), Math.round(scrollY)]);
+    }
+    if (since === null || now - since < 3000) requestAnimationFrame(frame);
+    else window.sendButtonWatched = true;
+  }
+  requestAnimationFrame(frame);
+}"""
+
+
+@pytest.mark.parametrize("width", ["360", "390", "820"])
+def test_the_send_button_stays_put_while_the_page_shows_a_new_photo(
+    live_server, chromium, file_request, width
+):
+    """GIVEN a patient past the check on a phone or tablet that glides when it scrolls,
+    with a CPU four times slower than this machine's
+    WHEN they choose a photo, and the page scrolls to it and shows its hint (too dark)
+    THEN the Send button stays where it first showed in every frame (a tap meant for it
+    lands on it), and at the end of the page the bar covers neither the photo's state nor
+    the clinic's words below the card."""
+    context = new_context(chromium, {**WIDTHS[width], "device_scale_factor": 2})
+    page = context.new_page()
+    try:
+        context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+        open_upload_page(page, live_server, file_request)
+        page.evaluate(WATCH_SEND_BUTTON)
+        page.locator("#library-input").set_input_files(
+            [photo("dark.jpg", scene_photo("rash", 3, defect="dark"))]
+        )
+        page.wait_for_function("() => window.sendButtonWatched === true")
+        page.locator(".photo__hint").wait_for()
+        seen = page.evaluate("window.sendButtonSeen")
+        tops = {top for top, _ in seen}
+        assert len(tops) == 1, f"the Send button moved (top, scroll in each frame): {seen}"
+        assert page.get_by_role("button", name="Send 1 photo").is_enabled()
+
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        assert page.evaluate(COVERED, ".photo:last-child .photo__progress") is False
+        assert page.evaluate(COVERED, ".footer p:last-of-type") is False
+        screenshot(page, f"patient-send-bar-{width}", full_page=False)
+    finally:
+        context.close()
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("width", list(WIDTHS))
