@@ -348,8 +348,9 @@ def test_failed_photo_can_be_retried_with_the_keyboard_at_360px(
             retry = page.get_by_role("button", name="Try again")
             # The refusal is told after a second ticket is refused too; a loaded machine
             # (the whole suite beside this test) has taken longer than the default 30 s.
-            # Once in some ten whole runs it took longer than 60: the failure then says
-            # what the page showed and which of its requests ended how, and when.
+            # A failure says what the page showed and which of its requests ended how,
+            # and when: that is how a press that missed the button (the send bar moved
+            # under it while the page scrolled) was told from a slow answer.
             try:
                 retry.wait_for(timeout=60_000)
             except PlaywrightTimeoutError:
