@@ -14,8 +14,6 @@ import enum
 import time
 from io import BytesIO
 
-import qrcode
-import qrcode.image.svg
 from django.db import transaction
 from django.http import HttpRequest
 from django_otp.oath import TOTP
@@ -123,6 +121,11 @@ def secret_for_display(device: TOTPDevice) -> str:
 
 def qr_code_data_uri(text: str) -> str:
     """An SVG QR code as a data: URI (the CSP allows data: images): no extra request."""
+    # Imported here: only the enrolment page draws a code, and the admin's modules (with
+    # this one) load at every Django start.
+    import qrcode
+    import qrcode.image.svg
+
     image = qrcode.make(
         text,
         image_factory=qrcode.image.svg.SvgPathFillImage,

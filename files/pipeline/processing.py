@@ -39,7 +39,6 @@ from files.models import Facet, File
 from files.names import human_size
 from files.pipeline import cleaning, rendering
 from files.pipeline.decoding import decode_admit, webp_canvas_size
-from files.pipeline.pdf_check import pdf_check
 from files.pipeline.sniffing import IMAGE_TYPES, PDF, WEBP, FileRejected, sniff
 from files.signals import file_processed
 from files.storage.objects import CHUNK, KeepOpen, digests_of, storage_put, stored_bytes
@@ -426,6 +425,11 @@ def clean(original, mime_type: str, *, admit=None) -> Cleaned:
             return Cleaned(
                 rendition.content, rendition.content_type, rendition.width, rendition.height
             )
+        # Imported here: pypdf takes 0.15 CPU-s to import, and every Django start (the
+        # web's, each management command's) reaches this module through the serving of
+        # renditions; a worker has it loaded before it forks (worker_warmup).
+        from files.pipeline.pdf_check import pdf_check
+
         pdf_check(original)
         return Cleaned(None, PDF, None, None)
     except cleaning.CleaningError as error:

@@ -15,9 +15,15 @@ import importlib
 from PIL import Image
 
 # What a processing or rendition task imports on its first run (with what they import:
-# rendering, cleaning, sniffing, the PDF check, the webhooks outbox), and the receiver of
-# ``file_processed``, which imports its service lazily.
-TASK_MODULES = ("files.pipeline.processing", "files.pipeline.renditions", "attachments.services")
+# rendering, cleaning, sniffing, the webhooks outbox), the PDF check (with pypdf), which
+# processing imports when a PDF comes, and the receiver of ``file_processed``, which
+# imports its service lazily.
+TASK_MODULES = (
+    "files.pipeline.processing",
+    "files.pipeline.pdf_check",
+    "files.pipeline.renditions",
+    "attachments.services",
+)
 
 
 def processing_code_load() -> None:
