@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 PREFIX = "PORTAL_"
 
@@ -170,6 +171,8 @@ class Environment:
     that supplied a value to the name that should have."""
 
     KINDS = ("str", "int", "float", "bool", "list", "db")
+    # What a value of each kind that can be unreadable must be, in a deployer's words.
+    READABLE_AS = {"int": "a whole number", "float": "a number", "db": "a database URL"}
 
     def __init__(self, environment: os._Environ | dict | None = None) -> None:
         self.environment = os.environ if environment is None else environment
@@ -200,7 +203,15 @@ class Environment:
         read = getattr(self.reader, kind)
 
         def typed(name: str, *args, **kwargs):
-            return read(self.name_to_read(name), *args, **kwargs)
+            supplier = self.name_to_read(name)
+            try:
+                return read(supplier, *args, **kwargs)
+            except ValueError as error:
+                # django-environ's own words are a bare ValueError naming no variable.
+                raise ImproperlyConfigured(
+                    f"{supplier} must be {self.READABLE_AS.get(kind, kind)}, "
+                    f"not {self.environment.get(supplier)!r}."
+                ) from error
 
         return typed
 

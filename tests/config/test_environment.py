@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import FORMER_NAMES, PREFIX, Environment, env
 
@@ -178,3 +179,30 @@ def test_the_configuration_page_lists_each_variable_the_settings_read_once():
     assert [name for name in documented if name in FORMER_NAMES] == []
     # PORT keeps its name: where `make run` serves, as platforms set it.
     assert sorted(name for name in read - {"PORT"} if not name.startswith(PREFIX)) == []
+
+
+@pytest.mark.parametrize(
+    "kind, value, words",
+    [
+        ("int", "fifty", "PORTAL_FILES_MAX_UPLOAD_BYTES must be a whole number, not 'fifty'."),
+        ("int", "", "PORTAL_FILES_MAX_UPLOAD_BYTES must be a whole number, not ''."),
+        ("float", "nan", "PORTAL_FILES_MAX_UPLOAD_BYTES must be a number, not 'nan'."),
+        ("float", "soon", "PORTAL_FILES_MAX_UPLOAD_BYTES must be a number, not 'soon'."),
+    ],
+)
+def test_a_value_that_is_not_of_its_kind_is_refused_naming_the_variable(kind, value, words):
+    """GIVEN a variable set to what cannot be read as its kind WHEN the settings read it THEN
+    the refusal names the variable, what it must be and what it was (django-environ's own
+    is a bare ValueError naming none)."""
+    reading = Environment({"PORTAL_FILES_MAX_UPLOAD_BYTES": value})
+    with pytest.raises(ImproperlyConfigured) as refused:
+        getattr(reading, kind)("PORTAL_FILES_MAX_UPLOAD_BYTES", default=1)
+    assert str(refused.value) == words
+
+
+def test_a_former_name_with_an_unreadable_value_is_named_as_set():
+    reading = Environment({"FILES_MAX_UPLOAD_BYTES": "lots"})
+    with pytest.raises(
+        ImproperlyConfigured, match=r"^FILES_MAX_UPLOAD_BYTES must be a whole number"
+    ):
+        reading.int("PORTAL_FILES_MAX_UPLOAD_BYTES", default=1)
