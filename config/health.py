@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -89,6 +90,16 @@ POOLS = {
 }
 
 
+@dataclass
+class CheckRun:
+    """One check of a dependency: when it started, and when it ended (set by the check's
+    own thread before its future resolves, so a done future always has its end)."""
+
+    started_at: float
+    ended_at: float | None = None
+    future: Future | None = None
+
+
 class SharedCheck:
     """One dependency's latest check, which the probes share.
 
@@ -101,34 +112,37 @@ class SharedCheck:
     def __init__(self, name: str):
         self.name = name
         self.lock = threading.Lock()
-        self.future: Future | None = None
-        self.started_at = 0.0
-        self.ended_at = 0.0
+        self.latest: CheckRun | None = None
 
     def current(self) -> Future:
         with self.lock:
             now = time.monotonic()
-            if self.future is not None and not self.outlived(self.future, now):
-                return self.future
-            self.started_at = now
-            future = self.future = POOLS[self.name].submit(run_in_own_thread, CHECKS[self.name])
-        # Outside the lock: a check that has already ended runs its callback at once, here.
-        future.add_done_callback(self.ended)
-        return future
+            if self.latest is None or self.outlived(self.latest, now):
+                self.latest = self.start(now)
+            return self.latest.future
 
-    def outlived(self, future: Future, now: float) -> bool:
-        if future.done():
-            return now - self.ended_at >= settings.HEALTH_PROBE_REUSE_SECONDS
-        return now - self.started_at > HEALTH_BUDGET_SECONDS
+    def start(self, now: float) -> CheckRun:
+        run = CheckRun(started_at=now)
+        check = CHECKS[self.name]
 
-    def ended(self, future: Future) -> None:
-        with self.lock:
-            if future is self.future:
-                self.ended_at = time.monotonic()
+        def timed() -> None:
+            try:
+                run_in_own_thread(check)
+            finally:
+                run.ended_at = time.monotonic()
+
+        run.future = POOLS[self.name].submit(timed)
+        return run
+
+    @staticmethod
+    def outlived(run: CheckRun, now: float) -> bool:
+        if run.ended_at is not None:
+            return now - run.ended_at >= settings.HEALTH_PROBE_REUSE_SECONDS
+        return now - run.started_at > HEALTH_BUDGET_SECONDS
 
     def forget(self) -> None:
         with self.lock:
-            self.future = None
+            self.latest = None
 
 
 SHARED = {name: SharedCheck(name) for name in CHECKS}

@@ -114,7 +114,14 @@ FILES_WORKER_MEMORY_LIMIT_MB = env.int("PORTAL_FILES_WORKER_MEMORY_LIMIT_MB", de
 SERVICE_UNAVAILABLE_RETRY_AFTER = 5
 # Seconds a finished check of a dependency answers /readyz and /healthz for (config/health.py):
 # the probes need no sign-in, and each storage check writes, reads and deletes an object.
+# At most ten: a load balancer probing every few seconds must still see an outage.
 HEALTH_PROBE_REUSE_SECONDS = env.float("PORTAL_HEALTH_PROBE_REUSE_SECONDS", default=1.0)
+if not 0 <= HEALTH_PROBE_REUSE_SECONDS <= 10:  # NaN too: it compares false
+    raise ImproperlyConfigured(
+        "PORTAL_HEALTH_PROBE_REUSE_SECONDS must be a number of seconds from 0 to 10, "
+        f"not {HEALTH_PROBE_REUSE_SECONDS!r}: a probe's result older than that would hide "
+        "an outage from the load balancer."
+    )
 
 
 # --- File requests (filerequests app) -------------------------------------------

@@ -12,6 +12,7 @@ from django.db import connections
 from django.test import Client
 
 from config import health
+from tests.support.commands import python_in_a_fresh_process
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +117,33 @@ def test_a_kept_result_goes_when_what_is_checked_changes(settings, checks_counte
     assert answer.status_code == 503
     assert answer.json()["failed"] == ["broker"]
     assert checks_counted["broker"] == 2
+
+
+RANGE = "PORTAL_HEALTH_PROBE_REUSE_SECONDS must be a number of seconds from 0 to 10, not "
+
+
+@pytest.mark.slow  # starts fresh processes
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        # Not read as a number at all: NaN would keep the first result for ever.
+        ("nan", "PORTAL_HEALTH_PROBE_REUSE_SECONDS must be a number, not 'nan'."),
+        ("inf", "PORTAL_HEALTH_PROBE_REUSE_SECONDS must be a number, not 'inf'."),
+        # Numbers out of the range: an hour would hide an outage for an hour.
+        ("-1", RANGE + "-1.0"),
+        ("3600", RANGE + "3600.0"),
+    ],
+)
+def test_a_reuse_that_would_hide_an_outage_is_refused_at_start_in_words(value, words):
+    """GIVEN PORTAL_HEALTH_PROBE_REUSE_SECONDS not a number of seconds from 0 to 10 WHEN the
+    portal reads its settings THEN it refuses to start, naming the variable and what it
+    must be; 10 is taken."""
+    code = "from django.conf import settings; print(settings.HEALTH_PROBE_REUSE_SECONDS)"
+    refused = python_in_a_fresh_process(
+        code, env_changes={"PORTAL_HEALTH_PROBE_REUSE_SECONDS": value}
+    )
+    assert refused.returncode != 0
+    said = refused.stderr.strip().splitlines()[-1]
+    assert said.startswith(f"django.core.exceptions.ImproperlyConfigured: {words}")
+    taken = python_in_a_fresh_process(code, env_changes={"PORTAL_HEALTH_PROBE_REUSE_SECONDS": "10"})
+    assert (taken.returncode, taken.stdout.strip()) == (0, "10.0")
