@@ -1,4 +1,5 @@
-"""Where a command's CPU goes, by kind of process: run it under Linux process accounting.
+"""Where a command's CPU goes, by kind of process (Linux process accounting) or, for a
+pytest run, by test (``--by-test``: a look at every process once a second).
 
 The suite's time on two cores is bound by the CPU its work takes, most of it in processes
 the tests start and end (Chromium, Celery workers, gunicorn, management commands,
@@ -14,11 +15,23 @@ running when the command ends (a server it left behind) are not counted; the rep
 how much of the machine's busy time the records cover. The kernel keeps one accounting
 file for the whole machine: two of these at once, or an ``accton`` run beside one, send
 the records of the first to the second's file.
+
+    python3 scripts/suite_cpu.py --by-test make test
+
+``--by-test`` needs neither root nor ``acct``: once a second it reads every process's CPU
+from ``/proc`` and puts what each spent since the last look down to the test its pytest
+process (a worker, or pytest itself without xdist) was running then, as
+``tests/plugins/running_test.py`` writes it down: a test's Chromium, Celery workers and
+servers count as the test's. It prints the tests and the test files that cost most, each
+split by kind of process. A process that starts and ends between two looks is missed, and
+a look can put a second's CPU down to the test after the one that spent it; the report says
+how much of the machine's busy time it covers.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 import shutil
@@ -126,7 +139,106 @@ def kind_of(command: str, name: str) -> str:
     return "other"
 
 
+NO_TEST = "(no test: servers started once, the run's own set-up)"
+Look = dict[tuple[int, int], tuple[int, float, str]]  # (pid, start) -> (parent, CPU s, command)
+
+
+def look_at_processes() -> Look:
+    """Every live process: its parent, the CPU it has spent, its command line."""
+    found: Look = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue  # ended while it was read
+        parent, started = int(fields[1]), int(fields[19])
+        cpu = (int(fields[11]) + int(fields[12])) / TICKS
+        found[(int(entry.name), started)] = (parent, cpu, command)
+    return found
+
+
+def spent_since(
+    before: Look, now: Look, running: dict[int, str]
+) -> collections.Counter[tuple[str, str]]:
+    """CPU seconds each (test, kind of process) spent between two looks. A process first
+    seen now began since the last look and counts whole; its test is the one its nearest
+    pytest ancestor in ``running`` (pid: node id) runs."""
+    parents = {pid: parent for (pid, _), (parent, _, _) in now.items()}
+    spent: collections.Counter[tuple[str, str]] = collections.Counter()
+    for key, (_parent, cpu, command) in now.items():
+        delta = cpu - before[key][1] if key in before else cpu
+        if delta <= 0:
+            continue
+        pid, test = key[0], NO_TEST
+        for _ in range(64):  # a cycle is impossible, but a bound costs nothing
+            if pid in running:
+                test = running[pid]
+                break
+            if pid not in parents:
+                break
+            pid = parents[pid]
+        spent[(test, kind_of(command, ""))] += delta
+    return spent
+
+
+def running_tests(folder: Path) -> dict[int, str]:
+    found = {}
+    for entry in folder.iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                found[int(entry.name)] = entry.read_text()
+    return found
+
+
+def by_test(argv: list[str]) -> int:
+    # Imported here: the plugin lives in the project, which only this mode puts on the path
+    # (the script runs from any Python, its accounting mode from root's).
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.plugins.running_test import DIRECTORY_VARIABLE
+
+    spent: collections.Counter[tuple[str, str]] = collections.Counter()
+    with tempfile.TemporaryDirectory() as folder:
+        environment = dict(os.environ)
+        environment[DIRECTORY_VARIABLE] = folder
+        environment["PYTEST_ADDOPTS"] = (
+            environment.get("PYTEST_ADDOPTS", "") + " -p tests.plugins.running_test"
+        ).strip()
+        busy_before, started = busy_seconds(), time.monotonic()
+        last = look_at_processes()  # what ran before the command is not its cost
+        command = subprocess.Popen(argv, env=environment)
+        while command.poll() is None:
+            time.sleep(1.0)
+            now = look_at_processes()
+            spent += spent_since(last, now, running_tests(Path(folder)))
+            last = now
+        busy = busy_seconds() - busy_before
+        wall = time.monotonic() - started
+    print(report_by_test(spent, busy=busy, wall=wall))
+    return command.returncode
+
+
+def report_by_test(spent: collections.Counter, *, busy: float, wall: float, top: int = 40) -> str:
+    """The test files and the tests that cost most, each with its three costliest kinds."""
+    seen = sum(spent.values())
+    lines = [f"\n{wall:.0f} s wall; the machine busy {busy:.0f} core-seconds, {seen:.0f} seen"]
+    for title, name_of in (("test files", lambda test: test.split("::")[0]), ("tests", str)):
+        costs: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+        for (test, kind), cpu in spent.items():
+            costs[name_of(test)][kind] += cpu
+        lines.append(f"\nThe {top} {title} that cost most (CPU-s; the kinds of process):")
+        ranked = sorted(costs.items(), key=lambda item: -sum(item[1].values()))
+        for name, kinds in ranked[:top]:
+            split = ", ".join(f"{kind} {cpu:.0f}" for kind, cpu in kinds.most_common(3))
+            lines.append(f"  {sum(kinds.values()):8.1f}  {name}  ({split})")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--by-test"]:
+        return by_test(argv[1:]) if argv[1:] else main([])
     if not argv:
         print(__doc__)
         return 2
