@@ -82,6 +82,7 @@ def test_only_waits():
 def test_a_real_run_puts_a_child_s_cpu_on_the_test_that_started_it(tmp_path):
     tests = tmp_path / "test_busy_and_idle.py"
     tests.write_text(BUSY_AND_IDLE)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # its own root: node ids from here
     pytest_run = [sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:django"]
     pytest_run += ["-p", "no:cacheprovider", "-p", "no:xdist"]
     done = subprocess.run(
@@ -99,8 +100,9 @@ def test_a_real_run_puts_a_child_s_cpu_on_the_test_that_started_it(tmp_path):
             r"^\s+([\d.]+)\s+(\S+::\S+)\s+\((.*)\)$", done.stdout, re.MULTILINE
         )
     }
-    # Node ids are relative to the run's folder.
-    busy, kinds = rows["test_busy_and_idle.py::test_starts_a_busy_child"]
+    by_name = {node_id.rsplit("::", 1)[1]: row for node_id, row in rows.items()}
+    assert "test_starts_a_busy_child" in by_name, done.stdout
+    busy, kinds = by_name["test_starts_a_busy_child"]
     assert busy >= 1.0, done.stdout
     assert "other Python processes" in kinds, done.stdout  # the child's, not pytest's
-    assert rows.get("test_busy_and_idle.py::test_only_waits", (0.0, ""))[0] < busy / 4, done.stdout
+    assert by_name.get("test_only_waits", (0.0, ""))[0] < busy / 4, done.stdout
