@@ -208,7 +208,11 @@ def by_test(argv: list[str]) -> int:
         ).strip()
         busy_before, started = busy_seconds(), time.monotonic()
         last = look_at_processes()  # what ran before the command is not its cost
-        command = subprocess.Popen(argv, env=environment)
+        try:
+            command = subprocess.Popen(argv, env=environment)
+        except OSError as error:
+            print(f"Cannot run {argv[0]}: {error.strerror}.", file=sys.stderr)
+            return 2
         while command.poll() is None:
             time.sleep(1.0)
             now = look_at_processes()

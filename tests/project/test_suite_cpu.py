@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts import suite_cpu
 from scripts.suite_cpu import NO_TEST, spent_since
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +64,11 @@ def test_a_process_with_no_pytest_ancestor_is_no_test_s():
     now = {(60, 1): (1, 2.0, "redis-server 127.0.0.1:6379"), (70, 1): (60, 1.0, "other")}
     spent = spent_since({}, now, {10: "tests/d.py::test_x"})
     assert spent == {(NO_TEST, "Redis"): 2.0, (NO_TEST, "other"): 1.0}
+
+
+def test_a_command_that_cannot_be_run_is_named_and_nothing_is_measured(capsys):
+    assert suite_cpu.main(["--by-test", "no-such-command-here", "-q"]) == 2
+    assert "Cannot run no-such-command-here: No such file or directory." in capsys.readouterr().err
 
 
 BUSY_AND_IDLE = """
