@@ -33,6 +33,20 @@ def pool_process(worker) -> int:
     return wait_for(lambda: (worker.child_pids() or [None])[0], message="no pool process")
 
 
+UNLIMITED = (-1, -1)
+
+
+def pool_data_limit(worker) -> tuple[int, int]:
+    """The pool process's data limit, once its start-up has set one. A pool process sets it
+    before its first task (``worker_process_init``), but can be seen before that, just
+    forked, with its parent's: none."""
+    pid = pool_process(worker)
+    return wait_for(
+        lambda: data_limit(pid) if data_limit(pid) != UNLIMITED else None,
+        message=f"the pool process {pid} set no data limit",
+    )
+
+
 def data_limit(pid: int) -> tuple[int, int]:
     """The soft and hard RLIMIT_DATA of a process, as /proc shows them."""
     for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
@@ -147,7 +161,7 @@ def test_a_50_megapixel_photo_is_processed_under_the_memory_limit(
     jpeg = photo_50_mp("JPEG", quality=88)
     webp = photo_50_mp("WEBP", quality=80, method=0)
     with celery_worker(tmp_path) as worker:
-        assert data_limit(pool_process(worker)) == (DEFAULT_LIMIT, DEFAULT_LIMIT)
+        assert pool_data_limit(worker) == (DEFAULT_LIMIT, DEFAULT_LIMIT)
         sent = [send(patient_page, "IMG_0001.jpg", jpeg)]
         sent += xon_upload(api, patient, [("IMG_0002.webp", "image/webp", webp)])
         files = finished(sent, timeout=180, worker=worker)
@@ -164,7 +178,7 @@ def test_the_memory_limit_stops_a_decoder_the_header_checks_let_through(tmp_path
     (without the limit it took a gigabyte and was made ready)."""
     env = {"FILES_MAX_PIXELS_PER_BYTE": str(10**9), "FILES_WORKER_MEMORY_LIMIT_MB": "700"}
     with celery_worker(tmp_path, extra_env=env) as worker:
-        assert data_limit(pool_process(worker)) == (700 * MIB, 700 * MIB)
+        assert pool_data_limit(worker) == (700 * MIB, 700 * MIB)
         sent = xon_upload(api, patient, [("wide.webp", "image/webp", bombs.webp_lossless())])
         (file,) = finished(sent, timeout=60, worker=worker)
     assert file.state == File.State.REJECTED
