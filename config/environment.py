@@ -173,6 +173,9 @@ class Environment:
     KINDS = ("str", "int", "float", "bool", "list", "db")
     # What a value of each kind that can be unreadable must be, in a deployer's words.
     READABLE_AS = {"int": "a whole number", "float": "a number", "db": "a database URL"}
+    # Kinds whose values may hold a password: a refusal, which lands in the start-up log,
+    # does not repeat them.
+    SECRET_KINDS = frozenset({"db"})
 
     def __init__(self, environment: os._Environ | dict | None = None) -> None:
         self.environment = os.environ if environment is None else environment
@@ -206,12 +209,17 @@ class Environment:
             supplier = self.name_to_read(name)
             try:
                 return read(supplier, *args, **kwargs)
-            except ValueError as error:
-                # django-environ's own words are a bare ValueError naming no variable.
+            except ValueError:
+                # django-environ's own words are a bare ValueError naming no variable (and
+                # may repeat a value: it is not chained).
+                was = (
+                    " (its value is not repeated: it may hold a password)"
+                    if kind in self.SECRET_KINDS
+                    else f", not {self.environment.get(supplier)!r}"
+                )
                 raise ImproperlyConfigured(
-                    f"{supplier} must be {self.READABLE_AS.get(kind, kind)}, "
-                    f"not {self.environment.get(supplier)!r}."
-                ) from error
+                    f"{supplier} must be {self.READABLE_AS.get(kind, kind)}{was}."
+                ) from None
 
         return typed
 

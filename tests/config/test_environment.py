@@ -200,6 +200,20 @@ def test_a_value_that_is_not_of_its_kind_is_refused_naming_the_variable(kind, va
     assert str(refused.value) == words
 
 
+def test_an_unreadable_database_url_is_named_without_its_password():
+    """GIVEN a database URL django-environ cannot read (a port that is not a number) WHEN the
+    settings read it THEN the refusal names the variable and what it must be, and neither it
+    nor the error it came from (which a traceback prints) repeats the password."""
+    reading = Environment({"PORTAL_DATABASE_URL": "postgres://portal:s3cret-pw@db:fivefour/portal"})
+    with pytest.raises(ImproperlyConfigured) as refused:
+        reading.db("PORTAL_DATABASE_URL", default="sqlite:///portal.sqlite3")
+    assert str(refused.value) == (
+        "PORTAL_DATABASE_URL must be a database URL "
+        "(its value is not repeated: it may hold a password)."
+    )
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__
+
+
 def test_a_former_name_with_an_unreadable_value_is_named_as_set():
     reading = Environment({"FILES_MAX_UPLOAD_BYTES": "lots"})
     with pytest.raises(
