@@ -52,6 +52,13 @@ def busy_seconds() -> float:
     return (user + nice + system + irq + softirq) / TICKS
 
 
+def stat_fields(process: Path) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command's name (which may hold spaces
+    and brackets), from the state on: its parent is ``[1]``, its user and system CPU in
+    clock ticks ``[11]`` and ``[12]``, when it started ``[19]``."""
+    return (process / "stat").read_text().rsplit(")", 1)[1].split()
+
+
 class CommandLines:
     """Every process's command line, noted while it lives (a process's accounting record
     has only the first 15 characters of its name, often a thread's). Process ids come
@@ -78,7 +85,7 @@ class CommandLines:
 
     def note(self, entry: Path) -> None:
         try:
-            started = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[19])
+            started = int(stat_fields(entry)[19])
             if (int(entry.name), started) in self.known:
                 return
             raw = (entry / "cmdline").read_bytes()
@@ -150,7 +157,7 @@ def look_at_processes() -> Look:
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            fields = stat_fields(entry)
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except (OSError, IndexError):
             continue  # ended while it was read

@@ -42,7 +42,7 @@ def pool_data_limit(worker) -> tuple[int, int]:
     forked, with its parent's: none."""
     pid = pool_process(worker)
     return wait_for(
-        lambda: data_limit(pid) if data_limit(pid) != UNLIMITED else None,
+        lambda: (limit := data_limit(pid)) != UNLIMITED and limit,
         message=f"the pool process {pid} set no data limit",
     )
 

@@ -21,12 +21,16 @@ DIRECTORY_VARIABLE = "PORTAL_TEST_RUNNING_DIR"
 BETWEEN_TESTS = "(between tests)"
 
 
-def note(text: str) -> None:
+def this_process_s_note() -> Path | None:
     folder = os.environ.get(DIRECTORY_VARIABLE)
-    if not folder:
+    return Path(folder) / str(os.getpid()) if folder else None
+
+
+def note(text: str) -> None:
+    final = this_process_s_note()
+    if final is None:
         return
     # Written aside and renamed, so the script never reads half a node id.
-    final = Path(folder) / str(os.getpid())
     aside = final.with_name(f".{final.name}")
     aside.write_text(text)
     aside.replace(final)
@@ -43,3 +47,10 @@ def pytest_runtest_logstart(nodeid, location) -> None:
 
 def pytest_runtest_logfinish(nodeid, location) -> None:
     note(BETWEEN_TESTS)
+
+
+def pytest_unconfigure(config) -> None:
+    """Gone with the process: a later process given the same id runs no test of ours."""
+    final = this_process_s_note()
+    if final is not None:
+        final.unlink(missing_ok=True)

@@ -6,6 +6,7 @@ whole on a real pytest run whose one test starts a busy child and whose other on
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -17,6 +18,9 @@ from scripts import suite_cpu
 from scripts.suite_cpu import NO_TEST, spent_since
 
 ROOT = Path(__file__).resolve().parents[2]
+# A pytest of a test file in its own folder, without this project's Django, xdist or cache.
+BARE_PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:django", "-p", "no:cacheprovider"]
+BARE_PYTEST += ["-p", "no:xdist"]
 WORKER = "python -u -c import sys;exec(eval(sys.stdin.readline()))"
 RENDERER = "/usr/lib/chromium/chromium --type=renderer --lang=en-GB"
 
@@ -89,10 +93,8 @@ def test_a_real_run_puts_a_child_s_cpu_on_the_test_that_started_it(tmp_path):
     tests = tmp_path / "test_busy_and_idle.py"
     tests.write_text(BUSY_AND_IDLE)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")  # its own root: node ids from here
-    pytest_run = [sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:django"]
-    pytest_run += ["-p", "no:cacheprovider", "-p", "no:xdist"]
     done = subprocess.run(
-        [sys.executable, "scripts/suite_cpu.py", "--by-test", *pytest_run],
+        [sys.executable, "scripts/suite_cpu.py", "--by-test", *BARE_PYTEST, str(tests)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -112,3 +114,31 @@ def test_a_real_run_puts_a_child_s_cpu_on_the_test_that_started_it(tmp_path):
     assert busy >= 1.0, done.stdout
     assert "other Python processes" in kinds, done.stdout  # the child's, not pytest's
     assert by_name.get("test_only_waits", (0.0, ""))[0] < busy / 4, done.stdout
+
+
+READS_ITS_OWN_NOTE = """
+import os
+from pathlib import Path
+
+def test_reads_its_own_note():
+    note = Path(os.environ["PORTAL_TEST_RUNNING_DIR"], str(os.getpid()))
+    assert note.read_text().endswith("::test_reads_its_own_note")
+"""
+
+
+@pytest.mark.slow
+def test_the_plugin_names_the_running_test_and_clears_its_note_when_pytest_ends(tmp_path):
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_note.py").write_text(READS_ITS_OWN_NOTE)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    done = subprocess.run(
+        [*BARE_PYTEST, "-p", "tests.plugins.running_test", str(tmp_path / "test_note.py")],
+        cwd=ROOT,
+        env={**os.environ, "PORTAL_TEST_RUNNING_DIR": str(notes)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert list(notes.iterdir()) == []
