@@ -20,8 +20,10 @@ docs quote them: docs/patient-page.md).
 from __future__ import annotations
 
 import datetime
+import fcntl
 import hashlib
 import json
+import os
 import re
 import time
 
@@ -73,11 +75,19 @@ document.addEventListener("DOMContentLoaded", () => {
 
 
 def record_figures(**figures) -> None:
-    """Keep the measured figures beside the screenshots, for the docs."""
-    kept = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    kept.update(figures)
+    """Keep the measured figures beside the screenshots, for the docs.
+
+    Several xdist workers run these tests at once and each adds its own figures to the one
+    file: the read-add-write is held under a lock, and the new text replaces the old in one
+    rename, so no worker reads a file another has just emptied."""
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    FIGURES.write_text(json.dumps(kept, indent=2, sort_keys=True))
+    with open(FIGURES.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        kept = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+        kept.update(figures)
+        written = FIGURES.with_suffix(f".{os.getpid()}.tmp")
+        written.write_text(json.dumps(kept, indent=2, sort_keys=True))
+        written.replace(FIGURES)
     print(json.dumps(figures, indent=2))
 
 
