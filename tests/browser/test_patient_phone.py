@@ -20,10 +20,8 @@ docs quote them: docs/patient-page.md).
 from __future__ import annotations
 
 import datetime
-import fcntl
 import hashlib
 import json
-import os
 import re
 import time
 
@@ -32,8 +30,9 @@ from django.core.files.storage import default_storage
 
 from files.models import File
 from tests.factories import FileRequestFactory, PatientFactory
+from tests.support.artifacts import ARTIFACTS_DIR, merge_into_json
 from tests.support.axe import assert_no_serious_violations
-from tests.support.browser import SCREENSHOT_DIR, console_errors, new_context, screenshot
+from tests.support.browser import console_errors, new_context, screenshot
 from tests.support.patient_phone import (
     DONE_PAGE_WAIT_MS,
     OFFLINE,
@@ -57,7 +56,7 @@ PHONE_360 = {
     "reduced_motion": "reduce",
 }
 NOTES = ["Left forearm, today", "Same place, closer", "Back of the hand"]
-FIGURES = SCREENSHOT_DIR.parent / "patient-phone-figures.json"
+FIGURES = ARTIFACTS_DIR / "patient-phone-figures.json"
 DONE_HEADING = "Thank you, your 3 photos have been sent"
 BACK = "The signal is back"
 
@@ -75,19 +74,8 @@ document.addEventListener("DOMContentLoaded", () => {
 
 
 def record_figures(**figures) -> None:
-    """Keep the measured figures beside the screenshots, for the docs.
-
-    Several xdist workers run these tests at once and each adds its own figures to the one
-    file: the read-add-write is held under a lock, and the new text replaces the old in one
-    rename, so no worker reads a file another has just emptied."""
-    FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    with open(FIGURES.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        kept = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-        kept.update(figures)
-        written = FIGURES.with_suffix(f".{os.getpid()}.tmp")
-        written.write_text(json.dumps(kept, indent=2, sort_keys=True))
-        written.replace(FIGURES)
+    """Keep the measured figures beside the screenshots, for the docs."""
+    merge_into_json(FIGURES, figures)
     print(json.dumps(figures, indent=2))
 
 

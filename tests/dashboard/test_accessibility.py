@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib import admin
@@ -26,6 +25,7 @@ from tests.dashboard.browsing import sign_in_with_code
 from tests.dashboard.conftest import PASSWORD, confirmed_device_for, current_code
 from tests.dashboard.showcase import answered_request, everything_for, gallery_for, webhooks_for
 from tests.factories import FileRequestFactory, UserFactory
+from tests.support.artifacts import ARTIFACTS_DIR, merge_into_json
 from tests.support.axe import axe_on_every_page, axe_violations, describe
 from tests.support.browser import DESKTOP, PHONE, TABLET, console_errors, screenshot
 
@@ -33,7 +33,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 
 SHAPES = {"desktop": DESKTOP, "tablet": TABLET, "phone": PHONE}
 SERIOUS = {"serious", "critical"}
-REPORT = Path(__file__).resolve().parent.parent / "artifacts" / "axe-dashboard.md"
+REPORT = ARTIFACTS_DIR / "axe-dashboard.md"
+RESULTS_KEPT = ARTIFACTS_DIR / "axe-dashboard.json"
 RESULTS: dict[tuple[str, str], list[dict]] = {}
 
 
@@ -98,8 +99,14 @@ def assert_none_serious(shape: str) -> None:
 
 
 def write_report() -> None:
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    names = sorted({name for name, _ in RESULTS})
+    """The table of every scan this run made: each worker adds the scans it ran to the
+    kept results (the three widths often run in three workers), and the table is drawn
+    from all of them."""
+    kept = merge_into_json(
+        RESULTS_KEPT, {f"{name}|{shape}": found for (name, shape), found in RESULTS.items()}
+    )
+    scans = {tuple(key.split("|")): found for key, found in kept.items()}
+    names = sorted({name for name, _ in scans})
     lines = [
         "# axe-core on the dashboard and admin (WCAG 2.2 A/AA + best practice)",
         "",
@@ -111,7 +118,7 @@ def write_report() -> None:
     for name in names:
         cells = []
         for shape in SHAPES:
-            found = RESULTS.get((name, shape))
+            found = scans.get((name, shape))
             if found is None:
                 cells.append("")
                 continue

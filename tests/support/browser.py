@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.artifacts import ARTIFACTS_DIR
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -18,7 +20,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+SCREENSHOT_DIR = ARTIFACTS_DIR / "screenshots"
 
 DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 TABLET = {"viewport": {"width": 820, "height": 1180}, "has_touch": True}
