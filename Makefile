@@ -13,13 +13,16 @@ PORT ?= 8000
 # are the same; `make lock` refreshes it after pyproject.toml's dependencies change.
 CONSTRAINTS := requirements/constraints.txt
 
-# --no-compile: pip would compile every module of 150 packages (Faker's hundreds of locales,
-# botocore, Hypothesis...), half of a fresh install's time; Python compiles what is imported
-# on its first import instead, and keeps it.
+# The development venv is filled by uv (pip puts uv itself in, at the locked version): on
+# a fresh clone pip took 45 s and 44 CPU-s to fetch and unpack the 150 locked packages one
+# by one, uv takes a third of the time and a sixth of the CPU. Like pip --no-compile, uv
+# leaves compiling to Python's first import of each module (Faker's hundreds of locales
+# are never imported). The production venv stays pip's (install-prod).
+UV := $(VENV)/bin/uv
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --no-compile -c $(CONSTRAINTS) ".[dev]"
+	test -x $(UV) || $(PY) -m pip install --quiet -c $(CONSTRAINTS) uv
+	$(UV) pip install --quiet --python $(PY) -c $(CONSTRAINTS) ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -143,7 +146,7 @@ bench-deps:
 	fi
 
 bench: install system-deps bench-deps
-	$(PY) -m pip install --quiet -c $(CONSTRAINTS) ".[bench]"
+	$(UV) pip install --quiet --python $(PY) -c $(CONSTRAINTS) ".[bench]"
 	$(PY) benchmarks/run.py
 
 soak: install system-deps

@@ -2,14 +2,14 @@
 
 Every ``make`` install takes its versions from ``requirements/constraints.txt`` (pip's
 ``-c``), so two installs a month apart are the same; ``make install-prod`` builds the venv
-the systemd units run without the dev and test extras. pip's own resolver answers here,
-with ``--dry-run --report``, exactly as an install would resolve (it reads the package
-index: PyPI, or pip's cache).
+the systemd units run without the dev and test extras. uv's resolver answers here (``uv pip
+compile``, the resolver of ``make install``), from the packages' own metadata on the index:
+what a package brings with it is the same whichever installer reads it, so a package the
+lock leaves out is left out for pip's ``make install-prod`` too.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -20,7 +20,6 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CONSTRAINTS = BASE_DIR / "requirements" / "constraints.txt"
-PROJECT = "clinic-file-portal"
 # The tools the production venv must not hold (the issue's three, and the test runners).
 TEST_TOOLS = {"moto", "playwright", "schemathesis", "pytest", "pytest-django", "ruff"}
 
@@ -45,23 +44,23 @@ def requirement_names(requirements: list[str]) -> set[str]:
     return {canonical(re.split(r"[\[<>=!~;\s]", item, maxsplit=1)[0]) for item in requirements}
 
 
-def resolved(target: str, tmp_path_factory) -> dict[str, str]:
-    """What ``pip install -c constraints.txt <target>`` would install into an empty venv."""
-    report = tmp_path_factory.mktemp("pip") / "report.json"
+def resolved(*extras: str) -> dict[str, str]:
+    """What ``make install`` would put beside the portal in an empty venv, the lock applied:
+    the portal's dependencies with ``extras``, resolved as uv resolves them for this Python."""
     done = subprocess.run(
         [
-            sys.executable,
-            "-m",
+            str(Path(sys.executable).with_name("uv")),
             "pip",
-            "install",
-            "--dry-run",
-            "--ignore-installed",
-            "--quiet",
-            "--report",
-            str(report),
+            "compile",
+            "pyproject.toml",
+            *(f"--extra={extra}" for extra in extras),
             "-c",
             str(CONSTRAINTS),
-            target,
+            "--python",
+            sys.executable,
+            "--no-header",
+            "--no-annotate",
+            "--quiet",
         ],
         cwd=BASE_DIR,
         capture_output=True,
@@ -69,20 +68,19 @@ def resolved(target: str, tmp_path_factory) -> dict[str, str]:
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return {
-        canonical(item["metadata"]["name"]): item["metadata"]["version"]
-        for item in json.loads(report.read_text())["install"]
-    }
+    pinned = [line.partition("==") for line in done.stdout.splitlines() if "==" in line]
+    assert pinned, done.stdout
+    return {canonical(name): version.strip() for name, _, version in pinned}
 
 
 @pytest.fixture(scope="module")
-def production(tmp_path_factory):
-    return resolved(".", tmp_path_factory)
+def production():
+    return resolved()
 
 
 @pytest.fixture(scope="module")
-def development(tmp_path_factory):
-    return resolved(".[dev]", tmp_path_factory)
+def development():
+    return resolved("dev")
 
 
 def test_the_production_install_has_no_dev_or_test_package(production):
@@ -101,11 +99,10 @@ def test_the_production_install_has_no_dev_or_test_package(production):
 
 @pytest.mark.parametrize("install", ["production", "development"])
 def test_every_package_an_install_brings_is_pinned_by_the_lock(install, request):
-    """GIVEN either install WHEN pip resolves it with the lock THEN every package it would
+    """GIVEN either install WHEN it is resolved with the lock THEN every package it would
     install is pinned there, at that version: nothing is left for the index's newest."""
     chosen = request.getfixturevalue(install)
     locked = pins()
-    chosen.pop(PROJECT)
     unpinned = sorted(set(chosen) - set(locked))
     assert not unpinned, f"not in {CONSTRAINTS.name}: {unpinned} (run make lock)"
     assert {name: locked[name] for name in chosen} == chosen
