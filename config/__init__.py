@@ -1,7 +1,8 @@
 """The project shell: settings, URLs, the Celery app, WSGI, middleware, health, metrics,
 the embedded supervisor and broker, and gunicorn. It sits above every app; no app imports
-it. Importing it names the settings module (``settings_module_default``) and loads the
-Celery app, so that every task any app defines binds to it."""
+it. Importing it names the settings module (``settings_module_default``), has the process
+end without walking its heap (``config.process_exit``) and loads the Celery app, so that
+every task any app defines binds to it."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ def settings_module_default() -> None:
 
 
 settings_module_default()
+
+from config import process_exit  # noqa: E402
+
+# Every portal process imports this package: each ends without walking its heap.
+process_exit.register()
 
 from config.celery import app as celery_app  # noqa: E402  (after the settings are named)
 

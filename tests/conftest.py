@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gc
 import re
 import uuid
 
@@ -39,15 +38,6 @@ def pytest_collection_modifyitems(config, items):
     """The order xdist hands tests out in: the groups, the browser tests, then the other
     slow tests spread through the quick ones (tests/support/run_order.py says why)."""
     items[:] = in_run_order(items)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config):
-    """Once pytest is done with a process nothing it made is needed again: frozen, those
-    objects are left out of the collection Python makes as it exits, which walked the
-    whole heap (0.8 s at the end of every pytest process, the xdist workers' included).
-    Only the collector skips them; each module is still torn down and closes its files."""
-    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
