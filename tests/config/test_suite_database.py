@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from tests.plugins import migrated_cluster
-from tests.plugins.migrated_cluster import BASE_DIR, contents_key
+from tests.plugins.migrated_cluster import BASE_DIR, contents_key, migration_files
 
 
 @pytest.mark.django_db
@@ -27,7 +27,7 @@ def test_the_test_database_holds_every_migration_of_every_app():
 @pytest.fixture
 def project_copy(tmp_path):
     """The files the template's name is made from, copied where a test may change them."""
-    for path in BASE_DIR.glob("*/migrations/*.py"):
+    for path in migration_files():
         target = tmp_path / path.relative_to(BASE_DIR)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target)
@@ -40,6 +40,7 @@ def project_copy(tmp_path):
     "change",
     [
         "a migration's contents",
+        "a ground-floor app's migration's contents",
         "a new migration",
         "a migration removed",
         "a locked dependency's version",
@@ -52,8 +53,11 @@ def test_the_kept_template_is_named_after_everything_that_shapes_it(project_copy
     assert contents_key(project_copy) == before
     migration = next(project_copy.glob("files/migrations/0*.py"))
     lock = project_copy / "requirements" / "constraints.txt"
+    ground_floor = next(project_copy.glob("portal/patients/migrations/0*.py"))
     if change == "a migration's contents":
         migration.write_text(migration.read_text() + "\n# changed\n")
+    elif change == "a ground-floor app's migration's contents":
+        ground_floor.write_text(ground_floor.read_text() + "\n# changed\n")
     elif change == "a new migration":
         (project_copy / "files" / "migrations" / "9999_new.py").write_text("")
     elif change == "a migration removed":

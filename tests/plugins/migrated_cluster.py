@@ -32,10 +32,16 @@ CACHE_DIR = BASE_DIR / "var" / "test-cache"
 TEMPLATE = "portal_migrated"
 
 
+def migration_files(base: Path = BASE_DIR) -> list[Path]:
+    """Every app's migrations: the apps at the top (``files/``) and the ground floor's
+    under ``portal/`` (``portal/patients/``)."""
+    return sorted([*base.glob("*/migrations/*.py"), *base.glob("*/*/migrations/*.py")])
+
+
 def contents_key(base: Path = BASE_DIR) -> str:
     """What the migrated cluster's contents depend on, as a short hash."""
     digest = hashlib.sha256()
-    for path in sorted(base.glob("*/migrations/*.py")):
+    for path in migration_files(base):
         digest.update(str(path.relative_to(base)).encode())
         digest.update(path.read_bytes())
     digest.update((base / "requirements" / "constraints.txt").read_bytes())
