@@ -14,8 +14,8 @@ PORT ?= 8000
 CONSTRAINTS := requirements/constraints.txt
 
 # The development venv is filled by uv (pip puts uv itself in, at the locked version): on
-# a fresh clone pip took 45 s and 44 CPU-s to fetch and unpack the 150 locked packages one
-# by one, uv takes a third of the time and a sixth of the CPU. Like pip --no-compile, uv
+# a fresh clone pip took 45 s and 45 CPU-s to fetch and unpack the 150 locked packages one
+# by one, uv 12 s and 15 CPU-s (it fetches and unpacks in parallel). Like pip --no-compile, uv
 # leaves compiling to Python's first import of each module (Faker's hundreds of locales
 # are never imported). The production venv stays pip's (install-prod).
 UV := $(VENV)/bin/uv
