@@ -1,5 +1,5 @@
 """The dashboard in headless Chromium: TOTP sign-in, live patient search, revoking a key,
-and screenshots at desktop, tablet and phone width (tests/artifacts/screenshots/) of the
+and screenshots at desktop and tablet width (tests/artifacts/screenshots/) of the
 pages the accessibility scan, which shows every other page, does not."""
 
 from __future__ import annotations

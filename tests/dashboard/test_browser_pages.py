@@ -1,6 +1,8 @@
 """Screenshots of the dashboard's file pages at desktop and tablet width, with real data:
-the patient's gallery and viewer, the file request form, list and live page, the webhook
-settings and the failing-endpoint banner (tests/artifacts/screenshots/dashboard-*)."""
+the patient's gallery and viewer, the request form for one patient, a failing endpoint's
+delivery and the failing-endpoint banner (tests/artifacts/screenshots/dashboard-*). The
+request list, an answered request and the webhook settings as they open are the
+accessibility scan's screenshots (tests/dashboard/test_accessibility.py)."""
 
 from __future__ import annotations
 
@@ -16,11 +18,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_screenshots_of_the_file_pages(live_server, open_page, clinic, shape):
-    """GIVEN a clinic with attachments in every state, an answered file request and
-    webhook endpoints (one failing)
+    """GIVEN a clinic with attachments in every state and webhook endpoints (one failing)
     WHEN an admin opens each page at this width, and the viewer on a photo
-    THEN each renders without script errors or CSP violations, thumbnails load, and
-    each screenshot is saved for review."""
+    THEN each renders without script errors or CSP violations, thumbnails load, the
+    request form names the one patient it is for, and each screenshot is saved for review."""
     account, admin = clinic["account"], clinic["admin"]
     amelia = clinic["patients"][0]
     gallery_for(account=account, patient=amelia)
@@ -55,7 +56,12 @@ def test_screenshots_of_the_file_pages(live_server, open_page, clinic, shape):
     # form for one patient and a failing endpoint's delivery opened.
     response = page.goto(f"{base}/file-requests/new/?patient={amelia.id}")
     assert response.status == 200
-    expect(page.get_by_text(amelia.first_name).first).to_be_visible()
+    # The form is for this patient, and says so as every banner does (family name first,
+    # date of birth), so a clinician with two Amelias sees which one.
+    assert page.locator("input[name=patient]").get_attribute("value") == str(amelia.id)
+    chip = page.locator(".patient-chip")
+    expect(chip).to_contain_text(amelia.name_family_first)
+    expect(chip).to_contain_text(f"Born {amelia.date_of_birth:%d-%b-%Y}")
     screenshot(page, f"dashboard-file-request-new-for-patient-{shape}")
     response = page.goto(f"{base}/settings/webhooks/{failing.id}/")
     assert response.status == 200
