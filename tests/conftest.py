@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 import re
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
+from celery import signals
 from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -60,11 +63,24 @@ def pytest_collection_modifyitems(config, items):
     items[:] = in_run_order(items)
 
 
+@pytest.fixture(scope="session")
+def storage_folders(tmp_path_factory) -> Path:
+    """Where the tests' private storages live: one folder per test, made when it stores."""
+    return tmp_path_factory.mktemp("storages")
+
+
+STORAGE_NUMBERS = itertools.count()
+
+
 @pytest.fixture(autouse=True)
-def private_storage(tmp_path, settings):
-    """Every test gets its own empty file storage, so tests never share files."""
-    settings.STORAGES = private_storages(settings.STORAGES, tmp_path / "files")
-    return tmp_path / "files"
+def private_storage(storage_folders, settings):
+    """Every test gets its own empty file storage, so tests never share files. Its folder
+    is named, not made (the storage makes it on the first save): a test's own ``tmp_path``
+    is made by scanning every folder made before it, which cost 2 to 4 ms a test once a
+    worker had run a few thousand."""
+    location = storage_folders / str(next(STORAGE_NUMBERS))
+    settings.STORAGES = private_storages(settings.STORAGES, location)
+    return location
 
 
 @pytest.fixture(scope="session")
@@ -207,16 +223,34 @@ def broker_client(url: str):
     return redis.Redis.from_url(url)
 
 
+class BrokerQueue:
+    """Whether this process's task queue may hold messages since it was last emptied: at
+    the start, after a task is published from this process, and after a slow or browser
+    test, whose web servers, workers and beat publish from processes of their own."""
+
+    may_hold_tasks = True
+
+
+@signals.before_task_publish.connect(weak=False)
+def _a_task_was_published(**kwargs):
+    BrokerQueue.may_hold_tasks = True
+
+
 @pytest.fixture(autouse=True)
-def _no_tasks_from_earlier_tests():
+def _no_tasks_from_earlier_tests(request):
     """Every test starts with an empty task queue: tasks queued on commit by earlier tests
     (their rows long gone) would otherwise sit ahead of this test's own, and a test that
-    starts a real worker would wait behind them. One DEL of the queue's keys; kombu's
-    bindings stay."""
+    starts a real worker would wait behind them. One DEL of the queue's keys (kombu's
+    bindings stay), only when something may have been queued since the last: most tests
+    queue nothing, and a round trip to Redis before each of them was some 5 CPU-s of a
+    run."""
     url = settings.CELERY_BROKER_URL
-    if url.startswith("redis://") and services.started():
+    if BrokerQueue.may_hold_tasks and url.startswith("redis://") and services.started():
         broker_client(url).delete(*BROKER_QUEUE_KEYS)
+        BrokerQueue.may_hold_tasks = False
     yield
+    if request.node.get_closest_marker("slow") or request.node.get_closest_marker("browser"):
+        BrokerQueue.may_hold_tasks = True
 
 
 @pytest.fixture
