@@ -94,8 +94,28 @@ def test_the_slow_tests_of_one_module_are_dealt_out_between_other_modules():
     others = [Item(f"o{m}", f"other{m}", {"slow"}) for m in range(6)]
     ordered = names(in_run_order([*waits, *others, *quick]))
     slow_order = [name for name in ordered if name[0] in "wo"]
-    assert slow_order[:8] == ["w0", "o0", "o1", "o2", "o3", "o4", "o5", "w1"]
     assert [name for name in slow_order if name.startswith("w")] == ["w0", "w1", "w2", "w3"]
+    for earlier, later in itertools.pairwise(slow_order):
+        assert not (earlier.startswith("w") and later.startswith("w")), slow_order
+
+
+def test_modules_of_long_waits_collected_side_by_side_never_give_four_in_a_row():
+    """Four modules of three long waits each (as the fault drills are), collected one after
+    another among 24 modules of one short slow test: never four waits in a row, which
+    four workers would take at once. Dealt like cards, the first of each came together."""
+    waits = [Item(f"w{m}.{i}", f"faults/drill{m}", {"slow"}) for m in range(4) for i in range(3)]
+    shorts = [Item(f"s{m}", f"short{m}", {"slow"}) for m in range(24)]
+    collected = [*shorts[:12], *waits, *shorts[12:], *quick_modules(40, 5)]
+    slow_order = [name for name in names(in_run_order(collected)) if name[0] in "ws"]
+    waits_in_a_row = [
+        len(list(run))
+        for is_wait, run in itertools.groupby(slow_order, key=lambda name: name[0] == "w")
+        if is_wait
+    ]
+    assert max(waits_in_a_row) < 4, slow_order
+    for drill in range(4):
+        its = [name for name in slow_order if name.startswith(f"w{drill}.")]
+        assert its == [f"w{drill}.{i}" for i in range(3)]
 
 
 def test_with_nothing_to_spread_among_the_slow_tests_keep_their_order():

@@ -11,10 +11,10 @@ decides what runs side by side. Three kinds of test behave differently:
   restart, sixty seconds of slow clients) while the quick ones keep a core busy all the
   time. Left in collected order the slow ones came in clusters (all of
   ``tests/config/`` together): four workers waiting at once, and the machine half idle
-  for three minutes of a seventeen-minute run. Dealt out module by module and spread
-  evenly through the quick tests, a worker or two waits at a time while the others keep
-  both cores busy. None is left for the last tenth, which the quick tests share out
-  evenly, so the run does not end waiting on one long test.
+  for three minutes of a seventeen-minute run. Each module's spread over the whole run,
+  and all of them evenly through the quick tests, a worker or two waits at a time while
+  the others keep both cores busy. None is left for the last tenth, which the quick
+  tests share out evenly, so the run does not end waiting on one long test.
 
 Two things stay together, since pytest makes a module's fixtures again whenever a worker
 moves to another module and back: each module's quick tests (a slow test goes only
@@ -78,15 +78,28 @@ def slow_units(items: list) -> list[list]:
     return units
 
 
+# Where each module's first slow unit goes, as a share of a unit's spacing: module after
+# module by the golden ratio, so no two modules start their units at the same place.
+GOLDEN = (5**0.5 - 1) / 2
+
+
 def dealt(units: list[list]) -> list[list]:
-    """The units dealt out module by module, like cards: the first of each module, then
-    the second of each... Twelve sixty-second tests of one module, spread by count alone,
-    would sit a few quick tests apart and so land on every worker at once."""
+    """The units of each module spread evenly over the whole list, each module from its
+    own starting place. Dealt like cards (the first of each module, then the second of
+    each...) the modules with many slow tests ended the list alone: the fault drills' and
+    the shell's long waits came one after another, and four workers waited at once for a
+    minute (under half the machine busy, twice in one run)."""
     by_module: dict[str, list[list]] = {}
     for unit in units:
         by_module.setdefault(module_of(unit[0]), []).append(unit)
-    rounds = itertools.zip_longest(*by_module.values())
-    return [unit for round_ in rounds for unit in round_ if unit is not None]
+    keyed = []
+    for index, its in enumerate(by_module.values()):
+        start = (index * GOLDEN) % 1.0
+        keyed += [
+            ((number + start) / len(its), index, number, unit) for number, unit in enumerate(its)
+        ]
+    keyed.sort(key=lambda entry: entry[:3])
+    return [entry[3] for entry in keyed]
 
 
 def spread(sparse: list[list], among: list[list], *, tail: float = QUICK_TAIL) -> list:
