@@ -55,6 +55,19 @@ def test_groups_then_browser_tests_then_the_rest_each_in_collected_order():
     assert names(in_run_order(items)) == ["g1", "g2", "b1", "b2", "q1", "q2"]
 
 
+def test_the_browser_tests_of_one_module_are_spread_between_other_modules():
+    """The phone's four tests on emulated slow networks (they mostly wait) never run side by
+    side with each other while other browser modules have tests to run between them."""
+    phone = [Item(f"p{index}", "browser/phone", {"browser"}) for index in range(4)]
+    others = [Item(f"o{m}", f"browser/other{m}", {"browser"}) for m in range(4)]
+    ordered = names(in_run_order([*phone, *others, *quick_modules(10, 5)]))
+    browser = [name for name in ordered if name[0] in "po"]
+    assert browser == ordered[:8]  # the browser tests first, before every quick one
+    assert [name for name in browser if name.startswith("p")] == ["p0", "p1", "p2", "p3"]
+    for earlier, later in itertools.pairwise(browser):
+        assert not (earlier.startswith("p") and later.startswith("p")), browser
+
+
 def test_slow_tests_go_evenly_between_quick_modules_and_none_in_the_last_tenth():
     quick = quick_modules(20, 5)
     slow = [Item(f"s{index}", "slowmodule", {"slow"}) for index in range(10)]

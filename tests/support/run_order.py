@@ -6,7 +6,9 @@ decides what runs side by side. Three kinds of test behave differently:
 - the xdist groups run one after another on one worker (the embedded shape's chain is
   five minutes): first, or the whole run would wait for them at its end;
 - the browser tests keep a worker for a minute at a time, Chromium busy on both cores:
-  next;
+  next, each module's spread among the others' as the slow tests are (below), so that the
+  phone's emulated slow networks and lost signal, which mostly wait, do not run side by
+  side;
 - the other slow tests mostly wait (for a server's deadline, a killed worker's
   restart, sixty seconds of slow clients) while the quick ones keep a core busy all the
   time. Left in collected order the slow ones came in clusters (all of
@@ -123,5 +125,6 @@ def in_run_order(items: list) -> list:
     kinds: dict[str, list] = {"group": [], "browser": [], "slow": [], "quick": []}
     for item in items:
         kinds[kind_of(item)].append(item)
+    browser = [item for unit in dealt(slow_units(kinds["browser"])) for item in unit]
     rest = spread(dealt(slow_units(kinds["slow"])), among=quick_runs(kinds["quick"]))
-    return kinds["group"] + kinds["browser"] + rest
+    return kinds["group"] + browser + rest
