@@ -236,20 +236,35 @@ def _a_task_was_published(**kwargs):
     BrokerQueue.may_hold_tasks = True
 
 
+def starts_processes(item) -> bool:
+    """Slow and browser tests: the ones that start real workers and servers (every test
+    with a real Celery worker is marked slow)."""
+    return bool(item.get_closest_marker("slow") or item.get_closest_marker("browser"))
+
+
+def queue_emptied_before(item) -> bool:
+    """Empty the task queue before the test ``item`` when something may be in it, and
+    before every test that starts processes; whether it was emptied."""
+    url = settings.CELERY_BROKER_URL
+    emptied = BrokerQueue.may_hold_tasks or starts_processes(item)
+    if not (emptied and url.startswith("redis://") and services.started()):
+        return False
+    broker_client(url).delete(*BROKER_QUEUE_KEYS)
+    BrokerQueue.may_hold_tasks = False
+    return True
+
+
 @pytest.fixture(autouse=True)
 def _no_tasks_from_earlier_tests(request):
     """Every test starts with an empty task queue: tasks queued on commit by earlier tests
     (their rows long gone) would otherwise sit ahead of this test's own, and a test that
     starts a real worker would wait behind them. One DEL of the queue's keys (kombu's
-    bindings stay), only when something may have been queued since the last: most tests
-    queue nothing, and a round trip to Redis before each of them was some 5 CPU-s of a
-    run."""
-    url = settings.CELERY_BROKER_URL
-    if BrokerQueue.may_hold_tasks and url.startswith("redis://") and services.started():
-        broker_client(url).delete(*BROKER_QUEUE_KEYS)
-        BrokerQueue.may_hold_tasks = False
+    bindings stay), before every test that starts processes and before any other only
+    when something may have been queued since the last: most tests queue nothing, and a
+    round trip to Redis before each of them was some 5 CPU-s of a run."""
+    queue_emptied_before(request.node)
     yield
-    if request.node.get_closest_marker("slow") or request.node.get_closest_marker("browser"):
+    if starts_processes(request.node):
         BrokerQueue.may_hold_tasks = True
 
 

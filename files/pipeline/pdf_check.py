@@ -130,7 +130,7 @@ def pdf_check(original) -> None:
     original.seek(0)
     # pypdf reads strings and names a byte at a time: from an in-memory copy each read is
     # one C call, through a spooled file's Python wrapper it was three (a hostile PDF of
-    # two million unclosed streams: 4.3 CPU-s to 2.5). The bytes are read whole below
+    # two million unclosed streams: 4.3 CPU-s to 2.4). The bytes are read whole below
     # anyway, for the syntax search.
     data = original.read()
     original.seek(0)
