@@ -19,10 +19,8 @@ from scripts.suite_cpu import NO_TEST, spent_since
 
 ROOT = Path(__file__).resolve().parents[2]
 # A pytest of a test file in its own folder, without this project's Django, xdist or cache.
-BARE_PYTEST = [
-    *(sys.executable, "-m", "pytest", "-q"),
-    *("-p", "no:django", "-p", "no:cacheprovider", "-p", "no:xdist"),
-]
+PLUGINS_LEFT_OUT = ["-p", "no:django", "-p", "no:cacheprovider", "-p", "no:xdist"]
+BARE_PYTEST = [sys.executable, "-m", "pytest", "-q", *PLUGINS_LEFT_OUT]
 WORKER = "python -u -c import sys;exec(eval(sys.stdin.readline()))"
 RENDERER = "/usr/lib/chromium/chromium --type=renderer --lang=en-GB"
 

@@ -19,7 +19,7 @@ def test_the_queue_is_emptied_when_this_process_published_or_processes_were_star
     redis_broker_url,
 ):
     broker = broker_client(redis_broker_url)
-    quick, slow, browser = an_item(), an_item("slow"), an_item("browser", "slow")
+    quick, slow, browser = an_item(), an_item("slow"), an_item("browser")
     queue_emptied_before(quick)  # whatever this test's own start left
     assert not BrokerQueue.may_hold_tasks
 

@@ -63,9 +63,9 @@ def quick_runs(items: list) -> list[list]:
     return [list(run) for _, run in itertools.groupby(items, key=module_of)]
 
 
-def slow_units(items: list) -> list[list]:
-    """The slow tests one by one, but those sharing a module fixture as one unit, placed
-    where the module's first one was."""
+def units_of(items: list) -> list[list]:
+    """The (slow or browser) tests one by one, but those sharing a module fixture as one
+    unit, placed where the module's first one was."""
     units: list[list] = []
     shared: dict[str, list] = {}
     for item in items:
@@ -85,7 +85,7 @@ def slow_units(items: list) -> list[list]:
 GOLDEN = (5**0.5 - 1) / 2
 
 
-def dealt(units: list[list]) -> list[list]:
+def interleaved(units: list[list]) -> list[list]:
     """The units of each module spread evenly over the whole list, each module from its
     own starting place. Dealt like cards (the first of each module, then the second of
     each...) the modules with many slow tests ended the list alone: the fault drills' and
@@ -125,6 +125,6 @@ def in_run_order(items: list) -> list:
     kinds: dict[str, list] = {"group": [], "browser": [], "slow": [], "quick": []}
     for item in items:
         kinds[kind_of(item)].append(item)
-    browser = [item for unit in dealt(slow_units(kinds["browser"])) for item in unit]
-    rest = spread(dealt(slow_units(kinds["slow"])), among=quick_runs(kinds["quick"]))
+    browser = [item for unit in interleaved(units_of(kinds["browser"])) for item in unit]
+    rest = spread(interleaved(units_of(kinds["slow"])), among=quick_runs(kinds["quick"]))
     return kinds["group"] + browser + rest
